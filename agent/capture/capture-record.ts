@@ -1,0 +1,82 @@
+/**
+ * The contract between capture readers (files, live capture) and the decoder.
+ *
+ * A reader owns one CaptureRecord and overwrites it for every packet: the record and the bytes it
+ * points at are valid only during the callback. Nothing per packet is allocated; a consumer that
+ * needs to keep bytes copies them.
+ */
+
+/** Direction of a packet relative to the interface it was captured on. */
+export const enum Direction {
+  Unknown = 0,
+  In = 1,
+  Out = 2,
+}
+
+/** How the direction of a packet became known; reported so users can judge a verdict. */
+export const enum DirectionSource {
+  None = 0,
+  /** pcapng epb_flags inbound/outbound bits. */
+  PcapngFlags = 1,
+  /** Linux SLL/SLL2 packet type (PACKET_HOST, PACKET_OUTGOING, ...). */
+  LinuxPacketType = 2,
+  /** Source MAC address learned as the interface's own. */
+  LearnedMac = 3,
+  /** Source or destination address is one of the node's own. */
+  Addresses = 4,
+}
+
+export class CaptureRecord {
+  /** Buffer holding the packet bytes: data[offset, offset + caplen). */
+  data: Uint8Array = new Uint8Array(0);
+  offset = 0;
+  /** Captured length (bytes present). */
+  caplen = 0;
+  /** Original length on the wire (may exceed caplen when the snap length cut it). */
+  origlen = 0;
+  /** Timestamp: whole seconds since the epoch and the nanoseconds within that second. */
+  tsSec = 0;
+  tsNsec = 0;
+  /** LINKTYPE_* of the interface the packet was captured on. */
+  linkType = 0;
+  /** Reader-wide interface number (pcapng: index of the interface across all sections; pcap: 0). */
+  interfaceId = 0;
+  /** Direction from capture metadata (pcapng epb_flags); SLL/SLL2 direction comes from the decoder. */
+  direction: Direction = Direction.Unknown;
+  /** Byte offset of this record in the input stream (decompressed), for error messages. */
+  streamOffset = 0;
+}
+
+/** One capture interface as described by the file (pcapng IDB) or implied by it (pcap). */
+export interface CaptureInterface {
+  /** Reader-wide interface number, matching CaptureRecord.interfaceId. */
+  readonly id: number;
+  readonly linkType: number;
+  readonly snapLen: number;
+  /** pcapng if_name, if present. */
+  readonly name: string | undefined;
+  /** pcapng if_description, if present. */
+  readonly description: string | undefined;
+}
+
+/** Sink for a reader's output. */
+export interface CaptureSink {
+  onInterface(iface: CaptureInterface): void;
+  onPacket(record: CaptureRecord): void;
+  /** A recoverable problem (for example a truncated final record); the reader goes on. */
+  onWarning(message: string): void;
+}
+
+/**
+ * A capture that cannot be read: not a capture file, or structurally broken. Carries the byte offset
+ * so the one-line message can say where.
+ */
+export class CaptureFormatError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly byteOffset: number,
+  ) {
+    super(`${reason} at byte offset ${byteOffset}`);
+    this.name = 'CaptureFormatError';
+  }
+}
