@@ -111,6 +111,8 @@ export class PacketView {
 
   /** 1 when the capture cut the packet before the decoder finished (snap length or bad lengths). */
   truncated = 0;
+  /** 1 when a header contradicted itself (bad version, header length, total length). */
+  malformed = 0;
 
   /** Reset to "nothing decoded". Called by the decoder at the start of every packet. */
   reset(): void {
@@ -156,5 +158,6 @@ export class PacketView {
     this.quotedDport = 0;
     this.quotedIpId = 0;
     this.truncated = 0;
+    this.malformed = 0;
   }
 }

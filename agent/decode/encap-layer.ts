@@ -1,0 +1,45 @@
+/**
+ * Entering a tunnel: the IP header decoded so far becomes an outer layer (its addresses are the
+ * node addresses that cross-node stitching needs), and the transport fields are cleared so that the
+ * inner packet's decoders start clean. Depth is capped: a packet nested deeper than MAX_ENCAP_DEPTH
+ * is counted (decoder.tunnel.too_deep) and decoding stops there.
+ */
+import { DecodeContext } from './decode-context.js';
+import { DecodeEvent } from './decode-events.js';
+import { EncapKind, MAX_ENCAP_DEPTH } from './packet-view.js';
+
+/** Returns false when the depth cap is reached (the caller stops decoding). */
+export function pushEncapLayer(ctx: DecodeContext, kind: EncapKind, vni: number): boolean {
+  const v = ctx.view;
+  const depth = v.encapDepth;
+  if (depth >= MAX_ENCAP_DEPTH) {
+    ctx.events.count(DecodeEvent.TunnelTooDeep);
+    return false;
+  }
+  v.encapKind[depth] = kind;
+  v.encapOuterVersion[depth] = v.ipVersion;
+  v.encapVni[depth] = vni;
+  const base = depth * 4;
+  for (let i = 0; i < 4; i++) {
+    v.encapOuterSrc[base + i] = v.src[i] as number;
+    v.encapOuterDst[base + i] = v.dst[i] as number;
+  }
+  v.encapDepth = depth + 1;
+  // The inner packet is what the fingerprint and flow key describe: forget the outer transport.
+  v.ipVersion = 0;
+  v.proto = -1;
+  v.l4Valid = 0;
+  v.l4Offset = -1;
+  v.sport = 0;
+  v.dport = 0;
+  v.udpLength = 0;
+  v.tcpFlags = 0;
+  v.tcpSeq = 0;
+  v.tcpAck = 0;
+  v.payloadOffset = -1;
+  v.payloadEnd = -1;
+  v.isFragment = 0;
+  v.fragOffset = 0;
+  v.moreFragments = 0;
+  return true;
+}
