@@ -1,0 +1,265 @@
+/**
+ * Streaming reader for classic pcap files (libpcap savefile format).
+ * Spec: https://datatracker.ietf.org/doc/draft-ietf-opsawg-pcap/
+ *
+ * File header (24 octets), then packet records back to back, no padding:
+ *
+ *    0                   1                   2                   3
+ *    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *   +---------------------------------------------------------------+
+ *  0|            Magic Number (a1b2c3d4 usec / a1b23c4d nsec)        |
+ *   +-------------------------------+-------------------------------+
+ *  4|         Major Version         |         Minor Version         |
+ *   +-------------------------------+-------------------------------+
+ *  8|                 Reserved1 (ignored: old "thiszone")           |
+ * 12|                 Reserved2 (ignored: old "sigfigs")            |
+ *   +---------------------------------------------------------------+
+ * 16|                            SnapLen                            |
+ *   +-------+-+-+-------------------+-------------------------------+
+ * 20|FCS len|R|P|     Reserved3     |        Link-layer type        |
+ *   +-------+-+-+-------------------+-------------------------------+
+ *
+ * Packet record (16-octet header, then Captured Packet Length octets of data):
+ *
+ *   +---------------------------------------------------------------+
+ *  0|                      Timestamp (seconds)                      |
+ *  4|            Timestamp (microseconds or nanoseconds)            |
+ *  8|                    Captured Packet Length                     |
+ * 12|                    Original Packet Length                     |
+ *   +---------------------------------------------------------------+
+ * 16/                 Packet Data (not padded)                      /
+ *   +---------------------------------------------------------------+
+ *
+ * The writer's byte order is used throughout; the magic number read in either order tells which.
+ * The draft numbers bits from the most significant end: the link-layer type is the LOW 16 bits of
+ * the last header word, and the top 16 bits carry FCS information and reserved bits that readers
+ * must not treat as part of the link type (libpcap's LT_LINKTYPE() masks them off too).
+ *
+ * Chunks arrive in arbitrary sizes. A unit (the file header or one record) wholly inside a chunk is
+ * handed to the sink as a view into that chunk; only a unit that straddles chunk boundaries is
+ * assembled in a carry buffer, which is reused and grows geometrically, so the steady state
+ * allocates nothing per packet.
+ */
+import type { CaptureParser } from './capture-format.js';
+import { CaptureFormatError, CaptureRecord, type CaptureInterface, type CaptureSink } from './capture-record.js';
+
+const FILE_HEADER_LEN = 24;
+const RECORD_HEADER_LEN = 16;
+
+/**
+ * Largest captured length accepted. libpcap stops at 256 KiB for most link types, but BIG TCP and
+ * GSO captures legitimately exceed that; beyond 16 MiB the length field is far more likely to be
+ * garbage, and honouring it would make the reader buffer that much data before noticing.
+ */
+export const PCAP_MAX_CAPLEN = 16 * 1024 * 1024;
+
+const MAGIC_USEC = 0xa1b2c3d4;
+const MAGIC_NSEC = 0xa1b23c4d;
+const MAGIC_USEC_SWAPPED = 0xd4c3b2a1;
+const MAGIC_NSEC_SWAPPED = 0x4d3cb2a1;
+
+const INITIAL_CARRY = 64 * 1024;
+
+function u32le(b: Uint8Array, p: number): number {
+  return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
+}
+
+function u32be(b: Uint8Array, p: number): number {
+  return ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
+}
+
+export class PcapParser implements CaptureParser {
+  /** Packets delivered to the sink so far. */
+  packets = 0;
+  /** Stream bytes belonging to completely parsed units (file header and records). */
+  bytesConsumed = 0;
+
+  private readonly sink: CaptureSink;
+  private readonly record = new CaptureRecord();
+  private headerDone = false;
+  private littleEndian = true;
+  /** Multiplier from the fractional timestamp field to nanoseconds (1000 for usec files, 1 for nsec). */
+  private fracToNs = 1000;
+  /** The fractional field's value for one whole second, to normalise corrupt overflowing values. */
+  private fracPerSec = 1_000_000;
+  private carry = new Uint8Array(0);
+  private carryLen = 0;
+  private ended = false;
+  private failure: CaptureFormatError | undefined;
+
+  constructor(sink: CaptureSink) {
+    this.sink = sink;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.ended) throw new Error('PcapParser.push() called after end()');
+    try {
+      this.consume(chunk);
+    } catch (e) {
+      if (e instanceof CaptureFormatError) this.failure = e;
+      throw e;
+    }
+  }
+
+  end(): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.ended) return;
+    this.ended = true;
+    if (!this.headerDone) {
+      this.failure = new CaptureFormatError(
+        `file shorter than the ${FILE_HEADER_LEN}-byte pcap header (${this.carryLen} bytes)`,
+        0,
+      );
+      throw this.failure;
+    }
+    if (this.carryLen > 0) {
+      const need = this.carryLen < RECORD_HEADER_LEN ? RECORD_HEADER_LEN : RECORD_HEADER_LEN + this.caplenAt(this.carry, 0);
+      this.sink.onWarning(
+        `truncated final record at byte offset ${this.bytesConsumed}: ${this.carryLen} of ${need} bytes`,
+      );
+      this.carryLen = 0;
+    }
+  }
+
+  private consume(chunk: Uint8Array): void {
+    const len = chunk.length;
+    let pos = 0;
+    if (this.carryLen > 0) {
+      pos = this.completeCarry(chunk);
+      if (this.carryLen > 0) return;
+    }
+    while (pos < len) {
+      const avail = len - pos;
+      const need = this.unitLength(chunk, pos, avail);
+      if (avail < need) {
+        this.appendCarry(chunk, pos, avail);
+        return;
+      }
+      this.processUnit(chunk, pos, need);
+      pos += need;
+    }
+  }
+
+  /**
+   * Moves bytes from the chunk into the carry until the pending unit is complete (then processes it)
+   * or the chunk runs out. Never takes bytes past the unit, so the rest of the chunk can be parsed
+   * in place. Returns the chunk position after the bytes taken.
+   */
+  private completeCarry(chunk: Uint8Array): number {
+    let pos = 0;
+    for (;;) {
+      const need = this.unitLength(this.carry, 0, this.carryLen);
+      if (this.carryLen >= need) {
+        this.carryLen = 0;
+        this.processUnit(this.carry, 0, need);
+        return pos;
+      }
+      if (pos === chunk.length) return pos;
+      const take = Math.min(need - this.carryLen, chunk.length - pos);
+      this.appendCarry(chunk, pos, take);
+      pos += take;
+    }
+  }
+
+  private appendCarry(src: Uint8Array, pos: number, n: number): void {
+    const want = this.carryLen + n;
+    if (want > this.carry.length) {
+      // Grow only by what has actually arrived (doubling), not by what a length field claims:
+      // a corrupt length must not make us allocate megabytes up front.
+      let size = Math.max(this.carry.length * 2, INITIAL_CARRY);
+      while (size < want) size *= 2;
+      const grown = new Uint8Array(size);
+      grown.set(this.carry.subarray(0, this.carryLen));
+      this.carry = grown;
+    }
+    this.carry.set(src.subarray(pos, pos + n), this.carryLen);
+    this.carryLen = want;
+  }
+
+  /**
+   * Length of the unit starting at buf[pos], given avail bytes of it are present. While its fixed
+   * header is incomplete this is the header length (a lower bound); once the header is there it is
+   * the exact length, validated.
+   */
+  private unitLength(buf: Uint8Array, pos: number, avail: number): number {
+    if (!this.headerDone) {
+      if (avail >= 4) this.checkMagic(u32be(buf, pos));
+      return FILE_HEADER_LEN;
+    }
+    if (avail < RECORD_HEADER_LEN) return RECORD_HEADER_LEN;
+    return RECORD_HEADER_LEN + this.caplenAt(buf, pos);
+  }
+
+  private caplenAt(buf: Uint8Array, pos: number): number {
+    const caplen = this.littleEndian ? u32le(buf, pos + 8) : u32be(buf, pos + 8);
+    if (caplen > PCAP_MAX_CAPLEN) {
+      throw new CaptureFormatError(
+        `absurd captured length ${caplen} (more than ${PCAP_MAX_CAPLEN}) in packet record`,
+        this.bytesConsumed,
+      );
+    }
+    return caplen;
+  }
+
+  private checkMagic(magic: number): void {
+    if (
+      magic !== MAGIC_USEC &&
+      magic !== MAGIC_NSEC &&
+      magic !== MAGIC_USEC_SWAPPED &&
+      magic !== MAGIC_NSEC_SWAPPED
+    ) {
+      throw new CaptureFormatError(`not a pcap file (magic 0x${magic.toString(16).padStart(8, '0')})`, 0);
+    }
+  }
+
+  private processUnit(buf: Uint8Array, pos: number, len: number): void {
+    if (!this.headerDone) {
+      this.processFileHeader(buf, pos);
+    } else {
+      this.processRecord(buf, pos, len);
+    }
+    this.bytesConsumed += len;
+  }
+
+  private processFileHeader(buf: Uint8Array, pos: number): void {
+    const magic = u32be(buf, pos);
+    // Magic read big-endian equals the constant exactly when the file is big-endian.
+    this.littleEndian = magic === MAGIC_USEC_SWAPPED || magic === MAGIC_NSEC_SWAPPED;
+    const nano = magic === MAGIC_NSEC || magic === MAGIC_NSEC_SWAPPED;
+    this.fracToNs = nano ? 1 : 1000;
+    this.fracPerSec = nano ? 1_000_000_000 : 1_000_000;
+    const rd = this.littleEndian ? u32le : u32be;
+    const snapLen = rd(buf, pos + 16);
+    const linkType = rd(buf, pos + 20) & 0xffff;
+    this.headerDone = true;
+    const rec = this.record;
+    rec.linkType = linkType;
+    rec.interfaceId = 0;
+    const iface: CaptureInterface = { id: 0, linkType, snapLen, name: undefined, description: undefined };
+    this.sink.onInterface(iface);
+  }
+
+  private processRecord(buf: Uint8Array, pos: number, len: number): void {
+    const le = this.littleEndian;
+    let sec = le ? u32le(buf, pos) : u32be(buf, pos);
+    let frac = le ? u32le(buf, pos + 4) : u32be(buf, pos + 4);
+    if (frac >= this.fracPerSec) {
+      // Out of range for a sub-second field; keep the record but fold the excess into seconds
+      // so consumers can rely on tsNsec < 1e9.
+      const carrySec = Math.floor(frac / this.fracPerSec);
+      sec += carrySec;
+      frac -= carrySec * this.fracPerSec;
+    }
+    const rec = this.record;
+    rec.tsSec = sec;
+    rec.tsNsec = frac * this.fracToNs;
+    rec.caplen = len - RECORD_HEADER_LEN;
+    rec.origlen = le ? u32le(buf, pos + 12) : u32be(buf, pos + 12);
+    rec.data = buf;
+    rec.offset = pos + RECORD_HEADER_LEN;
+    rec.streamOffset = this.bytesConsumed;
+    this.packets++;
+    this.sink.onPacket(rec);
+  }
+}
