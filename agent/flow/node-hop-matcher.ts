@@ -1,0 +1,338 @@
+/**
+ * Within-node matching: the sightings of one packet on one node's interfaces, gathered by
+ * fingerprint for a correlation window, then judged. A packet that arrived (in on any interface; an
+ * encapsulated arrival on the uplink counts once with its decapsulated twin on the tunnel) and did
+ * not leave (out on any interface) is a vanish candidate, grouped by (interface, src, dst, protocol,
+ * ports). Whether a candidate is a real drop depends on what the node's traffic teaches overall
+ * (its addresses, where addresses live) and is decided later by judgeVanishedGroup.
+ *
+ * Per packet this costs one Map lookup and a few typed-array writes; objects are made only for
+ * vanish candidates and cross-node hops.
+ */
+import { ENCAP_NAMES, PacketView } from '../decode/packet-view.js';
+import { addressKey, formatAddress, isNonUnicastOrLinkLocal } from './address.js';
+import { DIR_IN, DIR_OUT, DIR_UNKNOWN, inferFromHopOrder, inferFromKnowledge } from './direction-inference.js';
+import { fingerprintToHex } from './fingerprint.js';
+import { directionName } from './flow-record.js';
+import type { FlowTable } from './flow-table.js';
+import type { DirectionSourceName, Hop, PacketIdentity, VanishedGroup } from './hop.js';
+import type { InterfaceRegistry, NodeInfo } from './interface-registry.js';
+import { NodeKnowledge } from './node-knowledge.js';
+import { OpenPacketTable } from './open-packet-table.js';
+import { SightingStore, macAt } from './sighting-store.js';
+
+export interface HopMatcherConfig {
+  /** How long after its first sighting a packet may still be seen elsewhere on the node. */
+  readonly windowMs: number;
+  /** Cap on distinct vanish groups kept per node; beyond it packets are only counted. */
+  readonly maxVanishedGroups: number;
+}
+
+export const DEFAULT_HOP_MATCHER_CONFIG: HopMatcherConfig = { windowMs: 1000, maxVanishedGroups: 100_000 };
+
+/** Encapsulated hops that leave toward, or arrive from, another node: for cross-node stitching. */
+export interface CrossNodeSink {
+  departure(fingerprint: number, nodeIndex: number, outerDst: string, ts: number, path: Hop[], identity: PacketIdentity): void;
+  arrival(fingerprint: number, nodeIndex: number, outerSrc: string, ts: number): void;
+  /** Fills `into` with the packet's hops on other nodes, now or when they are known. */
+  requestUpstream(fingerprint: number, nodeIndex: number, into: Hop[]): void;
+}
+
+export interface NodeMatchStats {
+  packets: number;
+  sightings: number;
+  forwarded: number;
+  originated: number;
+  vanishCandidates: number;
+  /** Packets seen on one interface only with no way to tell their direction. */
+  directionUnknown: number;
+  /** Multicast, broadcast, link-local: never judged. */
+  notUnicast: number;
+  vanishedGroupsOverflow: number;
+}
+
+const MAX_GROUP_SIGHTINGS = 64;
+const SAMPLE_FINGERPRINTS = 5;
+const DIRECTION_SOURCES: readonly DirectionSourceName[] = ['unknown', 'pcapng-flags', 'linux-packet-type', 'learned-mac', 'addresses', 'hop-order'];
+
+export class NodeHopMatcher {
+  readonly knowledge: NodeKnowledge;
+  readonly vanished = new Map<string, VanishedGroup>();
+  readonly stats: NodeMatchStats = {
+    packets: 0,
+    sightings: 0,
+    forwarded: 0,
+    originated: 0,
+    vanishCandidates: 0,
+    directionUnknown: 0,
+    notUnicast: 0,
+    vanishedGroupsOverflow: 0,
+  };
+  private readonly store = new SightingStore();
+  private readonly open = new OpenPacketTable();
+  private readonly order = new Int32Array(MAX_GROUP_SIGHTINGS);
+  private readonly scratchWords = new Uint32Array(4);
+
+  constructor(
+    readonly node: NodeInfo,
+    private readonly registry: InterfaceRegistry,
+    private readonly flows: FlowTable,
+    private readonly config: HopMatcherConfig = DEFAULT_HOP_MATCHER_CONFIG,
+    private readonly crossNode?: CrossNodeSink,
+  ) {
+    this.knowledge = new NodeKnowledge(() => node.coversAllInterfaces);
+  }
+
+  /** Records one sighting of the packet decoded in `view` (fingerprint `fp`, already computed). */
+  observe(view: PacketView, data: Uint8Array, fp: number, ifaceId: number, dir: number, dirSource: number, ts: number, length: number, flowSlot: number): void {
+    const open = this.open;
+    let e = open.find(fp);
+    if (e < 0) e = open.create(fp, ts, view);
+    const store = this.store;
+    const s = store.alloc();
+    store.iface[s] = ifaceId;
+    store.dir[s] = dir;
+    store.dirSource[s] = dir === DIR_UNKNOWN ? 0 : dirSource;
+    store.ts[s] = ts;
+    store.length[s] = length;
+    store.ttl[s] = view.ttl;
+    store.setEncap(s, view);
+    store.macSrc[s] = macAt(data, view.macSrcOffset);
+    store.macDst[s] = macAt(data, view.macDstOffset);
+    const pt = view.linuxPacketType;
+    store.linkGroup[s] = view.macDstGroup | (pt === 1 || pt === 2 ? 1 : 0);
+    store.flowSlot[s] = flowSlot;
+    const tail = open.tail[e] as number;
+    if (tail < 0) open.head[e] = s;
+    else store.next[tail] = s;
+    open.tail[e] = s;
+    open.count[e]++;
+    this.stats.sightings++;
+  }
+
+  /** Judges every packet whose window closed before `watermark` (ms): all inputs have passed it. */
+  expire(watermark: number): void {
+    const open = this.open;
+    const window = this.config.windowMs;
+    for (let e = open.oldest(); e >= 0 && (open.firstTs[e] as number) + window < watermark; e = open.oldest()) {
+      this.evaluate(e);
+      open.removeOldest();
+    }
+  }
+
+  expireAll(): void {
+    for (let e = this.open.oldest(); e >= 0; e = this.open.oldest()) {
+      this.evaluate(e);
+      this.open.removeOldest();
+    }
+  }
+
+  get openPackets(): number {
+    return this.open.size;
+  }
+
+  private evaluate(e: number): void {
+    const open = this.open;
+    const store = this.store;
+    const order = this.order;
+    this.stats.packets++;
+    // Gather the chain, time-ordered (insertion sort: groups are a handful of sightings).
+    let n = 0;
+    for (let s = open.head[e] as number; s >= 0; ) {
+      const next = store.next[s] as number;
+      if (n < MAX_GROUP_SIGHTINGS) {
+        let i = n++;
+        const ts = store.ts[s] as number;
+        while (i > 0 && (store.ts[order[i - 1] as number] as number) > ts) {
+          order[i] = order[i - 1] as number;
+          i--;
+        }
+        order[i] = s;
+      } else {
+        store.release(s);
+      }
+      s = next;
+    }
+    const v = open.ipVersion[e] as number;
+    const b = e * 4;
+    if (isNonUnicastOrLinkLocal(v, open.dst, b) || isNonUnicastOrLinkLocal(v, open.src, b)) {
+      this.stats.notUnicast++;
+      this.release(n);
+      return;
+    }
+    const srcKey = addressKey(v, open.src, b);
+    const dstKey = addressKey(v, open.dst, b);
+
+    let unknown = 0;
+    for (let i = 0; i < n; i++) {
+      const s = order[i] as number;
+      if (store.dir[s] === DIR_UNKNOWN && inferFromKnowledge(store, s, this.knowledge, srcKey, dstKey) === DIR_UNKNOWN) unknown++;
+    }
+    if (unknown > 0 && n > 1) inferFromHopOrder(store, order, n, this.registry, this.knowledge);
+
+    let inPlain = 0;
+    let inTunnel = 0;
+    let inEncap = 0;
+    let outPlain = 0;
+    let outTunnel = 0;
+    let outEncap = 0;
+    let lastArrival = -1;
+    let linkGroup = 0;
+    unknown = 0;
+    for (let i = 0; i < n; i++) {
+      const s = order[i] as number;
+      const dir = store.dir[s] as number;
+      const encap = store.encapDepth[s] !== 0;
+      const tunnel = !encap && this.registry.interfaces[store.iface[s] as number]?.role === 'tunnel';
+      this.flows.setDirection(store.flowSlot[s] as number, dir);
+      if (dir === DIR_IN) {
+        if (encap) inEncap++;
+        else if (tunnel) inTunnel++;
+        else inPlain++;
+        lastArrival = s;
+        linkGroup |= store.linkGroup[s] as number;
+        if (encap && this.crossNode) this.crossNode.arrival(open.fingerprint[e] as number, this.node.index, this.outer(s, false), store.ts[s] as number);
+      } else if (dir === DIR_OUT) {
+        if (encap) outEncap++;
+        else if (tunnel) outTunnel++;
+        else outPlain++;
+      } else {
+        unknown++;
+      }
+    }
+    const arrivals = inPlain + inTunnel + Math.max(0, inEncap - inTunnel);
+    const departures = outPlain + outTunnel + Math.max(0, outEncap - outTunnel);
+
+    if (arrivals === 0 && departures > 0) {
+      this.stats.originated++;
+      for (let i = 0; i < n; i++) {
+        const s = order[i] as number;
+        if (store.dir[s] === DIR_OUT) this.flows.markOriginated(store.flowSlot[s] as number);
+      }
+    } else if (arrivals > departures) {
+      if (linkGroup !== 0) this.stats.notUnicast++;
+      else this.addCandidate(e, n, lastArrival, arrivals - departures, false, srcKey, dstKey);
+    } else if (arrivals > 0) {
+      this.stats.forwarded++;
+    } else if (unknown > 0) {
+      // Seen only where nothing tells which way it went: judged later, if the node has more than one
+      // captured interface (otherwise nothing here can be missing a hop).
+      this.stats.directionUnknown++;
+      if (this.node.coversAllInterfaces || this.registry.interfacesOf(this.node).length > 1) {
+        this.addCandidate(e, n, order[n - 1] as number, 1, true, srcKey, dstKey);
+      }
+    }
+    if (outEncap > 0 && this.crossNode) {
+      let path: Hop[] | undefined;
+      for (let i = 0; i < n; i++) {
+        const s = order[i] as number;
+        if (store.dir[s] === DIR_OUT && store.encapDepth[s] !== 0) {
+          path ??= this.path(n);
+          this.crossNode.departure(open.fingerprint[e] as number, this.node.index, this.outer(s, true), store.ts[s] as number, path, this.identity(e));
+        }
+      }
+    }
+    this.release(n);
+  }
+
+  private release(n: number): void {
+    for (let i = 0; i < n; i++) this.store.release(this.order[i] as number);
+  }
+
+  private addCandidate(e: number, n: number, arrival: number, count: number, uncertain: boolean, srcKey: number, dstKey: number): void {
+    const open = this.open;
+    const store = this.store;
+    this.stats.vanishCandidates += count;
+    const identity = this.identity(e);
+    const { src, dst, proto, sport, dport } = identity;
+    const ifaceId = store.iface[arrival] as number;
+    const key = `${ifaceId}|${src}|${dst}|${proto}|${sport}|${dport}|${uncertain ? 'u' : 'c'}`;
+    const ts = store.ts[arrival] as number;
+    const fp = fingerprintToHex(open.fingerprint[e] as number);
+    const existing = this.vanished.get(key);
+    if (existing) {
+      existing.packets += count;
+      if (ts < existing.firstSeen) existing.firstSeen = ts;
+      if (ts > existing.lastSeen) existing.lastSeen = ts;
+      if (existing.fingerprints.length < SAMPLE_FINGERPRINTS) existing.fingerprints.push(fp);
+      return;
+    }
+    if (this.vanished.size >= this.config.maxVanishedGroups) {
+      this.stats.vanishedGroupsOverflow += count;
+      return;
+    }
+    const iface = this.registry.interfaces[ifaceId];
+    const upstreamPath: Hop[] = [];
+    if (!uncertain) this.crossNode?.requestUpstream(open.fingerprint[e] as number, this.node.index, upstreamPath);
+    this.vanished.set(key, {
+      key,
+      node: this.node.name,
+      nodeIndex: this.node.index,
+      iface: iface?.name ?? `if${ifaceId}`,
+      ifaceId,
+      role: iface?.role ?? 'other',
+      identity,
+      srcKey,
+      dstKey,
+      packets: count,
+      firstSeen: ts,
+      lastSeen: ts,
+      directionUncertain: uncertain,
+      fingerprints: [fp],
+      samplePath: this.path(n),
+      upstreamPath,
+      arrivalMacSrc: store.macSrc[arrival] as number,
+      arrivalMacDst: store.macDst[arrival] as number,
+    });
+  }
+
+  private identity(e: number): PacketIdentity {
+    const open = this.open;
+    const v = open.ipVersion[e] as number;
+    const b = e * 4;
+    const proto = open.proto[e] as number;
+    const hasPorts = proto === 6 || proto === 17 || proto === 132;
+    return {
+      ipVersion: v,
+      src: formatAddress(v, open.src, b),
+      dst: formatAddress(v, open.dst, b),
+      proto,
+      sport: hasPorts ? (open.sport[e] as number) : null,
+      dport: hasPorts ? (open.dport[e] as number) : null,
+    };
+  }
+
+  /** The current group's sightings as hops, in time order. */
+  private path(n: number): Hop[] {
+    const store = this.store;
+    const hops: Hop[] = [];
+    for (let i = 0; i < n; i++) {
+      const s = this.order[i] as number;
+      const iface = this.registry.interfaces[store.iface[s] as number];
+      const encap = store.encapDepth[s] !== 0;
+      hops.push({
+        node: this.node.name,
+        iface: iface?.name ?? `if${store.iface[s]}`,
+        role: iface?.role ?? 'other',
+        direction: directionName(store.dir[s] as number),
+        directionSource: DIRECTION_SOURCES[store.dirSource[s] as number] ?? 'unknown',
+        ts: store.ts[s] as number,
+        encap: encap ? (ENCAP_NAMES[store.encapKind[s] as number] ?? 'none') : 'none',
+        outerSrc: encap ? this.outer(s, false) : null,
+        outerDst: encap ? this.outer(s, true) : null,
+        vni: encap && (store.vni[s] as number) >= 0 ? (store.vni[s] as number) : null,
+        ttl: store.ttl[s] as number,
+        length: store.length[s] as number,
+      });
+    }
+    return hops;
+  }
+
+  private outer(s: number, dst: boolean): string {
+    const store = this.store;
+    const words = this.scratchWords;
+    const from = dst ? store.outerDst : store.outerSrc;
+    for (let k = 0; k < 4; k++) words[k] = from[s * 4 + k] as number;
+    return formatAddress(store.outerVersion[s] as number, words);
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Packets still inside their correlation window on one node, keyed by fingerprint. Each entry keeps
+ * the innermost packet's identity (addresses, protocol, ports) and the chain of its sightings in the
+ * SightingStore. Entries are expired in creation order (a ring of entry ids), which is time order up
+ * to the interleaving of inputs; expiry is driven by a watermark that every input has passed.
+ */
+import { PacketView } from '../decode/packet-view.js';
+import { growTypedArray } from './grow-typed-array.js';
+
+const NONE = -1;
+
+export class OpenPacketTable {
+  private capacity: number;
+  private readonly byFingerprint = new Map<number, number>();
+  fingerprint: Float64Array;
+  firstTs: Float64Array;
+  head: Int32Array;
+  tail: Int32Array;
+  count: Int32Array;
+  ipVersion: Uint8Array;
+  src: Uint32Array;
+  dst: Uint32Array;
+  proto: Int16Array;
+  sport: Uint16Array;
+  dport: Uint16Array;
+  icmpType: Int16Array;
+  private freeHead = NONE;
+  private used = 0;
+  private nextFree: Int32Array;
+  /** FIFO of entry ids in creation order. */
+  private fifo: Int32Array;
+  private fifoHead = 0;
+  private fifoTail = 0;
+
+  constructor(initialCapacity = 1 << 14) {
+    this.capacity = initialCapacity;
+    this.fingerprint = new Float64Array(initialCapacity);
+    this.firstTs = new Float64Array(initialCapacity);
+    this.head = new Int32Array(initialCapacity);
+    this.tail = new Int32Array(initialCapacity);
+    this.count = new Int32Array(initialCapacity);
+    this.ipVersion = new Uint8Array(initialCapacity);
+    this.src = new Uint32Array(initialCapacity * 4);
+    this.dst = new Uint32Array(initialCapacity * 4);
+    this.proto = new Int16Array(initialCapacity);
+    this.sport = new Uint16Array(initialCapacity);
+    this.dport = new Uint16Array(initialCapacity);
+    this.icmpType = new Int16Array(initialCapacity);
+    this.nextFree = new Int32Array(initialCapacity);
+    this.fifo = new Int32Array(initialCapacity);
+  }
+
+  get size(): number {
+    return this.byFingerprint.size;
+  }
+
+  find(fp: number): number {
+    const e = this.byFingerprint.get(fp);
+    return e === undefined ? NONE : e;
+  }
+
+  /** Creates the entry for a packet first seen now, taking its identity from the view. */
+  create(fp: number, ts: number, view: PacketView): number {
+    let e: number;
+    if (this.freeHead !== NONE) {
+      e = this.freeHead;
+      this.freeHead = this.nextFree[e] as number;
+    } else {
+      if (this.used === this.capacity) this.grow();
+      e = this.used++;
+    }
+    this.byFingerprint.set(fp, e);
+    this.fingerprint[e] = fp;
+    this.firstTs[e] = ts;
+    this.head[e] = NONE;
+    this.tail[e] = NONE;
+    this.count[e] = 0;
+    this.ipVersion[e] = view.ipVersion;
+    const b = e * 4;
+    for (let k = 0; k < 4; k++) {
+      this.src[b + k] = view.src[k] as number;
+      this.dst[b + k] = view.dst[k] as number;
+    }
+    this.proto[e] = view.proto;
+    this.sport[e] = view.sport;
+    this.dport[e] = view.dport;
+    this.icmpType[e] = view.icmpType;
+    this.fifo[this.fifoTail] = e;
+    this.fifoTail = (this.fifoTail + 1) & (this.fifo.length - 1);
+    if (this.fifoTail === this.fifoHead) this.growFifo();
+    return e;
+  }
+
+  /** The oldest open entry, or NONE. */
+  oldest(): number {
+    return this.fifoHead === this.fifoTail ? NONE : (this.fifo[this.fifoHead] as number);
+  }
+
+  /** Removes the oldest entry (which the caller has evaluated) and frees its id. */
+  removeOldest(): void {
+    const e = this.fifo[this.fifoHead] as number;
+    this.fifoHead = (this.fifoHead + 1) & (this.fifo.length - 1);
+    this.byFingerprint.delete(this.fingerprint[e] as number);
+    this.nextFree[e] = this.freeHead;
+    this.freeHead = e;
+  }
+
+  private grow(): void {
+    const cap = this.capacity * 2;
+    const copy = growTypedArray;
+    this.fingerprint = copy(this.fingerprint, cap);
+    this.firstTs = copy(this.firstTs, cap);
+    this.head = copy(this.head, cap);
+    this.tail = copy(this.tail, cap);
+    this.count = copy(this.count, cap);
+    this.ipVersion = copy(this.ipVersion, cap);
+    this.src = copy(this.src, cap * 4);
+    this.dst = copy(this.dst, cap * 4);
+    this.proto = copy(this.proto, cap);
+    this.sport = copy(this.sport, cap);
+    this.dport = copy(this.dport, cap);
+    this.icmpType = copy(this.icmpType, cap);
+    this.nextFree = copy(this.nextFree, cap);
+    this.capacity = cap;
+  }
+
+  /** The ring is full (tail caught up with head): double it, unrolling the live part. */
+  private growFifo(): void {
+    const old = this.fifo;
+    const n = old.length;
+    const grown = new Int32Array(n * 2);
+    // Full ring: head === tail; live elements are head..n-1 then 0..head-1.
+    grown.set(old.subarray(this.fifoHead), 0);
+    grown.set(old.subarray(0, this.fifoHead), n - this.fifoHead);
+    this.fifo = grown;
+    this.fifoHead = 0;
+    this.fifoTail = n;
+  }
+}

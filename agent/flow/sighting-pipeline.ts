@@ -1,0 +1,131 @@
+/**
+ * The stages every packet goes through after capture, shared by the live agent and replay:
+ * decode -> fingerprint -> flow table -> the node's hop matcher. One instance per process; capture
+ * sources bind to it through a CaptureBinding that names the node and interfaces of their packets.
+ */
+import { Direction, type CaptureRecord } from '../capture/capture-record.js';
+import { DecodeStatus, PacketDecoder, type PacketDecoderConfig } from '../decode/packet-decoder.js';
+import { packetFingerprint } from './fingerprint.js';
+import { FlowTable } from './flow-table.js';
+import type { FlowRecord } from './flow-record.js';
+import { InterfaceRegistry } from './interface-registry.js';
+import { DEFAULT_HOP_MATCHER_CONFIG, NodeHopMatcher, type CrossNodeSink, type HopMatcherConfig } from './node-hop-matcher.js';
+import { PACKET_OUTGOING } from '../decode/linux-sll.js';
+
+/** How a capture source's packets map to node interfaces. */
+export interface CaptureBinding {
+  readonly node: string;
+  /** Interface id per capture interface id (pcapng IDB index, or 0 for pcap); -1 = per packet (SLL2). */
+  readonly ifaceByCaptureInterface: number[];
+  /** For Linux `any` captures (SLL2): kernel ifindex -> interface name. */
+  readonly ifnameByIndex: ReadonlyMap<number, string>;
+  /** Cache of ifindex -> interface id for SLL2 captures. */
+  readonly ifaceByIfindex: Map<number, number>;
+}
+
+export interface PipelineStats {
+  records: number;
+  bytes: number;
+  decoded: number;
+  truncated: number;
+  notIp: number;
+  malformed: number;
+}
+
+export interface SightingPipelineConfig {
+  readonly decoder?: PacketDecoderConfig;
+  readonly matcher?: HopMatcherConfig;
+  readonly crossNode?: CrossNodeSink;
+}
+
+export class SightingPipeline {
+  readonly decoder: PacketDecoder;
+  readonly flows: FlowTable;
+  readonly matchers: NodeHopMatcher[] = [];
+  readonly stats: PipelineStats = { records: 0, bytes: 0, decoded: 0, truncated: 0, notIp: 0, malformed: 0 };
+
+  constructor(
+    readonly registry: InterfaceRegistry,
+    private readonly config: SightingPipelineConfig = {},
+  ) {
+    this.decoder = new PacketDecoder(config.decoder);
+    this.flows = new FlowTable(registry);
+  }
+
+  /** The matcher of a node, created on first use. */
+  matcher(nodeIndex: number): NodeHopMatcher {
+    let m = this.matchers[nodeIndex];
+    if (!m) {
+      const node = this.registry.nodes[nodeIndex];
+      if (!node) throw new Error(`unknown node index ${nodeIndex}`);
+      m = new NodeHopMatcher(node, this.registry, this.flows, this.config.matcher ?? DEFAULT_HOP_MATCHER_CONFIG, this.config.crossNode);
+      this.matchers[nodeIndex] = m;
+    }
+    return m;
+  }
+
+  /** One captured packet. The record's bytes are only valid during this call. */
+  onRecord(record: CaptureRecord, binding: CaptureBinding): void {
+    const stats = this.stats;
+    stats.records++;
+    stats.bytes += record.origlen;
+    const decoder = this.decoder;
+    const status = decoder.decode(record.data, record.offset, record.caplen, record.linkType);
+    const view = decoder.view;
+    if (status === DecodeStatus.NotIp) {
+      stats.notIp++;
+      return;
+    }
+    if (status === DecodeStatus.Malformed) stats.malformed++;
+    else if (status === DecodeStatus.Truncated) stats.truncated++;
+    else stats.decoded++;
+    if (view.ipVersion === 0) return;
+
+    let ifaceId = binding.ifaceByCaptureInterface[record.interfaceId] ?? -1;
+    if (ifaceId < 0) ifaceId = this.ifaceForIfindex(binding, view.linuxIfindex);
+    let dir = record.direction as number;
+    let dirSource = dir === Direction.Unknown ? 0 : 1;
+    if (dir === Direction.Unknown && view.linuxPacketType >= 0) {
+      dir = view.linuxPacketType === PACKET_OUTGOING ? Direction.Out : Direction.In;
+      dirSource = 2;
+    }
+    const ts = record.tsSec * 1000 + record.tsNsec / 1e6;
+    const fp = packetFingerprint(view, record.data);
+    const slot = this.flows.add(view, ifaceId, dir, ts, record.origlen);
+    const iface = this.registry.interfaces[ifaceId];
+    if (!iface) return;
+    this.matcher(iface.node.index).observe(view, record.data, fp, ifaceId, dir, dirSource, ts, record.origlen, slot);
+  }
+
+  /** Judges every packet whose window closed before `watermark` (ms). */
+  advance(watermark: number): void {
+    for (const m of this.matchers) m?.expire(watermark);
+  }
+
+  /** Emits the interval's flow records and teaches each node what they show. */
+  flushFlows(onRecord?: (record: FlowRecord) => void): void {
+    const registry = this.registry;
+    this.flows.flush((record, slot) => {
+      const iface = registry.interfaces[this.flows.iface[slot] as number];
+      if (iface) {
+        this.matcher(iface.node.index).knowledge.learnFromFlow(this.flows, slot, iface.role === 'pod' || iface.role === 'tunnel');
+      }
+      onRecord?.(record);
+    });
+  }
+
+  /** End of input: judge everything still open, then flush flows so knowledge is complete. */
+  finish(onRecord?: (record: FlowRecord) => void): void {
+    for (const m of this.matchers) m?.expireAll();
+    this.flushFlows(onRecord);
+  }
+
+  private ifaceForIfindex(binding: CaptureBinding, ifindex: number): number {
+    const cached = binding.ifaceByIfindex.get(ifindex);
+    if (cached !== undefined) return cached;
+    const name = binding.ifnameByIndex.get(ifindex) ?? `if${ifindex}`;
+    const id = this.registry.interface(binding.node, name).id;
+    binding.ifaceByIfindex.set(ifindex, id);
+    return id;
+  }
+}

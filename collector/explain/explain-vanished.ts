@@ -1,0 +1,127 @@
+/**
+ * From a group of vanished packets to a drop event: the verdict, how sure we are, the evidence and
+ * the remedy. The same rules serve the live collector (with kernel evidence from the agent) and
+ * replay (traffic only):
+ *   confirmed  a kernel drop event (eBPF skb:kfree_skb reason) matched these packets;
+ *   likely     strict rp_filter in effect on the arrival interface, the route back to the source
+ *              leaves by another interface, and IPReversePathFilter grew in the window;
+ *   possible   only the traffic: replies from the destination to the source were seen leaving by
+ *              another interface (an asymmetric path), or nothing at all (verdict `vanished`).
+ */
+import type { Hop, VanishedGroup } from '../../agent/flow/hop.js';
+import { ipProtoName } from '../../agent/flow/address.js';
+import { dropEventId, type Confidence, type DropEvent, type Evidence, type Verdict } from './drop-event.js';
+import { netfilterRemedy, noRouteRemedy, reversePathRemedy, vanishedRemedy } from './remedy.js';
+
+/** What the node's kernel said about these packets (live agents only). */
+export interface KernelEvidence {
+  /** Kernel drop reasons counted for these packets, e.g. { IP_RPFILTER: 5 }. */
+  readonly dropReasons?: Readonly<Record<string, number>>;
+  readonly rpFilter?: { readonly all: number; readonly iface: number; readonly effective: number };
+  /** Growth of TcpExtIPReversePathFilter on the node during the window. */
+  readonly rpFilterCounterDelta?: number;
+  /** The interface the route back to the source leaves by. */
+  readonly routeBackIface?: string;
+  /** `ip route get <dst> from <src> iif <iface>` failed (as it does for an rp_filter drop). */
+  readonly routeCheckError?: string;
+}
+
+export interface ExplainInput {
+  readonly group: VanishedGroup;
+  /** The interface the packets should have left by, when known. */
+  readonly expectedExit: string | null;
+  /** Interfaces by which traffic from the destination back to the source left this node. */
+  readonly reverseExits: readonly string[];
+  readonly kernel?: KernelEvidence;
+}
+
+export interface ExplainedDrop {
+  readonly event: DropEvent;
+  /** The first packet's whole path (other nodes, then this one), for drawing. */
+  readonly path: readonly Hop[];
+}
+
+const REASON_VERDICTS: Readonly<Record<string, Verdict>> = {
+  IP_RPFILTER: 'reverse-path',
+  NETFILTER_DROP: 'netfilter',
+  IP_INNOROUTES: 'no-route',
+  IP_OUTNOROUTES: 'no-route',
+};
+
+export function verdictForKernelReason(reason: string): Verdict {
+  return REASON_VERDICTS[reason] ?? reason.toLowerCase().replace(/_/g, '-');
+}
+
+export function explainVanished(input: ExplainInput): ExplainedDrop {
+  const g = input.group;
+  const id = g.identity;
+  const proto = ipProtoName(id.proto);
+  const evidence: Evidence[] = [];
+  const kernel = input.kernel;
+  const asymmetricExits = input.reverseExits.filter((x) => x !== g.iface);
+
+  evidence.push({ kind: 'missing-hop', detail: missingHopDetail(g, input.expectedExit) });
+
+  let verdict: Verdict = 'vanished';
+  let confidence: Confidence = 'possible';
+  const reasons = Object.entries(kernel?.dropReasons ?? {}).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  const top = reasons[0];
+  if (top) {
+    verdict = verdictForKernelReason(top[0]);
+    confidence = 'confirmed';
+    for (const [reason, n] of reasons) evidence.push({ kind: 'ebpf-drop-reason', detail: `${reason} x${n} on ${g.iface}` });
+  }
+  if (kernel?.rpFilter) {
+    const r = kernel.rpFilter;
+    evidence.push({ kind: 'rp-filter', detail: `effective rp_filter on ${g.iface} is ${r.effective} (all=${r.all}, ${g.iface}=${r.iface})${r.effective === 1 ? ': strict' : r.effective === 2 ? ': loose' : ': off'}` });
+  }
+  if (kernel?.routeBackIface) evidence.push({ kind: 'route-back', detail: `the route back to ${id.src} leaves by ${kernel.routeBackIface}` });
+  if (kernel?.routeCheckError) evidence.push({ kind: 'route-check', detail: `ip route get ${id.dst} from ${id.src} iif ${g.iface}: ${kernel.routeCheckError}` });
+  if (kernel?.rpFilterCounterDelta !== undefined) evidence.push({ kind: 'netstat-counter', detail: `TcpExtIPReversePathFilter +${kernel.rpFilterCounterDelta}` });
+  if (asymmetricExits.length > 0) {
+    evidence.push({ kind: 'asymmetric-path', detail: `traffic from ${id.dst} to ${id.src} leaves ${g.node} by ${asymmetricExits.join(', ')}, not by ${g.iface} where these packets arrive` });
+  }
+
+  if (!top && id.ipVersion === 4) {
+    const strict = kernel?.rpFilter?.effective === 1;
+    const routeBackElsewhere = kernel?.routeBackIface !== undefined && kernel.routeBackIface !== g.iface;
+    if (strict && routeBackElsewhere && (kernel?.rpFilterCounterDelta ?? 0) > 0) {
+      verdict = 'reverse-path';
+      confidence = 'likely';
+    } else if (asymmetricExits.length > 0 || routeBackElsewhere) {
+      verdict = 'reverse-path';
+      confidence = 'possible';
+    }
+  }
+
+  const replyExit = kernel?.routeBackIface ?? asymmetricExits[0] ?? null;
+  let remedy: string;
+  if (verdict === 'reverse-path') {
+    remedy = reversePathRemedy({ iface: g.iface, src: id.src, dst: id.dst, node: g.node, replyExit, allValue: kernel?.rpFilter?.all ?? null });
+  } else if (verdict === 'netfilter') remedy = netfilterRemedy(id.dst);
+  else if (verdict === 'no-route') remedy = noRouteRemedy(id.src, id.dst, g.iface);
+  else remedy = vanishedRemedy(id.src, id.dst, g.iface);
+
+  const key = { node: g.node, iface: g.iface, src: id.src, dst: id.dst, proto, sport: id.sport, dport: id.dport };
+  const event: DropEvent = {
+    id: dropEventId(key),
+    ...key,
+    packets: g.packets,
+    firstSeen: new Date(g.firstSeen).toISOString(),
+    lastSeen: new Date(g.lastSeen).toISOString(),
+    verdict,
+    confidence,
+    evidence,
+    remedy,
+  };
+  return { event, path: [...g.upstreamPath, ...g.samplePath] };
+}
+
+function missingHopDetail(g: VanishedGroup, expectedExit: string | null): string {
+  const arrival = [...g.samplePath].reverse().find((h) => h.iface === g.iface && h.direction !== 'out') ?? g.samplePath[g.samplePath.length - 1];
+  const via = arrival && arrival.encap !== 'none' ? ` (${arrival.encap} from ${arrival.outerSrc ?? '?'})` : '';
+  const tunnelled = g.samplePath.find((h) => h.encap !== 'none' && h.direction !== 'out');
+  const decap = tunnelled && tunnelled.iface !== g.iface ? `, decapsulated from ${tunnelled.encap}${tunnelled.vni !== null ? ` VNI ${tunnelled.vni}` : ''} that arrived on ${tunnelled.iface} from ${tunnelled.outerSrc ?? '?'}` : '';
+  const exit = expectedExit ? `; expected to leave by ${expectedExit}, where ${g.identity.dst} lives` : '';
+  return `${g.packets} packet(s) seen in on ${g.iface}${via}${decap}, never seen leaving ${g.node}${exit}`;
+}

@@ -1,0 +1,95 @@
+/**
+ * One replay input: a capture file (or stdin) bound to a node and its interfaces. It is the
+ * CaptureSink of its reader: interfaces described by the file become node interfaces, packets go
+ * into the shared pipeline, and the input remembers how far in time it has got (for the watermark).
+ *
+ * Naming (CONTRACT.md): a pcapng interface block named `node/iface` names both; other pcapng
+ * interfaces keep their if_name on the input's node; a Linux SLL2 (`any`) capture names each packet's
+ * interface from its ifindex (--ifname, else `ifN`) and covers every interface of its node; any other
+ * pcap is one interface, named IFACE= or after the file.
+ */
+import { basename } from 'node:path';
+import { CaptureStream } from '../../agent/capture/capture-stream.js';
+import type { CaptureInterface, CaptureRecord, CaptureSink } from '../../agent/capture/capture-record.js';
+import { LINKTYPE_LINUX_SLL2 } from '../../agent/decode/link-types.js';
+import type { CaptureBinding, SightingPipeline } from '../../agent/flow/sighting-pipeline.js';
+
+export interface ReplayInputSpec {
+  readonly node: string;
+  readonly iface: string | undefined;
+  readonly path: string;
+}
+
+/** Parses `[NODE:][IFACE=]PATH`. A PATH that exists with ':' or '=' in it should be given as ./PATH. */
+export function parseReplayInputSpec(text: string): ReplayInputSpec {
+  let rest = text;
+  let node = 'local';
+  let iface: string | undefined;
+  const nodeMatch = /^([A-Za-z0-9_.-]+):(.+)$/.exec(rest);
+  if (nodeMatch && !rest.startsWith('./') && !rest.startsWith('/')) {
+    node = nodeMatch[1] as string;
+    rest = nodeMatch[2] as string;
+  }
+  const ifaceMatch = /^([A-Za-z0-9_.@:-]+)=(.+)$/.exec(rest);
+  if (ifaceMatch && !rest.startsWith('./') && !rest.startsWith('/')) {
+    iface = ifaceMatch[1] as string;
+    rest = ifaceMatch[2] as string;
+  }
+  return { node, iface, path: rest };
+}
+
+export function fileStem(path: string): string {
+  if (path === '-') return 'stdin';
+  const b = basename(path);
+  return b.replace(/\.(pcapng|pcap|cap)(\.gz)?$/i, '').replace(/\.gz$/i, '') || b;
+}
+
+export class ReplayInput implements CaptureSink {
+  readonly stream: CaptureStream;
+  readonly binding: CaptureBinding;
+  /** Timestamp (ms) of the latest packet read; -Infinity before the first. */
+  lastTs = -Infinity;
+  readonly warnings: string[] = [];
+
+  constructor(
+    readonly spec: ReplayInputSpec,
+    private readonly pipeline: SightingPipeline,
+    ifnameByIndex: ReadonlyMap<number, string>,
+  ) {
+    this.stream = new CaptureStream(spec.path, this);
+    this.binding = { node: spec.node, ifaceByCaptureInterface: [], ifnameByIndex, ifaceByIfindex: new Map() };
+  }
+
+  get label(): string {
+    return this.spec.path === '-' ? 'stdin' : this.spec.path;
+  }
+
+  onInterface(ci: CaptureInterface): void {
+    const registry = this.pipeline.registry;
+    let node = this.spec.node;
+    let name = ci.name;
+    if (name !== undefined && name.includes('/')) {
+      const slash = name.indexOf('/');
+      node = name.slice(0, slash);
+      name = name.slice(slash + 1);
+    }
+    if (ci.linkType === LINKTYPE_LINUX_SLL2) {
+      // An `any` capture: each packet names its interface by index.
+      registry.node(node).coversAllInterfaces = true;
+      this.binding.ifaceByCaptureInterface[ci.id] = -1;
+      return;
+    }
+    name ??= this.spec.iface ?? (ci.id === 0 ? fileStem(this.spec.path) : `${fileStem(this.spec.path)}#${ci.id}`);
+    this.binding.ifaceByCaptureInterface[ci.id] = registry.interface(node, name).id;
+  }
+
+  onPacket(record: CaptureRecord): void {
+    this.pipeline.onRecord(record, this.binding);
+    const ts = record.tsSec * 1000 + record.tsNsec / 1e6;
+    if (ts > this.lastTs) this.lastTs = ts;
+  }
+
+  onWarning(message: string): void {
+    this.warnings.push(`${this.label}: ${message}`);
+  }
+}
