@@ -44,20 +44,24 @@ export function decodeIpv4(d: Uint8Array, ctx: DecodeContext): Layer {
     ctx.events.count(DecodeEvent.Ipv4BadHeaderLength);
     return Layer.Done;
   }
+  let totalLength = be16(d, o + 2);
+  // Checked before the header is known to be all there: a total length shorter than the header
+  // contradicts itself however many bytes were captured (it is not a snap-length cut).
+  if (totalLength !== 0 && totalLength < headerLength) {
+    v.malformed = 1;
+    ctx.events.count(DecodeEvent.Ipv4BadTotalLength);
+    return Layer.Done;
+  }
   if (avail < headerLength) {
     v.truncated = 1;
     ctx.events.count(DecodeEvent.Ipv4Truncated);
     return Layer.Done;
   }
-  let totalLength = be16(d, o + 2);
   if (totalLength === 0) totalLength = avail;
-  else if (totalLength < headerLength) {
-    v.malformed = 1;
-    ctx.events.count(DecodeEvent.Ipv4BadTotalLength);
-    return Layer.Done;
-  }
-  if (totalLength > avail) v.truncated = 1;
-  else ctx.end = o + totalLength;
+  if (totalLength > avail) {
+    v.truncated = 1;
+    ctx.events.count(DecodeEvent.Ipv4Truncated);
+  } else ctx.end = o + totalLength;
 
   v.ipVersion = 4;
   v.src[0] = be32(d, o + 12);

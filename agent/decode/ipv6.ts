@@ -70,8 +70,10 @@ export function decodeIpv6(d: Uint8Array, ctx: DecodeContext): Layer {
   const payloadLength = be16(d, o + 4);
   if (payloadLength !== 0) {
     v.ipLength = 40 + payloadLength;
-    if (v.ipLength > ctx.end - o) v.truncated = 1;
-    else ctx.end = o + v.ipLength;
+    if (v.ipLength > ctx.end - o) {
+      v.truncated = 1;
+      ctx.events.count(DecodeEvent.Ipv6Truncated);
+    } else ctx.end = o + v.ipLength;
   } else {
     v.ipLength = ctx.end - o;
   }
@@ -119,8 +121,10 @@ export function decodeIpv6(d: Uint8Array, ctx: DecodeContext): Layer {
       if (jumbo !== 0) {
         if (jumbo < 65536) ctx.events.count(DecodeEvent.Ipv6BadJumbo);
         v.ipLength = 40 + jumbo;
-        if (v.ipLength > ctx.end - o) v.truncated = 1;
-        else ctx.end = o + v.ipLength;
+        if (v.ipLength > ctx.end - o) {
+          v.truncated = 1;
+          ctx.events.count(DecodeEvent.Ipv6Truncated);
+        } else ctx.end = o + v.ipLength;
       }
     }
     next = d[p] as number;

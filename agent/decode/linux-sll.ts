@@ -40,6 +40,7 @@ export function decodeLinuxSll(d: Uint8Array, ctx: DecodeContext): Layer {
     return Layer.Done;
   }
   view.linuxPacketType = be16(d, o);
+  view.linuxHatype = be16(d, o + 2);
   if (be16(d, o + 4) === 6) view.macSrcOffset = o + 6;
   ctx.offset = o + 16;
   return cookedProtocolLayer(ctx, be16(d, o + 14));
@@ -55,6 +56,7 @@ export function decodeLinuxSll2(d: Uint8Array, ctx: DecodeContext): Layer {
   }
   view.linuxIfindex = be32(d, o + 4);
   view.linuxPacketType = d[o + 10] as number;
+  view.linuxHatype = be16(d, o + 8);
   if (d[o + 11] === 6) view.macSrcOffset = o + 12;
   ctx.offset = o + 20;
   return cookedProtocolLayer(ctx, be16(d, o));

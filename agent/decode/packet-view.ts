@@ -43,6 +43,8 @@ export class PacketView {
   /** Linux SLL/SLL2: interface index (SLL2 only, else -1) and packet type (PACKET_HOST=0 ... OUTGOING=4), else -1. */
   linuxIfindex = -1;
   linuxPacketType = -1;
+  /** Linux SLL/SLL2: ARPHRD_* type of the interface (1 Ethernet, 772 loopback, 768 IPIP tunnel, ...), else -1. */
+  linuxHatype = -1;
   /** 802.1Q/802.1ad tags seen (outermost first) and the outermost VLAN id. */
   vlanDepth = 0;
   vlanId = 0;
@@ -122,6 +124,7 @@ export class PacketView {
     this.macDstGroup = 0;
     this.linuxIfindex = -1;
     this.linuxPacketType = -1;
+    this.linuxHatype = -1;
     this.vlanDepth = 0;
     this.vlanId = 0;
     this.encapDepth = 0;

@@ -13,6 +13,7 @@ export type GroupOutcome =
   | { readonly outcome: 'local' | 'unobserved' | 'left'; readonly reason: string };
 
 export function judgeVanishedGroup(group: VanishedGroup, node: NodeInfo, knowledge: NodeKnowledge): GroupOutcome {
+  if (group.role === 'loopback' || group.srcKey === group.dstKey) return { outcome: 'local', reason: 'the node talking to itself' };
   if (knowledge.isLocal(group.dstKey)) return { outcome: 'local', reason: 'destination is an address of the node' };
   if (knowledge.isLocal(group.srcKey)) return { outcome: 'local', reason: 'source is an address of the node' };
   const iface = group.ifaceId;
@@ -29,7 +30,9 @@ export function judgeVanishedGroup(group: VanishedGroup, node: NodeInfo, knowled
     }
     if (!arriving) return { outcome: 'unobserved', reason: 'direction unknown' };
   }
-  if (dstAt >= 0) return { outcome: 'vanished', expectedExit: dstAt };
-  if (node.coversAllInterfaces) return { outcome: 'vanished', expectedExit: -1 };
+  if (node.coversAllInterfaces) return { outcome: 'vanished', expectedExit: dstAt };
+  // The destination lives behind another captured interface: the packet should have shown there.
+  // (Behind the interface it came in by, it would have to hairpin: not something one capture shows.)
+  if (dstAt >= 0 && dstAt !== iface) return { outcome: 'vanished', expectedExit: dstAt };
   return { outcome: 'unobserved', reason: 'the interface it should have left by was not captured' };
 }

@@ -23,6 +23,8 @@ export interface CaptureBinding {
   readonly ifaceByIfindex: Map<number, number>;
 }
 
+const ARPHRD_LOOPBACK = 772;
+
 export interface PipelineStats {
   records: number;
   bytes: number;
@@ -82,7 +84,7 @@ export class SightingPipeline {
     if (view.ipVersion === 0) return;
 
     let ifaceId = binding.ifaceByCaptureInterface[record.interfaceId] ?? -1;
-    if (ifaceId < 0) ifaceId = this.ifaceForIfindex(binding, view.linuxIfindex);
+    if (ifaceId < 0) ifaceId = this.ifaceForIfindex(binding, view.linuxIfindex, view.linuxHatype);
     let dir = record.direction as number;
     let dirSource = dir === Direction.Unknown ? 0 : 1;
     if (dir === Direction.Unknown && view.linuxPacketType >= 0) {
@@ -120,10 +122,11 @@ export class SightingPipeline {
     this.flushFlows(onRecord);
   }
 
-  private ifaceForIfindex(binding: CaptureBinding, ifindex: number): number {
+  private ifaceForIfindex(binding: CaptureBinding, ifindex: number, hatype: number): number {
     const cached = binding.ifaceByIfindex.get(ifindex);
     if (cached !== undefined) return cached;
-    const name = binding.ifnameByIndex.get(ifindex) ?? `if${ifindex}`;
+    // An unnamed loopback is still recognisable by its hardware type (ARPHRD_LOOPBACK).
+    const name = binding.ifnameByIndex.get(ifindex) ?? (hatype === ARPHRD_LOOPBACK ? 'lo' : `if${ifindex}`);
     const id = this.registry.interface(binding.node, name).id;
     binding.ifaceByIfindex.set(ifindex, id);
     return id;

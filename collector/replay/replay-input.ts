@@ -11,7 +11,7 @@
 import { basename } from 'node:path';
 import { CaptureStream } from '../../agent/capture/capture-stream.js';
 import type { CaptureInterface, CaptureRecord, CaptureSink } from '../../agent/capture/capture-record.js';
-import { LINKTYPE_LINUX_SLL2 } from '../../agent/decode/link-types.js';
+import { LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 } from '../../agent/decode/link-types.js';
 import type { CaptureBinding, SightingPipeline } from '../../agent/flow/sighting-pipeline.js';
 
 export interface ReplayInputSpec {
@@ -49,6 +49,8 @@ export class ReplayInput implements CaptureSink {
   readonly binding: CaptureBinding;
   /** Timestamp (ms) of the latest packet read; -Infinity before the first. */
   lastTs = -Infinity;
+  /** Timestamp (ms) of the earliest packet read; Infinity before the first. */
+  firstTs = Infinity;
   readonly warnings: string[] = [];
 
   constructor(
@@ -79,6 +81,11 @@ export class ReplayInput implements CaptureSink {
       this.binding.ifaceByCaptureInterface[ci.id] = -1;
       return;
     }
+    if (ci.linkType === LINKTYPE_LINUX_SLL) {
+      // The older `any` format: every interface, but without saying which one a packet used.
+      registry.node(node).coversAllInterfaces = true;
+      name ??= this.spec.iface ?? 'any';
+    }
     name ??= this.spec.iface ?? (ci.id === 0 ? fileStem(this.spec.path) : `${fileStem(this.spec.path)}#${ci.id}`);
     this.binding.ifaceByCaptureInterface[ci.id] = registry.interface(node, name).id;
   }
@@ -87,6 +94,7 @@ export class ReplayInput implements CaptureSink {
     this.pipeline.onRecord(record, this.binding);
     const ts = record.tsSec * 1000 + record.tsNsec / 1e6;
     if (ts > this.lastTs) this.lastTs = ts;
+    if (ts < this.firstTs) this.firstTs = ts;
   }
 
   onWarning(message: string): void {

@@ -6,6 +6,8 @@
  * one node (or of several nodes) interleave as the kernel saw them, and memory stays bounded by the
  * correlation window whatever the file sizes.
  */
+import { CaptureInputError } from '../../agent/capture/capture-input.js';
+import { CaptureFormatError } from '../../agent/capture/capture-record.js';
 import { addressKey, parseAddress } from '../../agent/flow/address.js';
 import type { FlowRecord } from '../../agent/flow/flow-record.js';
 import { InterfaceRegistry } from '../../agent/flow/interface-registry.js';
@@ -64,6 +66,14 @@ export interface ReplayResult {
   readonly stats: ReplayStats;
 }
 
+/** An input could not be read: names the input, keeps the reader's one-line reason. */
+export class ReplayInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplayInputError';
+  }
+}
+
 /** Flow records are emitted per this much capture time (and knowledge learned from them). */
 const FLOW_INTERVAL_MS = 10_000;
 
@@ -92,12 +102,18 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       let next = active[0] as ReplayInput;
       for (const i of active) if (i.lastTs < next.lastTs) next = i;
       const before = next.stream.bytesRead;
-      const more = await next.stream.pump();
+      let more: boolean;
+      try {
+        more = await next.stream.pump();
+      } catch (e) {
+        if (e instanceof CaptureInputError) throw new ReplayInputError(e.message);
+        if (e instanceof CaptureFormatError) throw new ReplayInputError(`${next.label}: ${e.message}`);
+        throw e;
+      }
       bytesRead += next.stream.bytesRead - before;
       if (!more) active.splice(active.indexOf(next), 1);
       let watermark = Infinity;
       for (const i of active) if (i.lastTs < watermark) watermark = i.lastTs;
-      if (next.lastTs < firstTs && next.lastTs > -Infinity) firstTs = Math.min(firstTs, next.lastTs);
       if (watermark !== Infinity && watermark !== -Infinity) {
         pipeline.advance(watermark);
         stitcher.expire(watermark);
@@ -116,7 +132,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   stitcher.expire(Infinity, true);
   const findings = findDrops(pipeline, stitcher);
   let lastTs = -Infinity;
-  for (const i of inputs) if (i.lastTs > lastTs) lastTs = i.lastTs;
+  for (const i of inputs) {
+    if (i.lastTs > lastTs) lastTs = i.lastTs;
+    if (i.firstTs < firstTs) firstTs = i.firstTs;
+  }
   const ps = pipeline.stats;
   const stats: ReplayStats = {
     inputs: inputs.length,

@@ -1,0 +1,43 @@
+/**
+ * The `pathwatch` command line: dispatches to a command, turns a user's mistake into one line on
+ * stderr and exit status 2, and never shows a stack trace for bad input.
+ */
+import { UsageError } from './cli-error.js';
+import { REPLAY_USAGE, replayCommand } from './replay-command.js';
+
+const MAIN_USAGE = `Usage: pathwatch <command> [options]
+
+pathwatch finds packets that entered a Kubernetes node and never left it, and says why
+(above all the reverse-path filter under asymmetric routing).
+
+Commands:
+  replay     analyse capture files (pcap, pcapng, gzip, stdin): pathwatch replay --help
+
+Run \`pathwatch <command> --help\` for a command's options.
+`;
+
+const COMMANDS: Readonly<Record<string, { usage: string; run: (argv: string[]) => Promise<number> }>> = {
+  replay: { usage: REPLAY_USAGE, run: replayCommand },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(MAIN_USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  const entry = COMMANDS[command];
+  if (!entry) {
+    process.stderr.write(`pathwatch: unknown command "${command}" (see pathwatch --help)\n`);
+    return 2;
+  }
+  try {
+    return await entry.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`pathwatch: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * `pathwatch replay [--json] [--window MS] [--ifname IDX=NAME]... [--role NAME=ROLE]... INPUT...`
+ * Parses the arguments, runs the replay, prints the report or the JSON document (CONTRACT.md).
+ */
+import { stat } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { parseRoleOverride, type InterfaceRole } from '../agent/flow/interface-roles.js';
+import { parseReplayInputSpec } from '../collector/replay/replay-input.js';
+import { renderReplayReport } from '../collector/replay/replay-report.js';
+import { ReplayInputError, runReplay } from '../collector/replay/replay-runner.js';
+import { UsageError } from './cli-error.js';
+import { ProgressBar } from './progress-bar.js';
+
+export const REPLAY_USAGE = `Usage: pathwatch replay [--json] [--window MS] [--ifname IDX=NAME]... [--role NAME=ROLE]... INPUT...
+
+Finds packets that entered a node and never left it in capture files, and says why.
+
+INPUT is [NODE:][IFACE=]PATH. PATH is a pcap or pcapng file (gzip-compressed too), or - for stdin.
+  pcapng: interface names come from the file (a name node/iface gives both node and interface).
+  pcap from \`tcpdump -i any\` (Linux SLL2): the interface of each packet comes from its index;
+    name them with --ifname 3=vxlan.calico (unnamed ones show as if3).
+  other pcap: one interface, named IFACE, else after the file.
+  NODE defaults to "local"; inputs with the same NODE are one node seen on several interfaces.
+
+Options:
+  --json             print one JSON document {"drops": [...], "stats": {...}} on stdout
+  --window MS        correlation window in milliseconds (default 1000)
+  --ifname IDX=NAME  name of interface index IDX in Linux \`any\` captures (repeatable)
+  --role NAME=ROLE   override the role of an interface: tunnel, pod, uplink, loopback, other
+  -h, --help         show this help
+
+A packet is judged vanished only when the interface it should have left by was captured;
+otherwise it is counted as unobserved. Exit status: 0 when the analysis ran, 2 for bad input.
+`;
+
+export async function replayCommand(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        window: { type: 'string' },
+        ifname: { type: 'string', multiple: true, default: [] },
+        role: { type: 'string', multiple: true, default: [] },
+        collector: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`replay: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(REPLAY_USAGE);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('replay: no input given (see pathwatch replay --help)');
+  let windowMs: number | undefined;
+  if (values.window !== undefined) {
+    windowMs = Number(values.window);
+    if (!/^\d+(\.\d+)?$/.test(values.window) || !(windowMs > 0) || windowMs > 600_000) throw new UsageError(`replay: --window must be a number of milliseconds between 0 and 600000, not "${values.window}"`);
+  }
+  const ifnames = new Map<number, string>();
+  for (const spec of values.ifname) {
+    const m = /^(\d+)=(\S+)$/.exec(spec);
+    if (!m) throw new UsageError(`replay: --ifname takes IDX=NAME, not "${spec}"`);
+    ifnames.set(Number(m[1]), m[2] as string);
+  }
+  const roles = new Map<string, InterfaceRole>();
+  for (const spec of values.role) {
+    const r = parseRoleOverride(spec);
+    if (!r) throw new UsageError(`replay: --role takes NAME=ROLE with ROLE one of tunnel, pod, uplink, loopback, other, not "${spec}"`);
+    roles.set(r.name, r.role);
+  }
+  if (values.collector !== undefined) throw new UsageError('replay: --collector needs a running collector, which this build does not include yet');
+  const inputs = positionals.map(parseReplayInputSpec);
+  if (inputs.filter((i) => i.path === '-').length > 1) throw new UsageError('replay: stdin (-) can be given only once');
+
+  let totalBytes: number | undefined = 0;
+  for (const i of inputs) {
+    if (i.path === '-') totalBytes = undefined;
+    else if (totalBytes !== undefined) {
+      try {
+        totalBytes += (await stat(i.path)).size;
+      } catch {
+        // Reported by the reader with its reason.
+      }
+    }
+  }
+  const bar = ProgressBar.enabledFor(process.stderr, totalBytes) ? new ProgressBar(process.stderr, totalBytes, 'replay') : undefined;
+  try {
+    const result = await runReplay({
+      inputs,
+      ...(windowMs !== undefined ? { windowMs } : {}),
+      ifnames,
+      roles,
+      ...(bar ? { onProgress: (b: number) => bar.update(b) } : {}),
+    });
+    bar?.done();
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ drops: result.drops.map((d) => d.event), stats: result.stats })}\n`);
+    } else {
+      process.stdout.write(renderReplayReport(result.drops, result.stats));
+    }
+    return 0;
+  } catch (e) {
+    bar?.done();
+    if (e instanceof ReplayInputError) throw new UsageError(e.message);
+    throw e;
+  }
+}
