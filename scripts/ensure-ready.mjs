@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// Makes a fresh clone ready before `npm test`, `npm start` and `npm run bench`: installs the npm
+// dependencies (which builds through `prepare`), rebuilds when sources are newer than the build, and,
+// when running as root on Debian, installs the system tools the given purpose needs.
+// Usage: node scripts/ensure-ready.mjs [test|start|bench]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const purpose = process.argv[2] ?? 'test';
+
+/** Debian packages per purpose, keyed by a command that shows the package is there. */
+const SYSTEM_TOOLS = {
+  test: { tcpdump: 'tcpdump', tshark: 'tshark', dumpcap: 'wireshark-common', ip: 'iproute2', python3: 'python3' },
+  bench: { tcpdump: 'tcpdump', tshark: 'tshark' },
+  start: {},
+};
+
+function say(msg) {
+  process.stderr.write(`pathwatch setup: ${msg}\n`);
+}
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    say(`${cmd} ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+function has(command) {
+  return spawnSync('sh', ['-c', `command -v ${command} || test -x /usr/sbin/${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+function newestMtime(dir) {
+  let newest = 0;
+  if (!existsSync(dir)) return 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(p));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+// 1. System tools (only as root with apt-get: never ask for a password in the middle of a test run).
+const wanted = SYSTEM_TOOLS[purpose] ?? {};
+const missing = [...new Set(Object.entries(wanted).filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg))];
+if (missing.length > 0) {
+  if (process.getuid?.() === 0 && has('apt-get')) {
+    say(`installing ${missing.join(', ')} with apt-get`);
+    run('apt-get', ['update', '-qq']);
+    const r = spawnSync('apt-get', ['install', '-y', '-qq', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (r.status !== 0) say(`apt-get install failed; tests that need ${missing.join(', ')} will say so`);
+  } else {
+    say(`not installed: ${missing.join(', ')} (run as root, or install them, for the tests that need them)`);
+  }
+}
+
+// 2. npm dependencies: `npm ci` also builds (prepare).
+const lock = join(root, 'package-lock.json');
+const installed = join(root, 'node_modules', '.package-lock.json');
+if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
+  say('installing npm dependencies (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+// 3. Build when any source is newer than the compiled entry point.
+const builtEntry = join(root, 'dist', 'cli', 'main.js');
+const sources = Math.max(...['agent', 'collector', 'cli', 'lab', 'bench'].map((d) => newestMtime(join(root, d))));
+if (!existsSync(builtEntry) || statSync(builtEntry).mtimeMs < sources) {
+  say('building (tsc)');
+  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
+}
