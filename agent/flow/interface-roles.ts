@@ -23,7 +23,7 @@ const TUNNEL_PATTERNS: readonly RegExp[] = [
 ];
 
 const POD_PATTERNS: readonly RegExp[] = [
-  /^cali[0-9a-f]{6,}/, // Calico host-side veth
+  /^cali[0-9a-f]/, // Calico host-side veth (cali + 11 hex digits)
   /^lxc/, // Cilium
   /^veth/, // flannel/bridge CNIs, containerd
   /^azv/, // Azure CNI

@@ -25,8 +25,7 @@ export function reversePathRemedy(r: ReversePathRemedyInput): string {
     `# loose mode on ${r.iface}: rp_filter in effect is max(conf.all, conf.${r.iface}), so =0 on the interface alone changes nothing while all=1${r.allValue !== null ? ` (all is ${r.allValue} here)` : ''}; 2 keeps spoofing protection`,
   ];
   if (r.replyExit) {
-    lines.push(`sysctl -w ${rpFilterSysctl(r.replyExit)}=2`);
-    lines.push(`# and on ${r.replyExit}, where the replies to ${r.src} leave, so the path works in both directions`);
+    lines.push(`# the check fails because the route back to ${r.src} leaves by ${r.replyExit}, not by ${r.iface}: check with  ip route get ${r.src} from ${r.dst}`);
   }
   lines.push(
     `# the real fix is the routing: ${r.dst} is reached through another node, so ${r.node}'s way back to ${r.src} differs from the way in; advertise the pod block of ${r.dst} only from ${r.node}, the node that hosts it (e.g. Calico: BGP export or IP pool settings), so traffic arrives by the interface its replies leave by`,

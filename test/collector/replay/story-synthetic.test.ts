@@ -16,7 +16,7 @@ import { rmSync } from 'node:fs';
 import { bytesOf, ethernet, icmpEcho, ipv4, pcapFile, sll2, tcp, udp, vxlan } from '../../support/packet-builder.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pw-story-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => { if (!process.env.PW_KEEP) rmSync(dir, { recursive: true, force: true }); });
 
 const GW = '100.64.0.1';
 const SICK = '10.91.1.130';
