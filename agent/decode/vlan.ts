@@ -25,7 +25,8 @@ export function decodeVlan(d: Uint8Array, ctx: DecodeContext): Layer {
     ctx.events.count(DecodeEvent.VlanTooMany);
     return Layer.Done;
   }
-  if (view.vlanDepth === 1) view.vlanId = be16(d, o) & 0x0fff;
+  // The outermost tag names the capture's VLAN; tags inside a tunnel's inner frame do not.
+  if (view.vlanDepth === 1 && view.encapDepth === 0) view.vlanId = be16(d, o) & 0x0fff;
   ctx.offset = o + 4;
   return ctx.tables.byEtherType[be16(d, o + 2)] as Layer;
 }
