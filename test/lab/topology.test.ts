@@ -16,8 +16,10 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { pythonExecutable, run } from '../../lab/exec.js';
+import { run } from '../../lab/exec.js';
+import { labUnavailableReason } from '../support/lab-prerequisites.js';
 import { startCaptures, storyCapturePlan, type CaptureFile, type StoppedCaptures } from '../../lab/capture.js';
 import {
   applyRemedy,
@@ -35,37 +37,7 @@ import { icmpEcho, runStoryTraffic } from '../../lab/traffic.js';
 const PREFIX = 'pwlabt';
 const IN_CI = process.env['CI'] === 'true';
 
-/** Why the lab cannot run here, or null. Synchronous: describe.skipIf needs the answer up front. */
-function labUnavailableReason(): string | null {
-  if (process.platform !== 'linux') return `needs Linux (this is ${process.platform})`;
-  if (process.getuid?.() !== 0) return 'needs root (network namespaces, raw sockets, captures)';
-  const tools: Array<[string, string[]]> = [
-    ['ip', ['-V']], ['bridge', ['-V']], ['sysctl', ['--version']], ['tcpdump', ['--version']],
-    ['dumpcap', ['-v']], [pythonExecutable(), ['--version']],
-  ];
-  for (const [tool, args] of tools) {
-    try {
-      execFileSync(tool, args, { stdio: 'ignore', timeout: 10_000 });
-    } catch {
-      return `${tool} is not installed or does not run`;
-    }
-  }
-  const probe = `${PREFIX}probe${randomBytes(3).toString('hex')}`;
-  try {
-    execFileSync('ip', ['netns', 'add', probe], { stdio: 'pipe', timeout: 10_000 });
-  } catch (e) {
-    return `cannot create a network namespace: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
-  } finally {
-    try {
-      execFileSync('ip', ['netns', 'del', probe], { stdio: 'ignore', timeout: 10_000 });
-    } catch {
-      // not created
-    }
-  }
-  return null;
-}
-
-const unavailable = labUnavailableReason();
+const unavailable = labUnavailableReason(PREFIX);
 if (unavailable !== null && !IN_CI) {
   process.stderr.write(`test/lab: skipping network-namespace lab tests: ${unavailable}\n`);
 }
@@ -220,6 +192,8 @@ describe.skipIf(unavailable !== null)(`story lab on a real kernel${unavailable =
       expect(veth.some((l) => l.includes(`> ${STORY.asymmetricPod}.80: Flags [S]`))).toBe(false);
       // The asymmetry evidence: the pod's own traffic to the client leaves n2 straight by eth0.
       expect(uplink.some((l) => l.includes(`${STORY.asymmetricPod} > ${STORY.client}: ICMP echo request`))).toBe(true);
+      // Kept on failure (the paths are in the messages above) for a look with tcpdump/wireshark.
+      await rm(stopped.dir, { recursive: true, force: true });
     });
   });
 
