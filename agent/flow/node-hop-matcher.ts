@@ -86,7 +86,7 @@ export class NodeHopMatcher {
   /** Records one sighting of the packet decoded in `view` (fingerprint `fp`, already computed). */
   observe(view: PacketView, data: Uint8Array, fp: number, ifaceId: number, dir: number, dirSource: number, ts: number, length: number, flowSlot: number): void {
     const open = this.open;
-    let e = open.find(fp);
+    let e = open.find(fp, ts, this.config.windowMs);
     if (e < 0) e = open.create(fp, ts, view);
     const store = this.store;
     const s = store.alloc();

@@ -3,6 +3,10 @@
  * the innermost packet's identity (addresses, protocol, ports) and the chain of its sightings in the
  * SightingStore. Entries are expired in creation order (a ring of entry ids), which is time order up
  * to the interleaving of inputs; expiry is driven by a watermark that every input has passed.
+ *
+ * The same fingerprint seen again more than a window later is another packet (a retransmission
+ * identical to the byte, an IPv6 packet without an id): it gets its own entry, linked to the older
+ * ones of the same fingerprint, and each sighting joins the entry whose window holds it.
  */
 import { PacketView } from '../decode/packet-view.js';
 import { growTypedArray } from './grow-typed-array.js';
@@ -27,6 +31,9 @@ export class OpenPacketTable {
   private freeHead = NONE;
   private used = 0;
   private nextFree: Int32Array;
+  /** Entries of the same fingerprint, newest first from the map. */
+  private older: Int32Array;
+  private newer: Int32Array;
   /** FIFO of entry ids in creation order. */
   private fifo: Int32Array;
   private fifoHead = 0;
@@ -47,16 +54,25 @@ export class OpenPacketTable {
     this.dport = new Uint16Array(initialCapacity);
     this.icmpType = new Int16Array(initialCapacity);
     this.nextFree = new Int32Array(initialCapacity);
+    this.older = new Int32Array(initialCapacity);
+    this.newer = new Int32Array(initialCapacity);
     this.fifo = new Int32Array(initialCapacity);
   }
 
+  /** Fingerprints with open entries. */
   get size(): number {
     return this.byFingerprint.size;
   }
 
-  find(fp: number): number {
-    const e = this.byFingerprint.get(fp);
-    return e === undefined ? NONE : e;
+  /** The open entry for this fingerprint whose window holds `ts`, or NONE. */
+  find(fp: number, ts: number, window: number): number {
+    let e = this.byFingerprint.get(fp);
+    if (e === undefined) return NONE;
+    for (; e !== NONE; e = this.older[e] as number) {
+      const d = ts - (this.firstTs[e] as number);
+      if (d <= window && d >= -window) return e;
+    }
+    return NONE;
   }
 
   /** Creates the entry for a packet first seen now, taking its identity from the view. */
@@ -69,6 +85,10 @@ export class OpenPacketTable {
       if (this.used === this.capacity) this.grow();
       e = this.used++;
     }
+    const newest = this.byFingerprint.get(fp);
+    this.older[e] = newest === undefined ? NONE : newest;
+    this.newer[e] = NONE;
+    if (newest !== undefined) this.newer[newest] = e;
     this.byFingerprint.set(fp, e);
     this.fingerprint[e] = fp;
     this.firstTs[e] = ts;
@@ -100,7 +120,10 @@ export class OpenPacketTable {
   removeOldest(): void {
     const e = this.fifo[this.fifoHead] as number;
     this.fifoHead = (this.fifoHead + 1) & (this.fifo.length - 1);
-    this.byFingerprint.delete(this.fingerprint[e] as number);
+    // Being the oldest, e ends its fingerprint's chain: unlink it from the next newer entry.
+    const newer = this.newer[e] as number;
+    if (newer !== NONE) this.older[newer] = NONE;
+    else this.byFingerprint.delete(this.fingerprint[e] as number);
     this.nextFree[e] = this.freeHead;
     this.freeHead = e;
   }
@@ -121,6 +144,8 @@ export class OpenPacketTable {
     this.dport = copy(this.dport, cap);
     this.icmpType = copy(this.icmpType, cap);
     this.nextFree = copy(this.nextFree, cap);
+    this.older = copy(this.older, cap);
+    this.newer = copy(this.newer, cap);
     this.capacity = cap;
   }
 
