@@ -40,6 +40,7 @@
  * assembled in a carry buffer, which is reused and grows geometrically, so the steady state
  * allocates nothing per packet.
  */
+import { plainBytes } from './plain-bytes.js';
 import type { CaptureParser } from './capture-format.js';
 import { CaptureFormatError, CaptureRecord, type CaptureInterface, type CaptureSink } from './capture-record.js';
 
@@ -95,7 +96,7 @@ export class PcapParser implements CaptureParser {
     if (this.failure !== undefined) throw this.failure;
     if (this.ended) throw new Error('PcapParser.push() called after end()');
     try {
-      this.consume(chunk);
+      this.consume(plainBytes(chunk));
     } catch (e) {
       if (e instanceof CaptureFormatError) this.failure = e;
       throw e;

@@ -57,6 +57,7 @@
  * Chunking follows the pcap reader: blocks wholly inside a chunk are read in place; only a block
  * straddling chunk boundaries is assembled in a reused, geometrically grown carry buffer.
  */
+import { plainBytes } from './plain-bytes.js';
 import { TextDecoder } from 'node:util';
 import type { CaptureParser } from './capture-format.js';
 import {
@@ -165,7 +166,7 @@ export class PcapngParser implements CaptureParser {
     if (this.failure !== undefined) throw this.failure;
     if (this.ended) throw new Error('PcapngParser.push() called after end()');
     try {
-      this.consume(chunk);
+      this.consume(plainBytes(chunk));
     } catch (e) {
       if (e instanceof CaptureFormatError) this.failure = e;
       throw e;

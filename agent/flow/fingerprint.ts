@@ -94,6 +94,16 @@ export function packetFingerprint(view: PacketView, data: Uint8Array): number {
   return fp === 0 ? 1 : fp;
 }
 
+/**
+ * True when the snap length cut into what the fingerprint reads (the transport header, or the
+ * payload prefix), so another hop captured with more or fewer bytes computes a different value.
+ */
+export function fingerprintIsWeak(view: PacketView): boolean {
+  if (view.truncated === 0) return false;
+  if (view.l4Valid === 0) return view.proto === 6 || view.proto === 17 || view.proto === 1 || view.proto === 58;
+  return view.payloadEnd - view.payloadOffset < FINGERPRINT_PAYLOAD_BYTES;
+}
+
 /** Fixed-width hex form used on the wire, in ids and in reports. */
 export function fingerprintToHex(fp: number): string {
   return fp.toString(16).padStart(14, '0');

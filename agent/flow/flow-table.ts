@@ -1,16 +1,43 @@
 /**
- * The flow table: one slot per (interface, direction, inner 5-tuple, outer encapsulation), counters
- * in typed arrays, keyed by a 53-bit hash so the per-packet cost is one Map lookup and a few array
- * writes. Every interval the counters are emitted as FlowRecords and reset; slots idle for two
- * intervals are recycled. A slot's direction may be learned after its first packet (correlation
- * finds it): the matcher writes it back through setDirection().
+ * The flow table: one slot per (interface, direction, inner 5-tuple, outer encapsulation), found by
+ * open addressing with an exact comparison of the key, so the per-packet cost is a hash, a probe or
+ * two and a few writes. Every interval the counters are emitted as FlowRecords and reset; slots idle
+ * for two intervals are recycled. A slot's direction may be learned after its first packet
+ * (correlation finds it): the matcher writes it back through setDirection().
+ *
+ * Layout: flows are looked up in random order, so each slot's fields sit together (one stride of a
+ * Uint32Array for the key, one of a Float64Array for the counters) rather than in one array per
+ * field: a lookup then costs two or three cache misses instead of one per field.
  */
 import { formatAddress } from './address.js';
 import { ENCAP_NAMES, PacketView } from '../decode/packet-view.js';
 import { directionName, type FlowRecord } from './flow-record.js';
-import { growTypedArray } from './grow-typed-array.js';
 import type { InterfaceRegistry } from './interface-registry.js';
 
+// A slot is 32 words (two 64-byte cache lines). The first line holds what every lookup compares
+// and every packet updates (IPv4 key words and the counters); the second the rest of the key.
+const SLOT_WORDS = 32;
+const K_IFACE = 0;
+/** dirAtCreation | proto << 8 | ipVersion << 16 | encapKind << 24 */
+const K_META = 1;
+const K_SRC0 = 2;
+const K_DST0 = 3;
+const K_PORTS = 4;
+const K_HASH = 5;
+/** live | originated << 1 | resolved dir << 2 | idle intervals << 4 */
+const K_STATE = 6;
+/** Counters, as Float64 indexes relative to slot * SLOT_WORDS / 2 (words 8..15). */
+const C_PACKETS = 4;
+const C_BYTES = 5;
+const C_FIRST = 6;
+const C_LAST = 7;
+/** Words 16..31: full addresses (4 words each) and the outer header. */
+const K_SRC = 16;
+const K_DST = 20;
+const K_OUTER_SRC = 24;
+const K_OUTER_DST = 28;
+/** vni and outer version share word 7 of the first line's spare room. */
+const K_VNI = 7;
 
 function mix(h: number, k: number): number {
   k = Math.imul(k, 0xcc9e2d51);
@@ -26,29 +53,15 @@ export interface FlowTableStats {
 }
 
 export class FlowTable {
-  private readonly bySlotKey = new Map<number, number>();
+  /** Open-addressing buckets holding slot + 1 (0 = empty), at most half full. */
+  private buckets = new Int32Array(0);
+  private bucketMask = 0;
   private capacity = 0;
-  key = new Float64Array(0);
-  iface = new Int32Array(0);
-  dir = new Uint8Array(0);
-  ipVersion = new Uint8Array(0);
-  src = new Uint32Array(0);
-  dst = new Uint32Array(0);
-  proto = new Int16Array(0);
-  sport = new Uint16Array(0);
-  dport = new Uint16Array(0);
-  encapKind = new Uint8Array(0);
-  outerVersion = new Uint8Array(0);
-  outerSrc = new Uint32Array(0);
-  outerDst = new Uint32Array(0);
-  vni = new Int32Array(0);
-  packets = new Float64Array(0);
-  bytes = new Float64Array(0);
-  first = new Float64Array(0);
-  last = new Float64Array(0);
-  idleIntervals = new Uint8Array(0);
-  /** Set by correlation: this flow's packets were sent by the node itself (never seen arriving). */
-  originated = new Uint8Array(0);
+  private keys = new Uint32Array(0);
+  /** The same memory as `keys`, as Float64 for the counters. */
+  private counters = new Float64Array(0);
+  /** Outer IP version per slot (rarely read). */
+  private outerVersions = new Uint8Array(0);
   private freeList: number[] = [];
   private used = 0;
   readonly stats: FlowTableStats = { flows: 0, records: 0 };
@@ -62,42 +75,124 @@ export class FlowTable {
 
   /** Counts one packet; returns the flow's slot. */
   add(view: PacketView, ifaceId: number, dir: number, ts: number, length: number): number {
-    let h1 = mix(ifaceId * 4 + dir, view.ipVersion | (view.proto << 8));
-    let h2 = mix(0x2545f491 ^ (ifaceId * 4 + dir), view.proto ^ (view.ipVersion << 16));
-    for (let k = 0; k < 4; k++) {
-      h1 = mix(h1, view.src[k] as number);
-      h2 = mix(h2, view.dst[k] as number);
-      h1 = mix(h1, view.dst[k] as number);
-      h2 = mix(h2, view.src[k] as number);
-    }
-    const ports = (view.sport << 16) | view.dport;
-    h1 = mix(h1, ports);
-    h2 = mix(h2, ports ^ 0x6a09e667);
+    const src = view.src;
+    const dst = view.dst;
     const depth = view.encapDepth;
-    if (depth !== 0) {
-      h1 = mix(h1, (view.encapKind[0] as number) | ((view.encapVni[0] as number) << 8));
-      h2 = mix(h2, view.encapOuterSrc[0] as number);
-      h1 = mix(h1, view.encapOuterDst[0] as number);
-      h2 = mix(h2, view.encapOuterDst[3] as number);
+    const proto = view.proto & 0xff;
+    const kind = depth !== 0 ? (view.encapKind[0] as number) : 0;
+    const meta = (dir | (proto << 8) | (view.ipVersion << 16) | (kind << 24)) >>> 0;
+    const ports = ((view.sport << 16) | view.dport) >>> 0;
+    let h = mix(0x2545f491, ifaceId ^ meta);
+    h = mix(h, src[0] as number);
+    h = mix(h, dst[0] as number);
+    h = mix(h, ports);
+    if (view.ipVersion === 6) {
+      h = mix(h, (src[3] as number) ^ (src[2] as number) ^ (src[1] as number));
+      h = mix(h, (dst[3] as number) ^ (dst[2] as number) ^ (dst[1] as number));
     }
-    const k = ((h1 >>> 0) & 0x1fffff) * 4294967296 + (h2 >>> 0);
-    let slot = this.bySlotKey.get(k);
-    if (slot === undefined) {
-      slot = this.allocate(k, view, ifaceId, dir, ts);
+    if (kind !== 0) h = mix(h, (view.encapOuterSrc[0] as number) ^ (view.encapOuterDst[0] as number));
+    h ^= h >>> 16;
+    const keys = this.keys;
+    const mask = this.bucketMask;
+    let b = h & mask;
+    let slot = -1;
+    for (let c = (this.buckets[b] as number) - 1; c >= 0; c = (this.buckets[b] as number) - 1) {
+      const k = c * SLOT_WORDS;
+      if (
+        keys[k + K_META] === meta &&
+        keys[k + K_SRC0] === src[0] &&
+        keys[k + K_DST0] === dst[0] &&
+        keys[k + K_PORTS] === ports &&
+        keys[k + K_IFACE] === ifaceId &&
+        this.sameRest(k, view, kind)
+      ) {
+        slot = c;
+        break;
+      }
+      b = (b + 1) & mask;
     }
-    this.packets[slot]++;
-    this.bytes[slot] += length;
-    if (ts < (this.first[slot] as number)) this.first[slot] = ts;
-    if (ts > (this.last[slot] as number)) this.last[slot] = ts;
+    if (slot < 0) slot = this.allocate(view, ifaceId, meta, ports, kind, h);
+    const c = slot * (SLOT_WORDS / 2);
+    const counters = this.counters;
+    counters[c + C_PACKETS]++;
+    counters[c + C_BYTES] += length;
+    if (ts < (counters[c + C_FIRST] as number)) counters[c + C_FIRST] = ts;
+    if (ts > (counters[c + C_LAST] as number)) counters[c + C_LAST] = ts;
     return slot;
   }
 
+  /** IPv6 words and the outer header: compared only once the cheap words matched. */
+  private sameRest(k: number, view: PacketView, kind: number): boolean {
+    const keys = this.keys;
+    if (view.ipVersion === 6) {
+      for (let i = 1; i < 4; i++) if (keys[k + K_SRC + i] !== view.src[i] || keys[k + K_DST + i] !== view.dst[i]) return false;
+    }
+    if (kind !== 0) {
+      if (keys[k + K_VNI] !== view.encapVni[0]! >>> 0) return false;
+      for (let i = 0; i < 4; i++) if (keys[k + K_OUTER_SRC + i] !== view.encapOuterSrc[i] || keys[k + K_OUTER_DST + i] !== view.encapOuterDst[i]) return false;
+    }
+    return true;
+  }
+
+  // ---- per-slot accessors (correlation and knowledge; not per packet) ----
+
+  iface(slot: number): number {
+    return this.keys[slot * SLOT_WORDS + K_IFACE] as number;
+  }
+
+  /** The direction: as keyed, or as correlation resolved it later. */
+  dir(slot: number): number {
+    const k = slot * SLOT_WORDS;
+    const resolved = ((this.keys[k + K_STATE] as number) >>> 2) & 3;
+    return resolved !== 0 ? resolved : (this.keys[k + K_META] as number) & 0xff;
+  }
+
+  ipVersion(slot: number): number {
+    return ((this.keys[slot * SLOT_WORDS + K_META] as number) >>> 16) & 0xff;
+  }
+
+  encapKind(slot: number): number {
+    return (this.keys[slot * SLOT_WORDS + K_META] as number) >>> 24;
+  }
+
+  outerVersion(slot: number): number {
+    return this.outerVersions[slot] as number;
+  }
+
+  originated(slot: number): boolean {
+    return (((this.keys[slot * SLOT_WORDS + K_STATE] as number) >>> 1) & 1) === 1;
+  }
+
+  /** The key array and the offsets of a slot's addresses in it (4 words each), for address keys. */
+  get keyWords(): Uint32Array {
+    return this.keys;
+  }
+
+  srcOffset(slot: number): number {
+    return slot * SLOT_WORDS + K_SRC;
+  }
+
+  dstOffset(slot: number): number {
+    return slot * SLOT_WORDS + K_DST;
+  }
+
+  outerSrcOffset(slot: number): number {
+    return slot * SLOT_WORDS + K_OUTER_SRC;
+  }
+
+  outerDstOffset(slot: number): number {
+    return slot * SLOT_WORDS + K_OUTER_DST;
+  }
+
   setDirection(slot: number, dir: number): void {
-    if (this.dir[slot] === 0) this.dir[slot] = dir;
+    const k = slot * SLOT_WORDS + K_STATE;
+    const state = this.keys[k] as number;
+    if ((state & 0b1100) === 0 && (((this.keys[slot * SLOT_WORDS + K_META] as number) & 0xff) === 0)) this.keys[k] = state | (dir << 2);
   }
 
   markOriginated(slot: number): void {
-    this.originated[slot] = 1;
+    const k = slot * SLOT_WORDS + K_STATE;
+    this.keys[k] = (this.keys[k] as number) | 2;
   }
 
   /**
@@ -105,114 +200,125 @@ export class FlowTable {
    * intervals free their slot. `onRecord` also feeds node knowledge (see NodeKnowledge.learnFromFlow).
    */
   flush(onRecord: (record: FlowRecord, slot: number) => void): void {
+    let released = false;
+    const keys = this.keys;
+    const counters = this.counters;
     for (let s = 0; s < this.used; s++) {
-      if (this.key[s] === -1) continue;
-      if (this.packets[s] === 0) {
-        this.idleIntervals[s] = (this.idleIntervals[s] as number) + 1;
-        if ((this.idleIntervals[s] as number) >= 2) this.release(s);
+      const k = s * SLOT_WORDS + K_STATE;
+      const state = keys[k] as number;
+      if ((state & 1) === 0) continue;
+      const c = s * (SLOT_WORDS / 2);
+      if (counters[c + C_PACKETS] === 0) {
+        const idle = ((state >>> 4) & 0xf) + 1;
+        keys[k] = (state & 0xf) | (idle << 4);
+        if (idle >= 2) {
+          keys[k] = 0;
+          this.freeList.push(s);
+          released = true;
+        }
         continue;
       }
-      this.idleIntervals[s] = 0;
+      keys[k] = state & 0xf;
       onRecord(this.toRecord(s), s);
       this.stats.records++;
-      this.packets[s] = 0;
-      this.bytes[s] = 0;
-      this.first[s] = Infinity;
-      this.last[s] = -Infinity;
+      counters[c + C_PACKETS] = 0;
+      counters[c + C_BYTES] = 0;
+      counters[c + C_FIRST] = Infinity;
+      counters[c + C_LAST] = -Infinity;
     }
+    if (released) this.rehash(this.buckets.length);
   }
 
   toRecord(s: number): FlowRecord {
-    const iface = this.registry.interfaces[this.iface[s] as number];
-    const v = this.ipVersion[s] as number;
-    const encap = this.encapKind[s] as number;
-    const ov = this.outerVersion[s] as number;
+    const keys = this.keys;
+    const k = s * SLOT_WORDS;
+    const c = s * (SLOT_WORDS / 2);
+    const iface = this.registry.interfaces[keys[k + K_IFACE] as number];
+    const v = this.ipVersion(s);
+    const encap = this.encapKind(s);
+    const ov = this.outerVersions[s] as number;
+    const ports = keys[k + K_PORTS] as number;
     return {
       node: iface?.node.name ?? '',
       iface: iface?.name ?? '',
-      direction: directionName(this.dir[s] as number),
+      direction: directionName(this.dir(s)),
       ipVersion: v,
-      src: formatAddress(v, this.src, s * 4),
-      dst: formatAddress(v, this.dst, s * 4),
-      proto: this.proto[s] as number,
-      sport: this.sport[s] as number,
-      dport: this.dport[s] as number,
+      src: formatAddress(v, keys, k + K_SRC),
+      dst: formatAddress(v, keys, k + K_DST),
+      proto: ((keys[k + K_META] as number) >>> 8) & 0xff,
+      sport: ports >>> 16,
+      dport: ports & 0xffff,
       encap: ENCAP_NAMES[encap] ?? 'none',
-      outerSrc: encap !== 0 ? formatAddress(ov, this.outerSrc, s * 4) : '',
-      outerDst: encap !== 0 ? formatAddress(ov, this.outerDst, s * 4) : '',
-      vni: encap !== 0 ? (this.vni[s] as number) : -1,
-      packets: this.packets[s] as number,
-      bytes: this.bytes[s] as number,
-      firstSeen: this.first[s] as number,
-      lastSeen: this.last[s] as number,
+      outerSrc: encap !== 0 ? formatAddress(ov, keys, k + K_OUTER_SRC) : '',
+      outerDst: encap !== 0 ? formatAddress(ov, keys, k + K_OUTER_DST) : '',
+      vni: encap !== 0 ? (keys[k + K_VNI] as number) | 0 : -1,
+      packets: this.counters[c + C_PACKETS] as number,
+      bytes: this.counters[c + C_BYTES] as number,
+      firstSeen: this.counters[c + C_FIRST] as number,
+      lastSeen: this.counters[c + C_LAST] as number,
     };
   }
 
-  private allocate(k: number, view: PacketView, ifaceId: number, dir: number, ts: number): number {
+  private allocate(view: PacketView, ifaceId: number, meta: number, ports: number, kind: number, h: number): number {
     let s = this.freeList.pop();
     if (s === undefined) {
       if (this.used === this.capacity) this.grow(this.capacity * 2);
       s = this.used++;
     }
-    this.bySlotKey.set(k, s);
     this.stats.flows++;
-    this.key[s] = k;
-    this.iface[s] = ifaceId;
-    this.dir[s] = dir;
-    this.ipVersion[s] = view.ipVersion;
-    const b = s * 4;
+    const keys = this.keys;
+    const k = s * SLOT_WORDS;
+    keys[k + K_IFACE] = ifaceId;
+    keys[k + K_META] = meta;
     for (let i = 0; i < 4; i++) {
-      this.src[b + i] = view.src[i] as number;
-      this.dst[b + i] = view.dst[i] as number;
+      keys[k + K_SRC + i] = view.src[i] as number;
+      keys[k + K_DST + i] = view.dst[i] as number;
+      keys[k + K_OUTER_SRC + i] = kind !== 0 ? (view.encapOuterSrc[i] as number) : 0;
+      keys[k + K_OUTER_DST + i] = kind !== 0 ? (view.encapOuterDst[i] as number) : 0;
     }
-    this.proto[s] = view.proto;
-    this.sport[s] = view.sport;
-    this.dport[s] = view.dport;
-    const depth = view.encapDepth;
-    this.encapKind[s] = depth !== 0 ? (view.encapKind[0] as number) : 0;
-    this.outerVersion[s] = depth !== 0 ? (view.encapOuterVersion[0] as number) : 0;
-    this.vni[s] = depth !== 0 ? (view.encapVni[0] as number) : -1;
-    for (let i = 0; i < 4; i++) {
-      this.outerSrc[b + i] = depth !== 0 ? (view.encapOuterSrc[i] as number) : 0;
-      this.outerDst[b + i] = depth !== 0 ? (view.encapOuterDst[i] as number) : 0;
-    }
-    this.packets[s] = 0;
-    this.bytes[s] = 0;
-    this.first[s] = ts;
-    this.last[s] = ts;
-    this.idleIntervals[s] = 0;
-    this.originated[s] = 0;
+    keys[k + K_SRC0] = view.src[0] as number;
+    keys[k + K_DST0] = view.dst[0] as number;
+    keys[k + K_PORTS] = ports;
+    keys[k + K_VNI] = kind !== 0 ? (view.encapVni[0] as number) >>> 0 : 0;
+    this.outerVersions[s] = kind !== 0 ? (view.encapOuterVersion[0] as number) : 0;
+    keys[k + K_HASH] = h >>> 0;
+    keys[k + K_STATE] = 1;
+    const c = s * (SLOT_WORDS / 2);
+    this.counters[c + C_PACKETS] = 0;
+    this.counters[c + C_BYTES] = 0;
+    this.counters[c + C_FIRST] = Infinity;
+    this.counters[c + C_LAST] = -Infinity;
+    this.insert(s, h);
     return s;
   }
 
-  private release(s: number): void {
-    this.bySlotKey.delete(this.key[s] as number);
-    this.key[s] = -1;
-    this.freeList.push(s);
+  private insert(slot: number, h: number): void {
+    const mask = this.bucketMask;
+    let b = h & mask;
+    while (this.buckets[b] !== 0) b = (b + 1) & mask;
+    this.buckets[b] = slot + 1;
+  }
+
+  /** Rebuilds the buckets (after slots were freed, or to grow them). */
+  private rehash(bucketCount: number): void {
+    this.buckets = new Int32Array(bucketCount);
+    this.bucketMask = bucketCount - 1;
+    for (let s = 0; s < this.used; s++) {
+      const k = s * SLOT_WORDS;
+      if (((this.keys[k + K_STATE] as number) & 1) === 1) this.insert(s, this.keys[k + K_HASH] as number);
+    }
   }
 
   private grow(cap: number): void {
-    const copy = growTypedArray;
-    this.key = copy(this.key, cap);
-    this.iface = copy(this.iface, cap);
-    this.dir = copy(this.dir, cap);
-    this.ipVersion = copy(this.ipVersion, cap);
-    this.src = copy(this.src, cap * 4);
-    this.dst = copy(this.dst, cap * 4);
-    this.proto = copy(this.proto, cap);
-    this.sport = copy(this.sport, cap);
-    this.dport = copy(this.dport, cap);
-    this.encapKind = copy(this.encapKind, cap);
-    this.outerVersion = copy(this.outerVersion, cap);
-    this.outerSrc = copy(this.outerSrc, cap * 4);
-    this.outerDst = copy(this.outerDst, cap * 4);
-    this.vni = copy(this.vni, cap);
-    this.packets = copy(this.packets, cap);
-    this.bytes = copy(this.bytes, cap);
-    this.first = copy(this.first, cap);
-    this.last = copy(this.last, cap);
-    this.idleIntervals = copy(this.idleIntervals, cap);
-    this.originated = copy(this.originated, cap);
+    const buffer = new ArrayBuffer(cap * SLOT_WORDS * 4);
+    const keys = new Uint32Array(buffer);
+    keys.set(this.keys);
+    this.keys = keys;
+    this.counters = new Float64Array(buffer);
+    const versions = new Uint8Array(cap);
+    versions.set(this.outerVersions);
+    this.outerVersions = versions;
     this.capacity = cap;
+    this.rehash(cap * 2);
   }
 }

@@ -49,11 +49,26 @@ export interface NodeMatchStats {
   /** Multicast, broadcast, link-local: never judged. */
   notUnicast: number;
   vanishedGroupsOverflow: number;
+  /** Arrived and not seen leaving, but only in sightings the snap length cut short: not judged. */
+  truncatedUnjudged: number;
+  /** Arrived within the last window before the capture ended: its exit may simply not be in the file. */
+  captureEndedUnjudged: number;
 }
 
 const MAX_GROUP_SIGHTINGS = 64;
 const SAMPLE_FINGERPRINTS = 5;
 const DIRECTION_SOURCES: readonly DirectionSourceName[] = ['unknown', 'pcapng-flags', 'linux-packet-type', 'learned-mac', 'addresses', 'hop-order'];
+
+/**
+ * Order of stages inside the kernel for sightings with equal timestamps: an encapsulated arrival,
+ * then the decapsulated arrival, then a plain departure, then an encapsulated departure. Unknown
+ * directions sort as arrivals.
+ */
+function stageRank(store: SightingStore, s: number): number {
+  const encap = store.encapDepth[s] !== 0;
+  if (store.dir[s] === DIR_OUT) return encap ? 3 : 2;
+  return encap ? 0 : 1;
+}
 
 export class NodeHopMatcher {
   readonly knowledge: NodeKnowledge;
@@ -67,6 +82,8 @@ export class NodeHopMatcher {
     directionUnknown: 0,
     notUnicast: 0,
     vanishedGroupsOverflow: 0,
+    truncatedUnjudged: 0,
+    captureEndedUnjudged: 0,
   };
   private readonly store = new SightingStore();
   private readonly open = new OpenPacketTable();
@@ -84,7 +101,7 @@ export class NodeHopMatcher {
   }
 
   /** Records one sighting of the packet decoded in `view` (fingerprint `fp`, already computed). */
-  observe(view: PacketView, data: Uint8Array, fp: number, ifaceId: number, dir: number, dirSource: number, ts: number, length: number, flowSlot: number): void {
+  observe(view: PacketView, data: Uint8Array, fp: number, weak: boolean, ifaceId: number, dir: number, dirSource: number, ts: number, length: number, flowSlot: number): void {
     const open = this.open;
     let e = open.find(fp, ts, this.config.windowMs);
     if (e < 0) e = open.create(fp, ts, view);
@@ -100,8 +117,11 @@ export class NodeHopMatcher {
     store.macSrc[s] = macAt(data, view.macSrcOffset);
     store.macDst[s] = macAt(data, view.macDstOffset);
     const pt = view.linuxPacketType;
-    store.linkGroup[s] = view.macDstGroup | (pt === 1 || pt === 2 ? 1 : 0);
+    // Broadcast, multicast, or a frame for another host (PACKET_OTHERHOST, seen in promiscuous
+    // mode): the kernel does not forward these, so their missing exit means nothing.
+    store.linkGroup[s] = view.macDstGroup | (pt === 1 || pt === 2 || pt === 3 ? 1 : 0);
     store.flowSlot[s] = flowSlot;
+    store.weak[s] = weak ? 1 : 0;
     const tail = open.tail[e] as number;
     if (tail < 0) open.head[e] = s;
     else store.next[tail] = s;
@@ -120,9 +140,14 @@ export class NodeHopMatcher {
     }
   }
 
-  expireAll(): void {
+  /**
+   * End of input: judges what is still open. Packets first seen within the last window before
+   * `endTs` (when the earliest input ended) may have left after the capture stopped: not judged.
+   */
+  expireAll(endTs: number): void {
+    const horizon = endTs - this.config.windowMs;
     for (let e = this.open.oldest(); e >= 0; e = this.open.oldest()) {
-      this.evaluate(e);
+      this.evaluate(e, (this.open.firstTs[e] as number) <= horizon);
       this.open.removeOldest();
     }
   }
@@ -131,7 +156,7 @@ export class NodeHopMatcher {
     return this.open.size;
   }
 
-  private evaluate(e: number): void {
+  private evaluate(e: number, judgeable = true): void {
     const open = this.open;
     const store = this.store;
     const order = this.order;
@@ -143,8 +168,13 @@ export class NodeHopMatcher {
       if (n < MAX_GROUP_SIGHTINGS) {
         let i = n++;
         const ts = store.ts[s] as number;
-        while (i > 0 && (store.ts[order[i - 1] as number] as number) > ts) {
-          order[i] = order[i - 1] as number;
+        const rank = stageRank(store, s);
+        while (i > 0) {
+          const p = order[i - 1] as number;
+          const pts = store.ts[p] as number;
+          // Equal timestamps (microsecond captures) keep the kernel's order of stages.
+          if (pts < ts || (pts === ts && stageRank(store, p) <= rank)) break;
+          order[i] = p;
           i--;
         }
         order[i] = s;
@@ -163,6 +193,8 @@ export class NodeHopMatcher {
     const srcKey = addressKey(v, open.src, b);
     const dstKey = addressKey(v, open.dst, b);
 
+    // Stitching across nodes only means something when several nodes are watched.
+    const crossNode = this.registry.nodes.length > 1 ? this.crossNode : undefined;
     let unknown = 0;
     for (let i = 0; i < n; i++) {
       const s = order[i] as number;
@@ -177,6 +209,7 @@ export class NodeHopMatcher {
     let outTunnel = 0;
     let outEncap = 0;
     let lastArrival = -1;
+    let strongArrival = false;
     let linkGroup = 0;
     unknown = 0;
     for (let i = 0; i < n; i++) {
@@ -189,9 +222,12 @@ export class NodeHopMatcher {
         if (encap) inEncap++;
         else if (tunnel) inTunnel++;
         else inPlain++;
-        lastArrival = s;
+        // The packet vanished after its last arrival; a decapsulated arrival comes after its
+        // encapsulated twin, whatever the timestamps say.
+        if (lastArrival < 0 || !encap || store.encapDepth[lastArrival] !== 0) lastArrival = s;
+        if (store.weak[s] === 0) strongArrival = true;
         linkGroup |= store.linkGroup[s] as number;
-        if (encap && this.crossNode) this.crossNode.arrival(open.fingerprint[e] as number, this.node.index, this.outer(s, false), store.ts[s] as number);
+        if (encap && crossNode) crossNode.arrival(open.fingerprint[e] as number, this.node.index, this.outer(s, false), store.ts[s] as number);
       } else if (dir === DIR_OUT) {
         if (encap) outEncap++;
         else if (tunnel) outTunnel++;
@@ -211,6 +247,8 @@ export class NodeHopMatcher {
       }
     } else if (arrivals > departures) {
       if (linkGroup !== 0) this.stats.notUnicast++;
+      else if (!strongArrival) this.stats.truncatedUnjudged += arrivals - departures;
+      else if (!judgeable) this.stats.captureEndedUnjudged += arrivals - departures;
       else this.addCandidate(e, n, lastArrival, arrivals - departures, false, srcKey, dstKey);
     } else if (arrivals > 0) {
       this.stats.forwarded++;
@@ -218,17 +256,17 @@ export class NodeHopMatcher {
       // Seen only where nothing tells which way it went: judged later, if the node has more than one
       // captured interface (otherwise nothing here can be missing a hop).
       this.stats.directionUnknown++;
-      if (this.node.coversAllInterfaces || this.registry.interfacesOf(this.node).length > 1) {
+      if (judgeable && store.weak[order[n - 1] as number] === 0 && (this.node.coversAllInterfaces || this.registry.interfacesOf(this.node).length > 1)) {
         this.addCandidate(e, n, order[n - 1] as number, 1, true, srcKey, dstKey);
       }
     }
-    if (outEncap > 0 && this.crossNode) {
+    if (outEncap > 0 && crossNode) {
       let path: Hop[] | undefined;
       for (let i = 0; i < n; i++) {
         const s = order[i] as number;
         if (store.dir[s] === DIR_OUT && store.encapDepth[s] !== 0) {
           path ??= this.path(n);
-          this.crossNode.departure(open.fingerprint[e] as number, this.node.index, this.outer(s, true), store.ts[s] as number, path, this.identity(e));
+          crossNode.departure(open.fingerprint[e] as number, this.node.index, this.outer(s, true), store.ts[s] as number, path, this.identity(e));
         }
       }
     }

@@ -67,17 +67,17 @@ export class NodeKnowledge {
 
   /** Learns from one flow slot of the table (called when its interval record is emitted). */
   learnFromFlow(table: FlowTable, slot: number, ifaceIsPodOrTunnel: boolean): void {
-    const dir = table.dir[slot] as number;
-    const v = table.ipVersion[slot] as number;
-    const b = slot * 4;
-    const srcKey = addressKey(v, table.src, b);
-    const dstKey = addressKey(v, table.dst, b);
-    const iface = table.iface[slot] as number;
-    const encap = table.encapKind[slot] as number;
+    const dir = table.dir(slot);
+    const v = table.ipVersion(slot);
+    const words = table.keyWords;
+    const srcKey = addressKey(v, words, table.srcOffset(slot));
+    const dstKey = addressKey(v, words, table.dstOffset(slot));
+    const iface = table.iface(slot);
+    const encap = table.encapKind(slot);
     if (encap !== 0) {
-      const ov = table.outerVersion[slot] as number;
-      if (dir === 1) this.local.add(addressKey(ov, table.outerDst, b));
-      else if (dir === 2) this.local.add(addressKey(ov, table.outerSrc, b));
+      const ov = table.outerVersion(slot);
+      if (dir === 1) this.local.add(addressKey(ov, words, table.outerDstOffset(slot)));
+      else if (dir === 2) this.local.add(addressKey(ov, words, table.outerSrcOffset(slot)));
       return; // inner addresses of an encapsulated sighting say nothing about this node's interfaces
     }
     if (dir === 1) {
@@ -94,7 +94,7 @@ export class NodeKnowledge {
         this.outPairs.set(k, exits);
       }
       exits.add(iface);
-      if (table.originated[slot] === 1 && this.coversAllInterfaces()) this.local.add(srcKey);
+      if (table.originated(slot) && this.coversAllInterfaces()) this.local.add(srcKey);
     }
   }
 }

@@ -10,12 +10,13 @@
  */
 import { PacketView } from '../decode/packet-view.js';
 import { growTypedArray } from './grow-typed-array.js';
+import { HashIndex } from './hash-index.js';
 
 const NONE = -1;
 
 export class OpenPacketTable {
   private capacity: number;
-  private readonly byFingerprint = new Map<number, number>();
+  private readonly byFingerprint = new HashIndex();
   fingerprint: Float64Array;
   firstTs: Float64Array;
   head: Int32Array;
@@ -66,9 +67,7 @@ export class OpenPacketTable {
 
   /** The open entry for this fingerprint whose window holds `ts`, or NONE. */
   find(fp: number, ts: number, window: number): number {
-    let e = this.byFingerprint.get(fp);
-    if (e === undefined) return NONE;
-    for (; e !== NONE; e = this.older[e] as number) {
+    for (let e = this.byFingerprint.get(fp); e !== NONE; e = this.older[e] as number) {
       const d = ts - (this.firstTs[e] as number);
       if (d <= window && d >= -window) return e;
     }
@@ -86,9 +85,9 @@ export class OpenPacketTable {
       e = this.used++;
     }
     const newest = this.byFingerprint.get(fp);
-    this.older[e] = newest === undefined ? NONE : newest;
+    this.older[e] = newest;
     this.newer[e] = NONE;
-    if (newest !== undefined) this.newer[newest] = e;
+    if (newest !== NONE) this.newer[newest] = e;
     this.byFingerprint.set(fp, e);
     this.fingerprint[e] = fp;
     this.firstTs[e] = ts;

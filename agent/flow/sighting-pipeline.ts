@@ -5,7 +5,7 @@
  */
 import { Direction, type CaptureRecord } from '../capture/capture-record.js';
 import { DecodeStatus, PacketDecoder, type PacketDecoderConfig } from '../decode/packet-decoder.js';
-import { packetFingerprint } from './fingerprint.js';
+import { fingerprintIsWeak, packetFingerprint } from './fingerprint.js';
 import { FlowTable } from './flow-table.js';
 import type { FlowRecord } from './flow-record.js';
 import { InterfaceRegistry } from './interface-registry.js';
@@ -93,10 +93,11 @@ export class SightingPipeline {
     }
     const ts = record.tsSec * 1000 + record.tsNsec / 1e6;
     const fp = packetFingerprint(view, record.data);
+    const weak = fingerprintIsWeak(view);
     const slot = this.flows.add(view, ifaceId, dir, ts, record.origlen);
     const iface = this.registry.interfaces[ifaceId];
     if (!iface) return;
-    this.matcher(iface.node.index).observe(view, record.data, fp, ifaceId, dir, dirSource, ts, record.origlen, slot);
+    this.matcher(iface.node.index).observe(view, record.data, fp, weak, ifaceId, dir, dirSource, ts, record.origlen, slot);
   }
 
   /** Judges every packet whose window closed before `watermark` (ms). */
@@ -108,7 +109,7 @@ export class SightingPipeline {
   flushFlows(onRecord?: (record: FlowRecord) => void): void {
     const registry = this.registry;
     this.flows.flush((record, slot) => {
-      const iface = registry.interfaces[this.flows.iface[slot] as number];
+      const iface = registry.interfaces[this.flows.iface(slot)];
       if (iface) {
         this.matcher(iface.node.index).knowledge.learnFromFlow(this.flows, slot, iface.role === 'pod' || iface.role === 'tunnel');
       }
@@ -116,9 +117,12 @@ export class SightingPipeline {
     });
   }
 
-  /** End of input: judge everything still open, then flush flows so knowledge is complete. */
-  finish(onRecord?: (record: FlowRecord) => void): void {
-    for (const m of this.matchers) m?.expireAll();
+  /**
+   * End of input (`endTs`: when the earliest input ended): judge everything still open, then flush
+   * flows so knowledge is complete.
+   */
+  finish(endTs: number, onRecord?: (record: FlowRecord) => void): void {
+    for (const m of this.matchers) m?.expireAll(endTs);
     this.flushFlows(onRecord);
   }
 

@@ -30,6 +30,8 @@ export class SightingStore {
   /** Link-level broadcast/multicast (group MAC, or SLL packet type broadcast/multicast). */
   linkGroup: Uint8Array;
   flowSlot: Int32Array;
+  /** The snap length cut what the fingerprint reads: this sighting may not match its other hops. */
+  weak: Uint8Array;
   private freeHead = NONE;
   private used = 0;
   live = 0;
@@ -53,6 +55,7 @@ export class SightingStore {
     this.macDst = new Float64Array(initialCapacity);
     this.linkGroup = new Uint8Array(initialCapacity);
     this.flowSlot = new Int32Array(initialCapacity);
+    this.weak = new Uint8Array(initialCapacity);
   }
 
   alloc(): number {
@@ -113,6 +116,7 @@ export class SightingStore {
     this.macDst = g(this.macDst, cap);
     this.linkGroup = g(this.linkGroup, cap);
     this.flowSlot = g(this.flowSlot, cap);
+    this.weak = g(this.weak, cap);
     this.capacity = cap;
   }
 }

@@ -41,6 +41,8 @@ export interface ReplayNodeStats {
   readonly originated: number;
   readonly directionUnknown: number;
   readonly notUnicast: number;
+  readonly truncatedUnjudged: number;
+  readonly captureEndedUnjudged: number;
 }
 
 export interface ReplayStats extends DropFindingStats {
@@ -128,7 +130,9 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   } finally {
     for (const i of active) await i.stream.close();
   }
-  pipeline.finish(options.onFlow);
+  let endTs = Infinity;
+  for (const i of inputs) if (i.lastTs > -Infinity && i.lastTs < endTs) endTs = i.lastTs;
+  pipeline.finish(endTs, options.onFlow);
   stitcher.expire(Infinity, true);
   const findings = findDrops(pipeline, stitcher);
   let lastTs = -Infinity;
@@ -161,6 +165,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
         originated: m?.stats.originated ?? 0,
         directionUnknown: m?.stats.directionUnknown ?? 0,
         notUnicast: m?.stats.notUnicast ?? 0,
+        truncatedUnjudged: m?.stats.truncatedUnjudged ?? 0,
+        captureEndedUnjudged: m?.stats.captureEndedUnjudged ?? 0,
       };
     }),
     decodeEvents: pipeline.decoder.events.toRecord(),
