@@ -33,7 +33,7 @@ const MAC = {
   pod: [2, 0, 0, 0, 9, 9],
 };
 
-type Sighting = { node: 'n1' | 'n2'; iface: string; dir: 'in' | 'out'; t: number; frame: Uint8Array; l3: Uint8Array };
+type Sighting = { node: 'n1' | 'n2'; iface: string; dir: 'in' | 'out'; t: number; frame: Uint8Array; l3: Uint8Array; skbTime?: number };
 const sightings: Sighting[] = [];
 let t = 1_700_000_000_000_000_000 / 1e9; // seconds, as a float base
 
@@ -59,6 +59,8 @@ for (let i = 0; i < 10; i++) {
   add('n1', 'eth0', 'out', 0.00003, outer, ethernet({ src: MAC.n1eth0, dst: MAC.n2eth0 }, outer));
   add('n2', 'eth0', 'in', 0.0001, outer, ethernet({ src: MAC.n1eth0, dst: MAC.n2eth0 }, outer));
   add('n2', 'vxlan.calico', 'in', 0.00011, at2, ethernet({ src: MAC.n1vx, dst: MAC.n2vx }, at2));
+  // The kernel keeps the skb's receive timestamp through decapsulation: captures show both at once.
+  (sightings[sightings.length - 1] as Sighting).skbTime = t + 0.0001;
   if (dst === HEALTHY) add('n2', 'cali0healthy1', 'out', 0.00012, out2, ethernet({ src: MAC.n2cali, dst: MAC.pod }, out2));
   t += 0.2;
 }
@@ -94,12 +96,13 @@ function writeAny(node: 'n1' | 'n2'): string {
   return file;
 }
 
-function writePerInterface(node: 'n1' | 'n2', resolutionNs = 1): string[] {
+function writePerInterface(node: 'n1' | 'n2', skbTimestamps = false): string[] {
   const byIface = new Map<string, Sighting[]>();
   for (const s of sightings.filter((x) => x.node === node)) byIface.set(s.iface, [...(byIface.get(s.iface) ?? []), s]);
   return [...byIface].map(([iface, list]) => {
-    const file = join(dir, `${node}-${iface}-${resolutionNs}.pcap`);
-    writeFileSync(file, pcapFile(LINKTYPE_ETHERNET, list.map((s) => ({ tsNs: Math.floor(ns(s) / resolutionNs) * resolutionNs, frame: s.frame }))));
+    const file = join(dir, `${node}-${iface}${skbTimestamps ? '-skb' : ''}.pcap`);
+    const time = (s: Sighting) => (skbTimestamps && s.skbTime !== undefined ? ns({ ...s, t: s.skbTime }) : ns(s));
+    writeFileSync(file, pcapFile(LINKTYPE_ETHERNET, list.map((s) => ({ tsNs: time(s), frame: s.frame }))));
     return `${node}:${iface}=${file}`;
   });
 }
@@ -131,8 +134,10 @@ describe('replay of the story (synthetic captures)', () => {
     expect(r.drops.reduce((n, d) => n + d.event.packets, 0)).toBe(5);
   });
 
-  it('keeps the kernel order of hops whose timestamps tie (coarse capture clocks)', async () => {
-    const r = await runReplay({ inputs: writePerInterface('n2', 1_000_000).map(parseReplayInputSpec) });
+  it('keeps the kernel order of hops whose timestamps tie (decapsulation keeps the skb timestamp)', async () => {
+    // The tunnel's file first, so the decapsulated sighting is read before its encapsulated twin.
+    const files = writePerInterface('n2', true).sort((a, b) => Number(b.includes('vxlan.calico')) - Number(a.includes('vxlan.calico')));
+    const r = await runReplay({ inputs: files.map(parseReplayInputSpec) });
     expect(r.drops.length).toBeGreaterThan(0);
     for (const d of r.drops) expect([d.event.iface, d.event.verdict]).toEqual(['vxlan.calico', 'reverse-path']);
   });
