@@ -28,13 +28,13 @@ export function inferFromKnowledge(
   srcKey: number,
   dstKey: number,
 ): number {
-  const iface = store.iface[s] as number;
+  const iface = store.iface(s);
   const own = knowledge.ownMac(iface);
   if (own >= 0) {
-    if (store.macSrc[s] === own) return set(store, s, DIR_OUT, SOURCE_LEARNED_MAC);
-    if (store.macDst[s] === own) return set(store, s, DIR_IN, SOURCE_LEARNED_MAC);
+    if (store.macSrc(s) === own) return set(store, s, DIR_OUT, SOURCE_LEARNED_MAC);
+    if (store.macDst(s) === own) return set(store, s, DIR_IN, SOURCE_LEARNED_MAC);
   }
-  if (store.encapDepth[s] !== 0) return DIR_UNKNOWN; // inner addresses say nothing about this hop
+  if (store.encapDepth(s) !== 0) return DIR_UNKNOWN; // inner addresses say nothing about this hop
   if (knowledge.isLocal(srcKey)) return set(store, s, DIR_OUT, SOURCE_ADDRESSES);
   if (knowledge.isLocal(dstKey)) return set(store, s, DIR_IN, SOURCE_ADDRESSES);
   const dstAt = knowledge.locationOf(dstKey);
@@ -47,16 +47,15 @@ export function inferFromKnowledge(
 }
 
 function isTunnelPlain(store: SightingStore, registry: InterfaceRegistry, s: number): boolean {
-  return store.encapDepth[s] === 0 && registry.interfaces[store.iface[s] as number]?.role === 'tunnel';
+  return store.encapDepth(s) === 0 && registry.interfaces[store.iface(s)]?.role === 'tunnel';
 }
 
 function isEncap(store: SightingStore, s: number): boolean {
-  return store.encapDepth[s] !== 0;
+  return store.encapDepth(s) !== 0;
 }
 
 function set(store: SightingStore, s: number, dir: number, source: number): number {
-  store.dir[s] = dir;
-  store.dirSource[s] = source;
+  store.setDirection(s, dir, source);
   return dir;
 }
 
@@ -73,27 +72,27 @@ export function inferFromHopOrder(
 ): void {
   let distinct = false;
   const first = order[0] as number;
-  for (let i = 1; i < n; i++) if (store.iface[order[i] as number] !== store.iface[first]) distinct = true;
+  for (let i = 1; i < n; i++) if (store.iface(order[i] as number) !== store.iface(first)) distinct = true;
   if (!distinct) return;
   for (let i = 0; i + 1 < n; i++) {
     const a = order[i] as number;
     const b = order[i + 1] as number;
     if (isEncap(store, a) && isTunnelPlain(store, registry, b)) {
-      if (store.dir[a] === DIR_UNKNOWN) set(store, a, DIR_IN, SOURCE_HOP_ORDER);
-      if (store.dir[b] === DIR_UNKNOWN) set(store, b, DIR_IN, SOURCE_HOP_ORDER);
+      if (store.dir(a) === DIR_UNKNOWN) set(store, a, DIR_IN, SOURCE_HOP_ORDER);
+      if (store.dir(b) === DIR_UNKNOWN) set(store, b, DIR_IN, SOURCE_HOP_ORDER);
     } else if (isTunnelPlain(store, registry, a) && isEncap(store, b)) {
-      if (store.dir[a] === DIR_UNKNOWN) set(store, a, DIR_OUT, SOURCE_HOP_ORDER);
-      if (store.dir[b] === DIR_UNKNOWN) set(store, b, DIR_OUT, SOURCE_HOP_ORDER);
+      if (store.dir(a) === DIR_UNKNOWN) set(store, a, DIR_OUT, SOURCE_HOP_ORDER);
+      if (store.dir(b) === DIR_UNKNOWN) set(store, b, DIR_OUT, SOURCE_HOP_ORDER);
     }
   }
-  if (store.dir[first] === DIR_UNKNOWN) set(store, first, DIR_IN, SOURCE_HOP_ORDER);
+  if (store.dir(first) === DIR_UNKNOWN) set(store, first, DIR_IN, SOURCE_HOP_ORDER);
   const last = order[n - 1] as number;
-  if (store.dir[last] === DIR_UNKNOWN) set(store, last, DIR_OUT, SOURCE_HOP_ORDER);
+  if (store.dir(last) === DIR_UNKNOWN) set(store, last, DIR_OUT, SOURCE_HOP_ORDER);
   for (let i = 0; i < n; i++) {
     const s = order[i] as number;
-    if (store.dirSource[s] !== SOURCE_HOP_ORDER) continue;
-    const iface = store.iface[s] as number;
-    if (store.dir[s] === DIR_IN) knowledge.voteOwnMac(iface, store.macDst[s] as number);
-    else if (store.dir[s] === DIR_OUT) knowledge.voteOwnMac(iface, store.macSrc[s] as number);
+    if (store.dirSource(s) !== SOURCE_HOP_ORDER) continue;
+    const iface = store.iface(s);
+    if (store.dir(s) === DIR_IN) knowledge.voteOwnMac(iface, store.macDst(s));
+    else if (store.dir(s) === DIR_OUT) knowledge.voteOwnMac(iface, store.macSrc(s));
   }
 }

@@ -65,6 +65,8 @@ export class FlowTable {
   private freeList: number[] = [];
   private used = 0;
   readonly stats: FlowTableStats = { flows: 0, records: 0 };
+  /** Whether the last add() created its slot (a flow's first packet): callers learn from it once. */
+  created = false;
 
   constructor(
     private readonly registry: InterfaceRegistry,
@@ -111,6 +113,7 @@ export class FlowTable {
       }
       b = (b + 1) & mask;
     }
+    this.created = slot < 0;
     if (slot < 0) slot = this.allocate(view, ifaceId, meta, ports, kind, h);
     const c = slot * (SLOT_WORDS / 2);
     const counters = this.counters;

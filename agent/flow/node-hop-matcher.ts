@@ -19,7 +19,7 @@ import type { DirectionSourceName, Hop, PacketIdentity, VanishedGroup } from './
 import type { InterfaceRegistry, NodeInfo } from './interface-registry.js';
 import { NodeKnowledge } from './node-knowledge.js';
 import { OpenPacketTable } from './open-packet-table.js';
-import { SightingStore, macAt } from './sighting-store.js';
+import { SightingStore } from './sighting-store.js';
 
 export interface HopMatcherConfig {
   /** How long after its first sighting a packet may still be seen elsewhere on the node. */
@@ -53,6 +53,8 @@ export interface NodeMatchStats {
   truncatedUnjudged: number;
   /** Arrived within the last window before the capture ended: its exit may simply not be in the file. */
   captureEndedUnjudged: number;
+  /** Arrived for (or from) an address already known to be the node's own. */
+  local: number;
 }
 
 const MAX_GROUP_SIGHTINGS = 64;
@@ -65,14 +67,14 @@ const DIRECTION_SOURCES: readonly DirectionSourceName[] = ['unknown', 'pcapng-fl
  * directions sort as arrivals.
  */
 function stageRank(store: SightingStore, s: number): number {
-  const encap = store.encapDepth[s] !== 0;
-  if (store.dir[s] === DIR_OUT) return encap ? 3 : 2;
+  const encap = store.encapDepth(s) !== 0;
+  if (store.dir(s) === DIR_OUT) return encap ? 3 : 2;
   return encap ? 0 : 1;
 }
 
 export class NodeHopMatcher {
   readonly knowledge: NodeKnowledge;
-  readonly vanished = new Map<string, VanishedGroup>();
+  readonly vanished = new Map<number, VanishedGroup>();
   readonly stats: NodeMatchStats = {
     packets: 0,
     sightings: 0,
@@ -84,6 +86,7 @@ export class NodeHopMatcher {
     vanishedGroupsOverflow: 0,
     truncatedUnjudged: 0,
     captureEndedUnjudged: 0,
+    local: 0,
   };
   private readonly store = new SightingStore();
   private readonly open = new OpenPacketTable();
@@ -107,24 +110,10 @@ export class NodeHopMatcher {
     if (e < 0) e = open.create(fp, ts, view);
     const store = this.store;
     const s = store.alloc();
-    store.iface[s] = ifaceId;
-    store.dir[s] = dir;
-    store.dirSource[s] = dir === DIR_UNKNOWN ? 0 : dirSource;
-    store.ts[s] = ts;
-    store.length[s] = length;
-    store.ttl[s] = view.ttl;
-    store.setEncap(s, view);
-    store.macSrc[s] = macAt(data, view.macSrcOffset);
-    store.macDst[s] = macAt(data, view.macDstOffset);
-    const pt = view.linuxPacketType;
-    // Broadcast, multicast, or a frame for another host (PACKET_OTHERHOST, seen in promiscuous
-    // mode): the kernel does not forward these, so their missing exit means nothing.
-    store.linkGroup[s] = view.macDstGroup | (pt === 1 || pt === 2 || pt === 3 ? 1 : 0);
-    store.flowSlot[s] = flowSlot;
-    store.weak[s] = weak ? 1 : 0;
+    store.write(s, view, data, ifaceId, dir, dir === DIR_UNKNOWN ? 0 : dirSource, ts, length, flowSlot, weak);
     const tail = open.tail[e] as number;
     if (tail < 0) open.head[e] = s;
-    else store.next[tail] = s;
+    else store.setNext(tail, s);
     open.tail[e] = s;
     open.count[e]++;
     this.stats.sightings++;
@@ -164,14 +153,14 @@ export class NodeHopMatcher {
     // Gather the chain, time-ordered (insertion sort: groups are a handful of sightings).
     let n = 0;
     for (let s = open.head[e] as number; s >= 0; ) {
-      const next = store.next[s] as number;
+      const next = store.next(s);
       if (n < MAX_GROUP_SIGHTINGS) {
         let i = n++;
-        const ts = store.ts[s] as number;
+        const ts = store.ts(s);
         const rank = stageRank(store, s);
         while (i > 0) {
           const p = order[i - 1] as number;
-          const pts = store.ts[p] as number;
+          const pts = store.ts(p);
           // Equal timestamps (microsecond captures) keep the kernel's order of stages.
           if (pts < ts || (pts === ts && stageRank(store, p) <= rank)) break;
           order[i] = p;
@@ -198,7 +187,7 @@ export class NodeHopMatcher {
     let unknown = 0;
     for (let i = 0; i < n; i++) {
       const s = order[i] as number;
-      if (store.dir[s] === DIR_UNKNOWN && inferFromKnowledge(store, s, this.knowledge, srcKey, dstKey) === DIR_UNKNOWN) unknown++;
+      if (store.dir(s) === DIR_UNKNOWN && inferFromKnowledge(store, s, this.knowledge, srcKey, dstKey) === DIR_UNKNOWN) unknown++;
     }
     if (unknown > 0 && n > 1) inferFromHopOrder(store, order, n, this.registry, this.knowledge);
 
@@ -214,20 +203,20 @@ export class NodeHopMatcher {
     unknown = 0;
     for (let i = 0; i < n; i++) {
       const s = order[i] as number;
-      const dir = store.dir[s] as number;
-      const encap = store.encapDepth[s] !== 0;
-      const tunnel = !encap && this.registry.interfaces[store.iface[s] as number]?.role === 'tunnel';
-      this.flows.setDirection(store.flowSlot[s] as number, dir);
+      const dir = store.dir(s);
+      const encap = store.encapDepth(s) !== 0;
+      const tunnel = !encap && this.registry.interfaces[store.iface(s)]?.role === 'tunnel';
+      this.flows.setDirection(store.flowSlot(s), dir);
       if (dir === DIR_IN) {
         if (encap) inEncap++;
         else if (tunnel) inTunnel++;
         else inPlain++;
         // The packet vanished after its last arrival; a decapsulated arrival comes after its
         // encapsulated twin, whatever the timestamps say.
-        if (lastArrival < 0 || !encap || store.encapDepth[lastArrival] !== 0) lastArrival = s;
-        if (store.weak[s] === 0) strongArrival = true;
-        linkGroup |= store.linkGroup[s] as number;
-        if (encap && crossNode) crossNode.arrival(open.fingerprint[e] as number, this.node.index, this.outer(s, false), store.ts[s] as number);
+        if (lastArrival < 0 || !encap || store.encapDepth(lastArrival) !== 0) lastArrival = s;
+        if (!store.weak(s)) strongArrival = true;
+        linkGroup |= store.linkGroup(s);
+        if (encap && crossNode) crossNode.arrival(open.fingerprint[e] as number, this.node.index, this.outer(s, false), store.ts(s));
       } else if (dir === DIR_OUT) {
         if (encap) outEncap++;
         else if (tunnel) outTunnel++;
@@ -243,10 +232,11 @@ export class NodeHopMatcher {
       this.stats.originated++;
       for (let i = 0; i < n; i++) {
         const s = order[i] as number;
-        if (store.dir[s] === DIR_OUT) this.flows.markOriginated(store.flowSlot[s] as number);
+        if (store.dir(s) === DIR_OUT) this.flows.markOriginated(store.flowSlot(s));
       }
     } else if (arrivals > departures) {
       if (linkGroup !== 0) this.stats.notUnicast++;
+      else if (this.knowledge.isLocal(dstKey) || this.knowledge.isLocal(srcKey)) this.stats.local += arrivals - departures;
       else if (!strongArrival) this.stats.truncatedUnjudged += arrivals - departures;
       else if (!judgeable) this.stats.captureEndedUnjudged += arrivals - departures;
       else this.addCandidate(e, n, lastArrival, arrivals - departures, false, srcKey, dstKey);
@@ -256,7 +246,7 @@ export class NodeHopMatcher {
       // Seen only where nothing tells which way it went: judged later, if the node has more than one
       // captured interface (otherwise nothing here can be missing a hop).
       this.stats.directionUnknown++;
-      if (judgeable && store.weak[order[n - 1] as number] === 0 && (this.node.coversAllInterfaces || this.registry.interfacesOf(this.node).length > 1)) {
+      if (judgeable && !store.weak(order[n - 1] as number) && (this.node.coversAllInterfaces || this.registry.interfacesOf(this.node).length > 1)) {
         this.addCandidate(e, n, order[n - 1] as number, 1, true, srcKey, dstKey);
       }
     }
@@ -264,9 +254,9 @@ export class NodeHopMatcher {
       let path: Hop[] | undefined;
       for (let i = 0; i < n; i++) {
         const s = order[i] as number;
-        if (store.dir[s] === DIR_OUT && store.encapDepth[s] !== 0) {
+        if (store.dir(s) === DIR_OUT && store.encapDepth(s) !== 0) {
           path ??= this.path(n);
-          crossNode.departure(open.fingerprint[e] as number, this.node.index, this.outer(s, true), store.ts[s] as number, path, this.identity(e));
+          crossNode.departure(open.fingerprint[e] as number, this.node.index, this.outer(s, true), store.ts(s), path, this.identity(e));
         }
       }
     }
@@ -281,20 +271,24 @@ export class NodeHopMatcher {
     const open = this.open;
     const store = this.store;
     this.stats.vanishCandidates += count;
-    const identity = this.identity(e);
-    const { src, dst, proto, sport, dport } = identity;
-    const ifaceId = store.iface[arrival] as number;
-    const key = `${ifaceId}|${src}|${dst}|${proto}|${sport}|${dport}|${uncertain ? 'u' : 'c'}`;
-    const ts = store.ts[arrival] as number;
-    const fp = fingerprintToHex(open.fingerprint[e] as number);
+    const ifaceId = store.iface(arrival);
+    const proto = open.proto[e] as number;
+    // Groups are keyed by a hash of the numeric identity: text is made only for a new group.
+    let h = Math.imul(ifaceId ^ 0x9e3779b9, 0x85ebca6b) ^ proto ^ (uncertain ? 0x40000000 : 0);
+    h = Math.imul(h ^ (srcKey % 4294967291), 0xcc9e2d51) ^ (dstKey % 4294967279);
+    h = Math.imul(h ^ (h >>> 15), 0x1b873593) ^ (((open.sport[e] as number) << 16) | (open.dport[e] as number));
+    const key = (((h ^ (h >>> 13)) >>> 0) * 2097152 + ((srcKey + dstKey * 31) % 2097152)) ;
+    const ts = store.ts(arrival);
     const existing = this.vanished.get(key);
     if (existing) {
       existing.packets += count;
       if (ts < existing.firstSeen) existing.firstSeen = ts;
       if (ts > existing.lastSeen) existing.lastSeen = ts;
-      if (existing.fingerprints.length < SAMPLE_FINGERPRINTS) existing.fingerprints.push(fp);
+      if (existing.fingerprints.length < SAMPLE_FINGERPRINTS) existing.fingerprints.push(fingerprintToHex(open.fingerprint[e] as number));
       return;
     }
+    const identity = this.identity(e);
+    const fp = fingerprintToHex(open.fingerprint[e] as number);
     if (this.vanished.size >= this.config.maxVanishedGroups) {
       this.stats.vanishedGroupsOverflow += count;
       return;
@@ -303,7 +297,7 @@ export class NodeHopMatcher {
     const upstreamPath: Hop[] = [];
     if (!uncertain) this.crossNode?.requestUpstream(open.fingerprint[e] as number, this.node.index, upstreamPath);
     this.vanished.set(key, {
-      key,
+      key: `${ifaceId}|${identity.src}|${identity.dst}|${proto}|${identity.sport}|${identity.dport}|${uncertain ? 'u' : 'c'}`,
       node: this.node.name,
       nodeIndex: this.node.index,
       iface: iface?.name ?? `if${ifaceId}`,
@@ -319,8 +313,8 @@ export class NodeHopMatcher {
       fingerprints: [fp],
       samplePath: this.path(n),
       upstreamPath,
-      arrivalMacSrc: store.macSrc[arrival] as number,
-      arrivalMacDst: store.macDst[arrival] as number,
+      arrivalMacSrc: store.macSrc(arrival),
+      arrivalMacDst: store.macDst(arrival),
     });
   }
 
@@ -346,21 +340,21 @@ export class NodeHopMatcher {
     const hops: Hop[] = [];
     for (let i = 0; i < n; i++) {
       const s = this.order[i] as number;
-      const iface = this.registry.interfaces[store.iface[s] as number];
-      const encap = store.encapDepth[s] !== 0;
+      const iface = this.registry.interfaces[store.iface(s)];
+      const encap = store.encapDepth(s) !== 0;
       hops.push({
         node: this.node.name,
-        iface: iface?.name ?? `if${store.iface[s]}`,
+        iface: iface?.name ?? `if${store.iface(s)}`,
         role: iface?.role ?? 'other',
-        direction: directionName(store.dir[s] as number),
-        directionSource: DIRECTION_SOURCES[store.dirSource[s] as number] ?? 'unknown',
-        ts: store.ts[s] as number,
-        encap: encap ? (ENCAP_NAMES[store.encapKind[s] as number] ?? 'none') : 'none',
+        direction: directionName(store.dir(s)),
+        directionSource: DIRECTION_SOURCES[store.dirSource(s)] ?? 'unknown',
+        ts: store.ts(s),
+        encap: encap ? (ENCAP_NAMES[store.encapKind(s)] ?? 'none') : 'none',
         outerSrc: encap ? this.outer(s, false) : null,
         outerDst: encap ? this.outer(s, true) : null,
-        vni: encap && (store.vni[s] as number) >= 0 ? (store.vni[s] as number) : null,
-        ttl: store.ttl[s] as number,
-        length: store.length[s] as number,
+        vni: encap && (store.vni(s)) >= 0 ? (store.vni(s)) : null,
+        ttl: store.ttl(s),
+        length: store.length(s),
       });
     }
     return hops;
@@ -369,8 +363,7 @@ export class NodeHopMatcher {
   private outer(s: number, dst: boolean): string {
     const store = this.store;
     const words = this.scratchWords;
-    const from = dst ? store.outerDst : store.outerSrc;
-    for (let k = 0; k < 4; k++) words[k] = from[s * 4 + k] as number;
-    return formatAddress(store.outerVersion[s] as number, words);
+    store.outerAddress(s, dst, words);
+    return formatAddress(store.outerVersion(s), words);
   }
 }

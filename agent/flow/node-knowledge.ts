@@ -16,7 +16,8 @@ import type { FlowTable } from './flow-table.js';
 export class NodeKnowledge {
   private readonly local = new Set<number>();
   private readonly location = new Map<number, number>();
-  private readonly outPairs = new Map<string, Set<number>>();
+  /** (src, dst) pair hash -> up to two exit interfaces, packed as (a + 1) + (b + 1) * 65536. */
+  private readonly outPairs = new Map<number, number>();
   private readonly macVotes = new Map<number, Map<number, number>>();
 
   constructor(readonly coversAllInterfaces: () => boolean) {}
@@ -34,9 +35,13 @@ export class NodeKnowledge {
     return this.location.get(key) ?? -1;
   }
 
-  /** Interfaces by which traffic from `srcKey` to `dstKey` left the node. */
-  exitsFor(srcKey: number, dstKey: number): ReadonlySet<number> {
-    return this.outPairs.get(`${srcKey}>${dstKey}`) ?? EMPTY;
+  /** Interfaces (at most two are remembered) by which traffic from `srcKey` to `dstKey` left the node. */
+  exitsFor(srcKey: number, dstKey: number): number[] {
+    const packed = this.outPairs.get(pairKey(srcKey, dstKey));
+    if (packed === undefined) return [];
+    const a = (packed % 65536) - 1;
+    const b = Math.floor(packed / 65536) - 1;
+    return b >= 0 ? [a, b] : [a];
   }
 
   /** The interface's own MAC as learned so far, or -1. */
@@ -87,16 +92,18 @@ export class NodeKnowledge {
     } else if (dir === 2) {
       // Packets leaving by a pod or tunnel interface go to where their destination lives.
       if (ifaceIsPodOrTunnel && !this.location.has(dstKey)) this.location.set(dstKey, iface);
-      const k = `${srcKey}>${dstKey}`;
-      let exits = this.outPairs.get(k);
-      if (!exits) {
-        exits = new Set();
-        this.outPairs.set(k, exits);
-      }
-      exits.add(iface);
+      const k = pairKey(srcKey, dstKey);
+      const packed = this.outPairs.get(k);
+      if (packed === undefined) this.outPairs.set(k, iface + 1);
+      else if (packed < 65536 && packed !== iface + 1) this.outPairs.set(k, packed + (iface + 1) * 65536);
       if (table.originated(slot) && this.coversAllInterfaces()) this.local.add(srcKey);
     }
   }
 }
 
-const EMPTY: ReadonlySet<number> = new Set();
+/** A 53-bit key for an ordered address pair (collisions only blur evidence, never verdicts' safety). */
+function pairKey(srcKey: number, dstKey: number): number {
+  const a = Math.imul((srcKey % 4294967291) | 0, 0x9e3779b1) ^ ((dstKey % 4294967279) | 0);
+  const b = Math.imul(((dstKey % 4294967291) | 0) ^ 0x5bd1e995, 0x85ebca6b) ^ ((srcKey % 2147483647) | 0);
+  return ((a >>> 0) & 0x1fffff) * 4294967296 + (b >>> 0);
+}

@@ -19,8 +19,8 @@ export interface CaptureBinding {
   readonly ifaceByCaptureInterface: number[];
   /** For Linux `any` captures (SLL2): kernel ifindex -> interface name. */
   readonly ifnameByIndex: ReadonlyMap<number, string>;
-  /** Cache of ifindex -> interface id for SLL2 captures. */
-  readonly ifaceByIfindex: Map<number, number>;
+  /** Cache of ifindex -> interface id (-1 = not yet) for SLL2 captures; grown as indexes appear. */
+  ifaceByIfindex: Int32Array;
 }
 
 const ARPHRD_LOOPBACK = 772;
@@ -97,7 +97,11 @@ export class SightingPipeline {
     const slot = this.flows.add(view, ifaceId, dir, ts, record.origlen);
     const iface = this.registry.interfaces[ifaceId];
     if (!iface) return;
-    this.matcher(iface.node.index).observe(view, record.data, fp, weak, ifaceId, dir, dirSource, ts, record.origlen, slot);
+    const matcher = this.matcher(iface.node.index);
+    // A flow's first packet teaches the node at once when its direction is known (the node's
+    // addresses above all); the rest is learned when flow records are emitted.
+    if (this.flows.created && dir !== Direction.Unknown) matcher.knowledge.learnFromFlow(this.flows, slot, iface.role === 'pod' || iface.role === 'tunnel');
+    matcher.observe(view, record.data, fp, weak, ifaceId, dir, dirSource, ts, record.origlen, slot);
   }
 
   /** Judges every packet whose window closed before `watermark` (ms). */
@@ -127,12 +131,20 @@ export class SightingPipeline {
   }
 
   private ifaceForIfindex(binding: CaptureBinding, ifindex: number, hatype: number): number {
-    const cached = binding.ifaceByIfindex.get(ifindex);
-    if (cached !== undefined) return cached;
+    const cache = binding.ifaceByIfindex;
+    const cached = ifindex >= 0 && ifindex < cache.length ? (cache[ifindex] as number) : -1;
+    if (cached >= 0) return cached;
     // An unnamed loopback is still recognisable by its hardware type (ARPHRD_LOOPBACK).
     const name = binding.ifnameByIndex.get(ifindex) ?? (hatype === ARPHRD_LOOPBACK ? 'lo' : `if${ifindex}`);
     const id = this.registry.interface(binding.node, name).id;
-    binding.ifaceByIfindex.set(ifindex, id);
+    if (ifindex >= 0 && ifindex < 65536) {
+      if (ifindex >= cache.length) {
+        const grown = new Int32Array(Math.max(ifindex + 1, cache.length * 2)).fill(-1);
+        grown.set(cache);
+        binding.ifaceByIfindex = grown;
+      }
+      (binding.ifaceByIfindex as Int32Array)[ifindex] = id;
+    }
     return id;
   }
 }

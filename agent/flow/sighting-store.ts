@@ -1,123 +1,218 @@
 /**
- * Sightings still open for matching, stored column-wise in typed arrays and recycled through a free
- * list: recording one costs a few array writes and no allocation. The arrays double when full,
- * which happens only while the window's population grows.
+ * Sightings still open for matching, recycled through a free list: recording one costs a few writes
+ * and no allocation.
+ *
+ * Layout: a sighting is read again only when its packet's window closes, long after it was written,
+ * when it has left the CPU caches. So each sighting's fields sit together in one 64-byte record of a
+ * shared ArrayBuffer (read through typed views) instead of one array per field: judging a packet
+ * then costs a cache miss per sighting, not one per field. The outer IPv6 addresses of IPv6
+ * underlays, rarely present, live in a side array.
  */
 import { PacketView } from '../decode/packet-view.js';
-import { growTypedArray } from './grow-typed-array.js';
 
 const NONE = -1;
+const WORDS = 16;
+// Word offsets within a record.
+const W_NEXT = 0;
+const W_IFACE = 1;
+const W_TS = 2; // f64: words 2-3
+const W_MAC_SRC = 4; // f64: words 4-5
+const W_MAC_DST = 6; // f64: words 6-7
+const W_LENGTH = 8;
+const W_FLOW_SLOT = 9;
+const W_VNI = 10;
+const W_OUTER_SRC = 11;
+const W_OUTER_DST = 12;
+/** Bytes of word 13: dir, dirSource, ttl, encapDepth; of word 14: encapKind, outerVersion, linkGroup, weak. */
+const B_DIR = 13 * 4;
+const B_DIR_SOURCE = B_DIR + 1;
+const B_TTL = B_DIR + 2;
+const B_ENCAP_DEPTH = B_DIR + 3;
+const B_ENCAP_KIND = 14 * 4;
+const B_OUTER_VERSION = B_ENCAP_KIND + 1;
+const B_LINK_GROUP = B_ENCAP_KIND + 2;
+const B_WEAK = B_ENCAP_KIND + 3;
 
 export class SightingStore {
-  capacity: number;
-  next: Int32Array;
-  iface: Int32Array;
-  /** Direction from capture metadata (0 unknown, 1 in, 2 out). */
-  dir: Uint8Array;
-  dirSource: Uint8Array;
-  ts: Float64Array;
-  length: Uint32Array;
-  ttl: Uint8Array;
-  encapDepth: Uint8Array;
-  encapKind: Uint8Array;
-  outerVersion: Uint8Array;
-  outerSrc: Uint32Array;
-  outerDst: Uint32Array;
-  vni: Int32Array;
-  /** 48-bit MACs as numbers, -1 when the link has none. */
-  macSrc: Float64Array;
-  macDst: Float64Array;
-  /** Link-level broadcast/multicast (group MAC, or SLL packet type broadcast/multicast). */
-  linkGroup: Uint8Array;
-  flowSlot: Int32Array;
-  /** The snap length cut what the fingerprint reads: this sighting may not match its other hops. */
-  weak: Uint8Array;
+  private capacity: number;
+  private i32!: Int32Array;
+  private u32!: Uint32Array;
+  private f64!: Float64Array;
+  private u8!: Uint8Array;
+  /** Outer IPv6 addresses (8 words per sighting), written only for IPv6 underlays. */
+  private outer6: Uint32Array;
   private freeHead = NONE;
   private used = 0;
   live = 0;
 
   constructor(initialCapacity = 1 << 14) {
     this.capacity = initialCapacity;
-    this.next = new Int32Array(initialCapacity);
-    this.iface = new Int32Array(initialCapacity);
-    this.dir = new Uint8Array(initialCapacity);
-    this.dirSource = new Uint8Array(initialCapacity);
-    this.ts = new Float64Array(initialCapacity);
-    this.length = new Uint32Array(initialCapacity);
-    this.ttl = new Uint8Array(initialCapacity);
-    this.encapDepth = new Uint8Array(initialCapacity);
-    this.encapKind = new Uint8Array(initialCapacity);
-    this.outerVersion = new Uint8Array(initialCapacity);
-    this.outerSrc = new Uint32Array(initialCapacity * 4);
-    this.outerDst = new Uint32Array(initialCapacity * 4);
-    this.vni = new Int32Array(initialCapacity);
-    this.macSrc = new Float64Array(initialCapacity);
-    this.macDst = new Float64Array(initialCapacity);
-    this.linkGroup = new Uint8Array(initialCapacity);
-    this.flowSlot = new Int32Array(initialCapacity);
-    this.weak = new Uint8Array(initialCapacity);
+    this.setBuffer(new ArrayBuffer(initialCapacity * WORDS * 4));
+    this.outer6 = new Uint32Array(0);
   }
 
   alloc(): number {
     let i: number;
     if (this.freeHead !== NONE) {
       i = this.freeHead;
-      this.freeHead = this.next[i] as number;
+      this.freeHead = this.i32[i * WORDS + W_NEXT] as number;
     } else {
       if (this.used === this.capacity) this.grow();
       i = this.used++;
     }
-    this.next[i] = NONE;
+    this.i32[i * WORDS + W_NEXT] = NONE;
     this.live++;
     return i;
   }
 
   release(i: number): void {
-    this.next[i] = this.freeHead;
+    this.i32[i * WORDS + W_NEXT] = this.freeHead;
     this.freeHead = i;
     this.live--;
   }
 
-  /** Copies the outermost encapsulation layer of `view` into slot i. */
-  setEncap(i: number, view: PacketView): void {
+  /** Fills sighting i from the decoded packet. */
+  write(i: number, view: PacketView, data: Uint8Array, ifaceId: number, dir: number, dirSource: number, ts: number, length: number, flowSlot: number, weak: boolean): void {
+    const w = i * WORDS;
+    const b = w * 4;
+    const i32 = this.i32;
+    const u8 = this.u8;
+    i32[w + W_IFACE] = ifaceId;
+    this.f64[(w + W_TS) >> 1] = ts;
+    this.f64[(w + W_MAC_SRC) >> 1] = macAt(data, view.macSrcOffset);
+    this.f64[(w + W_MAC_DST) >> 1] = macAt(data, view.macDstOffset);
+    this.u32[w + W_LENGTH] = length;
+    i32[w + W_FLOW_SLOT] = flowSlot;
+    u8[b + B_DIR] = dir;
+    u8[b + B_DIR_SOURCE] = dirSource;
+    u8[b + B_TTL] = view.ttl;
+    const pt = view.linuxPacketType;
+    // Broadcast, multicast, or a frame for another host (PACKET_OTHERHOST, seen in promiscuous
+    // mode): the kernel does not forward these, so their missing exit means nothing.
+    u8[b + B_LINK_GROUP] = view.macDstGroup | (pt === 1 || pt === 2 || pt === 3 ? 1 : 0);
+    u8[b + B_WEAK] = weak ? 1 : 0;
     const depth = view.encapDepth;
-    this.encapDepth[i] = depth;
+    u8[b + B_ENCAP_DEPTH] = depth;
     if (depth === 0) {
-      this.encapKind[i] = 0;
+      u8[b + B_ENCAP_KIND] = 0;
       return;
     }
-    this.encapKind[i] = view.encapKind[0] as number;
-    this.outerVersion[i] = view.encapOuterVersion[0] as number;
-    this.vni[i] = view.encapVni[0] as number;
-    const b = i * 4;
-    for (let k = 0; k < 4; k++) {
-      this.outerSrc[b + k] = view.encapOuterSrc[k] as number;
-      this.outerDst[b + k] = view.encapOuterDst[k] as number;
+    const version = view.encapOuterVersion[0] as number;
+    u8[b + B_ENCAP_KIND] = view.encapKind[0] as number;
+    u8[b + B_OUTER_VERSION] = version;
+    i32[w + W_VNI] = view.encapVni[0] as number;
+    this.u32[w + W_OUTER_SRC] = view.encapOuterSrc[0] as number;
+    this.u32[w + W_OUTER_DST] = view.encapOuterDst[0] as number;
+    if (version === 6) {
+      if (this.outer6.length < this.capacity * 8) this.growOuter6();
+      for (let k = 0; k < 4; k++) {
+        this.outer6[i * 8 + k] = view.encapOuterSrc[k] as number;
+        this.outer6[i * 8 + 4 + k] = view.encapOuterDst[k] as number;
+      }
     }
   }
 
+  next(i: number): number {
+    return this.i32[i * WORDS + W_NEXT] as number;
+  }
+
+  setNext(i: number, next: number): void {
+    this.i32[i * WORDS + W_NEXT] = next;
+  }
+
+  iface(i: number): number {
+    return this.i32[i * WORDS + W_IFACE] as number;
+  }
+
+  ts(i: number): number {
+    return this.f64[(i * WORDS + W_TS) >> 1] as number;
+  }
+
+  macSrc(i: number): number {
+    return this.f64[(i * WORDS + W_MAC_SRC) >> 1] as number;
+  }
+
+  macDst(i: number): number {
+    return this.f64[(i * WORDS + W_MAC_DST) >> 1] as number;
+  }
+
+  length(i: number): number {
+    return this.u32[i * WORDS + W_LENGTH] as number;
+  }
+
+  flowSlot(i: number): number {
+    return this.i32[i * WORDS + W_FLOW_SLOT] as number;
+  }
+
+  dir(i: number): number {
+    return this.u8[i * WORDS * 4 + B_DIR] as number;
+  }
+
+  dirSource(i: number): number {
+    return this.u8[i * WORDS * 4 + B_DIR_SOURCE] as number;
+  }
+
+  setDirection(i: number, dir: number, source: number): void {
+    this.u8[i * WORDS * 4 + B_DIR] = dir;
+    this.u8[i * WORDS * 4 + B_DIR_SOURCE] = source;
+  }
+
+  ttl(i: number): number {
+    return this.u8[i * WORDS * 4 + B_TTL] as number;
+  }
+
+  encapDepth(i: number): number {
+    return this.u8[i * WORDS * 4 + B_ENCAP_DEPTH] as number;
+  }
+
+  encapKind(i: number): number {
+    return this.u8[i * WORDS * 4 + B_ENCAP_KIND] as number;
+  }
+
+  outerVersion(i: number): number {
+    return this.u8[i * WORDS * 4 + B_OUTER_VERSION] as number;
+  }
+
+  linkGroup(i: number): number {
+    return this.u8[i * WORDS * 4 + B_LINK_GROUP] as number;
+  }
+
+  weak(i: number): boolean {
+    return this.u8[i * WORDS * 4 + B_WEAK] === 1;
+  }
+
+  vni(i: number): number {
+    return this.i32[i * WORDS + W_VNI] as number;
+  }
+
+  /** Copies the outer source (or destination) address of sighting i into `out` (4 words). */
+  outerAddress(i: number, destination: boolean, out: Uint32Array): void {
+    if (this.outerVersion(i) === 6) {
+      for (let k = 0; k < 4; k++) out[k] = this.outer6[i * 8 + (destination ? 4 : 0) + k] as number;
+      return;
+    }
+    out.fill(0);
+    out[0] = this.u32[i * WORDS + (destination ? W_OUTER_DST : W_OUTER_SRC)] as number;
+  }
+
+  private setBuffer(buffer: ArrayBuffer): void {
+    this.i32 = new Int32Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    this.f64 = new Float64Array(buffer);
+    this.u8 = new Uint8Array(buffer);
+  }
+
   private grow(): void {
-    const cap = this.capacity * 2;
-    const g = growTypedArray;
-    this.next = g(this.next, cap);
-    this.iface = g(this.iface, cap);
-    this.dir = g(this.dir, cap);
-    this.dirSource = g(this.dirSource, cap);
-    this.ts = g(this.ts, cap);
-    this.length = g(this.length, cap);
-    this.ttl = g(this.ttl, cap);
-    this.encapDepth = g(this.encapDepth, cap);
-    this.encapKind = g(this.encapKind, cap);
-    this.outerVersion = g(this.outerVersion, cap);
-    this.outerSrc = g(this.outerSrc, cap * 4);
-    this.outerDst = g(this.outerDst, cap * 4);
-    this.vni = g(this.vni, cap);
-    this.macSrc = g(this.macSrc, cap);
-    this.macDst = g(this.macDst, cap);
-    this.linkGroup = g(this.linkGroup, cap);
-    this.flowSlot = g(this.flowSlot, cap);
-    this.weak = g(this.weak, cap);
-    this.capacity = cap;
+    const old = this.u8;
+    this.capacity *= 2;
+    this.setBuffer(new ArrayBuffer(this.capacity * WORDS * 4));
+    this.u8.set(old);
+  }
+
+  private growOuter6(): void {
+    const grown = new Uint32Array(this.capacity * 8);
+    grown.set(this.outer6);
+    this.outer6 = grown;
   }
 }
 
@@ -125,8 +220,8 @@ export class SightingStore {
 export function macAt(data: Uint8Array, o: number): number {
   if (o < 0) return -1;
   return (
-    ((data[o] as number) * 2 ** 40) +
-    ((data[o + 1] as number) * 2 ** 32) +
+    (data[o] as number) * 2 ** 40 +
+    (data[o + 1] as number) * 2 ** 32 +
     ((((data[o + 2] as number) << 24) | ((data[o + 3] as number) << 16) | ((data[o + 4] as number) << 8) | (data[o + 5] as number)) >>> 0)
   );
 }

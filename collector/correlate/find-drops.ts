@@ -47,7 +47,7 @@ export function findDrops(pipeline: SightingPipeline, stitcher?: CrossNodeStitch
         continue;
       }
       stats.vanishedPackets += g.packets;
-      const reverseExits = [...m.knowledge.exitsFor(g.dstKey, g.srcKey)].map((id) => registry.interfaces[id]?.name ?? `if${id}`);
+      const reverseExits = m.knowledge.exitsFor(g.dstKey, g.srcKey).map((id) => registry.interfaces[id]?.name ?? `if${id}`);
       const expectedExit = j.expectedExit >= 0 ? (registry.interfaces[j.expectedExit]?.name ?? null) : null;
       const kernel = kernelEvidence?.(g);
       const explained = explainVanished({ group: g, expectedExit, reverseExits, ...(kernel ? { kernel } : {}) });

@@ -59,7 +59,7 @@ export class ReplayInput implements CaptureSink {
     ifnameByIndex: ReadonlyMap<number, string>,
   ) {
     this.stream = new CaptureStream(spec.path, this);
-    this.binding = { node: spec.node, ifaceByCaptureInterface: [], ifnameByIndex, ifaceByIfindex: new Map() };
+    this.binding = { node: spec.node, ifaceByCaptureInterface: [], ifnameByIndex, ifaceByIfindex: new Int32Array(0) };
   }
 
   get label(): string {
