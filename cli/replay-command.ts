@@ -24,7 +24,7 @@ INPUT is [NODE:][IFACE=]PATH. PATH is a pcap or pcapng file (gzip-compressed too
 
 Options:
   --json             print one JSON document {"drops": [...], "stats": {...}} on stdout
-  --window MS        correlation window in milliseconds (default 1000)
+  --window MS        correlation window in milliseconds (default 250)
   --ifname IDX=NAME  name of interface index IDX in Linux \`any\` captures (repeatable)
   --role NAME=ROLE   override the role of an interface: tunnel, pod, uplink, loopback, other
   -h, --help         show this help

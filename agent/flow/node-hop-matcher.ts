@@ -28,7 +28,7 @@ export interface HopMatcherConfig {
   readonly maxVanishedGroups: number;
 }
 
-export const DEFAULT_HOP_MATCHER_CONFIG: HopMatcherConfig = { windowMs: 1000, maxVanishedGroups: 100_000 };
+export const DEFAULT_HOP_MATCHER_CONFIG: HopMatcherConfig = { windowMs: 250, maxVanishedGroups: 100_000 };
 
 /** Encapsulated hops that leave toward, or arrive from, another node: for cross-node stitching. */
 export interface CrossNodeSink {

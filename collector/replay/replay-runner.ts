@@ -83,7 +83,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const windowMs = options.windowMs ?? DEFAULT_HOP_MATCHER_CONFIG.windowMs;
   const registry = new InterfaceRegistry(options.roles ?? new Map());
   const scratch = new Uint32Array(4);
-  const stitcher: CrossNodeStitcher = new CrossNodeStitcher(windowMs, (address: string): number => {
+  // Clocks of different nodes disagree by milliseconds: stitching across them waits longer.
+  const stitcher: CrossNodeStitcher = new CrossNodeStitcher(Math.max(windowMs, 1000), (address: string): number => {
     const v = parseAddress(address, scratch);
     if (v === 0) return -1;
     const key = addressKey(v, scratch);
