@@ -26,6 +26,7 @@
  * disagreed (the numbers are still printed and written); 2 for bad arguments.
  */
 
+import { measureFingerprintCollisions } from './fingerprint-collisions.js';
 import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -389,6 +390,12 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const c = outcome.check;
   if (c !== null) printCheck(c);
+  const collisions = await measureFingerprintCollisions(capture, 250);
+  process.stdout.write(
+    `\nfingerprint collisions (different 5-tuples under one fingerprint within ${collisions.windowMs} ms): ` +
+      `${collisions.collisions} in ${collisions.strongSightings} sightings (rate ${collisions.collisionRate.toExponential(2)}); ` +
+      `${collisions.sightings - collisions.strongSightings} sightings cut by the snap length are not fingerprinted for matching\n`,
+  );
 
   const results = {
     date: new Date().toISOString(),
@@ -410,6 +417,7 @@ async function main(argv: readonly string[]): Promise<number> {
     tools,
     ratios: { replayOverTcpdump: vsTcpdump, replayOverTshark: vsTshark },
     replayCheck: c,
+    fingerprintCollisions: collisions,
   };
   const resultsPath = join(OUT_DIR, 'results.json');
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
