@@ -9,20 +9,23 @@
 const EMPTY = -1;
 const TWO_32 = 4294967296;
 
+function newTable(buckets: number): Int32Array {
+  const t = new Int32Array(buckets * 4);
+  for (let i = 2; i < t.length; i += 4) t[i] = EMPTY;
+  return t;
+}
+
 export class HashIndex {
   private mask: number;
-  private keyHi: Int32Array;
-  private keyLo: Int32Array;
-  private values: Int32Array;
+  /** Buckets of four words (key high, key low, value, spare): one cache line holds four buckets. */
+  private table: Int32Array;
   size = 0;
 
   constructor(initialCapacity = 1 << 14) {
     let cap = 16;
     while (cap < initialCapacity * 2) cap *= 2;
     this.mask = cap - 1;
-    this.keyHi = new Int32Array(cap);
-    this.keyLo = new Int32Array(cap);
-    this.values = new Int32Array(cap).fill(EMPTY);
+    this.table = newTable(cap);
   }
 
   /** The value stored for `key`, or -1. */
@@ -31,9 +34,9 @@ export class HashIndex {
     const lo = key | 0;
     const mask = this.mask;
     for (let i = this.slotOf(hi, lo); ; i = (i + 1) & mask) {
-      const v = this.values[i] as number;
+      const v = this.table[i * 4 + 2] as number;
       if (v === EMPTY) return EMPTY;
-      if (this.keyLo[i] === lo && this.keyHi[i] === hi) return v;
+      if (this.table[i * 4 + 1] === lo && this.table[i * 4] === hi) return v;
     }
   }
 
@@ -44,16 +47,16 @@ export class HashIndex {
     const lo = key | 0;
     const mask = this.mask;
     for (let i = this.slotOf(hi, lo); ; i = (i + 1) & mask) {
-      const v = this.values[i] as number;
+      const v = this.table[i * 4 + 2] as number;
       if (v === EMPTY) {
-        this.keyHi[i] = hi;
-        this.keyLo[i] = lo;
-        this.values[i] = value;
+        this.table[i * 4] = hi;
+        this.table[i * 4 + 1] = lo;
+        this.table[i * 4 + 2] = value;
         this.size++;
         return;
       }
-      if (this.keyLo[i] === lo && this.keyHi[i] === hi) {
-        this.values[i] = value;
+      if (this.table[i * 4 + 1] === lo && this.table[i * 4] === hi) {
+        this.table[i * 4 + 2] = value;
         return;
       }
     }
@@ -65,29 +68,30 @@ export class HashIndex {
     const mask = this.mask;
     let i = this.slotOf(hi, lo);
     for (; ; i = (i + 1) & mask) {
-      if (this.values[i] === EMPTY) return false;
-      if (this.keyLo[i] === lo && this.keyHi[i] === hi) break;
+      if (this.table[i * 4 + 2] === EMPTY) return false;
+      if (this.table[i * 4 + 1] === lo && this.table[i * 4] === hi) break;
     }
     // Backward-shift: move later members of the probe run into the hole when their home allows it.
     let hole = i;
-    for (let j = (i + 1) & mask; this.values[j] !== EMPTY; j = (j + 1) & mask) {
-      const home = this.slotOf(this.keyHi[j] as number, this.keyLo[j] as number);
+    const t = this.table;
+    for (let j = (i + 1) & mask; t[j * 4 + 2] !== EMPTY; j = (j + 1) & mask) {
+      const home = this.slotOf(t[j * 4] as number, t[j * 4 + 1] as number);
       const distJ = (j - home) & mask;
       const distHole = (j - hole) & mask;
       if (distJ >= distHole) {
-        this.keyHi[hole] = this.keyHi[j] as number;
-        this.keyLo[hole] = this.keyLo[j] as number;
-        this.values[hole] = this.values[j] as number;
+        t[hole * 4] = t[j * 4] as number;
+        t[hole * 4 + 1] = t[j * 4 + 1] as number;
+        t[hole * 4 + 2] = t[j * 4 + 2] as number;
         hole = j;
       }
     }
-    this.values[hole] = EMPTY;
+    t[hole * 4 + 2] = EMPTY;
     this.size--;
     return true;
   }
 
   clear(): void {
-    this.values.fill(EMPTY);
+    this.table = newTable(this.mask + 1);
     this.size = 0;
   }
 
@@ -98,19 +102,15 @@ export class HashIndex {
   }
 
   private grow(): void {
-    const oldHi = this.keyHi;
-    const oldLo = this.keyLo;
-    const oldValues = this.values;
+    const old = this.table;
     const cap = (this.mask + 1) * 2;
     this.mask = cap - 1;
-    this.keyHi = new Int32Array(cap);
-    this.keyLo = new Int32Array(cap);
-    this.values = new Int32Array(cap).fill(EMPTY);
+    this.table = newTable(cap);
     this.size = 0;
-    for (let i = 0; i < oldValues.length; i++) {
-      const v = oldValues[i] as number;
+    for (let i = 0; i < old.length; i += 4) {
+      const v = old[i + 2] as number;
       if (v === EMPTY) continue;
-      this.set((oldHi[i] as number) * TWO_32 + ((oldLo[i] as number) >>> 0), v);
+      this.set((old[i] as number) * TWO_32 + ((old[i + 1] as number) >>> 0), v);
     }
   }
 }

@@ -92,6 +92,8 @@ export class NodeHopMatcher {
   private readonly open = new OpenPacketTable();
   private readonly order = new Int32Array(MAX_GROUP_SIGHTINGS);
   private readonly scratchWords = new Uint32Array(4);
+  /** Per interface id: 0 not looked up yet, 1 not a tunnel, 2 a tunnel. */
+  private tunnelFlags = new Uint8Array(64);
 
   constructor(
     readonly node: NodeInfo,
@@ -106,8 +108,10 @@ export class NodeHopMatcher {
   /** Records one sighting of the packet decoded in `view` (fingerprint `fp`, already computed). */
   observe(view: PacketView, data: Uint8Array, fp: number, weak: boolean, ifaceId: number, dir: number, dirSource: number, ts: number, length: number, flowSlot: number): void {
     const open = this.open;
+    this.stats.sightings++;
     let e = open.find(fp, ts, this.config.windowMs);
     if (e < 0) e = open.create(fp, ts, view);
+    else if (open.resolved[e] === 1) return; // already seen leaving: nothing more to learn from it
     const store = this.store;
     const s = store.alloc();
     store.write(s, view, data, ifaceId, dir, dir === DIR_UNKNOWN ? 0 : dirSource, ts, length, flowSlot, weak);
@@ -116,7 +120,51 @@ export class NodeHopMatcher {
     else store.setNext(tail, s);
     open.tail[e] = s;
     open.count[e]++;
-    this.stats.sightings++;
+    if (dir !== DIR_UNKNOWN && !weak && this.registry.nodes.length === 1) this.countStage(e, dir, view.encapDepth !== 0, ifaceId);
+  }
+
+  /**
+   * Keeps the entry's stage counts; once the packet has arrived and left (as many departures as
+   * arrivals, an encapsulated hop and its decapsulated twin counting once), it is forwarded: its
+   * sightings are released now, while they are in cache, instead of being judged at expiry. Only
+   * for one node: several nodes need every hop for stitching.
+   */
+  private countStage(e: number, dir: number, encap: boolean, ifaceId: number): void {
+    const stages = this.open.stages;
+    const b = e * 6 + (dir === DIR_OUT ? 3 : 0) + (encap ? 2 : this.isTunnel(ifaceId) ? 1 : 0);
+    if ((stages[b] as number) < 255) stages[b] = (stages[b] as number) + 1;
+    const o = e * 6;
+    const inTunnel = stages[o + 1] as number;
+    const arrivals = (stages[o] as number) + inTunnel + Math.max(0, (stages[o + 2] as number) - inTunnel);
+    const outTunnel = stages[o + 4] as number;
+    const departures = (stages[o + 3] as number) + outTunnel + Math.max(0, (stages[o + 5] as number) - outTunnel);
+    if (arrivals > 0 && departures >= arrivals) {
+      const open = this.open;
+      for (let s = open.head[e] as number; s >= 0; ) {
+        const next = this.store.next(s);
+        this.store.release(s);
+        s = next;
+      }
+      open.head[e] = -1;
+      open.tail[e] = -1;
+      open.resolved[e] = 1;
+      this.stats.forwarded++;
+    }
+  }
+
+  private isTunnel(ifaceId: number): boolean {
+    let flags = this.tunnelFlags;
+    if (ifaceId >= flags.length) {
+      flags = new Uint8Array(Math.max(ifaceId + 1, flags.length * 2));
+      flags.set(this.tunnelFlags);
+      this.tunnelFlags = flags;
+    }
+    let f = flags[ifaceId] as number;
+    if (f === 0) {
+      f = this.registry.interfaces[ifaceId]?.role === 'tunnel' ? 2 : 1;
+      flags[ifaceId] = f;
+    }
+    return f === 2;
   }
 
   /** Judges every packet whose window closed before `watermark` (ms): all inputs have passed it. */
@@ -150,6 +198,7 @@ export class NodeHopMatcher {
     const store = this.store;
     const order = this.order;
     this.stats.packets++;
+    if (open.resolved[e] === 1) return; // forwarded, counted when it was seen leaving
     // Gather the chain, time-ordered (insertion sort: groups are a handful of sightings).
     let n = 0;
     for (let s = open.head[e] as number; s >= 0; ) {

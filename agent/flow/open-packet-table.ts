@@ -29,6 +29,13 @@ export class OpenPacketTable {
   sport: Uint16Array;
   dport: Uint16Array;
   icmpType: Int16Array;
+  /**
+   * Sightings so far by stage, 6 bytes per entry: arrivals plain / on a tunnel / encapsulated, then
+   * departures the same. Kept as they come so a forwarded packet is recognised while still in cache.
+   */
+  stages: Uint8Array;
+  /** 1 once the packet is known to have left: its sightings are already released. */
+  resolved: Uint8Array;
   private freeHead = NONE;
   private used = 0;
   private nextFree: Int32Array;
@@ -54,6 +61,8 @@ export class OpenPacketTable {
     this.sport = new Uint16Array(initialCapacity);
     this.dport = new Uint16Array(initialCapacity);
     this.icmpType = new Int16Array(initialCapacity);
+    this.stages = new Uint8Array(initialCapacity * 6);
+    this.resolved = new Uint8Array(initialCapacity);
     this.nextFree = new Int32Array(initialCapacity);
     this.older = new Int32Array(initialCapacity);
     this.newer = new Int32Array(initialCapacity);
@@ -104,6 +113,8 @@ export class OpenPacketTable {
     this.sport[e] = view.sport;
     this.dport[e] = view.dport;
     this.icmpType[e] = view.icmpType;
+    this.stages.fill(0, e * 6, e * 6 + 6);
+    this.resolved[e] = 0;
     this.fifo[this.fifoTail] = e;
     this.fifoTail = (this.fifoTail + 1) & (this.fifo.length - 1);
     if (this.fifoTail === this.fifoHead) this.growFifo();
@@ -142,6 +153,8 @@ export class OpenPacketTable {
     this.sport = copy(this.sport, cap);
     this.dport = copy(this.dport, cap);
     this.icmpType = copy(this.icmpType, cap);
+    this.stages = copy(this.stages, cap * 6);
+    this.resolved = copy(this.resolved, cap);
     this.nextFree = copy(this.nextFree, cap);
     this.older = copy(this.older, cap);
     this.newer = copy(this.newer, cap);
