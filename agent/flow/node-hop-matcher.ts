@@ -111,15 +111,16 @@ export class NodeHopMatcher {
     this.stats.sightings++;
     let e = open.find(fp, ts, this.config.windowMs);
     if (e < 0) e = open.create(fp, ts, view);
-    else if (open.resolved[e] === 1) return; // already seen leaving: nothing more to learn from it
+    else if (open.resolved(e)) return; // already seen leaving: nothing more to learn from it
     const store = this.store;
     const s = store.alloc();
     store.write(s, view, data, ifaceId, dir, dir === DIR_UNKNOWN ? 0 : dirSource, ts, length, flowSlot, weak);
-    const tail = open.tail[e] as number;
-    if (tail < 0) open.head[e] = s;
-    else store.setNext(tail, s);
-    open.tail[e] = s;
-    open.count[e]++;
+    const tail = open.tail(e);
+    if (tail < 0) open.setChain(e, s, s);
+    else {
+      store.setNext(tail, s);
+      open.setChain(e, open.head(e), s);
+    }
     if (dir !== DIR_UNKNOWN && !weak && this.registry.nodes.length === 1) this.countStage(e, dir, view.encapDepth !== 0, ifaceId);
   }
 
@@ -130,24 +131,22 @@ export class NodeHopMatcher {
    * for one node: several nodes need every hop for stitching.
    */
   private countStage(e: number, dir: number, encap: boolean, ifaceId: number): void {
-    const stages = this.open.stages;
-    const b = e * 6 + (dir === DIR_OUT ? 3 : 0) + (encap ? 2 : this.isTunnel(ifaceId) ? 1 : 0);
+    const stages = this.open.stageBytes;
+    const o = this.open.stageOffset(e);
+    const b = o + (dir === DIR_OUT ? 3 : 0) + (encap ? 2 : this.isTunnel(ifaceId) ? 1 : 0);
     if ((stages[b] as number) < 255) stages[b] = (stages[b] as number) + 1;
-    const o = e * 6;
     const inTunnel = stages[o + 1] as number;
     const arrivals = (stages[o] as number) + inTunnel + Math.max(0, (stages[o + 2] as number) - inTunnel);
     const outTunnel = stages[o + 4] as number;
     const departures = (stages[o + 3] as number) + outTunnel + Math.max(0, (stages[o + 5] as number) - outTunnel);
     if (arrivals > 0 && departures >= arrivals) {
       const open = this.open;
-      for (let s = open.head[e] as number; s >= 0; ) {
+      for (let s = open.head(e); s >= 0; ) {
         const next = this.store.next(s);
         this.store.release(s);
         s = next;
       }
-      open.head[e] = -1;
-      open.tail[e] = -1;
-      open.resolved[e] = 1;
+      open.markResolved(e);
       this.stats.forwarded++;
     }
   }
@@ -171,7 +170,7 @@ export class NodeHopMatcher {
   expire(watermark: number): void {
     const open = this.open;
     const window = this.config.windowMs;
-    for (let e = open.oldest(); e >= 0 && (open.firstTs[e] as number) + window < watermark; e = open.oldest()) {
+    for (let e = open.oldest(); e >= 0 && open.firstTs(e) + window < watermark; e = open.oldest()) {
       this.evaluate(e);
       open.removeOldest();
     }
@@ -184,7 +183,7 @@ export class NodeHopMatcher {
   expireAll(endTs: number): void {
     const horizon = endTs - this.config.windowMs;
     for (let e = this.open.oldest(); e >= 0; e = this.open.oldest()) {
-      this.evaluate(e, (this.open.firstTs[e] as number) <= horizon);
+      this.evaluate(e, this.open.firstTs(e) <= horizon);
       this.open.removeOldest();
     }
   }
@@ -198,10 +197,10 @@ export class NodeHopMatcher {
     const store = this.store;
     const order = this.order;
     this.stats.packets++;
-    if (open.resolved[e] === 1) return; // forwarded, counted when it was seen leaving
+    if (open.resolved(e)) return; // forwarded, counted when it was seen leaving
     // Gather the chain, time-ordered (insertion sort: groups are a handful of sightings).
     let n = 0;
-    for (let s = open.head[e] as number; s >= 0; ) {
+    for (let s = open.head(e); s >= 0; ) {
       const next = store.next(s);
       if (n < MAX_GROUP_SIGHTINGS) {
         let i = n++;
@@ -221,15 +220,15 @@ export class NodeHopMatcher {
       }
       s = next;
     }
-    const v = open.ipVersion[e] as number;
-    const b = e * 4;
-    if (isNonUnicastOrLinkLocal(v, open.dst, b) || isNonUnicastOrLinkLocal(v, open.src, b)) {
+    const v = open.ipVersion(e);
+    const words = open.words;
+    if (isNonUnicastOrLinkLocal(v, words, open.dstOffset(e)) || isNonUnicastOrLinkLocal(v, words, open.srcOffset(e))) {
       this.stats.notUnicast++;
       this.release(n);
       return;
     }
-    const srcKey = addressKey(v, open.src, b);
-    const dstKey = addressKey(v, open.dst, b);
+    const srcKey = addressKey(v, words, open.srcOffset(e));
+    const dstKey = addressKey(v, words, open.dstOffset(e));
 
     // Stitching across nodes only means something when several nodes are watched.
     const crossNode = this.registry.nodes.length > 1 ? this.crossNode : undefined;
@@ -265,7 +264,7 @@ export class NodeHopMatcher {
         if (lastArrival < 0 || !encap || store.encapDepth(lastArrival) !== 0) lastArrival = s;
         if (!store.weak(s)) strongArrival = true;
         linkGroup |= store.linkGroup(s);
-        if (encap && crossNode) crossNode.arrival(open.fingerprint[e] as number, this.node.index, this.outer(s, false), store.ts(s));
+        if (encap && crossNode) crossNode.arrival(open.fingerprint(e), this.node.index, this.outer(s, false), store.ts(s));
       } else if (dir === DIR_OUT) {
         if (encap) outEncap++;
         else if (tunnel) outTunnel++;
@@ -305,7 +304,7 @@ export class NodeHopMatcher {
         const s = order[i] as number;
         if (store.dir(s) === DIR_OUT && store.encapDepth(s) !== 0) {
           path ??= this.path(n);
-          crossNode.departure(open.fingerprint[e] as number, this.node.index, this.outer(s, true), store.ts(s), path, this.identity(e));
+          crossNode.departure(open.fingerprint(e), this.node.index, this.outer(s, true), store.ts(s), path, this.identity(e));
         }
       }
     }
@@ -321,11 +320,11 @@ export class NodeHopMatcher {
     const store = this.store;
     this.stats.vanishCandidates += count;
     const ifaceId = store.iface(arrival);
-    const proto = open.proto[e] as number;
+    const proto = open.proto(e);
     // Groups are keyed by a hash of the numeric identity: text is made only for a new group.
     let h = Math.imul(ifaceId ^ 0x9e3779b9, 0x85ebca6b) ^ proto ^ (uncertain ? 0x40000000 : 0);
     h = Math.imul(h ^ (srcKey % 4294967291), 0xcc9e2d51) ^ (dstKey % 4294967279);
-    h = Math.imul(h ^ (h >>> 15), 0x1b873593) ^ (((open.sport[e] as number) << 16) | (open.dport[e] as number));
+    h = Math.imul(h ^ (h >>> 15), 0x1b873593) ^ ((open.sport(e) << 16) | open.dport(e));
     const key = (((h ^ (h >>> 13)) >>> 0) * 2097152 + ((srcKey + dstKey * 31) % 2097152)) ;
     const ts = store.ts(arrival);
     const existing = this.vanished.get(key);
@@ -333,18 +332,18 @@ export class NodeHopMatcher {
       existing.packets += count;
       if (ts < existing.firstSeen) existing.firstSeen = ts;
       if (ts > existing.lastSeen) existing.lastSeen = ts;
-      if (existing.fingerprints.length < SAMPLE_FINGERPRINTS) existing.fingerprints.push(fingerprintToHex(open.fingerprint[e] as number));
+      if (existing.fingerprints.length < SAMPLE_FINGERPRINTS) existing.fingerprints.push(fingerprintToHex(open.fingerprint(e)));
       return;
     }
     const identity = this.identity(e);
-    const fp = fingerprintToHex(open.fingerprint[e] as number);
+    const fp = fingerprintToHex(open.fingerprint(e));
     if (this.vanished.size >= this.config.maxVanishedGroups) {
       this.stats.vanishedGroupsOverflow += count;
       return;
     }
     const iface = this.registry.interfaces[ifaceId];
     const upstreamPath: Hop[] = [];
-    if (!uncertain) this.crossNode?.requestUpstream(open.fingerprint[e] as number, this.node.index, upstreamPath);
+    if (!uncertain) this.crossNode?.requestUpstream(open.fingerprint(e), this.node.index, upstreamPath);
     this.vanished.set(key, {
       key: `${ifaceId}|${identity.src}|${identity.dst}|${proto}|${identity.sport}|${identity.dport}|${uncertain ? 'u' : 'c'}`,
       node: this.node.name,
@@ -369,17 +368,16 @@ export class NodeHopMatcher {
 
   private identity(e: number): PacketIdentity {
     const open = this.open;
-    const v = open.ipVersion[e] as number;
-    const b = e * 4;
-    const proto = open.proto[e] as number;
+    const v = open.ipVersion(e);
+    const proto = open.proto(e);
     const hasPorts = proto === 6 || proto === 17 || proto === 132;
     return {
       ipVersion: v,
-      src: formatAddress(v, open.src, b),
-      dst: formatAddress(v, open.dst, b),
+      src: formatAddress(v, open.words, open.srcOffset(e)),
+      dst: formatAddress(v, open.words, open.dstOffset(e)),
       proto,
-      sport: hasPorts ? (open.sport[e] as number) : null,
-      dport: hasPorts ? (open.dport[e] as number) : null,
+      sport: hasPorts ? open.sport(e) : null,
+      dport: hasPorts ? open.dport(e) : null,
     };
   }
 

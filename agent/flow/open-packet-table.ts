@@ -1,47 +1,47 @@
 /**
  * Packets still inside their correlation window on one node, keyed by fingerprint. Each entry keeps
- * the innermost packet's identity (addresses, protocol, ports) and the chain of its sightings in the
- * SightingStore. Entries are expired in creation order (a ring of entry ids), which is time order up
- * to the interleaving of inputs; expiry is driven by a watermark that every input has passed.
+ * the innermost packet's identity (addresses, protocol, ports), its sightings so far by stage, and
+ * the chain of its sightings in the SightingStore. Entries are expired in creation order (a ring of
+ * entry ids), which is time order up to the interleaving of inputs; expiry is driven by a watermark
+ * that every input has passed.
  *
  * The same fingerprint seen again more than a window later is another packet (a retransmission
  * identical to the byte, an IPv6 packet without an id): it gets its own entry, linked to the older
  * ones of the same fingerprint, and each sighting joins the entry whose window holds it.
+ *
+ * Layout: an entry is one 96-byte record of a shared ArrayBuffer (the header in the first 64 bytes,
+ * the addresses after), so finding, updating and expiring it touches one or two cache lines.
  */
 import { PacketView } from '../decode/packet-view.js';
-import { growTypedArray } from './grow-typed-array.js';
 import { HashIndex } from './hash-index.js';
 
 const NONE = -1;
+const WORDS = 24;
+const W_FINGERPRINT = 0; // f64: words 0-1
+const W_FIRST_TS = 2; // f64: words 2-3
+const W_HEAD = 4;
+const W_TAIL = 5;
+const W_OLDER = 6;
+const W_NEWER = 7;
+const W_NEXT_FREE = 8;
+/** ipVersion | proto << 8 (proto stored + 1 so -1 fits) */
+const W_META = 9;
+const W_PORTS = 10;
+/** Bytes 44..49: stage counts (arrivals plain, tunnel, encapsulated; departures the same); byte 50: resolved. */
+const B_STAGES = 11 * 4;
+const B_RESOLVED = B_STAGES + 6;
+const W_SRC = 16;
+const W_DST = 20;
 
 export class OpenPacketTable {
   private capacity: number;
   private readonly byFingerprint = new HashIndex();
-  fingerprint: Float64Array;
-  firstTs: Float64Array;
-  head: Int32Array;
-  tail: Int32Array;
-  count: Int32Array;
-  ipVersion: Uint8Array;
-  src: Uint32Array;
-  dst: Uint32Array;
-  proto: Int16Array;
-  sport: Uint16Array;
-  dport: Uint16Array;
-  icmpType: Int16Array;
-  /**
-   * Sightings so far by stage, 6 bytes per entry: arrivals plain / on a tunnel / encapsulated, then
-   * departures the same. Kept as they come so a forwarded packet is recognised while still in cache.
-   */
-  stages: Uint8Array;
-  /** 1 once the packet is known to have left: its sightings are already released. */
-  resolved: Uint8Array;
+  private i32!: Int32Array;
+  private u32!: Uint32Array;
+  private f64!: Float64Array;
+  private u8!: Uint8Array;
   private freeHead = NONE;
   private used = 0;
-  private nextFree: Int32Array;
-  /** Entries of the same fingerprint, newest first from the map. */
-  private older: Int32Array;
-  private newer: Int32Array;
   /** FIFO of entry ids in creation order. */
   private fifo: Int32Array;
   private fifoHead = 0;
@@ -49,23 +49,7 @@ export class OpenPacketTable {
 
   constructor(initialCapacity = 1 << 14) {
     this.capacity = initialCapacity;
-    this.fingerprint = new Float64Array(initialCapacity);
-    this.firstTs = new Float64Array(initialCapacity);
-    this.head = new Int32Array(initialCapacity);
-    this.tail = new Int32Array(initialCapacity);
-    this.count = new Int32Array(initialCapacity);
-    this.ipVersion = new Uint8Array(initialCapacity);
-    this.src = new Uint32Array(initialCapacity * 4);
-    this.dst = new Uint32Array(initialCapacity * 4);
-    this.proto = new Int16Array(initialCapacity);
-    this.sport = new Uint16Array(initialCapacity);
-    this.dport = new Uint16Array(initialCapacity);
-    this.icmpType = new Int16Array(initialCapacity);
-    this.stages = new Uint8Array(initialCapacity * 6);
-    this.resolved = new Uint8Array(initialCapacity);
-    this.nextFree = new Int32Array(initialCapacity);
-    this.older = new Int32Array(initialCapacity);
-    this.newer = new Int32Array(initialCapacity);
+    this.setBuffer(new ArrayBuffer(initialCapacity * WORDS * 4));
     this.fifo = new Int32Array(initialCapacity);
   }
 
@@ -76,8 +60,8 @@ export class OpenPacketTable {
 
   /** The open entry for this fingerprint whose window holds `ts`, or NONE. */
   find(fp: number, ts: number, window: number): number {
-    for (let e = this.byFingerprint.get(fp); e !== NONE; e = this.older[e] as number) {
-      const d = ts - (this.firstTs[e] as number);
+    for (let e = this.byFingerprint.get(fp); e !== NONE; e = this.i32[e * WORDS + W_OLDER] as number) {
+      const d = ts - (this.f64[(e * WORDS + W_FIRST_TS) >> 1] as number);
       if (d <= window && d >= -window) return e;
     }
     return NONE;
@@ -88,37 +72,104 @@ export class OpenPacketTable {
     let e: number;
     if (this.freeHead !== NONE) {
       e = this.freeHead;
-      this.freeHead = this.nextFree[e] as number;
+      this.freeHead = this.i32[e * WORDS + W_NEXT_FREE] as number;
     } else {
       if (this.used === this.capacity) this.grow();
       e = this.used++;
     }
+    const w = e * WORDS;
+    const i32 = this.i32;
     const newest = this.byFingerprint.get(fp);
-    this.older[e] = newest;
-    this.newer[e] = NONE;
-    if (newest !== NONE) this.newer[newest] = e;
+    i32[w + W_OLDER] = newest;
+    i32[w + W_NEWER] = NONE;
+    if (newest !== NONE) i32[newest * WORDS + W_NEWER] = e;
     this.byFingerprint.set(fp, e);
-    this.fingerprint[e] = fp;
-    this.firstTs[e] = ts;
-    this.head[e] = NONE;
-    this.tail[e] = NONE;
-    this.count[e] = 0;
-    this.ipVersion[e] = view.ipVersion;
-    const b = e * 4;
+    this.f64[(w + W_FINGERPRINT) >> 1] = fp;
+    this.f64[(w + W_FIRST_TS) >> 1] = ts;
+    i32[w + W_HEAD] = NONE;
+    i32[w + W_TAIL] = NONE;
+    i32[w + W_META] = view.ipVersion | ((view.proto + 1) << 8);
+    i32[w + W_PORTS] = (view.sport << 16) | view.dport;
+    this.u8.fill(0, w * 4 + B_STAGES, w * 4 + B_RESOLVED + 1);
+    const u32 = this.u32;
     for (let k = 0; k < 4; k++) {
-      this.src[b + k] = view.src[k] as number;
-      this.dst[b + k] = view.dst[k] as number;
+      u32[w + W_SRC + k] = view.src[k] as number;
+      u32[w + W_DST + k] = view.dst[k] as number;
     }
-    this.proto[e] = view.proto;
-    this.sport[e] = view.sport;
-    this.dport[e] = view.dport;
-    this.icmpType[e] = view.icmpType;
-    this.stages.fill(0, e * 6, e * 6 + 6);
-    this.resolved[e] = 0;
     this.fifo[this.fifoTail] = e;
     this.fifoTail = (this.fifoTail + 1) & (this.fifo.length - 1);
     if (this.fifoTail === this.fifoHead) this.growFifo();
     return e;
+  }
+
+  // ---- fields of an entry ----
+
+  fingerprint(e: number): number {
+    return this.f64[(e * WORDS + W_FINGERPRINT) >> 1] as number;
+  }
+
+  firstTs(e: number): number {
+    return this.f64[(e * WORDS + W_FIRST_TS) >> 1] as number;
+  }
+
+  head(e: number): number {
+    return this.i32[e * WORDS + W_HEAD] as number;
+  }
+
+  tail(e: number): number {
+    return this.i32[e * WORDS + W_TAIL] as number;
+  }
+
+  setChain(e: number, head: number, tail: number): void {
+    this.i32[e * WORDS + W_HEAD] = head;
+    this.i32[e * WORDS + W_TAIL] = tail;
+  }
+
+  ipVersion(e: number): number {
+    return (this.i32[e * WORDS + W_META] as number) & 0xff;
+  }
+
+  proto(e: number): number {
+    return ((this.i32[e * WORDS + W_META] as number) >> 8) - 1;
+  }
+
+  sport(e: number): number {
+    return (this.i32[e * WORDS + W_PORTS] as number) >>> 16;
+  }
+
+  dport(e: number): number {
+    return (this.i32[e * WORDS + W_PORTS] as number) & 0xffff;
+  }
+
+  /** The words array holding addresses, and an entry's offsets in it (4 words each). */
+  get words(): Uint32Array {
+    return this.u32;
+  }
+
+  srcOffset(e: number): number {
+    return e * WORDS + W_SRC;
+  }
+
+  dstOffset(e: number): number {
+    return e * WORDS + W_DST;
+  }
+
+  /** Stage counts as bytes of `stageBytes`, starting at stageOffset(e): see B_STAGES. */
+  get stageBytes(): Uint8Array {
+    return this.u8;
+  }
+
+  stageOffset(e: number): number {
+    return e * WORDS * 4 + B_STAGES;
+  }
+
+  resolved(e: number): boolean {
+    return this.u8[e * WORDS * 4 + B_RESOLVED] === 1;
+  }
+
+  markResolved(e: number): void {
+    this.u8[e * WORDS * 4 + B_RESOLVED] = 1;
+    this.setChain(e, NONE, NONE);
   }
 
   /** The oldest open entry, or NONE. */
@@ -131,34 +182,26 @@ export class OpenPacketTable {
     const e = this.fifo[this.fifoHead] as number;
     this.fifoHead = (this.fifoHead + 1) & (this.fifo.length - 1);
     // Being the oldest, e ends its fingerprint's chain: unlink it from the next newer entry.
-    const newer = this.newer[e] as number;
-    if (newer !== NONE) this.older[newer] = NONE;
-    else this.byFingerprint.delete(this.fingerprint[e] as number);
-    this.nextFree[e] = this.freeHead;
+    const w = e * WORDS;
+    const newer = this.i32[w + W_NEWER] as number;
+    if (newer !== NONE) this.i32[newer * WORDS + W_OLDER] = NONE;
+    else this.byFingerprint.delete(this.fingerprint(e));
+    this.i32[w + W_NEXT_FREE] = this.freeHead;
     this.freeHead = e;
   }
 
+  private setBuffer(buffer: ArrayBuffer): void {
+    this.i32 = new Int32Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    this.f64 = new Float64Array(buffer);
+    this.u8 = new Uint8Array(buffer);
+  }
+
   private grow(): void {
-    const cap = this.capacity * 2;
-    const copy = growTypedArray;
-    this.fingerprint = copy(this.fingerprint, cap);
-    this.firstTs = copy(this.firstTs, cap);
-    this.head = copy(this.head, cap);
-    this.tail = copy(this.tail, cap);
-    this.count = copy(this.count, cap);
-    this.ipVersion = copy(this.ipVersion, cap);
-    this.src = copy(this.src, cap * 4);
-    this.dst = copy(this.dst, cap * 4);
-    this.proto = copy(this.proto, cap);
-    this.sport = copy(this.sport, cap);
-    this.dport = copy(this.dport, cap);
-    this.icmpType = copy(this.icmpType, cap);
-    this.stages = copy(this.stages, cap * 6);
-    this.resolved = copy(this.resolved, cap);
-    this.nextFree = copy(this.nextFree, cap);
-    this.older = copy(this.older, cap);
-    this.newer = copy(this.newer, cap);
-    this.capacity = cap;
+    const old = this.u8;
+    this.capacity *= 2;
+    this.setBuffer(new ArrayBuffer(this.capacity * WORDS * 4));
+    this.u8.set(old);
   }
 
   /** The ring is full (tail caught up with head): double it, unrolling the live part. */
@@ -166,7 +209,6 @@ export class OpenPacketTable {
     const old = this.fifo;
     const n = old.length;
     const grown = new Int32Array(n * 2);
-    // Full ring: head === tail; live elements are head..n-1 then 0..head-1.
     grown.set(old.subarray(this.fifoHead), 0);
     grown.set(old.subarray(0, this.fifoHead), n - this.fifoHead);
     this.fifo = grown;
