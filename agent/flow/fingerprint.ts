@@ -9,7 +9,10 @@
  *   identifier is rewritten by NAT); the quoted IP id of ICMP errors;
  *   the first FINGERPRINT_PAYLOAD_BYTES of transport payload.
  * Left out on purpose: TTL/hop limit and checksums (change every hop), and addresses and ports
- * (kube-proxy DNAT and masquerade rewrite them between the uplink and the pod veth).
+ * (kube-proxy DNAT and masquerade rewrite them between the uplink and the pod veth) - except for
+ * multicast and link-local traffic, which no NAT touches and which often carries nothing else that
+ * differs (IPv6 neighbour solicitations from many hosts for one target are byte-identical above
+ * the source address). The IPv6 flow label (random per socket on Linux) adds what IPv4's id gives.
  *
  * Two independent 32-bit murmur3-style hashes are folded into one 53-bit integer, exact in a JS
  * number: at 10^6 packets in a window, the chance of any collision is about 10^-4.
@@ -54,8 +57,16 @@ export function packetFingerprint(view: PacketView, data: Uint8Array): number {
   b = mix(b, view.ipLength + 0x3c6ef372);
   a = mix(a, view.ipId);
   b = mix(b, view.ipId ^ 0xa54ff53a);
-  a = mix(a, view.fragOffset);
-  b = mix(b, view.fragOffset + 0x510e527f);
+  a = mix(a, view.fragOffset ^ (view.flowLabel << 12));
+  b = mix(b, view.fragOffset + 0x510e527f + view.flowLabel);
+  if (neverTranslated(view)) {
+    for (let k = 0; k < 4; k++) {
+      a = mix(a, view.src[k] as number);
+      b = mix(b, (view.dst[k] as number) ^ 0x2545f491);
+      a = mix(a, view.dst[k] as number);
+      b = mix(b, (view.src[k] as number) + 0x68e31da4);
+    }
+  }
   const proto = view.proto;
   if (proto === 6) {
     a = mix(a, view.tcpSeq);
@@ -92,6 +103,14 @@ export function packetFingerprint(view: PacketView, data: Uint8Array): number {
   const lo = finish(b); // 32 bits
   const fp = hi * 4294967296 + lo;
   return fp === 0 ? 1 : fp;
+}
+
+/** Multicast, broadcast and link-local packets: never NATed, so their addresses can be hashed. */
+function neverTranslated(view: PacketView): boolean {
+  const d = view.dst[0] as number;
+  const s = view.src[0] as number;
+  if (view.ipVersion === 4) return d >>> 28 === 0xe || d === 0xffffffff || s >>> 16 === 0xa9fe || d >>> 16 === 0xa9fe;
+  return d >>> 24 === 0xff || s >>> 22 === 0x3fa || d >>> 22 === 0x3fa;
 }
 
 /**

@@ -40,6 +40,11 @@ describe('packet fingerprint', () => {
     expect(fp(echo(1), LINKTYPE_ETHERNET)).not.toBe(fp(echo(2), LINKTYPE_ETHERNET));
   });
 
+  it('tells apart multicast packets that differ only in their source (neighbour solicitations)', () => {
+    const ns = (src: string) => ethernet({}, ipv4({ src, dst: '224.0.0.251', proto: 17, id: 0 }, udp({ sport: 5353, dport: 5353 }, bytesOf('same query'))));
+    expect(fp(ns('10.0.0.1'), LINKTYPE_ETHERNET)).not.toBe(fp(ns('10.0.0.2'), LINKTYPE_ETHERNET));
+  });
+
   it('is 0 for non-IP and never 0 for IP', () => {
     const arp = ethernet({ type: 0x0806 }, new Uint8Array(28));
     expect(fp(arp, LINKTYPE_ETHERNET)).toBe(0);
