@@ -78,3 +78,54 @@ export function pcapFile(linkType: number, packets: { tsNs: number; frame: Uint8
   });
   return concat(header, ...records);
 }
+
+/** A little-endian pcapng file: one section, the given interfaces (name, link type), EPBs with ns timestamps. */
+export function pcapngFile(interfaces: { name: string; linkType: number }[], packets: { iface: number; tsNs: number; frame: Uint8Array; inbound?: boolean }[]): Uint8Array {
+  const block = (type: number, body: Uint8Array): Uint8Array => {
+    const len = 12 + body.length;
+    const b = new Uint8Array(len);
+    const dv = new DataView(b.buffer);
+    dv.setUint32(0, type, true);
+    dv.setUint32(4, len, true);
+    b.set(body, 8);
+    dv.setUint32(len - 4, len, true);
+    return b;
+  };
+  const pad4 = (n: number) => (4 - (n % 4)) % 4;
+  const option = (code: number, value: Uint8Array): Uint8Array => {
+    const o = new Uint8Array(4 + value.length + pad4(value.length));
+    const dv = new DataView(o.buffer);
+    dv.setUint16(0, code, true);
+    dv.setUint16(2, value.length, true);
+    o.set(value, 4);
+    return o;
+  };
+  const shbBody = new Uint8Array(16);
+  const sdv = new DataView(shbBody.buffer);
+  sdv.setUint32(0, 0x1a2b3c4d, true);
+  sdv.setUint16(4, 1, true);
+  sdv.setUint16(6, 0, true);
+  sdv.setBigInt64(8, -1n, true);
+  const parts: Uint8Array[] = [block(0x0a0d0d0a, shbBody)];
+  for (const i of interfaces) {
+    const head = new Uint8Array(8);
+    const hdv = new DataView(head.buffer);
+    hdv.setUint16(0, i.linkType, true);
+    hdv.setUint32(4, 262144, true);
+    parts.push(block(1, concat(head, option(2, bytesOf(i.name)), option(9, new Uint8Array([9])), new Uint8Array(4))));
+  }
+  for (const p of packets) {
+    const head = new Uint8Array(20);
+    const hdv = new DataView(head.buffer);
+    hdv.setUint32(0, p.iface, true);
+    const ts = BigInt(p.tsNs);
+    hdv.setUint32(4, Number(ts >> 32n), true);
+    hdv.setUint32(8, Number(ts & 0xffffffffn), true);
+    hdv.setUint32(12, p.frame.length, true);
+    hdv.setUint32(16, p.frame.length, true);
+    const flags = new Uint8Array(4);
+    new DataView(flags.buffer).setUint32(0, p.inbound === undefined ? 0 : p.inbound ? 1 : 2, true);
+    parts.push(block(6, concat(head, p.frame, new Uint8Array(pad4(p.frame.length)), option(2, flags), new Uint8Array(4))));
+  }
+  return concat(...parts);
+}

@@ -13,7 +13,7 @@ import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2 } from '../../../agent/decode/li
 import { runReplay } from '../../../collector/replay/replay-runner.js';
 import { parseReplayInputSpec } from '../../../collector/replay/replay-input.js';
 import { rmSync } from 'node:fs';
-import { bytesOf, ethernet, icmpEcho, ipv4, pcapFile, sll2, tcp, udp, vxlan } from '../../support/packet-builder.js';
+import { bytesOf, ethernet, icmpEcho, ipv4, pcapFile, pcapngFile, sll2, tcp, udp, vxlan } from '../../support/packet-builder.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pw-story-'));
 afterAll(() => { if (!process.env.PW_KEEP) rmSync(dir, { recursive: true, force: true }); });
@@ -140,6 +140,29 @@ describe('replay of the story (synthetic captures)', () => {
     const r = await runReplay({ inputs: files.map(parseReplayInputSpec) });
     expect(r.drops.length).toBeGreaterThan(0);
     for (const d of r.drops) expect([d.event.iface, d.event.verdict]).toEqual(['vxlan.calico', 'reverse-path']);
+  });
+
+  it('reads node and interface from pcapng interface names node/iface, with epb_flags directions', async () => {
+    const names = [...new Set(sightings.map((s) => `${s.node}/${s.iface}`))];
+    const file = join(dir, 'cluster.pcapng');
+    writeFileSync(
+      file,
+      pcapngFile(
+        names.map((name) => ({ name, linkType: LINKTYPE_ETHERNET })),
+        sightings.map((s) => ({ iface: names.indexOf(`${s.node}/${s.iface}`), tsNs: ns(s), frame: s.frame, inbound: s.dir === 'in' })),
+      ),
+    );
+    const r = await runReplay({ inputs: [parseReplayInputSpec(file)] });
+    expect(r.stats.nodes.map((n) => n.node).sort()).toEqual(['n1', 'n2']);
+    const icmp = r.drops.find((d) => d.event.proto === 'icmp');
+    expect([icmp?.event.node, icmp?.event.iface, icmp?.event.verdict]).toEqual(['n2', 'vxlan.calico', 'reverse-path']);
+    expect(icmp?.path.map((h) => `${h.node}/${h.iface}:${h.direction}:${h.directionSource}`)).toEqual([
+      'n1/eth0:in:pcapng-flags',
+      'n1/vxlan.calico:out:pcapng-flags',
+      'n1/eth0:out:pcapng-flags',
+      'n2/eth0:in:pcapng-flags',
+      'n2/vxlan.calico:in:pcapng-flags',
+    ]);
   });
 
   it('judges nothing from a single interface: flows and statistics only', async () => {

@@ -1,0 +1,87 @@
+/**
+ * The replay command as users meet it (CONTRACT.md): help, exit statuses, one-line errors, stdin,
+ * gzip, and every real capture of the fixture set (many malformed on purpose) giving exit 0 or 2
+ * with a one-line reason and never a stack trace.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, ensureBuilt, runPathwatch } from '../support/built-cli.js';
+
+const FIXTURES = join(ROOT, 'test/fixtures/pcap');
+
+function captures(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return captures(p);
+    return /\.(pcap|pcapng)$/.test(name) ? [p] : [];
+  });
+}
+
+beforeAll(() => ensureBuilt(), 180_000);
+
+describe('pathwatch replay (command line)', () => {
+  it('prints usage and exits 0 for --help, at top level and per command', async () => {
+    for (const args of [['--help'], ['replay', '--help']]) {
+      const r = await runPathwatch(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^Usage: pathwatch/);
+    }
+  });
+
+  it('exits 2 with one line for bad arguments and unreadable input', async () => {
+    const cases: [string[], RegExp][] = [
+      [['replay'], /no input given/],
+      [['replay', '--window', 'soon', 'x.pcap'], /--window must be/],
+      [['replay', '--ifname', 'eth0', 'x.pcap'], /--ifname takes IDX=NAME/],
+      [['replay', '/nonexistent/capture.pcap'], /cannot open \/nonexistent\/capture.pcap/],
+      [['replay', join(ROOT, 'package.json')], /package.json: not a pcap or pcapng capture at byte offset 0/],
+      [['frobnicate'], /unknown command/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runPathwatch(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('reads stdin and gzip-compressed captures the same as the file', async () => {
+    const file = join(FIXTURES, 'deepflow/ipip.pcap');
+    const plain = await runPathwatch(['replay', '--json', `node1:eth0=${file}`]);
+    const fromStdin = await runPathwatch(['replay', '--json', 'node1:eth0=-'], { input: readFileSync(file) });
+    const gz = await runPathwatch(['replay', '--json', 'node1:eth0=-'], { input: gzipSync(readFileSync(file)) });
+    expect(plain.code).toBe(0);
+    const stats = (out: string) => (JSON.parse(out) as { stats: { records: number; flows: number } }).stats;
+    expect(stats(fromStdin.stdout)).toMatchObject({ records: 5, flows: stats(plain.stdout).flows });
+    expect(stats(gz.stdout)).toMatchObject({ records: 5, flows: stats(plain.stdout).flows });
+  });
+
+  it('takes interface names from pcapng interface blocks', async () => {
+    const r = await runPathwatch(['replay', '--json', join(FIXTURES, 'zeek/pcapng-multi-interface.pcapng')]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as { stats: { nodes: { node: string; interfaces: { name: string }[] }[] } };
+    expect(doc.stats.nodes[0]?.interfaces.map((i) => i.name)).toContain('eth0');
+  });
+
+  it('never crashes on any fixture: exit 0 with one JSON document, or 2 with one line', async () => {
+    const files = captures(FIXTURES);
+    expect(files.length).toBe(78);
+    for (const f of files) {
+      const r = await runPathwatch(['replay', '--json', f]);
+      expect([0, 2], `${f}: ${r.stderr}`).toContain(r.code);
+      if (r.code === 0) {
+        const doc = JSON.parse(r.stdout) as Record<string, unknown>;
+        expect(Object.keys(doc).sort()).toEqual(['drops', 'stats']);
+        // One interface per file: flows and statistics, never drops.
+        if (!f.endsWith('.pcapng')) expect(doc['drops']).toEqual([]);
+      } else {
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        expect(r.stderr).toMatch(/byte offset \d+/);
+      }
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  }, 240_000);
+});
