@@ -50,6 +50,8 @@ function mix(h: number, k: number): number {
 export interface FlowTableStats {
   flows: number;
   records: number;
+  /** Packets not counted in any flow because the table was full of flows active this interval. */
+  overflowPackets: number;
 }
 
 export class FlowTable {
@@ -64,13 +66,20 @@ export class FlowTable {
   private outerVersions = new Uint8Array(0);
   private freeList: number[] = [];
   private used = 0;
-  readonly stats: FlowTableStats = { flows: 0, records: 0 };
+  readonly stats: FlowTableStats = { flows: 0, records: 0, overflowPackets: 0 };
+  /** Set when the table is full of active flows: no rescans until the next flush frees slots. */
+  private fullUntilFlush = false;
   /** Whether the last add() created its slot (a flow's first packet): callers learn from it once. */
   created = false;
 
+  /**
+   * @param maxFlows bound on slots, and so on memory (128 bytes each): when every slot holds a flow
+   *   active in this interval, further new flows are counted as overflow until the next flush.
+   */
   constructor(
     private readonly registry: InterfaceRegistry,
     initialCapacity = 1 << 12,
+    private readonly maxFlows = 1 << 18,
   ) {
     this.grow(initialCapacity);
   }
@@ -114,7 +123,13 @@ export class FlowTable {
       b = (b + 1) & mask;
     }
     this.created = slot < 0;
-    if (slot < 0) slot = this.allocate(view, ifaceId, meta, ports, kind, h);
+    if (slot < 0) {
+      slot = this.allocate(view, ifaceId, meta, ports, kind, h);
+      if (slot < 0) {
+        this.stats.overflowPackets++;
+        return -1;
+      }
+    }
     const c = slot * (SLOT_WORDS / 2);
     const counters = this.counters;
     counters[c + C_PACKETS]++;
@@ -188,12 +203,14 @@ export class FlowTable {
   }
 
   setDirection(slot: number, dir: number): void {
+    if (slot < 0) return;
     const k = slot * SLOT_WORDS + K_STATE;
     const state = this.keys[k] as number;
     if ((state & 0b1100) === 0 && (((this.keys[slot * SLOT_WORDS + K_META] as number) & 0xff) === 0)) this.keys[k] = state | (dir << 2);
   }
 
   markOriginated(slot: number): void {
+    if (slot < 0) return;
     const k = slot * SLOT_WORDS + K_STATE;
     this.keys[k] = (this.keys[k] as number) | 2;
   }
@@ -204,6 +221,7 @@ export class FlowTable {
    */
   flush(onRecord: (record: FlowRecord, slot: number) => void): void {
     let released = false;
+    this.fullUntilFlush = false;
     const keys = this.keys;
     const counters = this.counters;
     for (let s = 0; s < this.used; s++) {
@@ -230,6 +248,22 @@ export class FlowTable {
       counters[c + C_LAST] = -Infinity;
     }
     if (released) this.rehash(this.buckets.length);
+  }
+
+  /** Frees every slot without packets since the last flush; returns whether any was freed. */
+  private releaseIdle(): boolean {
+    const keys = this.keys;
+    const counters = this.counters;
+    let released = false;
+    for (let s = 0; s < this.used; s++) {
+      const k = s * SLOT_WORDS + K_STATE;
+      if (((keys[k] as number) & 1) === 0 || counters[s * (SLOT_WORDS / 2) + C_PACKETS] !== 0) continue;
+      keys[k] = 0;
+      this.freeList.push(s);
+      released = true;
+    }
+    if (released) this.rehash(this.buckets.length);
+    return released;
   }
 
   toRecord(s: number): FlowRecord {
@@ -265,7 +299,17 @@ export class FlowTable {
   private allocate(view: PacketView, ifaceId: number, meta: number, ports: number, kind: number, h: number): number {
     let s = this.freeList.pop();
     if (s === undefined) {
-      if (this.used === this.capacity) this.grow(this.capacity * 2);
+      if (this.used === this.capacity) {
+        if (this.capacity >= this.maxFlows) {
+          // Full: slots idle since the last flush hold nothing unreported; reuse them.
+          if (this.fullUntilFlush || !this.releaseIdle()) {
+            this.fullUntilFlush = true;
+            return -1;
+          }
+          return this.allocate(view, ifaceId, meta, ports, kind, h);
+        }
+        this.grow(Math.min(this.capacity * 2, this.maxFlows));
+      }
       s = this.used++;
     }
     this.stats.flows++;

@@ -100,7 +100,7 @@ export class SightingPipeline {
     const matcher = this.matcher(iface.node.index);
     // A flow's first packet teaches the node at once when its direction is known (the node's
     // addresses above all); the rest is learned when flow records are emitted.
-    if (this.flows.created && dir !== Direction.Unknown) matcher.knowledge.learnFromFlow(this.flows, slot, iface.role === 'pod' || iface.role === 'tunnel');
+    if (slot >= 0 && this.flows.created && dir !== Direction.Unknown) matcher.knowledge.learnFromFlow(this.flows, slot, iface.role === 'pod' || iface.role === 'tunnel');
     matcher.observe(view, record.data, fp, weak, ifaceId, dir, dirSource, ts, record.origlen, slot);
   }
 

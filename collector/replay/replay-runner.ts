@@ -76,8 +76,11 @@ export class ReplayInputError extends Error {
   }
 }
 
-/** Flow records are emitted per this much capture time (and knowledge learned from them). */
-const FLOW_INTERVAL_MS = 10_000;
+/**
+ * Flow records are emitted per this much capture time; knowledge is learned from them, and flows idle
+ * for two intervals free their slots, which bounds memory by the traffic of the last few seconds.
+ */
+const FLOW_INTERVAL_MS = 2_000;
 
 export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const windowMs = options.windowMs ?? DEFAULT_HOP_MATCHER_CONFIG.windowMs;
