@@ -4,6 +4,7 @@
  */
 import { UsageError } from './cli-error.js';
 import { REPLAY_USAGE, replayCommand } from './replay-command.js';
+import { WATCH_USAGE, watchCommand } from './watch-command.js';
 
 const MAIN_USAGE = `Usage: pathwatch <command> [options]
 
@@ -12,12 +13,14 @@ pathwatch finds packets that entered a Kubernetes node and never left it, and sa
 
 Commands:
   replay     analyse capture files (pcap, pcapng, gzip, stdin): pathwatch replay --help
+  watch      watch this host live and report packets that vanish: pathwatch watch --help
 
 Run \`pathwatch <command> --help\` for a command's options.
 `;
 
 const COMMANDS: Readonly<Record<string, { usage: string; run: (argv: string[]) => Promise<number> }>> = {
   replay: { usage: REPLAY_USAGE, run: replayCommand },
+  watch: { usage: WATCH_USAGE, run: watchCommand },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -14,7 +14,7 @@ const purpose = process.argv[2] ?? 'test';
 const SYSTEM_TOOLS = {
   test: { tcpdump: 'tcpdump', tshark: 'tshark', dumpcap: 'wireshark-common', ip: 'iproute2', python3: 'python3' },
   bench: { tcpdump: 'tcpdump', tshark: 'tshark' },
-  start: {},
+  start: { tcpdump: 'tcpdump' },
 };
 
 function say(msg) {

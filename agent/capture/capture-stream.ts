@@ -14,11 +14,16 @@ export class CaptureStream {
   /** Decompressed bytes consumed so far. */
   bytesRead = 0;
 
+  /**
+   * @param chunks the bytes, when they come from elsewhere than a file or stdin (a live capture
+   *   child's pipe); by default the file at `path` (or stdin for '-').
+   */
   constructor(
     readonly path: string,
     private readonly sink: CaptureSink,
+    chunks?: AsyncGenerator<Uint8Array>,
   ) {
-    this.chunks = readCaptureChunks(path);
+    this.chunks = chunks ?? readCaptureChunks(path);
   }
 
   get done(): boolean {

@@ -17,8 +17,8 @@ export interface CaptureBinding {
   readonly node: string;
   /** Interface id per capture interface id (pcapng IDB index, or 0 for pcap); -1 = per packet (SLL2). */
   readonly ifaceByCaptureInterface: number[];
-  /** For Linux `any` captures (SLL2): kernel ifindex -> interface name. */
-  readonly ifnameByIndex: ReadonlyMap<number, string>;
+  /** For Linux `any` captures (SLL2): kernel ifindex -> interface name (replaced as interfaces come and go). */
+  ifnameByIndex: ReadonlyMap<number, string>;
   /** Cache of ifindex -> interface id (-1 = not yet) for SLL2 captures; grown as indexes appear. */
   ifaceByIfindex: Int32Array;
 }

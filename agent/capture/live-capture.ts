@@ -1,0 +1,102 @@
+/**
+ * Live capture through a tcpdump child writing pcap to a pipe: the kernel's TPACKET ring is read in
+ * batches by libpcap in native code, and the pipe is parsed in large chunks by the same streaming
+ * reader as replay (measured in the live-agent issue: per-packet callbacks into JS through the `cap`
+ * binding lose packets far earlier). One `any` handle with Linux SLL2 headers gives every
+ * interface's index and each packet's direction in one stream, and follows interfaces (pod veths)
+ * that appear after the start.
+ */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+
+export interface LiveCaptureOptions {
+  /** Interface to capture on; `any` (default) covers all, with SLL2 headers. */
+  readonly iface?: string;
+  /** Bytes kept per packet: enough for tunnel headers, the inner headers and the fingerprint's payload. */
+  readonly snaplen?: number;
+  /** Kernel buffer in KiB. */
+  readonly bufferKiB?: number;
+  /** BPF filter expression. */
+  readonly filter?: string;
+  readonly tcpdump?: string;
+}
+
+export class LiveCaptureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LiveCaptureError';
+  }
+}
+
+export interface LiveCapture {
+  readonly chunks: AsyncGenerator<Uint8Array>;
+  /** Resolves once tcpdump says it is listening (or rejects with why it could not). */
+  readonly ready: Promise<void>;
+  /** Kernel drop counters from tcpdump's exit summary, once stopped. */
+  stop(): Promise<{ received: number | undefined; droppedByKernel: number | undefined }>;
+}
+
+export function startLiveCapture(options: LiveCaptureOptions = {}): LiveCapture {
+  const iface = options.iface ?? 'any';
+  const args = ['-i', iface, '-s', String(options.snaplen ?? 256), '-B', String(options.bufferKiB ?? 16384), '-U', '-n', '-w', '-'];
+  if (iface === 'any') args.push('-y', 'LINUX_SLL2');
+  if (options.filter) args.push(options.filter);
+  const child: ChildProcessByStdio<null, Readable, Readable> = spawn(options.tcpdump ?? 'tcpdump', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let exited = false;
+  let resolveReady!: () => void;
+  let rejectReady!: (e: Error) => void;
+  const ready = new Promise<void>((res, rej) => {
+    resolveReady = res;
+    rejectReady = rej;
+  });
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => {
+    stderr += d;
+    if (/listening on/.test(stderr)) resolveReady();
+  });
+  child.on('error', (e) => rejectReady(new LiveCaptureError(`cannot start tcpdump: ${e.message} (install it: apt-get install tcpdump)`)));
+  const exit = new Promise<void>((res) => {
+    child.on('exit', () => {
+      exited = true;
+      const line = stderr.split('\n').find((l) => /permission|not permitted|no suitable device|doesn't exist|No such device|syntax error/i.test(l));
+      rejectReady(new LiveCaptureError(line ? explain(line.trim()) : `tcpdump exited before capturing: ${stderr.trim().split('\n').pop() ?? ''}`));
+      res();
+    });
+  });
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for await (const c of child.stdout) yield c as Uint8Array;
+  }
+  return {
+    chunks: chunks(),
+    ready,
+    async stop() {
+      if (!exited) child.kill('SIGTERM');
+      await exit;
+      const received = /(\d+) packets? received by filter/.exec(stderr);
+      const dropped = /(\d+) packets? dropped by kernel/.exec(stderr);
+      return { received: received ? Number(received[1]) : undefined, droppedByKernel: dropped ? Number(dropped[1]) : undefined };
+    },
+  };
+}
+
+function explain(line: string): string {
+  if (/permission|not permitted/i.test(line)) {
+    return `capturing needs root or CAP_NET_RAW and CAP_NET_ADMIN: run with sudo, or grant tcpdump the capabilities (setcap cap_net_raw,cap_net_admin=eip "$(command -v tcpdump)") (tcpdump: ${line})`;
+  }
+  return `tcpdump: ${line}`;
+}
+
+/** Kernel interface index -> name, from /sys/class/net (the current network namespace's). */
+export function readInterfaceIndexes(sysClassNet = '/sys/class/net'): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const name of readdirSync(sysClassNet)) {
+    try {
+      out.set(Number(readFileSync(`${sysClassNet}/${name}/ifindex`, 'utf8').trim()), name);
+    } catch {
+      // The interface went away between the listing and the read.
+    }
+  }
+  return out;
+}
