@@ -40,6 +40,7 @@
  * assembled in a carry buffer, which is reused and grows geometrically, so the steady state
  * allocates nothing per packet.
  */
+import { appendToCarry } from './carry-buffer.js';
 import { plainBytes } from './plain-bytes.js';
 import type { CaptureParser } from './capture-format.js';
 import { CaptureFormatError, CaptureRecord, type CaptureInterface, type CaptureSink } from './capture-record.js';
@@ -59,7 +60,6 @@ const MAGIC_NSEC = 0xa1b23c4d;
 const MAGIC_USEC_SWAPPED = 0xd4c3b2a1;
 const MAGIC_NSEC_SWAPPED = 0x4d3cb2a1;
 
-const INITIAL_CARRY = 64 * 1024;
 
 function u32le(b: Uint8Array, p: number): number {
   return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
@@ -83,7 +83,7 @@ export class PcapParser implements CaptureParser {
   private fracToNs = 1000;
   /** The fractional field's value for one whole second, to normalise corrupt overflowing values. */
   private fracPerSec = 1_000_000;
-  private carry = new Uint8Array(0);
+  private carry: Uint8Array = new Uint8Array(0);
   private carryLen = 0;
   private ended = false;
   private failure: CaptureFormatError | undefined;
@@ -164,18 +164,8 @@ export class PcapParser implements CaptureParser {
   }
 
   private appendCarry(src: Uint8Array, pos: number, n: number): void {
-    const want = this.carryLen + n;
-    if (want > this.carry.length) {
-      // Grow only by what has actually arrived (doubling), not by what a length field claims:
-      // a corrupt length must not make us allocate megabytes up front.
-      let size = Math.max(this.carry.length * 2, INITIAL_CARRY);
-      while (size < want) size *= 2;
-      const grown = new Uint8Array(size);
-      grown.set(this.carry.subarray(0, this.carryLen));
-      this.carry = grown;
-    }
-    this.carry.set(src.subarray(pos, pos + n), this.carryLen);
-    this.carryLen = want;
+    this.carry = appendToCarry(this.carry, this.carryLen, src, pos, n);
+    this.carryLen += n;
   }
 
   /**

@@ -57,6 +57,7 @@
  * Chunking follows the pcap reader: blocks wholly inside a chunk are read in place; only a block
  * straddling chunk boundaries is assembled in a reused, geometrically grown carry buffer.
  */
+import { appendToCarry } from './carry-buffer.js';
 import { plainBytes } from './plain-bytes.js';
 import { TextDecoder } from 'node:util';
 import type { CaptureParser } from './capture-format.js';
@@ -105,7 +106,6 @@ const TWO_POW_32 = 4294967296;
 /** Timestamps whose high word is below this are below 2^53 units and exact as one double. */
 const SINGLE_DOUBLE_HIGH_LIMIT = 0x200000;
 
-const INITIAL_CARRY = 64 * 1024;
 
 function u16le(b: Uint8Array, p: number): number {
   return b[p] | (b[p + 1] << 8);
@@ -152,7 +152,7 @@ export class PcapngParser implements CaptureParser {
   /** if_tsoffset, seconds. */
   private readonly ifTsOffset: number[] = [];
 
-  private carry = new Uint8Array(0);
+  private carry: Uint8Array = new Uint8Array(0);
   private carryLen = 0;
   private ended = false;
   private failure: CaptureFormatError | undefined;
@@ -235,17 +235,8 @@ export class PcapngParser implements CaptureParser {
   }
 
   private appendCarry(src: Uint8Array, pos: number, n: number): void {
-    const want = this.carryLen + n;
-    if (want > this.carry.length) {
-      // Sized by bytes that actually arrived, never by a (possibly corrupt) length field.
-      let size = Math.max(this.carry.length * 2, INITIAL_CARRY);
-      while (size < want) size *= 2;
-      const grown = new Uint8Array(size);
-      grown.set(this.carry.subarray(0, this.carryLen));
-      this.carry = grown;
-    }
-    this.carry.set(src.subarray(pos, pos + n), this.carryLen);
-    this.carryLen = want;
+    this.carry = appendToCarry(this.carry, this.carryLen, src, pos, n);
+    this.carryLen += n;
   }
 
   /** Bytes the block at buf[pos] needs: the prefix length until the prefix is there, then exact. */

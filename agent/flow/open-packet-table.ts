@@ -12,6 +12,7 @@
  * Layout: an entry is one 96-byte record of a shared ArrayBuffer (the header in the first 64 bytes,
  * the addresses after), so finding, updating and expiring it touches one or two cache lines.
  */
+import { RecordBuffer } from './record-buffer.js';
 import { PacketView } from '../decode/packet-view.js';
 import { HashIndex } from './hash-index.js';
 
@@ -34,12 +35,8 @@ const W_SRC = 16;
 const W_DST = 20;
 
 export class OpenPacketTable {
-  private capacity: number;
   private readonly byFingerprint = new HashIndex();
-  private i32!: Int32Array;
-  private u32!: Uint32Array;
-  private f64!: Float64Array;
-  private u8!: Uint8Array;
+  private readonly rec: RecordBuffer;
   private freeHead = NONE;
   private used = 0;
   /** FIFO of entry ids in creation order. */
@@ -48,8 +45,7 @@ export class OpenPacketTable {
   private fifoTail = 0;
 
   constructor(initialCapacity = 1 << 14) {
-    this.capacity = initialCapacity;
-    this.setBuffer(new ArrayBuffer(initialCapacity * WORDS * 4));
+    this.rec = new RecordBuffer(WORDS, initialCapacity);
     this.fifo = new Int32Array(initialCapacity);
   }
 
@@ -60,8 +56,8 @@ export class OpenPacketTable {
 
   /** The open entry for this fingerprint whose window holds `ts`, or NONE. */
   find(fp: number, ts: number, window: number): number {
-    for (let e = this.byFingerprint.get(fp); e !== NONE; e = this.i32[e * WORDS + W_OLDER] as number) {
-      const d = ts - (this.f64[(e * WORDS + W_FIRST_TS) >> 1] as number);
+    for (let e = this.byFingerprint.get(fp); e !== NONE; e = this.rec.i32[e * WORDS + W_OLDER] as number) {
+      const d = ts - (this.rec.f64[(e * WORDS + W_FIRST_TS) >> 1] as number);
       if (d <= window && d >= -window) return e;
     }
     return NONE;
@@ -72,26 +68,26 @@ export class OpenPacketTable {
     let e: number;
     if (this.freeHead !== NONE) {
       e = this.freeHead;
-      this.freeHead = this.i32[e * WORDS + W_NEXT_FREE] as number;
+      this.freeHead = this.rec.i32[e * WORDS + W_NEXT_FREE] as number;
     } else {
-      if (this.used === this.capacity) this.grow();
+      if (this.used === this.rec.capacity) this.rec.grow();
       e = this.used++;
     }
     const w = e * WORDS;
-    const i32 = this.i32;
+    const i32 = this.rec.i32;
     const newest = this.byFingerprint.get(fp);
     i32[w + W_OLDER] = newest;
     i32[w + W_NEWER] = NONE;
     if (newest !== NONE) i32[newest * WORDS + W_NEWER] = e;
     this.byFingerprint.set(fp, e);
-    this.f64[(w + W_FINGERPRINT) >> 1] = fp;
-    this.f64[(w + W_FIRST_TS) >> 1] = ts;
+    this.rec.f64[(w + W_FINGERPRINT) >> 1] = fp;
+    this.rec.f64[(w + W_FIRST_TS) >> 1] = ts;
     i32[w + W_HEAD] = NONE;
     i32[w + W_TAIL] = NONE;
     i32[w + W_META] = view.ipVersion | ((view.proto + 1) << 8);
     i32[w + W_PORTS] = (view.sport << 16) | view.dport;
-    this.u8.fill(0, w * 4 + B_STAGES, w * 4 + B_RESOLVED + 1);
-    const u32 = this.u32;
+    this.rec.u8.fill(0, w * 4 + B_STAGES, w * 4 + B_RESOLVED + 1);
+    const u32 = this.rec.u32;
     for (let k = 0; k < 4; k++) {
       u32[w + W_SRC + k] = view.src[k] as number;
       u32[w + W_DST + k] = view.dst[k] as number;
@@ -105,45 +101,45 @@ export class OpenPacketTable {
   // ---- fields of an entry ----
 
   fingerprint(e: number): number {
-    return this.f64[(e * WORDS + W_FINGERPRINT) >> 1] as number;
+    return this.rec.f64[(e * WORDS + W_FINGERPRINT) >> 1] as number;
   }
 
   firstTs(e: number): number {
-    return this.f64[(e * WORDS + W_FIRST_TS) >> 1] as number;
+    return this.rec.f64[(e * WORDS + W_FIRST_TS) >> 1] as number;
   }
 
   head(e: number): number {
-    return this.i32[e * WORDS + W_HEAD] as number;
+    return this.rec.i32[e * WORDS + W_HEAD] as number;
   }
 
   tail(e: number): number {
-    return this.i32[e * WORDS + W_TAIL] as number;
+    return this.rec.i32[e * WORDS + W_TAIL] as number;
   }
 
   setChain(e: number, head: number, tail: number): void {
-    this.i32[e * WORDS + W_HEAD] = head;
-    this.i32[e * WORDS + W_TAIL] = tail;
+    this.rec.i32[e * WORDS + W_HEAD] = head;
+    this.rec.i32[e * WORDS + W_TAIL] = tail;
   }
 
   ipVersion(e: number): number {
-    return (this.i32[e * WORDS + W_META] as number) & 0xff;
+    return (this.rec.i32[e * WORDS + W_META] as number) & 0xff;
   }
 
   proto(e: number): number {
-    return ((this.i32[e * WORDS + W_META] as number) >> 8) - 1;
+    return ((this.rec.i32[e * WORDS + W_META] as number) >> 8) - 1;
   }
 
   sport(e: number): number {
-    return (this.i32[e * WORDS + W_PORTS] as number) >>> 16;
+    return (this.rec.i32[e * WORDS + W_PORTS] as number) >>> 16;
   }
 
   dport(e: number): number {
-    return (this.i32[e * WORDS + W_PORTS] as number) & 0xffff;
+    return (this.rec.i32[e * WORDS + W_PORTS] as number) & 0xffff;
   }
 
   /** The words array holding addresses, and an entry's offsets in it (4 words each). */
   get words(): Uint32Array {
-    return this.u32;
+    return this.rec.u32;
   }
 
   srcOffset(e: number): number {
@@ -156,7 +152,7 @@ export class OpenPacketTable {
 
   /** Stage counts as bytes of `stageBytes`, starting at stageOffset(e): see B_STAGES. */
   get stageBytes(): Uint8Array {
-    return this.u8;
+    return this.rec.u8;
   }
 
   stageOffset(e: number): number {
@@ -164,11 +160,11 @@ export class OpenPacketTable {
   }
 
   resolved(e: number): boolean {
-    return this.u8[e * WORDS * 4 + B_RESOLVED] === 1;
+    return this.rec.u8[e * WORDS * 4 + B_RESOLVED] === 1;
   }
 
   markResolved(e: number): void {
-    this.u8[e * WORDS * 4 + B_RESOLVED] = 1;
+    this.rec.u8[e * WORDS * 4 + B_RESOLVED] = 1;
     this.setChain(e, NONE, NONE);
   }
 
@@ -183,26 +179,14 @@ export class OpenPacketTable {
     this.fifoHead = (this.fifoHead + 1) & (this.fifo.length - 1);
     // Being the oldest, e ends its fingerprint's chain: unlink it from the next newer entry.
     const w = e * WORDS;
-    const newer = this.i32[w + W_NEWER] as number;
-    if (newer !== NONE) this.i32[newer * WORDS + W_OLDER] = NONE;
+    const newer = this.rec.i32[w + W_NEWER] as number;
+    if (newer !== NONE) this.rec.i32[newer * WORDS + W_OLDER] = NONE;
     else this.byFingerprint.delete(this.fingerprint(e));
-    this.i32[w + W_NEXT_FREE] = this.freeHead;
+    this.rec.i32[w + W_NEXT_FREE] = this.freeHead;
     this.freeHead = e;
   }
 
-  private setBuffer(buffer: ArrayBuffer): void {
-    this.i32 = new Int32Array(buffer);
-    this.u32 = new Uint32Array(buffer);
-    this.f64 = new Float64Array(buffer);
-    this.u8 = new Uint8Array(buffer);
-  }
 
-  private grow(): void {
-    const old = this.u8;
-    this.capacity *= 2;
-    this.setBuffer(new ArrayBuffer(this.capacity * WORDS * 4));
-    this.u8.set(old);
-  }
 
   /** The ring is full (tail caught up with head): double it, unrolling the live part. */
   private growFifo(): void {

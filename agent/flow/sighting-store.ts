@@ -8,6 +8,7 @@
  * then costs a cache miss per sighting, not one per field. The outer IPv6 addresses of IPv6
  * underlays, rarely present, live in a side array.
  */
+import { RecordBuffer } from './record-buffer.js';
 import { PacketView } from '../decode/packet-view.js';
 
 const NONE = -1;
@@ -34,11 +35,7 @@ const B_LINK_GROUP = B_ENCAP_KIND + 2;
 const B_WEAK = B_ENCAP_KIND + 3;
 
 export class SightingStore {
-  private capacity: number;
-  private i32!: Int32Array;
-  private u32!: Uint32Array;
-  private f64!: Float64Array;
-  private u8!: Uint8Array;
+  private readonly rec: RecordBuffer;
   /** Outer IPv6 addresses (8 words per sighting), written only for IPv6 underlays. */
   private outer6: Uint32Array;
   private freeHead = NONE;
@@ -46,8 +43,7 @@ export class SightingStore {
   live = 0;
 
   constructor(initialCapacity = 1 << 14) {
-    this.capacity = initialCapacity;
-    this.setBuffer(new ArrayBuffer(initialCapacity * WORDS * 4));
+    this.rec = new RecordBuffer(WORDS, initialCapacity);
     this.outer6 = new Uint32Array(0);
   }
 
@@ -55,18 +51,18 @@ export class SightingStore {
     let i: number;
     if (this.freeHead !== NONE) {
       i = this.freeHead;
-      this.freeHead = this.i32[i * WORDS + W_NEXT] as number;
+      this.freeHead = this.rec.i32[i * WORDS + W_NEXT] as number;
     } else {
-      if (this.used === this.capacity) this.grow();
+      if (this.used === this.rec.capacity) this.rec.grow();
       i = this.used++;
     }
-    this.i32[i * WORDS + W_NEXT] = NONE;
+    this.rec.i32[i * WORDS + W_NEXT] = NONE;
     this.live++;
     return i;
   }
 
   release(i: number): void {
-    this.i32[i * WORDS + W_NEXT] = this.freeHead;
+    this.rec.i32[i * WORDS + W_NEXT] = this.freeHead;
     this.freeHead = i;
     this.live--;
   }
@@ -75,13 +71,13 @@ export class SightingStore {
   write(i: number, view: PacketView, data: Uint8Array, ifaceId: number, dir: number, dirSource: number, ts: number, length: number, flowSlot: number, weak: boolean): void {
     const w = i * WORDS;
     const b = w * 4;
-    const i32 = this.i32;
-    const u8 = this.u8;
+    const i32 = this.rec.i32;
+    const u8 = this.rec.u8;
     i32[w + W_IFACE] = ifaceId;
-    this.f64[(w + W_TS) >> 1] = ts;
-    this.f64[(w + W_MAC_SRC) >> 1] = macAt(data, view.macSrcOffset);
-    this.f64[(w + W_MAC_DST) >> 1] = macAt(data, view.macDstOffset);
-    this.u32[w + W_LENGTH] = length;
+    this.rec.f64[(w + W_TS) >> 1] = ts;
+    this.rec.f64[(w + W_MAC_SRC) >> 1] = macAt(data, view.macSrcOffset);
+    this.rec.f64[(w + W_MAC_DST) >> 1] = macAt(data, view.macDstOffset);
+    this.rec.u32[w + W_LENGTH] = length;
     i32[w + W_FLOW_SLOT] = flowSlot;
     u8[b + B_DIR] = dir;
     u8[b + B_DIR_SOURCE] = dirSource;
@@ -101,10 +97,10 @@ export class SightingStore {
     u8[b + B_ENCAP_KIND] = view.encapKind[0] as number;
     u8[b + B_OUTER_VERSION] = version;
     i32[w + W_VNI] = view.encapVni[0] as number;
-    this.u32[w + W_OUTER_SRC] = view.encapOuterSrc[0] as number;
-    this.u32[w + W_OUTER_DST] = view.encapOuterDst[0] as number;
+    this.rec.u32[w + W_OUTER_SRC] = view.encapOuterSrc[0] as number;
+    this.rec.u32[w + W_OUTER_DST] = view.encapOuterDst[0] as number;
     if (version === 6) {
-      if (this.outer6.length < this.capacity * 8) this.growOuter6();
+      if (this.outer6.length < this.rec.capacity * 8) this.growOuter6();
       for (let k = 0; k < 4; k++) {
         this.outer6[i * 8 + k] = view.encapOuterSrc[k] as number;
         this.outer6[i * 8 + 4 + k] = view.encapOuterDst[k] as number;
@@ -113,76 +109,76 @@ export class SightingStore {
   }
 
   next(i: number): number {
-    return this.i32[i * WORDS + W_NEXT] as number;
+    return this.rec.i32[i * WORDS + W_NEXT] as number;
   }
 
   setNext(i: number, next: number): void {
-    this.i32[i * WORDS + W_NEXT] = next;
+    this.rec.i32[i * WORDS + W_NEXT] = next;
   }
 
   iface(i: number): number {
-    return this.i32[i * WORDS + W_IFACE] as number;
+    return this.rec.i32[i * WORDS + W_IFACE] as number;
   }
 
   ts(i: number): number {
-    return this.f64[(i * WORDS + W_TS) >> 1] as number;
+    return this.rec.f64[(i * WORDS + W_TS) >> 1] as number;
   }
 
   macSrc(i: number): number {
-    return this.f64[(i * WORDS + W_MAC_SRC) >> 1] as number;
+    return this.rec.f64[(i * WORDS + W_MAC_SRC) >> 1] as number;
   }
 
   macDst(i: number): number {
-    return this.f64[(i * WORDS + W_MAC_DST) >> 1] as number;
+    return this.rec.f64[(i * WORDS + W_MAC_DST) >> 1] as number;
   }
 
   length(i: number): number {
-    return this.u32[i * WORDS + W_LENGTH] as number;
+    return this.rec.u32[i * WORDS + W_LENGTH] as number;
   }
 
   flowSlot(i: number): number {
-    return this.i32[i * WORDS + W_FLOW_SLOT] as number;
+    return this.rec.i32[i * WORDS + W_FLOW_SLOT] as number;
   }
 
   dir(i: number): number {
-    return this.u8[i * WORDS * 4 + B_DIR] as number;
+    return this.rec.u8[i * WORDS * 4 + B_DIR] as number;
   }
 
   dirSource(i: number): number {
-    return this.u8[i * WORDS * 4 + B_DIR_SOURCE] as number;
+    return this.rec.u8[i * WORDS * 4 + B_DIR_SOURCE] as number;
   }
 
   setDirection(i: number, dir: number, source: number): void {
-    this.u8[i * WORDS * 4 + B_DIR] = dir;
-    this.u8[i * WORDS * 4 + B_DIR_SOURCE] = source;
+    this.rec.u8[i * WORDS * 4 + B_DIR] = dir;
+    this.rec.u8[i * WORDS * 4 + B_DIR_SOURCE] = source;
   }
 
   ttl(i: number): number {
-    return this.u8[i * WORDS * 4 + B_TTL] as number;
+    return this.rec.u8[i * WORDS * 4 + B_TTL] as number;
   }
 
   encapDepth(i: number): number {
-    return this.u8[i * WORDS * 4 + B_ENCAP_DEPTH] as number;
+    return this.rec.u8[i * WORDS * 4 + B_ENCAP_DEPTH] as number;
   }
 
   encapKind(i: number): number {
-    return this.u8[i * WORDS * 4 + B_ENCAP_KIND] as number;
+    return this.rec.u8[i * WORDS * 4 + B_ENCAP_KIND] as number;
   }
 
   outerVersion(i: number): number {
-    return this.u8[i * WORDS * 4 + B_OUTER_VERSION] as number;
+    return this.rec.u8[i * WORDS * 4 + B_OUTER_VERSION] as number;
   }
 
   linkGroup(i: number): number {
-    return this.u8[i * WORDS * 4 + B_LINK_GROUP] as number;
+    return this.rec.u8[i * WORDS * 4 + B_LINK_GROUP] as number;
   }
 
   weak(i: number): boolean {
-    return this.u8[i * WORDS * 4 + B_WEAK] === 1;
+    return this.rec.u8[i * WORDS * 4 + B_WEAK] === 1;
   }
 
   vni(i: number): number {
-    return this.i32[i * WORDS + W_VNI] as number;
+    return this.rec.i32[i * WORDS + W_VNI] as number;
   }
 
   /** Copies the outer source (or destination) address of sighting i into `out` (4 words). */
@@ -192,25 +188,13 @@ export class SightingStore {
       return;
     }
     out.fill(0);
-    out[0] = this.u32[i * WORDS + (destination ? W_OUTER_DST : W_OUTER_SRC)] as number;
+    out[0] = this.rec.u32[i * WORDS + (destination ? W_OUTER_DST : W_OUTER_SRC)] as number;
   }
 
-  private setBuffer(buffer: ArrayBuffer): void {
-    this.i32 = new Int32Array(buffer);
-    this.u32 = new Uint32Array(buffer);
-    this.f64 = new Float64Array(buffer);
-    this.u8 = new Uint8Array(buffer);
-  }
 
-  private grow(): void {
-    const old = this.u8;
-    this.capacity *= 2;
-    this.setBuffer(new ArrayBuffer(this.capacity * WORDS * 4));
-    this.u8.set(old);
-  }
 
   private growOuter6(): void {
-    const grown = new Uint32Array(this.capacity * 8);
+    const grown = new Uint32Array(this.rec.capacity * 8);
     grown.set(this.outer6);
     this.outer6 = grown;
   }
