@@ -76,6 +76,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
         ...(windowMs !== undefined ? { windowMs } : {}),
         capture: { ...(v.iface ? { iface: v.iface } : {}), ...(v.filter ? { filter: v.filter } : {}) },
         onDrop: print,
+        onNotice: (m: string) => process.stderr.write(`pathwatch watch: ${m}\n`),
         onReady: () => process.stderr.write(`pathwatch watch: capturing on ${v.iface ?? 'every interface'} of ${node}; Ctrl-C to stop\n`),
       },
       controller.signal,

@@ -10,21 +10,9 @@
  */
 import type { Hop, VanishedGroup } from '../../agent/flow/hop.js';
 import { ipProtoName } from '../../agent/flow/address.js';
+import type { KernelEvidence } from '../../agent/kernel/kernel-evidence.js';
 import { dropEventId, type Confidence, type DropEvent, type Evidence, type Verdict } from './drop-event.js';
 import { netfilterRemedy, noRouteRemedy, reversePathRemedy, vanishedRemedy } from './remedy.js';
-
-/** What the node's kernel said about these packets (live agents only). */
-export interface KernelEvidence {
-  /** Kernel drop reasons counted for these packets, e.g. { IP_RPFILTER: 5 }. */
-  readonly dropReasons?: Readonly<Record<string, number>>;
-  readonly rpFilter?: { readonly all: number; readonly iface: number; readonly effective: number };
-  /** Growth of TcpExtIPReversePathFilter on the node during the window. */
-  readonly rpFilterCounterDelta?: number;
-  /** The interface the route back to the source leaves by. */
-  readonly routeBackIface?: string;
-  /** `ip route get <dst> from <src> iif <iface>` failed (as it does for an rp_filter drop). */
-  readonly routeCheckError?: string;
-}
 
 export interface ExplainInput {
   readonly group: VanishedGroup;
@@ -34,6 +22,8 @@ export interface ExplainInput {
   readonly reverseExits: readonly string[];
   readonly kernel?: KernelEvidence;
 }
+
+export type { KernelEvidence };
 
 export interface ExplainedDrop {
   readonly event: DropEvent;

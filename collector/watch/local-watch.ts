@@ -13,6 +13,9 @@ import { DEFAULT_HOP_MATCHER_CONFIG } from '../../agent/flow/node-hop-matcher.js
 import { SightingPipeline, type CaptureBinding } from '../../agent/flow/sighting-pipeline.js';
 import { findDrops, type DropFindingStats } from '../correlate/find-drops.js';
 import type { ExplainedDrop } from '../explain/explain-vanished.js';
+import type { VanishedGroup } from '../../agent/flow/hop.js';
+import { startDropMonitor } from '../../agent/kernel/drop-monitor.js';
+import { KernelEvidenceCollector } from '../../agent/kernel/kernel-evidence.js';
 
 export interface LocalWatchOptions {
   readonly node: string;
@@ -22,6 +25,10 @@ export interface LocalWatchOptions {
   readonly onDrop: (drop: ExplainedDrop, isNew: boolean) => void;
   /** Called once the capture is running. */
   readonly onReady?: () => void;
+  /** Ask the kernel (eBPF drop reasons, rp_filter, counters, routes); default true. */
+  readonly kernelEvidence?: boolean;
+  /** Something the user should know once (the eBPF monitor could not start, and why). */
+  readonly onNotice?: (message: string) => void;
 }
 
 export interface LocalWatchResult {
@@ -56,11 +63,26 @@ export async function runLocalWatch(options: LocalWatchOptions, signal: AbortSig
     },
     onWarning() {},
   };
+  const kernel = new KernelEvidenceCollector();
+  const monitor = options.kernelEvidence === false ? undefined : startDropMonitor((d) => kernel.addDrop(d));
   const capture = startLiveCapture(options.capture);
   const stream = new CaptureStream('tcpdump', sink, capture.chunks);
   const reported = new Map<string, number>();
-  const report = (): void => {
-    for (const d of findDrops(pipeline).drops) {
+  let reporting = false;
+  const report = async (): Promise<void> => {
+    if (reporting) return;
+    reporting = true;
+    try {
+      if (options.kernelEvidence !== false) {
+        for (const m of pipeline.matchers) for (const g of m?.vanished.values() ?? []) await kernel.prepare(g);
+      }
+      emit();
+    } finally {
+      reporting = false;
+    }
+  };
+  const emit = (): void => {
+    for (const d of findDrops(pipeline, undefined, evidence).drops) {
       const before = reported.get(d.event.id);
       if (before === undefined || d.event.packets > before) {
         reported.set(d.event.id, d.event.packets);
@@ -68,11 +90,13 @@ export async function runLocalWatch(options: LocalWatchOptions, signal: AbortSig
       }
     }
   };
+  const evidence = options.kernelEvidence === false ? undefined : (g: VanishedGroup) => kernel.evidenceFor(g);
   let lastFlush = Date.now();
   const tick = setInterval(() => {
     // Quiet links must not hold packets back: wall-clock time moves the watermark too.
     const watermark = Math.max(lastTs, Date.now() - DELIVERY_SLACK_MS);
     pipeline.advance(watermark);
+    kernel.sampleCounters();
     if (Date.now() - lastFlush >= 2000) {
       ifnames = readInterfaceIndexes();
       binding.ifnameByIndex = ifnames;
@@ -81,12 +105,21 @@ export async function runLocalWatch(options: LocalWatchOptions, signal: AbortSig
       pipeline.flushFlows();
       lastFlush = Date.now();
     }
-    report();
+    void report();
   }, 500);
   tick.unref();
   const onAbort = (): void => void capture.stop();
   signal.addEventListener('abort', onAbort, { once: true });
   try {
+    if (monitor) {
+      try {
+        await monitor.ready;
+        kernel.monitoring = true;
+      } catch (e) {
+        options.onNotice?.(`kernel drop reasons unavailable (${e instanceof Error ? e.message : String(e)}); verdicts rest on rp_filter, counters and routes`);
+      }
+    }
+    kernel.sampleCounters();
     await capture.ready;
     options.onReady?.();
     while (await stream.pump()) {
@@ -98,7 +131,10 @@ export async function runLocalWatch(options: LocalWatchOptions, signal: AbortSig
   }
   const counters = await capture.stop();
   pipeline.finish(lastTs);
-  report();
-  const findings = findDrops(pipeline);
+  kernel.sampleCounters();
+  while (reporting) await new Promise((r) => setTimeout(r, 20));
+  await report();
+  await monitor?.stop();
+  const findings = findDrops(pipeline, undefined, evidence);
   return { drops: findings.drops, stats: { ...findings.stats, packets: pipeline.stats.records, kernelDropped: counters.droppedByKernel } };
 }

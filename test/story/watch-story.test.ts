@@ -64,13 +64,24 @@ for (const overlay of ['vxlan', 'ipip'] as Overlay[]) {
       await runStoryTraffic(t);
       const pa = t.pods.asymmetric.address;
       const client = t.gateway.clientAddress;
-      type Ev = { node: string; iface: string; src: string; dst: string; proto: string; dport: number | null; verdict: string };
+      type Ev = { node: string; iface: string; src: string; dst: string; proto: string; dport: number | null; verdict: string; confidence: string; evidence: { kind: string; detail: string }[]; remedy: string };
       const events = () => n2.stdout.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Ev);
       await until(() => ['icmp', 'tcp'].every((p) => events().some((e) => e.proto === p && e.src === client && e.dst === pa)), 15_000);
       for (const e of events()) {
         expect([e.node, e.iface]).toEqual(['n2', t.nodes.n2.tunnel]);
         expect(e.verdict).toBe('reverse-path');
         expect([e.src, e.dst]).not.toContain(t.pods.healthy.address);
+      }
+      // The kernel's word: the eBPF monitor saw IP_RPFILTER for these packets, strict rp_filter is in
+      // effect on the tunnel, and the route back to the client leaves by the uplink.
+      const confirmed = events().filter((e) => e.confidence === 'confirmed');
+      for (const proto of ['icmp', 'tcp']) expect(confirmed.some((e) => e.proto === proto && e.dst === pa)).toBe(true);
+      for (const e of confirmed) {
+        const detail = (kind: string) => e.evidence.find((x) => x.kind === kind)?.detail ?? '';
+        expect(detail('ebpf-drop-reason')).toMatch(new RegExp(`^IP_RPFILTER x\\d+ on ${t.nodes.n2.tunnel.replace('.', '\\.')}$`));
+        expect(detail('rp-filter')).toMatch(/effective rp_filter on .* is 1 \(all=1/);
+        expect(detail('route-back')).toBe(`the route back to ${client} leaves by ${t.nodes.n2.uplink}`);
+        expect(e.remedy).toContain(`sysctl -w net.ipv4.conf.${t.nodes.n2.tunnel.replace(/\./g, '/')}.rp_filter=2`);
       }
       n1.child.kill('SIGTERM');
       n2.child.kill('SIGTERM');

@@ -1,0 +1,163 @@
+/**
+ * The kernel's drop reasons, live: a bpftrace program on the tracepoint skb:kfree_skb reports each
+ * dropped IP packet whose reason matters for forwarding (IP_RPFILTER, NETFILTER_DROP, no route,
+ * bad source, ...) with its addresses, protocol, ports and ingress interface, only for drops in this
+ * network namespace. Reason numbers come from the tracepoint's format (they differ per kernel).
+ *
+ * Without bpftrace, tracefs or the privileges, the monitor does not start and says why once; the
+ * verdicts then rest on configuration and counters ("likely") instead of the kernel's word.
+ */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { readDropReasons } from './drop-reasons.js';
+import { ensureTracefs } from './tracefs.js';
+
+/** Reasons that explain a forwarded packet vanishing inside a node. */
+export const FORWARDING_DROP_REASONS = [
+  'IP_RPFILTER',
+  'NETFILTER_DROP',
+  'IP_INNOROUTES',
+  'IP_OUTNOROUTES',
+  'IP_INADDRERRORS',
+  'IP_INVALID_SOURCE',
+  'IP_LOCAL_SOURCE',
+  'IP_INVALID_DEST',
+  'IP_LOCALNET',
+  'PKT_TOO_BIG',
+  'NEIGH_FAILED',
+  'XFRM_POLICY',
+  'TC_INGRESS',
+  'TC_EGRESS',
+  'SECURITY_HOOK',
+] as const;
+
+export interface KernelDrop {
+  readonly reason: string;
+  readonly ifindex: number;
+  readonly src: string;
+  readonly dst: string;
+  readonly proto: number;
+  readonly sport: number;
+  readonly dport: number;
+  /** Wall-clock milliseconds when the monitor read it (within milliseconds of the drop). */
+  readonly ts: number;
+}
+
+export interface DropMonitor {
+  /** Resolves when attached; rejects with a one-line reason when it cannot run. */
+  readonly ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** This process's network namespace inode (drops elsewhere are not ours to report). */
+export function currentNetnsInode(): number {
+  const link = readlinkSync('/proc/self/ns/net'); // "net:[4026531840]"
+  return Number(/\[(\d+)\]/.exec(link)?.[1] ?? '0');
+}
+
+export function bpftraceProgram(reasons: ReadonlyMap<string, number>, netns: number): string {
+  const wanted = FORWARDING_DROP_REASONS.map((r) => reasons.get(r)).filter((n): n is number => n !== undefined);
+  const filter = wanted.map((n) => `args->reason == ${n}`).join(' || ');
+  // The IP header is read byte-wise (version/IHL are bitfields); ports only for TCP/UDP/SCTP.
+  return `
+BEGIN { printf("ready\\n"); }
+tracepoint:skb:kfree_skb /${filter}/
+{
+  $skb = (struct sk_buff *)args->skbaddr;
+  $dev = $skb->dev;
+  if ($dev != 0 && $dev->nd_net.net->ns.inum == ${netns}) {
+    $ip = (uint8 *)($skb->head + $skb->network_header);
+    $v = *$ip >> 4;
+    if ($v == 4) {
+      $ihl = (*$ip & 15) * 4;
+      $p = *($ip + 9);
+      $sp = 0; $dp = 0;
+      if ($p == 6 || $p == 17 || $p == 132) {
+        $sp = (*($ip + $ihl) << 8) | *($ip + $ihl + 1);
+        $dp = (*($ip + $ihl + 2) << 8) | *($ip + $ihl + 3);
+      }
+      printf("D %d %d %s %s %d %d %d\\n", args->reason, $skb->skb_iif, ntop(2, *(uint32 *)($ip + 12)), ntop(2, *(uint32 *)($ip + 16)), $p, $sp, $dp);
+    }
+  }
+}
+`;
+}
+
+export function startDropMonitor(onDrop: (d: KernelDrop) => void, bpftrace = 'bpftrace'): DropMonitor {
+  const tracefsError = ensureTracefs();
+  if (tracefsError) return failed(tracefsError);
+  let reasons: Map<string, number>;
+  try {
+    reasons = readDropReasons();
+  } catch (e) {
+    return failed(`cannot read the kfree_skb drop reasons: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const names = new Map([...reasons].map(([name, n]) => [n, name]));
+  const program = bpftraceProgram(reasons, currentNetnsInode());
+  let child: ChildProcessByStdio<null, Readable, Readable>;
+  try {
+    child = spawn(bpftrace, ['-e', program], { stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    return failed(`cannot start bpftrace: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  let stderr = '';
+  let exited = false;
+  let resolveReady!: () => void;
+  let rejectReady!: (e: Error) => void;
+  const ready = new Promise<void>((res, rej) => {
+    resolveReady = res;
+    rejectReady = rej;
+  });
+  child.on('error', (e) => rejectReady(new Error(`cannot start bpftrace: ${e.message} (apt-get install bpftrace)`)));
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => (stderr += d));
+  let pending = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d: string) => {
+    pending += d;
+    let nl = pending.indexOf('\n');
+    while (nl >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      nl = pending.indexOf('\n');
+      if (line === 'ready') {
+        resolveReady();
+        continue;
+      }
+      const f = line.split(' ');
+      if (f[0] !== 'D' || f.length < 8) continue;
+      onDrop({
+        reason: names.get(Number(f[1])) ?? `REASON_${f[1]}`,
+        ifindex: Number(f[2]),
+        src: f[3] as string,
+        dst: f[4] as string,
+        proto: Number(f[5]),
+        sport: Number(f[6]),
+        dport: Number(f[7]),
+        ts: Date.now(),
+      });
+    }
+  });
+  const exit = new Promise<void>((res) =>
+    child.on('exit', () => {
+      exited = true;
+      const why = stderr.split('\n').find((l) => /ERROR|error|permission|not permitted/i.test(l) && !/RLIMIT_MEMLOCK/.test(l));
+      rejectReady(new Error(`bpftrace stopped: ${(why ?? stderr.trim().split('\n').pop() ?? 'no output').trim()}`));
+      res();
+    }),
+  );
+  return {
+    ready,
+    async stop() {
+      if (!exited) child.kill('SIGINT');
+      await exit;
+    },
+  };
+}
+
+function failed(reason: string): DropMonitor {
+  const ready = Promise.reject(new Error(reason));
+  ready.catch(() => {});
+  return { ready, stop: async () => {} };
+}

@@ -1,0 +1,94 @@
+/**
+ * The node's kernel on a group of vanished packets: drop reasons the eBPF monitor saw for them, the
+ * reverse-path filter in effect on their arrival interface, how much TcpExtIPReversePathFilter grew
+ * while they vanished, the interface the route back to their source leaves by, and whether the
+ * kernel would route them at all (`ip route get ... iif`). Route answers are asked once per
+ * (source, destination, interface) and cached; everything else is read from memory.
+ */
+import type { VanishedGroup } from '../flow/hop.js';
+import type { KernelDrop } from './drop-monitor.js';
+import { readNetstat } from './netstat-counters.js';
+import { readRpFilter } from './rp-filter.js';
+import { checkIngressRoute, routeInterface } from './route-check.js';
+
+export interface KernelEvidence {
+  /** Kernel drop reasons counted for these packets, e.g. { IP_RPFILTER: 5 }. */
+  readonly dropReasons?: Readonly<Record<string, number>>;
+  readonly rpFilter?: { readonly all: number; readonly iface: number; readonly effective: number };
+  /** Growth of TcpExtIPReversePathFilter on the node while the packets vanished. */
+  readonly rpFilterCounterDelta?: number;
+  /** The interface the route back to the source leaves by. */
+  readonly routeBackIface?: string;
+  /** `ip route get <dst> from <src> iif <iface>` failed (as it does for an rp_filter drop). */
+  readonly routeCheckError?: string;
+}
+
+/** Drops are matched to a group within this margin around its first and last packet. */
+const MATCH_MARGIN_MS = 2000;
+const MAX_DROPS = 100_000;
+const MAX_SAMPLES = 4096;
+
+export class KernelEvidenceCollector {
+  private readonly drops: KernelDrop[] = [];
+  private readonly samples: { ts: number; rpf: number }[] = [];
+  private readonly routes = new Map<string, { back: string | undefined; check: string | null }>();
+  /** Whether the eBPF monitor runs (drop reasons are then authoritative). */
+  monitoring = false;
+
+  addDrop(d: KernelDrop): void {
+    if (this.drops.length >= MAX_DROPS) this.drops.splice(0, MAX_DROPS / 2);
+    this.drops.push(d);
+  }
+
+  /** Samples the netstat counters; call periodically (every tick). */
+  sampleCounters(now = Date.now()): void {
+    const value = readNetstat().get('TcpExtIPReversePathFilter');
+    if (value === undefined) return;
+    if (this.samples.length >= MAX_SAMPLES) this.samples.splice(0, MAX_SAMPLES / 2);
+    this.samples.push({ ts: now, rpf: value });
+  }
+
+  /** Asks the kernel about the group's routes (once per source, destination and interface). */
+  async prepare(group: VanishedGroup): Promise<void> {
+    const id = group.identity;
+    const key = `${id.src}|${id.dst}|${group.iface}`;
+    if (this.routes.has(key) || id.ipVersion !== 4) return;
+    const [back, check] = await Promise.all([routeInterface(id.src), checkIngressRoute(id.dst, id.src, group.iface)]);
+    this.routes.set(key, { back, check });
+  }
+
+  evidenceFor(group: VanishedGroup): KernelEvidence {
+    const id = group.identity;
+    const from = group.firstSeen - MATCH_MARGIN_MS;
+    const to = group.lastSeen + MATCH_MARGIN_MS;
+    const reasons: Record<string, number> = {};
+    const portsMatter = id.sport !== null;
+    for (const d of this.drops) {
+      if (d.ts < from || d.ts > to || d.src !== id.src || d.dst !== id.dst || d.proto !== id.proto) continue;
+      if (portsMatter && (d.sport !== id.sport || d.dport !== id.dport)) continue;
+      reasons[d.reason] = (reasons[d.reason] ?? 0) + 1;
+    }
+    const rp = id.ipVersion === 4 ? readRpFilter(group.iface) : undefined;
+    const route = this.routes.get(`${id.src}|${id.dst}|${group.iface}`);
+    const delta = this.counterDelta(from, to);
+    return {
+      ...(Object.keys(reasons).length > 0 ? { dropReasons: reasons } : {}),
+      ...(rp ? { rpFilter: rp } : {}),
+      ...(delta !== undefined ? { rpFilterCounterDelta: delta } : {}),
+      ...(route?.back ? { routeBackIface: route.back } : {}),
+      ...(route?.check ? { routeCheckError: route.check } : {}),
+    };
+  }
+
+  private counterDelta(from: number, to: number): number | undefined {
+    let before: number | undefined;
+    let after: number | undefined;
+    for (const s of this.samples) {
+      if (s.ts <= from) before = s.rpf;
+      if (s.ts >= from && s.ts <= to + 1000) after = s.rpf;
+    }
+    if (after === undefined) return undefined;
+    before ??= this.samples[0]?.rpf;
+    return before === undefined ? undefined : Math.max(0, after - before);
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * The kernel's own answer on routes, through `ip route get` (iproute2, talking netlink):
+ * - the route back to a source: which interface replies to it leave by;
+ * - whether a packet from src to dst arriving on an interface would be accepted: for a packet the
+ *   reverse-path filter drops, `ip route get <dst> from <src> iif <dev>` fails.
+ * Arguments are validated addresses and interface names; nothing goes through a shell.
+ */
+import { execFile } from 'node:child_process';
+import { isIP } from 'node:net';
+
+function ipRouteGet(args: string[]): Promise<{ ok: boolean; output: string }> {
+  return new Promise((resolve) => {
+    execFile('ip', ['route', 'get', ...args], { timeout: 3000 }, (err, stdout, stderr) => {
+      resolve({ ok: !err, output: (err ? stderr || err.message : stdout).trim().split('\n')[0] ?? '' });
+    });
+  });
+}
+
+const IFNAME = /^[A-Za-z0-9_.:@-]{1,15}$/;
+
+/** The interface the route to `address` leaves by, or undefined. */
+export async function routeInterface(address: string): Promise<string | undefined> {
+  if (isIP(address) === 0) return undefined;
+  const r = await ipRouteGet([address]);
+  if (!r.ok) return undefined;
+  return / dev (\S+)/.exec(r.output)?.[1];
+}
+
+/** null when the kernel would route the packet; otherwise its error ("Invalid argument", ...). */
+export async function checkIngressRoute(dst: string, src: string, iif: string): Promise<string | null> {
+  if (isIP(dst) === 0 || isIP(src) === 0 || !IFNAME.test(iif)) return 'not checked (bad address or interface name)';
+  const r = await ipRouteGet([dst, 'from', src, 'iif', iif]);
+  return r.ok ? null : r.output.replace(/^RTNETLINK answers:\s*/, '');
+}

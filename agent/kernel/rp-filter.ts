@@ -1,0 +1,30 @@
+/**
+ * Reverse-path filter settings. The value in effect on an interface is the larger of
+ * net.ipv4.conf.all.rp_filter and net.ipv4.conf.<iface>.rp_filter (0 off, 1 strict, 2 loose).
+ * Read from /proc/sys (per network namespace).
+ */
+import { readFileSync } from 'node:fs';
+
+export interface RpFilterSetting {
+  readonly all: number;
+  readonly iface: number;
+  readonly effective: number;
+}
+
+function readValue(path: string): number | undefined {
+  try {
+    const v = Number(readFileSync(path, 'utf8').trim());
+    return Number.isInteger(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The interface's setting, or undefined when it cannot be read (the interface is gone). */
+export function readRpFilter(iface: string, procSys = '/proc/sys'): RpFilterSetting | undefined {
+  const all = readValue(`${procSys}/net/ipv4/conf/all/rp_filter`);
+  // In /proc/sys a dot in the interface name stays a dot (only sysctl(8) names use slashes).
+  const own = readValue(`${procSys}/net/ipv4/conf/${iface}/rp_filter`);
+  if (all === undefined || own === undefined) return undefined;
+  return { all, iface: own, effective: Math.max(all, own) };
+}
