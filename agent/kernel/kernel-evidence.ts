@@ -24,7 +24,7 @@ export interface KernelEvidence {
 }
 
 /** Drops are matched to a group within this margin around its first and last packet. */
-const MATCH_MARGIN_MS = 2000;
+const MATCH_MARGIN_MS = 1000;
 const MAX_DROPS = 100_000;
 const MAX_SAMPLES = 4096;
 
