@@ -6,20 +6,13 @@
  */
 import { ipProtoName } from '../../agent/flow/address.js';
 import type { VanishedGroup } from '../../agent/flow/hop.js';
-import { judgeVanishedGroup } from '../../agent/flow/judge-vanished-group.js';
+import { judgeGroups, type JudgingStats } from '../../agent/flow/judged-groups.js';
 import type { SightingPipeline } from '../../agent/flow/sighting-pipeline.js';
 import { dropEventId, type DropEvent } from '../explain/drop-event.js';
 import { explainVanished, type ExplainedDrop, type KernelEvidence } from '../explain/explain-vanished.js';
 import type { CrossNodeStitcher } from './cross-node-stitcher.js';
 
-export interface DropFindingStats {
-  /** Packets judged vanished (in drop events). */
-  vanishedPackets: number;
-  /** Packets that arrived and were not seen leaving, but whose exit interface was not captured (or direction unknown). */
-  unobservedPackets: number;
-  unobservedReasons: Record<string, number>;
-  /** Packets to or from the node's own addresses. */
-  localPackets: number;
+export interface DropFindingStats extends JudgingStats {
   /** Encapsulated packets that left one watched node and never arrived at the next. */
   transitLostPackets: number;
 }
@@ -31,28 +24,12 @@ export interface DropFindings {
 
 export function findDrops(pipeline: SightingPipeline, stitcher?: CrossNodeStitcher, kernelEvidence?: (g: VanishedGroup) => KernelEvidence | undefined): DropFindings {
   const registry = pipeline.registry;
-  const stats: DropFindingStats = { vanishedPackets: 0, unobservedPackets: 0, unobservedReasons: {}, localPackets: 0, transitLostPackets: 0 };
+  const judged = judgeGroups(pipeline);
+  const stats: DropFindingStats = { ...judged.stats, transitLostPackets: 0 };
   const byId = new Map<string, ExplainedDrop>();
-  for (const m of pipeline.matchers) {
-    if (!m) continue;
-    for (const g of m.vanished.values()) {
-      const j = judgeVanishedGroup(g, m.node, m.knowledge);
-      if (j.outcome === 'local') {
-        stats.localPackets += g.packets;
-        continue;
-      }
-      if (j.outcome !== 'vanished') {
-        stats.unobservedPackets += g.packets;
-        stats.unobservedReasons[j.reason] = (stats.unobservedReasons[j.reason] ?? 0) + g.packets;
-        continue;
-      }
-      stats.vanishedPackets += g.packets;
-      const reverseExits = m.knowledge.exitsFor(g.dstKey, g.srcKey).map((id) => registry.interfaces[id]?.name ?? `if${id}`);
-      const expectedExit = j.expectedExit >= 0 ? (registry.interfaces[j.expectedExit]?.name ?? null) : null;
-      const kernel = kernelEvidence?.(g);
-      const explained = explainVanished({ group: g, expectedExit, reverseExits, ...(kernel ? { kernel } : {}) });
-      merge(byId, explained);
-    }
+  for (const { group, expectedExit, reverseExits } of judged.vanished) {
+    const kernel = kernelEvidence?.(group);
+    merge(byId, explainVanished({ group, expectedExit, reverseExits, ...(kernel ? { kernel } : {}) }));
   }
   for (const loss of stitcher?.losses ?? []) {
     stats.transitLostPackets++;

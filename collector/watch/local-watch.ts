@@ -1,21 +1,13 @@
 /**
- * Watching this host live, in one process: a live capture (tcpdump on `any`, SLL2) feeds the same
- * pipeline as replay (decode -> fingerprint -> flows -> hop matching), and the same judging and
- * explaining turn what vanished into drop events, reported as they appear and as they grow.
- * The always-on agent/collector split builds on the same stages; this is its single-host form.
+ * Watching this host live, in one process: the agent's live node (capture, pipeline, kernel
+ * evidence) with the collector's judging and explaining, reporting drop events as they appear and
+ * as they grow.
  */
-import { CaptureStream } from '../../agent/capture/capture-stream.js';
-import type { CaptureInterface, CaptureRecord, CaptureSink } from '../../agent/capture/capture-record.js';
-import { readInterfaceIndexes, startLiveCapture, type LiveCaptureOptions } from '../../agent/capture/live-capture.js';
-import { LINKTYPE_LINUX_SLL2 } from '../../agent/decode/link-types.js';
-import { InterfaceRegistry } from '../../agent/flow/interface-registry.js';
-import { DEFAULT_HOP_MATCHER_CONFIG } from '../../agent/flow/node-hop-matcher.js';
-import { SightingPipeline, type CaptureBinding } from '../../agent/flow/sighting-pipeline.js';
+import type { LiveCaptureOptions } from '../../agent/capture/live-capture.js';
+import type { VanishedGroup } from '../../agent/flow/hop.js';
+import { LiveNode } from '../../agent/live/live-node.js';
 import { findDrops, type DropFindingStats } from '../correlate/find-drops.js';
 import type { ExplainedDrop } from '../explain/explain-vanished.js';
-import type { VanishedGroup } from '../../agent/flow/hop.js';
-import { startDropMonitor } from '../../agent/kernel/drop-monitor.js';
-import { KernelEvidenceCollector } from '../../agent/kernel/kernel-evidence.js';
 
 export interface LocalWatchOptions {
   readonly node: string;
@@ -36,105 +28,29 @@ export interface LocalWatchResult {
   readonly stats: DropFindingStats & { packets: number; kernelDropped: number | undefined };
 }
 
-/** Packets take a moment from the kernel through tcpdump's pipe: judge only what is older than this. */
-const DELIVERY_SLACK_MS = 1000;
-
 export async function runLocalWatch(options: LocalWatchOptions, signal: AbortSignal): Promise<LocalWatchResult> {
-  const windowMs = options.windowMs ?? DEFAULT_HOP_MATCHER_CONFIG.windowMs;
-  const registry = new InterfaceRegistry();
-  const node = registry.node(options.node);
-  const pipeline = new SightingPipeline(registry, { matcher: { ...DEFAULT_HOP_MATCHER_CONFIG, windowMs } });
-  let ifnames: ReadonlyMap<number, string> = readInterfaceIndexes();
-  const binding: CaptureBinding = { node: options.node, ifaceByCaptureInterface: [], ifnameByIndex: ifnames, ifaceByIfindex: new Int32Array(0) };
-  let lastTs = -Infinity;
-  const sink: CaptureSink = {
-    onInterface(ci: CaptureInterface) {
-      if (ci.linkType === LINKTYPE_LINUX_SLL2) {
-        node.coversAllInterfaces = true;
-        binding.ifaceByCaptureInterface[ci.id] = -1;
-      } else {
-        binding.ifaceByCaptureInterface[ci.id] = registry.interface(options.node, options.capture?.iface ?? 'any').id;
-      }
-    },
-    onPacket(r: CaptureRecord) {
-      pipeline.onRecord(r, binding);
-      const ts = r.tsSec * 1000 + r.tsNsec / 1e6;
-      if (ts > lastTs) lastTs = ts;
-    },
-    onWarning() {},
-  };
-  const kernel = new KernelEvidenceCollector();
-  const monitor = options.kernelEvidence === false ? undefined : startDropMonitor((d) => kernel.addDrop(d));
-  const capture = startLiveCapture(options.capture);
-  const stream = new CaptureStream('tcpdump', sink, capture.chunks);
   const reported = new Map<string, number>();
-  let reporting = false;
-  const report = async (): Promise<void> => {
-    if (reporting) return;
-    reporting = true;
-    try {
-      if (options.kernelEvidence !== false) {
-        for (const m of pipeline.matchers) for (const g of m?.vanished.values() ?? []) await kernel.prepare(g);
+  const withKernel = options.kernelEvidence !== false;
+  const evidenceOf = (live: LiveNode) => (withKernel ? (g: VanishedGroup) => live.kernel.evidenceFor(g) : undefined);
+  const live: LiveNode = new LiveNode({
+    node: options.node,
+    ...(options.windowMs !== undefined ? { windowMs: options.windowMs } : {}),
+    ...(options.capture ? { capture: options.capture } : {}),
+    kernelEvidence: withKernel,
+    flowIntervalMs: 2000,
+    ...(options.onReady ? { onReady: options.onReady } : {}),
+    ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+    onTick: (node) => {
+      for (const d of findDrops(node.pipeline, undefined, evidenceOf(node)).drops) {
+        const before = reported.get(d.event.id);
+        if (before === undefined || d.event.packets > before) {
+          reported.set(d.event.id, d.event.packets);
+          options.onDrop(d, before === undefined);
+        }
       }
-      emit();
-    } finally {
-      reporting = false;
-    }
-  };
-  const emit = (): void => {
-    for (const d of findDrops(pipeline, undefined, evidence).drops) {
-      const before = reported.get(d.event.id);
-      if (before === undefined || d.event.packets > before) {
-        reported.set(d.event.id, d.event.packets);
-        options.onDrop(d, before === undefined);
-      }
-    }
-  };
-  const evidence = options.kernelEvidence === false ? undefined : (g: VanishedGroup) => kernel.evidenceFor(g);
-  let lastFlush = Date.now();
-  const tick = setInterval(() => {
-    // Quiet links must not hold packets back: wall-clock time moves the watermark too.
-    const watermark = Math.max(lastTs, Date.now() - DELIVERY_SLACK_MS);
-    pipeline.advance(watermark);
-    kernel.sampleCounters();
-    if (Date.now() - lastFlush >= 2000) {
-      ifnames = readInterfaceIndexes();
-      binding.ifnameByIndex = ifnames;
-      // Pods come and go: names are looked up afresh (an index seen before its name was known).
-      binding.ifaceByIfindex = new Int32Array(0);
-      pipeline.flushFlows();
-      lastFlush = Date.now();
-    }
-    void report();
-  }, 500);
-  tick.unref();
-  const onAbort = (): void => void capture.stop();
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    if (monitor) {
-      try {
-        await monitor.ready;
-        kernel.monitoring = true;
-      } catch (e) {
-        options.onNotice?.(`kernel drop reasons unavailable (${e instanceof Error ? e.message : String(e)}); verdicts rest on rp_filter, counters and routes`);
-      }
-    }
-    kernel.sampleCounters();
-    await capture.ready;
-    options.onReady?.();
-    while (await stream.pump()) {
-      // pump() parses one chunk; the timer judges and reports.
-    }
-  } finally {
-    clearInterval(tick);
-    signal.removeEventListener('abort', onAbort);
-  }
-  const counters = await capture.stop();
-  pipeline.finish(lastTs);
-  kernel.sampleCounters();
-  while (reporting) await new Promise((r) => setTimeout(r, 20));
-  await report();
-  await monitor?.stop();
-  const findings = findDrops(pipeline, undefined, evidence);
-  return { drops: findings.drops, stats: { ...findings.stats, packets: pipeline.stats.records, kernelDropped: counters.droppedByKernel } };
+    },
+  });
+  const counters = await live.run(signal);
+  const findings = findDrops(live.pipeline, undefined, evidenceOf(live));
+  return { drops: findings.drops, stats: { ...findings.stats, packets: live.pipeline.stats.records, kernelDropped: counters.droppedByKernel } };
 }

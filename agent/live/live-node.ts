@@ -1,0 +1,146 @@
+/**
+ * One node, live: a capture (tcpdump on `any`, SLL2) feeds the shared pipeline (decode ->
+ * fingerprint -> flows -> hop matching), the kernel is asked for its evidence (eBPF drop reasons,
+ * rp_filter, counters, routes), and on every tick the packets whose window closed are judged. What
+ * to do with the results (print them, ship them) is the caller's: `onTick` sees the node after each
+ * tick, `onFlows` gets the interval's flow records.
+ */
+import { CaptureStream } from '../capture/capture-stream.js';
+import type { CaptureInterface, CaptureRecord, CaptureSink } from '../capture/capture-record.js';
+import { readInterfaceIndexes, startLiveCapture, type LiveCaptureOptions } from '../capture/live-capture.js';
+import { LINKTYPE_LINUX_SLL2 } from '../decode/link-types.js';
+import type { FlowRecord } from '../flow/flow-record.js';
+import { InterfaceRegistry } from '../flow/interface-registry.js';
+import { DEFAULT_HOP_MATCHER_CONFIG } from '../flow/node-hop-matcher.js';
+import { SightingPipeline, type CaptureBinding } from '../flow/sighting-pipeline.js';
+import { startDropMonitor, type KernelDrop } from '../kernel/drop-monitor.js';
+import { KernelEvidenceCollector } from '../kernel/kernel-evidence.js';
+
+export interface LiveNodeOptions {
+  readonly node: string;
+  readonly windowMs?: number;
+  readonly capture?: LiveCaptureOptions;
+  /** Ask the kernel (eBPF drop reasons, rp_filter, counters, routes); default true. */
+  readonly kernelEvidence?: boolean;
+  /** Flow records are emitted (and knowledge learned) this often; default 10 s. */
+  readonly flowIntervalMs?: number;
+  readonly onReady?: () => void;
+  /** Something the user should know once (the eBPF monitor could not start, and why). */
+  readonly onNotice?: (message: string) => void;
+  readonly onFlows?: (records: FlowRecord[]) => void;
+  readonly onKernelDrop?: (drop: KernelDrop) => void;
+  /** After each tick's judging and kernel questions; awaited, ticks never overlap. */
+  readonly onTick?: (node: LiveNode) => void | Promise<void>;
+}
+
+export interface CaptureCounters {
+  readonly received: number | undefined;
+  readonly droppedByKernel: number | undefined;
+}
+
+/** Packets take a moment from the kernel through tcpdump's pipe: judge only what is older than this. */
+const DELIVERY_SLACK_MS = 1000;
+const TICK_MS = 500;
+
+export class LiveNode {
+  readonly registry = new InterfaceRegistry();
+  readonly pipeline: SightingPipeline;
+  readonly kernel = new KernelEvidenceCollector();
+  /** Why the eBPF drop monitor is not running, if it is not. */
+  ebpfUnavailable: string | undefined;
+  private lastTs = -Infinity;
+
+  constructor(private readonly options: LiveNodeOptions) {
+    this.pipeline = new SightingPipeline(this.registry, {
+      matcher: { ...DEFAULT_HOP_MATCHER_CONFIG, windowMs: options.windowMs ?? DEFAULT_HOP_MATCHER_CONFIG.windowMs },
+    });
+  }
+
+  async run(signal: AbortSignal): Promise<CaptureCounters> {
+    const options = this.options;
+    const pipeline = this.pipeline;
+    const node = this.registry.node(options.node);
+    const binding: CaptureBinding = { node: options.node, ifaceByCaptureInterface: [], ifnameByIndex: readInterfaceIndexes(), ifaceByIfindex: new Int32Array(0) };
+    const sink: CaptureSink = {
+      onInterface: (ci: CaptureInterface) => {
+        if (ci.linkType === LINKTYPE_LINUX_SLL2) {
+          node.coversAllInterfaces = true;
+          binding.ifaceByCaptureInterface[ci.id] = -1;
+        } else {
+          binding.ifaceByCaptureInterface[ci.id] = this.registry.interface(options.node, options.capture?.iface ?? 'any').id;
+        }
+      },
+      onPacket: (r: CaptureRecord) => {
+        pipeline.onRecord(r, binding);
+        const ts = r.tsSec * 1000 + r.tsNsec / 1e6;
+        if (ts > this.lastTs) this.lastTs = ts;
+      },
+      onWarning() {},
+    };
+    const useKernel = options.kernelEvidence !== false;
+    const monitor = useKernel
+      ? startDropMonitor((d) => {
+          this.kernel.addDrop(d);
+          options.onKernelDrop?.(d);
+        })
+      : undefined;
+    const capture = startLiveCapture(options.capture);
+    const stream = new CaptureStream('tcpdump', sink, capture.chunks);
+    const flowInterval = options.flowIntervalMs ?? 10_000;
+    let lastFlush = Date.now();
+    let ticking = false;
+    const tick = async (final: boolean): Promise<void> => {
+      if (ticking) return;
+      ticking = true;
+      try {
+        if (!final) pipeline.advance(Math.max(this.lastTs, Date.now() - DELIVERY_SLACK_MS));
+        this.kernel.sampleCounters();
+        if (final || Date.now() - lastFlush >= flowInterval) {
+          // Pods come and go: names are looked up afresh (an index seen before its name was known).
+          binding.ifnameByIndex = readInterfaceIndexes();
+          binding.ifaceByIfindex = new Int32Array(0);
+          const records: FlowRecord[] = [];
+          pipeline.flushFlows((r) => records.push(r));
+          lastFlush = Date.now();
+          if (records.length > 0) options.onFlows?.(records);
+        }
+        if (useKernel) {
+          for (const m of pipeline.matchers) for (const g of m?.vanished.values() ?? []) await this.kernel.prepare(g);
+        }
+        await options.onTick?.(this);
+      } finally {
+        ticking = false;
+      }
+    };
+    const timer = setInterval(() => void tick(false), TICK_MS);
+    timer.unref();
+    const onAbort = (): void => void capture.stop();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (monitor) {
+        try {
+          await monitor.ready;
+          this.kernel.monitoring = true;
+        } catch (e) {
+          this.ebpfUnavailable = e instanceof Error ? e.message : String(e);
+          options.onNotice?.(`kernel drop reasons unavailable (${this.ebpfUnavailable}); verdicts rest on rp_filter, counters and routes`);
+        }
+      }
+      this.kernel.sampleCounters();
+      await capture.ready;
+      options.onReady?.();
+      while (await stream.pump()) {
+        // Each pump parses one chunk; the timer judges.
+      }
+    } finally {
+      clearInterval(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+    const counters = await capture.stop();
+    while (ticking) await new Promise((r) => setTimeout(r, 20));
+    pipeline.finish(this.lastTs);
+    await tick(true);
+    await monitor?.stop();
+    return counters;
+  }
+}
