@@ -10,6 +10,7 @@ COPY cli cli
 COPY lab lab
 COPY bench bench
 COPY bin bin
+COPY schemas schemas
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS watch
@@ -19,5 +20,6 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY --from=build /app/bin bin
+COPY --from=build /app/schemas schemas
 ENTRYPOINT ["node", "/app/bin/pathwatch.js"]
 CMD ["watch"]

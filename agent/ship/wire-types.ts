@@ -1,0 +1,151 @@
+/**
+ * The wire contract (schemas/pathwatch.proto) as TypeScript sees it: the exact object shapes the
+ * pbf-compiled readers return and the writers accept (agent/ship/wire-codec.ts), so agent and
+ * collector code can build and read batches without touching protobuf.
+ *
+ * Field names are the .proto names verbatim, snake_case (pbf does not camelCase them). How pbf maps
+ * proto3 types:
+ * - 32- and 64-bit integers are JS numbers; 64-bit values above 2^53 lose precision (ours are
+ *   counters and epoch milliseconds, far below that). int32/int64 keep their sign (-1 = none).
+ * - strings, numbers and bools default to ''/0/false, repeated fields to [], maps to {}.
+ * - bytes and message fields are undefined when absent (the reader sets the key to undefined), so
+ *   they are optional here; an empty Uint8Array is still sent, undefined is not.
+ * - enums are numbers; proto3 enums are open, so an unknown value arrives as its number.
+ * Field numbers live only in the .proto; keep these names in step with it (the codec tests check).
+ */
+
+/** pathwatch.v1.Direction (the codec checks at load time that these values match the schema). */
+export enum WireDirection {
+  DIRECTION_UNKNOWN = 0,
+  DIRECTION_IN = 1,
+  DIRECTION_OUT = 2,
+}
+
+/** One POST; (agent_id, boot_id, sequence) identifies it. */
+export interface WireBatch {
+  agent_id: string;
+  boot_id: string;
+  sequence: number;
+  node: string;
+  sent_at_ms: number;
+  flows: WireFlowRecord[];
+  vanished: WireVanishedGroup[];
+  kernel_drops: WireKernelDrop[];
+  cross_node: WireCrossNodeHop[];
+  capture?: WireCaptureHealth;
+  loss?: WireLossReport;
+}
+
+export interface WireFlowRecord {
+  iface: string;
+  direction: WireDirection;
+  /** 4 or 16 bytes. */
+  src?: Uint8Array;
+  dst?: Uint8Array;
+  proto: number;
+  sport: number;
+  dport: number;
+  /** none, ipip, vxlan, geneve, gre */
+  encap: string;
+  outer_src?: Uint8Array;
+  outer_dst?: Uint8Array;
+  /** -1 when none. */
+  vni: number;
+  packets: number;
+  bytes: number;
+  first_seen_ms: number;
+  last_seen_ms: number;
+}
+
+export interface WireHop {
+  node: string;
+  iface: string;
+  /** tunnel, pod, uplink, loopback, other */
+  role: string;
+  direction: WireDirection;
+  direction_source: string;
+  ts_ms: number;
+  encap: string;
+  /** Text addresses here (unlike WireFlowRecord's bytes). */
+  outer_src: string;
+  outer_dst: string;
+  /** -1 when none. */
+  vni: number;
+  ttl: number;
+  length: number;
+}
+
+export interface WireVanishedGroup {
+  iface: string;
+  role: string;
+  src: string;
+  dst: string;
+  proto: number;
+  /** -1 where the protocol has none. */
+  sport: number;
+  dport: number;
+  packets: number;
+  first_seen_ms: number;
+  last_seen_ms: number;
+  fingerprints: string[];
+  path: WireHop[];
+  expected_exit: string;
+  reverse_exits: string[];
+  kernel?: WireKernelEvidence;
+  /** The first bytes of the first packet as captured. */
+  first_bytes?: Uint8Array;
+  /** LINKTYPE of first_bytes. */
+  link_type: number;
+}
+
+export interface WireKernelEvidence {
+  /** map<string, uint32>: drop reason name -> count. */
+  drop_reasons: Record<string, number>;
+  has_rp_filter: boolean;
+  rp_filter_all: number;
+  rp_filter_iface: number;
+  rp_filter_effective: number;
+  /** -1 when unknown. */
+  rp_filter_counter_delta: number;
+  route_back_iface: string;
+  route_check_error: string;
+}
+
+export interface WireKernelDrop {
+  reason: string;
+  ifindex: number;
+  src: string;
+  dst: string;
+  proto: number;
+  sport: number;
+  dport: number;
+  ts_ms: number;
+}
+
+export interface WireCrossNodeHop {
+  fingerprint: string;
+  /** true: left this node encapsulated; false: arrived encapsulated. */
+  departure: boolean;
+  outer_peer: string;
+  ts_ms: number;
+  path: WireHop[];
+  src: string;
+  dst: string;
+  proto: number;
+  sport: number;
+  dport: number;
+}
+
+export interface WireCaptureHealth {
+  received: number;
+  dropped_by_kernel: number;
+  dropped_by_interface: number;
+  ebpf_monitor: boolean;
+  ebpf_unavailable_reason: string;
+  truncated_unjudged: number;
+}
+
+export interface WireLossReport {
+  batches_dropped: number;
+  bytes_dropped: number;
+}

@@ -1,0 +1,351 @@
+/**
+ * The wire codec against the contract: every message and field survives a round trip, garbage only
+ * ever fails as WireDecodeError, and protoc (an independent protobuf implementation reading the same
+ * .proto) agrees with our bytes in both directions, so a non-pbf collector or agent can interoperate.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  decodeBatch,
+  encodeBatch,
+  loadWireSchema,
+  MAX_BATCH_BYTES,
+  WireDecodeError,
+} from '../../../agent/ship/wire-codec.js';
+import { WireDirection, type WireBatch } from '../../../agent/ship/wire-types.js';
+
+const SCHEMA_PATH = loadWireSchema().schemaPath;
+const PROTOC = process.env.PROTOC ?? 'protoc';
+const hasProtoc = spawnSync(PROTOC, ['--version'], { stdio: 'ignore' }).error === undefined;
+
+const V4_POD = new Uint8Array([10, 244, 1, 5]);
+const V4_SVC = new Uint8Array([10, 96, 0, 10]);
+const V6_POD = new Uint8Array([0xfd, 0x00, 0x10, 0xf4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x05]);
+const V6_NODE = new Uint8Array([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02]);
+
+/** Every field of every message set to a non-default value, so each one crosses the wire. */
+function fullBatch(): WireBatch {
+  const hop = {
+    node: 'node-a',
+    iface: 'vxlan.calico',
+    role: 'tunnel',
+    direction: WireDirection.DIRECTION_IN,
+    direction_source: 'pcap-direction',
+    ts_ms: 1718000000123.625,
+    encap: 'vxlan',
+    outer_src: '192.168.10.2',
+    outer_dst: 'fd00::2',
+    vni: 4096,
+    ttl: 63,
+    length: 1450,
+  };
+  return {
+    agent_id: 'machine-id-0123456789abcdef',
+    boot_id: 'boot-7f3a',
+    sequence: 7,
+    node: 'node-a',
+    sent_at_ms: 1718000000999,
+    flows: [
+      {
+        iface: 'eth0',
+        direction: WireDirection.DIRECTION_IN,
+        src: V4_POD,
+        dst: V4_SVC,
+        proto: 6,
+        sport: 43512,
+        dport: 80,
+        encap: 'vxlan',
+        outer_src: V6_NODE,
+        outer_dst: V6_POD,
+        vni: -1,
+        packets: 5_000_000_001,
+        bytes: 2 ** 40 + 3,
+        first_seen_ms: 1718000000000.5,
+        last_seen_ms: 1718000000999.25,
+      },
+      {
+        iface: 'cali1234',
+        direction: WireDirection.DIRECTION_OUT,
+        src: V6_POD,
+        dst: V6_NODE,
+        proto: 58,
+        sport: 1,
+        dport: 2,
+        encap: 'none',
+        outer_src: new Uint8Array([1]),
+        outer_dst: new Uint8Array([2]),
+        vni: 7,
+        packets: 1,
+        bytes: 1,
+        first_seen_ms: 0.125,
+        last_seen_ms: 0.25,
+      },
+    ],
+    vanished: [
+      {
+        iface: 'vxlan.calico',
+        role: 'tunnel',
+        src: '10.244.1.5',
+        dst: 'fd00:10f4::105',
+        proto: 1,
+        sport: -1,
+        dport: -1,
+        packets: 3,
+        first_seen_ms: 1718000000100.75,
+        last_seen_ms: 1718000000200.5,
+        fingerprints: ['fp-1', 'fp-2'],
+        path: [hop, { ...hop, iface: 'cali1234', role: 'pod', direction: WireDirection.DIRECTION_OUT, vni: -1 }],
+        expected_exit: 'cali1234',
+        reverse_exits: ['eth0', 'vxlan.calico'],
+        kernel: {
+          drop_reasons: { IP_RPFILTER: 3, NETFILTER_DROP: 1 },
+          has_rp_filter: true,
+          rp_filter_all: 1,
+          rp_filter_iface: 2,
+          rp_filter_effective: 2,
+          rp_filter_counter_delta: -1,
+          route_back_iface: 'eth1',
+          route_check_error: 'RTNETLINK answers: Network is unreachable',
+        },
+        first_bytes: new Uint8Array([0x45, 0x00, 0x00, 0x54, 0xff, 0x00]),
+        link_type: 1,
+      },
+    ],
+    kernel_drops: [
+      { reason: 'IP_RPFILTER', ifindex: 4, src: '10.244.1.5', dst: '10.96.0.10', proto: 17, sport: 5353, dport: 53, ts_ms: 1718000000150.5 },
+    ],
+    cross_node: [
+      {
+        fingerprint: 'fp-9',
+        departure: true,
+        outer_peer: '192.168.10.3',
+        ts_ms: 1718000000160.125,
+        path: [hop],
+        src: '10.244.1.5',
+        dst: '10.244.2.9',
+        proto: 6,
+        sport: -1,
+        dport: 8080,
+      },
+    ],
+    capture: {
+      received: 123456789012,
+      dropped_by_kernel: 5,
+      dropped_by_interface: 6,
+      ebpf_monitor: true,
+      ebpf_unavailable_reason: 'bpftrace not found',
+      truncated_unjudged: 2,
+    },
+    loss: { batches_dropped: 4, bytes_dropped: 65536 },
+  };
+}
+
+function isDefault(value: unknown): boolean {
+  if (value === undefined || value === '' || value === 0 || value === false) return true;
+  if (value instanceof Uint8Array || Array.isArray(value)) return value.length === 0;
+  return typeof value === 'object' && value !== null && Object.keys(value).length === 0;
+}
+
+/** Decoding either succeeds with an identified batch or fails as WireDecodeError, nothing else. */
+function decodesOrRejects(bytes: Uint8Array): 'decoded' | 'rejected' {
+  try {
+    const batch = decodeBatch(bytes);
+    expect(batch.agent_id).not.toBe('');
+    expect(batch.sequence).toBeGreaterThan(0);
+    return 'decoded';
+  } catch (err) {
+    expect(err).toBeInstanceOf(WireDecodeError);
+    expect((err as Error).message).not.toMatch(/\n/);
+    return 'rejected';
+  }
+}
+
+/** Skips when protoc is absent, except in CI, where a missing protoc must fail the run. */
+function requireProtoc(skip: (note: string) => never): string {
+  if (hasProtoc) return PROTOC;
+  if (process.env.CI === 'true') throw new Error('protoc is required in CI (CI=true) but was not found on PATH');
+  skip('protoc not installed (apt install protobuf-compiler): interop with an independent decoder skipped');
+}
+
+function protoc(bin: string, mode: 'decode' | 'encode', input: Uint8Array | string): Buffer {
+  const r = spawnSync(bin, [`--${mode}=pathwatch.v1.Batch`, `--proto_path=${dirname(SCHEMA_PATH)}`, 'pathwatch.proto'], {
+    input,
+  });
+  if (r.error) throw r.error;
+  expect(r.status, `protoc --${mode}: ${r.stderr.toString()}`).toBe(0);
+  return r.stdout;
+}
+
+describe('wire codec', () => {
+  it('round-trips a batch with every message and field set', () => {
+    const batch = fullBatch();
+    const bytes = encodeBatch(batch);
+    expect(bytes.byteLength).toBe(bytes.buffer.byteLength);
+    expect(decodeBatch(bytes)).toEqual(batch);
+  });
+
+  it('has types that mirror the schema: the fixture sets exactly the fields each message declares', async () => {
+    const parser: string = 'protocol-buffers-schema';
+    const { parse } = (await import(parser)) as { parse: (src: Buffer) => { messages: { name: string; fields: { name: string }[] }[] } };
+    const b = fullBatch();
+    const vanished = b.vanished[0]!;
+    const samples: Record<string, object | undefined> = {
+      Batch: b,
+      FlowRecord: b.flows[0],
+      Hop: vanished.path[0],
+      VanishedGroup: vanished,
+      KernelEvidence: vanished.kernel,
+      KernelDrop: b.kernel_drops[0],
+      CrossNodeHop: b.cross_node[0],
+      CaptureHealth: b.capture,
+      LossReport: b.loss,
+    };
+    const messages = parse(readFileSync(SCHEMA_PATH)).messages;
+    expect(messages.map((m) => m.name).sort()).toEqual(Object.keys(samples).sort());
+    for (const m of messages) {
+      const sample = samples[m.name]!;
+      expect(Object.keys(sample).sort(), m.name).toEqual(m.fields.map((f) => f.name).sort());
+      for (const [field, value] of Object.entries(sample)) expect(isDefault(value), `${m.name}.${field} is set`).toBe(false);
+    }
+  });
+
+  it('leaves defaults off the wire and reads them back as defaults', () => {
+    const bytes = encodeBatch({ agent_id: 'a', boot_id: '', sequence: 1, node: '', sent_at_ms: 0, flows: [], vanished: [], kernel_drops: [], cross_node: [] });
+    expect(bytes.byteLength).toBe(5);
+    expect(decodeBatch(bytes)).toEqual({
+      agent_id: 'a', boot_id: '', sequence: 1, node: '', sent_at_ms: 0, flows: [], vanished: [], kernel_drops: [], cross_node: [],
+      capture: undefined, loss: undefined,
+    });
+  });
+
+  it('does not let decoded bytes alias the caller buffer', () => {
+    const bytes = encodeBatch(fullBatch());
+    const decoded = decodeBatch(bytes);
+    bytes.fill(0);
+    expect(decoded.flows[0]!.src).toEqual(V4_POD);
+  });
+
+  it('refuses to encode a batch without its identity', () => {
+    expect(() => encodeBatch({ ...fullBatch(), agent_id: '' })).toThrow(RangeError);
+    expect(() => encodeBatch({ ...fullBatch(), sequence: 0 })).toThrow(RangeError);
+  });
+
+  it('rejects input without an identity, over the size limit, or malformed in the middle', () => {
+    expect(() => decodeBatch(new Uint8Array(0))).toThrow(/no agent_id/);
+    // agent_id "a" only: sequence missing.
+    expect(() => decodeBatch(new Uint8Array([0x0a, 0x01, 0x61]))).toThrow(/sequence 0/);
+    expect(() => decodeBatch(new Uint8Array(MAX_BATCH_BYTES + 1))).toThrow(WireDecodeError);
+    const good = encodeBatch(fullBatch());
+    // A field number 0 before the real fields: pbf alone would stop there and return defaults.
+    expect(() => decodeBatch(new Uint8Array([0x00, ...good]))).toThrow(/field number 0/);
+    // agent_id claims 200 bytes: past the end of the input.
+    expect(() => decodeBatch(new Uint8Array([0x0a, 0xc8, 0x01, 0x61, 0x18, 0x01]))).toThrow(WireDecodeError);
+  });
+
+  it('rejects truncated batches only with WireDecodeError, and always when cut inside a message', () => {
+    const bytes = encodeBatch(fullBatch());
+    const outcomes = new Set<string>();
+    for (let cut = 0; cut < bytes.byteLength; cut++) outcomes.add(decodesOrRejects(bytes.subarray(0, cut)));
+    // Some cuts fall on a field boundary and are valid shorter batches; the last byte never is.
+    expect(outcomes).toEqual(new Set(['decoded', 'rejected']));
+    expect(() => decodeBatch(bytes.subarray(0, bytes.byteLength - 1))).toThrow(WireDecodeError);
+  });
+
+  it('fails random bytes only with WireDecodeError', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => void decodesOrRejects(bytes)), { numRuns: 200 });
+  });
+
+  it('fails corrupted batches only with WireDecodeError', () => {
+    const good = encodeBatch(fullBatch());
+    const edit = fc.record({ at: fc.nat({ max: good.byteLength - 1 }), value: fc.integer({ min: 0, max: 255 }) });
+    fc.assert(
+      fc.property(fc.array(edit, { minLength: 1, maxLength: 8 }), (edits) => {
+        const bytes = good.slice();
+        for (const { at, value } of edits) bytes[at] = value;
+        decodesOrRejects(bytes);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('throws a plain Error (not WireDecodeError) for a missing schema file', () => {
+    expect(() => loadWireSchema('/nonexistent/pathwatch.proto')).toThrow(/cannot compile/);
+    expect(() => loadWireSchema('/nonexistent/pathwatch.proto')).not.toThrow(WireDecodeError);
+  });
+});
+
+describe('interop with protoc (an independent protobuf implementation)', () => {
+  it('protoc decodes our bytes to the same values', ({ skip }) => {
+    const bin = requireProtoc(skip);
+    const text = protoc(bin, 'decode', encodeBatch(fullBatch())).toString('utf8');
+    expect(text).toMatch(/^agent_id: "machine-id-0123456789abcdef"$/m);
+    expect(text).toMatch(/^sequence: 7$/m);
+    expect(text).toMatch(/^sent_at_ms: 1718000000999$/m);
+    expect(text).toMatch(/^ {2}dport: 80$/m);
+    expect(text).toMatch(/^ {2}vni: -1$/m);
+    expect(text).toMatch(/^ {2}packets: 5000000001$/m);
+    expect(text).toMatch(/^ {2}direction: DIRECTION_IN$/m);
+    expect(text).toContain('src: "\\n\\364\\001\\005"');
+    expect(text).toContain('outer_dst: "\\375\\000\\020\\364\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\001\\005"');
+    expect(text).toMatch(/drop_reasons \{\s+key: "IP_RPFILTER"\s+value: 3\s+\}/);
+    expect(text).toMatch(/^ {4}rp_filter_counter_delta: -1$/m);
+    expect(text).toContain('first_seen_ms: 1718000000000.5');
+    // No field protoc does not know by number: the field numbers agree.
+    expect(text).not.toMatch(/^\s*\d+[:{ ]/m);
+  });
+
+  it('our codec decodes what protoc encodes from text format', ({ skip }) => {
+    const bin = requireProtoc(skip);
+    const text = `
+      agent_id: "agent-from-protoc"
+      boot_id: "boot-2"
+      sequence: 9
+      sent_at_ms: 1718000000999
+      flows {
+        iface: "eth0" direction: DIRECTION_OUT proto: 17 sport: 4789 dport: 53 vni: -1
+        src: "\\300\\250\\001\\002"
+        dst: "\\375\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\001"
+        packets: 5000000001 first_seen_ms: 12.5 last_seen_ms: 13.75
+      }
+      vanished {
+        iface: "vxlan.calico" sport: -1 dport: -1 fingerprints: "fp-1" fingerprints: "fp-2"
+        path { node: "node-b" iface: "vxlan.calico" direction: DIRECTION_IN ts_ms: 0.75 vni: 4096 }
+        kernel {
+          drop_reasons { key: "IP_RPFILTER" value: 3 }
+          drop_reasons { key: "NETFILTER_DROP" value: 1 }
+          has_rp_filter: true rp_filter_counter_delta: -1
+        }
+      }
+      capture { received: 100 ebpf_monitor: true }
+      loss { batches_dropped: 2 }
+    `;
+    const batch = decodeBatch(new Uint8Array(protoc(bin, 'encode', text)));
+    expect(batch).toMatchObject({
+      agent_id: 'agent-from-protoc',
+      boot_id: 'boot-2',
+      sequence: 9,
+      sent_at_ms: 1718000000999,
+      flows: [
+        {
+          iface: 'eth0', direction: WireDirection.DIRECTION_OUT, proto: 17, sport: 4789, dport: 53, vni: -1,
+          src: new Uint8Array([192, 168, 1, 2]),
+          dst: new Uint8Array([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+          packets: 5_000_000_001, first_seen_ms: 12.5, last_seen_ms: 13.75,
+        },
+      ],
+      vanished: [
+        {
+          iface: 'vxlan.calico', sport: -1, dport: -1, fingerprints: ['fp-1', 'fp-2'],
+          path: [{ node: 'node-b', iface: 'vxlan.calico', direction: WireDirection.DIRECTION_IN, ts_ms: 0.75, vni: 4096 }],
+          kernel: { drop_reasons: { IP_RPFILTER: 3, NETFILTER_DROP: 1 }, has_rp_filter: true, rp_filter_counter_delta: -1 },
+        },
+      ],
+      capture: { received: 100, ebpf_monitor: true },
+      loss: { batches_dropped: 2, bytes_dropped: 0 },
+    });
+    expect(batch.kernel_drops).toEqual([]);
+  });
+});
