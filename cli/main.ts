@@ -3,6 +3,7 @@
  * stderr and exit status 2, and never shows a stack trace for bad input.
  */
 import { UsageError } from './cli-error.js';
+import { AGENT_USAGE, agentCommand } from './agent-command.js';
 import { REPLAY_USAGE, replayCommand } from './replay-command.js';
 import { WATCH_USAGE, watchCommand } from './watch-command.js';
 
@@ -14,6 +15,7 @@ pathwatch finds packets that entered a Kubernetes node and never left it, and sa
 Commands:
   replay     analyse capture files (pcap, pcapng, gzip, stdin): pathwatch replay --help
   watch      watch this host live and report packets that vanish: pathwatch watch --help
+  agent      watch this node and ship what it finds to collectors: pathwatch agent --help
 
 Run \`pathwatch <command> --help\` for a command's options.
 `;
@@ -21,6 +23,7 @@ Run \`pathwatch <command> --help\` for a command's options.
 const COMMANDS: Readonly<Record<string, { usage: string; run: (argv: string[]) => Promise<number> }>> = {
   replay: { usage: REPLAY_USAGE, run: replayCommand },
   watch: { usage: WATCH_USAGE, run: watchCommand },
+  agent: { usage: AGENT_USAGE, run: agentCommand },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -12,9 +12,18 @@ const purpose = process.argv[2] ?? 'test';
 
 /** Debian packages per purpose, keyed by a command that shows the package is there. */
 const SYSTEM_TOOLS = {
-  test: { tcpdump: 'tcpdump', tshark: 'tshark', dumpcap: 'wireshark-common', ip: 'iproute2', python3: 'python3' },
+  test: {
+    tcpdump: 'tcpdump',
+    tshark: 'tshark',
+    dumpcap: 'wireshark-common',
+    ip: 'iproute2',
+    python3: 'python3',
+    protoc: 'protobuf-compiler',
+    bpftrace: 'bpftrace',
+    'docker-compose': 'docker-compose',
+  },
   bench: { tcpdump: 'tcpdump', tshark: 'tshark' },
-  start: { tcpdump: 'tcpdump' },
+  start: { tcpdump: 'tcpdump', bpftrace: 'bpftrace' },
 };
 
 function say(msg) {

@@ -188,6 +188,11 @@ export class NodeHopMatcher {
     }
   }
 
+  /** Forgets vanish groups whose last packet is older than `before` (ms): live nodes run for months. */
+  pruneVanished(before: number): void {
+    for (const [key, g] of this.vanished) if (g.lastSeen < before) this.vanished.delete(key);
+  }
+
   get openPackets(): number {
     return this.open.size;
   }

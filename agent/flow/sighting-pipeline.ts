@@ -38,6 +38,8 @@ export interface SightingPipelineConfig {
   readonly decoder?: PacketDecoderConfig;
   readonly matcher?: HopMatcherConfig;
   readonly crossNode?: CrossNodeSink;
+  /** Only packets of interfaces whose name passes are analysed (the agent's --iface patterns). */
+  readonly acceptInterface?: (name: string) => boolean;
 }
 
 export class SightingPipeline {
@@ -97,6 +99,7 @@ export class SightingPipeline {
     const slot = this.flows.add(view, ifaceId, dir, ts, record.origlen);
     const iface = this.registry.interfaces[ifaceId];
     if (!iface) return;
+    if (this.config.acceptInterface && !this.accepts(ifaceId, iface.name)) return;
     const matcher = this.matcher(iface.node.index);
     // A flow's first packet teaches the node at once when its direction is known (the node's
     // addresses above all); the rest is learned when flow records are emitted.
@@ -128,6 +131,23 @@ export class SightingPipeline {
   finish(endTs: number, onRecord?: (record: FlowRecord) => void): void {
     for (const m of this.matchers) m?.expireAll(endTs);
     this.flushFlows(onRecord);
+  }
+
+  /** Per interface id: 0 not decided yet, 1 accepted, 2 rejected. */
+  private acceptance = new Uint8Array(64);
+
+  private accepts(ifaceId: number, name: string): boolean {
+    if (ifaceId >= this.acceptance.length) {
+      const grown = new Uint8Array(Math.max(ifaceId + 1, this.acceptance.length * 2));
+      grown.set(this.acceptance);
+      this.acceptance = grown;
+    }
+    let a = this.acceptance[ifaceId] as number;
+    if (a === 0) {
+      a = this.config.acceptInterface?.(name) === false ? 2 : 1;
+      this.acceptance[ifaceId] = a;
+    }
+    return a === 1;
   }
 
   private ifaceForIfindex(binding: CaptureBinding, ifindex: number, hatype: number): number {

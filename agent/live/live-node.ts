@@ -24,6 +24,8 @@ export interface LiveNodeOptions {
   readonly kernelEvidence?: boolean;
   /** Flow records are emitted (and knowledge learned) this often; default 10 s. */
   readonly flowIntervalMs?: number;
+  /** Analyse only interfaces whose name passes (then the capture no longer covers every interface). */
+  readonly acceptInterface?: (name: string) => boolean;
   readonly onReady?: () => void;
   /** Something the user should know once (the eBPF monitor could not start, and why). */
   readonly onNotice?: (message: string) => void;
@@ -41,6 +43,8 @@ export interface CaptureCounters {
 /** Packets take a moment from the kernel through tcpdump's pipe: judge only what is older than this. */
 const DELIVERY_SLACK_MS = 1000;
 const TICK_MS = 500;
+/** A drop group with no new packet for this long is forgotten (it was reported). */
+const VANISHED_GROUP_TTL_MS = 10 * 60_000;
 
 export class LiveNode {
   readonly registry = new InterfaceRegistry();
@@ -53,6 +57,7 @@ export class LiveNode {
   constructor(private readonly options: LiveNodeOptions) {
     this.pipeline = new SightingPipeline(this.registry, {
       matcher: { ...DEFAULT_HOP_MATCHER_CONFIG, windowMs: options.windowMs ?? DEFAULT_HOP_MATCHER_CONFIG.windowMs },
+      ...(options.acceptInterface ? { acceptInterface: options.acceptInterface } : {}),
     });
   }
 
@@ -64,7 +69,7 @@ export class LiveNode {
     const sink: CaptureSink = {
       onInterface: (ci: CaptureInterface) => {
         if (ci.linkType === LINKTYPE_LINUX_SLL2) {
-          node.coversAllInterfaces = true;
+          node.coversAllInterfaces = options.acceptInterface === undefined;
           binding.ifaceByCaptureInterface[ci.id] = -1;
         } else {
           binding.ifaceByCaptureInterface[ci.id] = this.registry.interface(options.node, options.capture?.iface ?? 'any').id;
@@ -103,6 +108,7 @@ export class LiveNode {
           pipeline.flushFlows((r) => records.push(r));
           lastFlush = Date.now();
           if (records.length > 0) options.onFlows?.(records);
+          for (const m of pipeline.matchers) m?.pruneVanished(Date.now() - VANISHED_GROUP_TTL_MS);
         }
         if (useKernel) {
           for (const m of pipeline.matchers) for (const g of m?.vanished.values() ?? []) await this.kernel.prepare(g);
@@ -138,7 +144,9 @@ export class LiveNode {
     }
     const counters = await capture.stop();
     while (ticking) await new Promise((r) => setTimeout(r, 20));
-    pipeline.finish(this.lastTs);
+    const last: FlowRecord[] = [];
+    pipeline.finish(this.lastTs, (r) => last.push(r));
+    if (last.length > 0) options.onFlows?.(last);
     await tick(true);
     await monitor?.stop();
     return counters;

@@ -1,0 +1,143 @@
+/**
+ * The agent: a live node whose findings are shipped to collectors. Healthy traffic travels as flow
+ * records (one batch per flow interval); each vanished group travels in full, with its path and
+ * the kernel's evidence, to the collector its first packet's fingerprint chooses (rendezvous), again
+ * whenever it grows; the kernel's drop events ride with the flows. Every batch carries
+ * (agent id, boot id, sequence) so a collector stores a retried one once.
+ */
+import { randomUUID, createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { LiveCaptureOptions } from '../capture/live-capture.js';
+import { judgeGroups } from '../flow/judged-groups.js';
+import { wireFlow, wireKernelDrop, wireVanished } from '../ship/batch-builder.js';
+import { BatchShipper, type ShipperStats } from '../ship/shipper.js';
+import { encodeBatch } from '../ship/wire-codec.js';
+import type { WireBatch, WireFlowRecord, WireKernelDrop } from '../ship/wire-types.js';
+import { LiveNode } from './live-node.js';
+
+export interface AgentOptions {
+  readonly node: string;
+  readonly collectors: readonly string[];
+  readonly tokenFile?: string;
+  readonly spoolDir: string;
+  readonly spoolMaxBytes: number;
+  readonly windowMs?: number;
+  readonly flowIntervalMs?: number;
+  readonly capture?: LiveCaptureOptions;
+  readonly acceptInterface?: (name: string) => boolean;
+  readonly onReady?: () => void;
+  readonly log: (line: string) => void;
+}
+
+export interface AgentSummary {
+  readonly packets: number;
+  readonly batches: number;
+  readonly vanishedGroups: number;
+  readonly shipper: ShipperStats;
+}
+
+/** At most this many kernel drop events per batch (the rest are counted, not sent one by one). */
+const MAX_DROPS_PER_BATCH = 10_000;
+
+/** A stable id for this machine: /etc/machine-id where there is one, else the host name. */
+export function agentId(node: string): string {
+  let base = hostname();
+  try {
+    base = readFileSync('/etc/machine-id', 'utf8').trim() || base;
+  } catch {
+    // no machine id: the host name stands in
+  }
+  return createHash('sha256').update(`${base}|${node}`).digest('hex').slice(0, 16);
+}
+
+export async function runAgent(options: AgentOptions, signal: AbortSignal): Promise<AgentSummary> {
+  const identity = { agent_id: agentId(options.node), boot_id: randomUUID(), node: options.node };
+  const shipper = new BatchShipper({
+    targets: options.collectors,
+    ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}),
+    spoolDir: options.spoolDir,
+    spoolMaxBytes: options.spoolMaxBytes,
+    timeoutMs: 5000,
+    log: options.log,
+  });
+  let sequence = 0;
+  let batches = 0;
+  let flows: WireFlowRecord[] = [];
+  let drops: WireKernelDrop[] = [];
+  let droppedKernelEvents = 0;
+  const shipped = new Map<string, number>();
+  let live: LiveNode | undefined;
+
+  const batch = (parts: Partial<WireBatch>): WireBatch => {
+    const lost = shipper.takeUnreportedLoss();
+    const loss = { batches_dropped: lost.batches, bytes_dropped: lost.bytes };
+    const stats = live?.pipeline.matchers[0]?.stats;
+    return {
+      ...identity,
+      sequence: ++sequence,
+      sent_at_ms: Date.now(),
+      flows: [],
+      vanished: [],
+      kernel_drops: [],
+      cross_node: [],
+      capture: {
+        received: live?.pipeline.stats.records ?? 0,
+        dropped_by_kernel: 0,
+        dropped_by_interface: 0,
+        ebpf_monitor: live?.kernel.monitoring ?? false,
+        ebpf_unavailable_reason: live?.ebpfUnavailable ?? '',
+        truncated_unjudged: stats?.truncatedUnjudged ?? 0,
+      },
+      loss,
+      ...parts,
+    };
+  };
+  const send = (b: WireBatch, routingKey?: string): void => {
+    shipper.enqueue(encodeBatch(b), { sequence: b.sequence, ...(routingKey ? { routingKey } : {}) });
+    batches++;
+  };
+  const shipFlows = (): void => {
+    if (flows.length === 0 && drops.length === 0) return;
+    send(batch({ flows, kernel_drops: drops }));
+    flows = [];
+    drops = [];
+  };
+
+  shipper.start();
+  live = new LiveNode({
+    node: options.node,
+    ...(options.windowMs !== undefined ? { windowMs: options.windowMs } : {}),
+    flowIntervalMs: options.flowIntervalMs ?? 10_000,
+    ...(options.capture ? { capture: options.capture } : {}),
+    ...(options.acceptInterface ? { acceptInterface: options.acceptInterface } : {}),
+    ...(options.onReady ? { onReady: options.onReady } : {}),
+    onNotice: (m) => options.log(m),
+    onFlows: (records) => {
+      for (const r of records) flows.push(wireFlow(r));
+      shipFlows();
+    },
+    onKernelDrop: (d) => {
+      if (drops.length < MAX_DROPS_PER_BATCH) drops.push(wireKernelDrop(d));
+      else droppedKernelEvents++;
+    },
+    onTick: (node) => {
+      // Vanished groups travel as soon as they are judged, and again when they grow.
+      for (const v of judgeGroups(node.pipeline).vanished) {
+        const g = v.group;
+        if (shipped.get(g.key) === g.packets) continue;
+        shipped.set(g.key, g.packets);
+        send(batch({ vanished: [wireVanished(v, node.kernel.evidenceFor(g))] }), g.fingerprints[0]);
+      }
+      if (drops.length >= MAX_DROPS_PER_BATCH) shipFlows();
+    },
+  });
+  try {
+    await live.run(signal);
+  } finally {
+    shipFlows();
+    if (droppedKernelEvents > 0) options.log(`${droppedKernelEvents} kernel drop events beyond ${MAX_DROPS_PER_BATCH} per batch were not sent one by one`);
+    await shipper.stop({ flushMs: 3000 });
+  }
+  return { packets: live.pipeline.stats.records, batches, vanishedGroups: shipped.size, shipper: shipper.stats };
+}

@@ -1,0 +1,97 @@
+/**
+ * `pathwatch agent --collector URL... [--node NAME] [--iface PATTERN]... [--token-file F]
+ *  [--spool-dir DIR] [--spool-max-mb N] [--window MS]`: watches this node and ships what it finds.
+ */
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { LiveCaptureError } from '../agent/capture/live-capture.js';
+import { runAgent } from '../agent/live/agent-runner.js';
+import { ShipperConfigError } from '../agent/ship/shipper.js';
+import { UsageError } from './cli-error.js';
+
+export const AGENT_USAGE = `Usage: pathwatch agent --collector URL... [--node NAME] [--iface PATTERN]... [--token-file F]
+                       [--spool-dir DIR] [--spool-max-mb N] [--window MS]
+
+Watches this node (every interface, tcpdump on any; the kernel's drop reasons through eBPF) and
+ships flow records, vanished packets with their evidence, and kernel drop events to collectors.
+
+  --collector URL    http://host:port, https://host:port or unix:/path/to/socket (repeatable: each
+                     packet's records go to the collector its fingerprint chooses)
+  --node NAME        this node's name (default: the host name)
+  --iface PATTERN    analyse only interfaces matching the pattern (* wildcard; repeatable)
+  --token-file F     bearer token for the collector's ingest
+  --spool-dir DIR    where batches wait while a collector is unreachable (default /var/lib/pathwatch/spool)
+  --spool-max-mb N   bound on the spool; beyond it the oldest batches are dropped and counted (default 256)
+  --window MS        correlation window in milliseconds (default 250)
+  -h, --help         show this help
+
+Runs as root (or with CAP_NET_RAW, CAP_NET_ADMIN, CAP_BPF, CAP_PERFMON) in the node's network
+namespace. Stops on SIGTERM or SIGINT, flushing what it has.
+`;
+
+function globToRegExp(pattern: string): RegExp {
+  return new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+}
+
+export async function agentCommand(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        collector: { type: 'string', multiple: true, default: [] },
+        node: { type: 'string' },
+        iface: { type: 'string', multiple: true, default: [] },
+        'token-file': { type: 'string' },
+        'spool-dir': { type: 'string' },
+        'spool-max-mb': { type: 'string' },
+        window: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`agent: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(AGENT_USAGE);
+    return 0;
+  }
+  if (v.collector.length === 0) throw new UsageError('agent: at least one --collector URL is needed (see pathwatch agent --help)');
+  const spoolMb = v['spool-max-mb'] === undefined ? 256 : Number(v['spool-max-mb']);
+  if (!(spoolMb > 0 && spoolMb <= 1 << 20)) throw new UsageError(`agent: --spool-max-mb must be a positive number, not "${v['spool-max-mb']}"`);
+  const windowMs = v.window === undefined ? undefined : Number(v.window);
+  if (windowMs !== undefined && !(windowMs > 0 && windowMs <= 600_000)) throw new UsageError(`agent: --window must be a number of milliseconds between 0 and 600000, not "${v.window}"`);
+  const patterns = v.iface.map(globToRegExp);
+  const node = v.node ?? hostname();
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const log = (line: string): void => void process.stderr.write(`pathwatch agent: ${line}\n`);
+  try {
+    const summary = await runAgent(
+      {
+        node,
+        collectors: v.collector,
+        ...(v['token-file'] ? { tokenFile: v['token-file'] } : {}),
+        spoolDir: v['spool-dir'] ?? '/var/lib/pathwatch/spool',
+        spoolMaxBytes: Math.floor(spoolMb * 1024 * 1024),
+        ...(windowMs !== undefined ? { windowMs } : {}),
+        ...(patterns.length > 0 ? { acceptInterface: (name: string) => patterns.some((p) => p.test(name)) } : {}),
+        onReady: () => log(`watching ${node}${patterns.length > 0 ? ` (interfaces ${v.iface.join(', ')})` : ''}, shipping to ${v.collector.join(', ')}`),
+        log,
+      },
+      controller.signal,
+    );
+    const s = summary.shipper;
+    log(`stopped: ${summary.packets} packets, ${summary.batches} batches (${s.sent} delivered, ${s.spooledBatches} spooled, ${s.lostBatches} lost), ${summary.vanishedGroups} vanished groups`);
+    return 0;
+  } catch (e) {
+    if (e instanceof LiveCaptureError || e instanceof ShipperConfigError) throw new UsageError(`agent: ${e.message}`);
+    throw e;
+  } finally {
+    process.removeListener('SIGINT', stop);
+    process.removeListener('SIGTERM', stop);
+  }
+}

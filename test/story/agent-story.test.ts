@@ -1,0 +1,99 @@
+/**
+ * The story with agents: `pathwatch agent` runs inside each node's namespace and ships protobuf
+ * batches over a unix socket to a receiver (a small fastify server standing in for the collector,
+ * which decodes them with the wire codec). Node n2's batches carry the vanished ICMP and TCP groups
+ * on its tunnel with the kernel's evidence (IP_RPFILTER from eBPF, strict rp_filter in effect, the
+ * counter delta, the route back by the uplink); node n1 ships flows and no vanished packet; both
+ * stop cleanly on SIGTERM, flushing their flows.
+ */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeBatch } from '../../agent/ship/wire-codec.js';
+import type { WireBatch } from '../../agent/ship/wire-types.js';
+import { buildStoryTopology, cleanupStaleLabNamespaces, type StoryTopology } from '../../lab/topology.js';
+import { runStoryTraffic } from '../../lab/traffic.js';
+import { ROOT, ensureBuilt } from '../support/built-cli.js';
+import { labUnavailableReason } from '../support/lab-prerequisites.js';
+
+const PREFIX = 'pwagent';
+const unavailable = labUnavailableReason(PREFIX);
+
+async function until(check: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe.skipIf(unavailable !== null)('pathwatch agent on the story (VXLAN), shipping to a receiver', () => {
+  let topo: StoryTopology | undefined;
+  let receiver: FastifyInstance | undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'pw-agent-'));
+  const socket = join(dir, 'collector.sock');
+  const batches: WireBatch[] = [];
+  const agents: ChildProcessByStdio<null, Readable, Readable>[] = [];
+
+  beforeAll(async () => {
+    ensureBuilt();
+    await cleanupStaleLabNamespaces(PREFIX, { olderThanMs: 10 * 60_000 });
+    topo = await buildStoryTopology({ overlay: 'vxlan', prefix: PREFIX });
+    receiver = Fastify();
+    receiver.addContentTypeParser('application/x-protobuf', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    receiver.post('/api/v1/ingest', async (req, reply) => {
+      batches.push(decodeBatch(new Uint8Array(req.body as Buffer)));
+      return reply.code(204).send();
+    });
+    await receiver.listen({ path: socket });
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const a of agents) a.kill('SIGKILL');
+    await receiver?.close();
+    await topo?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('ships the vanished packets of n2 with the kernel evidence, flows of both nodes, and stops on SIGTERM', async () => {
+    const t = topo as StoryTopology;
+    const start = (node: 'n1' | 'n2') => {
+      const child = spawn('ip', ['netns', 'exec', t.nodes[node].ns, process.execPath, join(ROOT, 'bin/pathwatch.js'), 'agent', '--collector', `unix:${socket}`, '--node', node, '--spool-dir', join(dir, `spool-${node}`)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const out = { stderr: '', exit: new Promise<number | null>((res) => child.on('exit', (c) => res(c))) };
+      child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
+      agents.push(child);
+      return out;
+    };
+    const n1 = start('n1');
+    const n2 = start('n2');
+    await until(() => n1.stderr.includes('watching') && n2.stderr.includes('watching'), 20_000);
+    await runStoryTraffic(t);
+    const pa = t.pods.asymmetric.address;
+    const vanished = () => batches.filter((b) => b.node === 'n2').flatMap((b) => b.vanished);
+    await until(() => ['1', '6'].every((p) => vanished().some((v) => String(v.proto) === p && v.dst === pa && Object.keys(v.kernel?.drop_reasons ?? {}).length > 0)), 20_000);
+    for (const a of agents) a.kill('SIGTERM');
+    expect(await n1.exit, n1.stderr).toBe(0);
+    expect(await n2.exit, n2.stderr).toBe(0);
+
+    for (const v of vanished()) {
+      expect(v.iface).toBe(t.nodes.n2.tunnel);
+      expect([v.src, v.dst]).not.toContain(t.pods.healthy.address);
+    }
+    const icmp = vanished().filter((v) => v.proto === 1 && v.dst === pa).pop();
+    expect(icmp?.kernel?.drop_reasons['IP_RPFILTER']).toBeGreaterThan(0);
+    expect(icmp?.kernel?.rp_filter_effective).toBe(1);
+    expect(icmp?.kernel?.route_back_iface).toBe(t.nodes.n2.uplink);
+    expect(icmp?.kernel?.rp_filter_counter_delta).toBeGreaterThan(0);
+    expect(icmp?.path.map((h) => h.iface)).toEqual([t.nodes.n2.uplink, t.nodes.n2.tunnel]);
+    expect(batches.filter((b) => b.node === 'n1').flatMap((b) => b.vanished)).toEqual([]);
+    for (const node of ["n1", "n2"]) expect(batches.filter((b) => b.node === node).flatMap((b) => b.flows).length, `${node}: ${JSON.stringify(batches.filter((b) => b.node === node).map((b) => [b.sequence, b.flows.length, b.vanished.length, b.kernel_drops.length]))} ${n1.stderr} ${n2.stderr}`).toBeGreaterThan(0);
+    // Each batch once: (agent, boot, sequence) never repeats, and sequences count up from 1.
+    const ids = batches.map((b) => `${b.agent_id}/${b.boot_id}/${b.sequence}`);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(batches.filter((b) => b.node === 'n2').map((b) => b.sequence).sort((a, b) => a - b)[0]).toBe(1);
+  }, 90_000);
+});
