@@ -6,6 +6,7 @@
  * interface's index and each packet's direction in one stream, and follows interfaces (pod veths)
  * that appear after the start.
  */
+import { deferred } from '../util/deferred.js';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -45,23 +46,19 @@ export function startLiveCapture(options: LiveCaptureOptions = {}): LiveCapture 
   const child: ChildProcessByStdio<null, Readable, Readable> = spawn(options.tcpdump ?? 'tcpdump', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let exited = false;
-  let resolveReady!: () => void;
-  let rejectReady!: (e: Error) => void;
-  const ready = new Promise<void>((res, rej) => {
-    resolveReady = res;
-    rejectReady = rej;
-  });
+  const readiness = deferred();
+  const ready = readiness.promise;
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => {
     stderr += d;
-    if (/listening on/.test(stderr)) resolveReady();
+    if (/listening on/.test(stderr)) readiness.resolve();
   });
-  child.on('error', (e) => rejectReady(new LiveCaptureError(`cannot start tcpdump: ${e.message} (install it: apt-get install tcpdump)`)));
+  child.on('error', (e) => readiness.reject(new LiveCaptureError(`cannot start tcpdump: ${e.message} (install it: apt-get install tcpdump)`)));
   const exit = new Promise<void>((res) => {
     child.on('exit', () => {
       exited = true;
       const line = stderr.split('\n').find((l) => /permission|not permitted|no suitable device|doesn't exist|No such device|syntax error/i.test(l));
-      rejectReady(new LiveCaptureError(line ? explain(line.trim()) : `tcpdump exited before capturing: ${stderr.trim().split('\n').pop() ?? ''}`));
+      readiness.reject(new LiveCaptureError(line ? explain(line.trim()) : `tcpdump exited before capturing: ${stderr.trim().split('\n').pop() ?? ''}`));
       res();
     });
   });

@@ -7,6 +7,7 @@
  * Without bpftrace, tracefs or the privileges, the monitor does not start and says why once; the
  * verdicts then rest on configuration and counters ("likely") instead of the kernel's word.
  */
+import { deferred } from '../util/deferred.js';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -103,13 +104,9 @@ export function startDropMonitor(onDrop: (d: KernelDrop) => void, bpftrace = 'bp
   }
   let stderr = '';
   let exited = false;
-  let resolveReady!: () => void;
-  let rejectReady!: (e: Error) => void;
-  const ready = new Promise<void>((res, rej) => {
-    resolveReady = res;
-    rejectReady = rej;
-  });
-  child.on('error', (e) => rejectReady(new Error(`cannot start bpftrace: ${e.message} (apt-get install bpftrace)`)));
+  const readiness = deferred();
+  const ready = readiness.promise;
+  child.on('error', (e) => readiness.reject(new Error(`cannot start bpftrace: ${e.message} (apt-get install bpftrace)`)));
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => (stderr += d));
   let pending = '';
@@ -122,7 +119,7 @@ export function startDropMonitor(onDrop: (d: KernelDrop) => void, bpftrace = 'bp
       pending = pending.slice(nl + 1);
       nl = pending.indexOf('\n');
       if (line === 'ready') {
-        resolveReady();
+        readiness.resolve();
         continue;
       }
       const f = line.split(' ');
@@ -143,7 +140,7 @@ export function startDropMonitor(onDrop: (d: KernelDrop) => void, bpftrace = 'bp
     child.on('exit', () => {
       exited = true;
       const why = stderr.split('\n').find((l) => /ERROR|error|permission|not permitted/i.test(l) && !/RLIMIT_MEMLOCK/.test(l));
-      rejectReady(new Error(`bpftrace stopped: ${(why ?? stderr.trim().split('\n').pop() ?? 'no output').trim()}`));
+      readiness.reject(new Error(`bpftrace stopped: ${(why ?? stderr.trim().split('\n').pop() ?? 'no output').trim()}`));
       res();
     }),
   );
