@@ -9,6 +9,8 @@ import { CaptureStream } from '../capture/capture-stream.js';
 import type { CaptureInterface, CaptureRecord, CaptureSink } from '../capture/capture-record.js';
 import { readInterfaceIndexes, startLiveCapture, type LiveCaptureOptions } from '../capture/live-capture.js';
 import { LINKTYPE_LINUX_SLL2 } from '../decode/link-types.js';
+import { interfaceAddresses } from '../capture/interface-addresses.js';
+import { addressKey, parseAddress } from '../flow/address.js';
 import type { FlowRecord } from '../flow/flow-record.js';
 import { InterfaceRegistry } from '../flow/interface-registry.js';
 import { DEFAULT_HOP_MATCHER_CONFIG } from '../flow/node-hop-matcher.js';
@@ -43,6 +45,8 @@ export interface CaptureCounters {
 /** Packets take a moment from the kernel through tcpdump's pipe: judge only what is older than this. */
 const DELIVERY_SLACK_MS = 1000;
 const TICK_MS = 500;
+/** New pod veths are named (and the node's addresses re-read) within this long. */
+const INTERFACE_REFRESH_MS = 2000;
 /** A drop group with no new packet for this long is forgotten (it was reported). */
 const VANISHED_GROUP_TTL_MS = 10 * 60_000;
 
@@ -53,6 +57,7 @@ export class LiveNode {
   /** Why the eBPF drop monitor is not running, if it is not. */
   ebpfUnavailable: string | undefined;
   private lastTs = -Infinity;
+  private readonly scratch = new Uint32Array(4);
 
   constructor(private readonly options: LiveNodeOptions) {
     this.pipeline = new SightingPipeline(this.registry, {
@@ -82,6 +87,16 @@ export class LiveNode {
       },
       onWarning() {},
     };
+    const learnOwnAddresses = (): void => {
+      const knowledge = pipeline.matcher(node.index).knowledge;
+      for (const addrs of interfaceAddresses().values()) {
+        for (const a of addrs) {
+          const v = parseAddress(a, this.scratch);
+          if (v !== 0) knowledge.addLocal(addressKey(v, this.scratch));
+        }
+      }
+    };
+    learnOwnAddresses();
     const useKernel = options.kernelEvidence !== false;
     const monitor = useKernel
       ? startDropMonitor((d) => {
@@ -93,6 +108,7 @@ export class LiveNode {
     const stream = new CaptureStream('tcpdump', sink, capture.chunks);
     const flowInterval = options.flowIntervalMs ?? 10_000;
     let lastFlush = Date.now();
+    let lastRefresh = Date.now();
     let ticking = false;
     const tick = async (final: boolean): Promise<void> => {
       if (ticking) return;
@@ -100,10 +116,14 @@ export class LiveNode {
       try {
         if (!final) pipeline.advance(Math.max(this.lastTs, Date.now() - DELIVERY_SLACK_MS));
         this.kernel.sampleCounters();
-        if (final || Date.now() - lastFlush >= flowInterval) {
+        if (Date.now() - lastRefresh >= INTERFACE_REFRESH_MS) {
           // Pods come and go: names are looked up afresh (an index seen before its name was known).
           binding.ifnameByIndex = readInterfaceIndexes();
           binding.ifaceByIfindex = new Int32Array(0);
+          learnOwnAddresses();
+          lastRefresh = Date.now();
+        }
+        if (final || Date.now() - lastFlush >= flowInterval) {
           const records: FlowRecord[] = [];
           pipeline.flushFlows((r) => records.push(r));
           lastFlush = Date.now();
