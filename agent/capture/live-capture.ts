@@ -32,6 +32,11 @@ export class LiveCaptureError extends Error {
 
 export interface LiveCapture {
   readonly chunks: AsyncGenerator<Uint8Array>;
+  /**
+   * The capture's counters so far (tcpdump prints them on SIGUSR1): packets the kernel dropped
+   * before we saw them make any gap in that time our own, never a drop event.
+   */
+  counters(): Promise<{ received: number | undefined; droppedByKernel: number | undefined }>;
   /** Resolves once tcpdump says it is listening (or rejects with why it could not). */
   readonly ready: Promise<void>;
   /** Kernel drop counters from tcpdump's exit summary, once stopped. */
@@ -65,15 +70,25 @@ export function startLiveCapture(options: LiveCaptureOptions = {}): LiveCapture 
   async function* chunks(): AsyncGenerator<Uint8Array> {
     for await (const c of child.stdout) yield c as Uint8Array;
   }
+  const parseCounters = (text: string) => {
+    const received = [...text.matchAll(/(\d+) packets? received by filter/g)].pop();
+    const dropped = [...text.matchAll(/(\d+) packets? dropped by kernel/g)].pop();
+    return { received: received ? Number(received[1]) : undefined, droppedByKernel: dropped ? Number(dropped[1]) : undefined };
+  };
   return {
     chunks: chunks(),
     ready,
+    async counters() {
+      if (exited) return parseCounters(stderr);
+      const before = stderr.length;
+      child.kill('SIGUSR1');
+      for (let i = 0; i < 20 && !/dropped by kernel/.test(stderr.slice(before)); i++) await new Promise((r) => setTimeout(r, 25));
+      return parseCounters(stderr.slice(before));
+    },
     async stop() {
       if (!exited) child.kill('SIGTERM');
       await exit;
-      const received = /(\d+) packets? received by filter/.exec(stderr);
-      const dropped = /(\d+) packets? dropped by kernel/.exec(stderr);
-      return { received: received ? Number(received[1]) : undefined, droppedByKernel: dropped ? Number(dropped[1]) : undefined };
+      return parseCounters(stderr);
     },
   };
 }

@@ -9,7 +9,6 @@ import { randomUUID, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { LiveCaptureOptions } from '../capture/live-capture.js';
-import { judgeGroups } from '../flow/judged-groups.js';
 import { wireFlow, wireKernelDrop, wireVanished } from '../ship/batch-builder.js';
 import { BatchShipper, type ShipperStats } from '../ship/shipper.js';
 import { encodeBatch } from '../ship/wire-codec.js';
@@ -82,8 +81,8 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
       kernel_drops: [],
       cross_node: [],
       capture: {
-        received: live?.pipeline.stats.records ?? 0,
-        dropped_by_kernel: 0,
+        received: live?.captureCounters.received ?? 0,
+        dropped_by_kernel: live?.captureCounters.dropped ?? 0,
         dropped_by_interface: 0,
         ebpf_monitor: live?.kernel.monitoring ?? false,
         ebpf_unavailable_reason: live?.ebpfUnavailable ?? '',
@@ -123,7 +122,7 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
     },
     onTick: (node) => {
       // Vanished groups travel as soon as they are judged, and again when they grow.
-      for (const v of judgeGroups(node.pipeline).vanished) {
+      for (const v of node.judged().vanished) {
         const g = v.group;
         if (shipped.get(g.key) === g.packets) continue;
         shipped.set(g.key, g.packets);

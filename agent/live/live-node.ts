@@ -7,7 +7,8 @@
  */
 import { CaptureStream } from '../capture/capture-stream.js';
 import type { CaptureInterface, CaptureRecord, CaptureSink } from '../capture/capture-record.js';
-import { readInterfaceIndexes, startLiveCapture, type LiveCaptureOptions } from '../capture/live-capture.js';
+import { readInterfaceIndexes, startLiveCapture, type LiveCapture, type LiveCaptureOptions } from '../capture/live-capture.js';
+import { judgeGroups, type JudgedVanished } from '../flow/judged-groups.js';
 import { LINKTYPE_LINUX_SLL2 } from '../decode/link-types.js';
 import { interfaceAddresses } from '../capture/interface-addresses.js';
 import { addressKey, parseAddress } from '../flow/address.js';
@@ -45,6 +46,8 @@ export interface CaptureCounters {
 /** Packets take a moment from the kernel through tcpdump's pipe: judge only what is older than this. */
 const DELIVERY_SLACK_MS = 1000;
 const TICK_MS = 500;
+/** Capture loss this close to a group's packets makes its gap our own. */
+const CAPTURE_LOSS_MARGIN_MS = 1000;
 /** New pod veths are named (and the node's addresses re-read) within this long. */
 const INTERFACE_REFRESH_MS = 2000;
 /** A drop group with no new packet for this long is forgotten (it was reported). */
@@ -56,6 +59,8 @@ export class LiveNode {
   readonly kernel = new KernelEvidenceCollector();
   /** Why the eBPF drop monitor is not running, if it is not. */
   ebpfUnavailable: string | undefined;
+  /** The capture's own counters over time: loss there turns a gap into "unknown". */
+  private readonly captureSamples: { ts: number; received: number; dropped: number }[] = [];
   private lastTs = -Infinity;
   private readonly scratch = new Uint32Array(4);
 
@@ -64,6 +69,38 @@ export class LiveNode {
       matcher: { ...DEFAULT_HOP_MATCHER_CONFIG, windowMs: options.windowMs ?? DEFAULT_HOP_MATCHER_CONFIG.windowMs },
       ...(options.acceptInterface ? { acceptInterface: options.acceptInterface } : {}),
     });
+  }
+
+  /** The latest capture counters (received by the filter, dropped by the kernel before we saw them). */
+  get captureCounters(): { received: number; dropped: number } {
+    const last = this.captureSamples[this.captureSamples.length - 1];
+    return { received: last?.received ?? 0, dropped: last?.dropped ?? 0 };
+  }
+
+  /** Packets the capture lost (kernel drops) between `from` and `to` (ms), as far as samples tell. */
+  captureLostDuring(from: number, to: number): number {
+    let before: number | undefined;
+    let after: number | undefined;
+    for (const s of this.captureSamples) {
+      if (s.ts <= from) before = s.dropped;
+      if (after === undefined && s.ts >= to) after = s.dropped;
+    }
+    const last = this.captureSamples[this.captureSamples.length - 1];
+    return Math.max(0, (after ?? last?.dropped ?? 0) - (before ?? 0));
+  }
+
+  /** Vanished groups judged, less those whose time span saw our own capture lose packets. */
+  judged(): { vanished: JudgedVanished[]; captureLossUnjudged: number } {
+    const all = judgeGroups(this.pipeline).vanished;
+    const vanished = all.filter((v) => this.captureLostDuring(v.group.firstSeen - CAPTURE_LOSS_MARGIN_MS, v.group.lastSeen + CAPTURE_LOSS_MARGIN_MS) === 0);
+    return { vanished, captureLossUnjudged: all.length - vanished.length };
+  }
+
+  private async sampleCapture(capture: LiveCapture): Promise<void> {
+    const c = await capture.counters();
+    if (c.received === undefined || c.droppedByKernel === undefined) return;
+    if (this.captureSamples.length >= 4096) this.captureSamples.splice(0, 2048);
+    this.captureSamples.push({ ts: Date.now(), received: c.received, dropped: c.droppedByKernel });
   }
 
   async run(signal: AbortSignal): Promise<CaptureCounters> {
@@ -116,6 +153,7 @@ export class LiveNode {
       try {
         if (!final) pipeline.advance(Math.max(this.lastTs, Date.now() - DELIVERY_SLACK_MS));
         this.kernel.sampleCounters();
+        if (!final) await this.sampleCapture(capture);
         if (Date.now() - lastRefresh >= INTERFACE_REFRESH_MS) {
           // Pods come and go: names are looked up afresh (an index seen before its name was known).
           binding.ifnameByIndex = readInterfaceIndexes();

@@ -6,7 +6,7 @@
  */
 import { ipProtoName } from '../../agent/flow/address.js';
 import type { VanishedGroup } from '../../agent/flow/hop.js';
-import { judgeGroups, type JudgingStats } from '../../agent/flow/judged-groups.js';
+import { judgeGroups, type JudgedVanished, type JudgingStats } from '../../agent/flow/judged-groups.js';
 import type { SightingPipeline } from '../../agent/flow/sighting-pipeline.js';
 import { dropEventId, type DropEvent } from '../explain/drop-event.js';
 import { explainVanished, type ExplainedDrop, type KernelEvidence } from '../explain/explain-vanished.js';
@@ -22,9 +22,19 @@ export interface DropFindings {
   readonly stats: DropFindingStats;
 }
 
-export function findDrops(pipeline: SightingPipeline, stitcher?: CrossNodeStitcher, kernelEvidence?: (g: VanishedGroup) => KernelEvidence | undefined): DropFindings {
+/**
+ * @param judgedVanished the vanished groups to explain, when the caller judged them already (a live
+ *   node leaves out those its own capture losses touched); by default all of the pipeline's.
+ */
+export function findDrops(
+  pipeline: SightingPipeline,
+  stitcher?: CrossNodeStitcher,
+  kernelEvidence?: (g: VanishedGroup) => KernelEvidence | undefined,
+  judgedVanished?: readonly JudgedVanished[],
+): DropFindings {
   const registry = pipeline.registry;
-  const judged = judgeGroups(pipeline);
+  const all = judgeGroups(pipeline);
+  const judged = { stats: all.stats, vanished: judgedVanished ?? all.vanished };
   const stats: DropFindingStats = { ...judged.stats, transitLostPackets: 0 };
   const byId = new Map<string, ExplainedDrop>();
   for (const { group, expectedExit, reverseExits } of judged.vanished) {

@@ -41,7 +41,7 @@ export async function runLocalWatch(options: LocalWatchOptions, signal: AbortSig
     ...(options.onReady ? { onReady: options.onReady } : {}),
     ...(options.onNotice ? { onNotice: options.onNotice } : {}),
     onTick: (node) => {
-      for (const d of findDrops(node.pipeline, undefined, evidenceOf(node)).drops) {
+      for (const d of findDrops(node.pipeline, undefined, evidenceOf(node), node.judged().vanished).drops) {
         const before = reported.get(d.event.id);
         if (before === undefined || d.event.packets > before) {
           reported.set(d.event.id, d.event.packets);
@@ -51,6 +51,6 @@ export async function runLocalWatch(options: LocalWatchOptions, signal: AbortSig
     },
   });
   const counters = await live.run(signal);
-  const findings = findDrops(live.pipeline, undefined, evidenceOf(live));
+  const findings = findDrops(live.pipeline, undefined, evidenceOf(live), live.judged().vanished);
   return { drops: findings.drops, stats: { ...findings.stats, packets: live.pipeline.stats.records, kernelDropped: counters.droppedByKernel } };
 }
