@@ -23,6 +23,10 @@ ships flow records, vanished packets with their evidence, and kernel drop events
   --spool-dir DIR    where batches wait while a collector is unreachable (default /var/lib/pathwatch/spool)
   --spool-max-mb N   bound on the spool; beyond it the oldest batches are dropped and counted (default 256)
   --window MS        correlation window in milliseconds (default 250)
+  --filter BPF       capture filter, e.g. "not port 22"
+  --buffer-mb N      kernel capture buffer (default 16)
+  --sample N         keep one packet in N, chosen by fingerprint so whole paths are kept
+  --metrics-listen HOST:PORT   serve Prometheus metrics at /metrics
   -h, --help         show this help
 
 Runs as root (or with CAP_NET_RAW, CAP_NET_ADMIN, CAP_BPF, CAP_PERFMON) in the node's network
@@ -46,6 +50,10 @@ export async function agentCommand(argv: string[]): Promise<number> {
         'spool-dir': { type: 'string' },
         'spool-max-mb': { type: 'string' },
         window: { type: 'string' },
+        filter: { type: 'string' },
+        'buffer-mb': { type: 'string' },
+        sample: { type: 'string' },
+        'metrics-listen': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -63,6 +71,10 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const windowMs = v.window === undefined ? undefined : Number(v.window);
   if (windowMs !== undefined && !(windowMs > 0 && windowMs <= 600_000)) throw new UsageError(`agent: --window must be a number of milliseconds between 0 and 600000, not "${v.window}"`);
   const patterns = v.iface.map(globToRegExp);
+  const sample = v.sample === undefined ? undefined : Number(v.sample);
+  if (sample !== undefined && !(Number.isInteger(sample) && sample >= 1 && sample <= 1_000_000)) throw new UsageError(`agent: --sample takes a whole number from 1 to 1000000, not "${v.sample}"`);
+  const bufferMb = v['buffer-mb'] === undefined ? undefined : Number(v['buffer-mb']);
+  if (bufferMb !== undefined && !(bufferMb >= 1 && bufferMb <= 4096)) throw new UsageError(`agent: --buffer-mb takes 1 to 4096, not "${v['buffer-mb']}"`);
   const node = v.node ?? hostname();
   const controller = new AbortController();
   const stop = (): void => controller.abort();
@@ -78,6 +90,9 @@ export async function agentCommand(argv: string[]): Promise<number> {
         spoolDir: v['spool-dir'] ?? '/var/lib/pathwatch/spool',
         spoolMaxBytes: Math.floor(spoolMb * 1024 * 1024),
         ...(windowMs !== undefined ? { windowMs } : {}),
+        capture: { ...(v.filter ? { filter: v.filter } : {}), ...(bufferMb ? { bufferKiB: bufferMb * 1024 } : {}) },
+        ...(sample !== undefined ? { sampleOneIn: sample } : {}),
+        ...(v['metrics-listen'] ? { metricsListen: v['metrics-listen'] } : {}),
         ...(patterns.length > 0 ? { acceptInterface: (name: string) => patterns.some((p) => p.test(name)) } : {}),
         onReady: () => log(`watching ${node}${patterns.length > 0 ? ` (interfaces ${v.iface.join(', ')})` : ''}, shipping to ${v.collector.join(', ')}`),
         log,
@@ -88,7 +103,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
     log(`stopped: ${summary.packets} packets, ${summary.batches} batches (${s.sent} delivered, ${s.spooledBatches} spooled, ${s.lostBatches} lost), ${summary.vanishedGroups} vanished groups`);
     return 0;
   } catch (e) {
-    if (e instanceof LiveCaptureError || e instanceof ShipperConfigError) throw new UsageError(`agent: ${e.message}`);
+    if (e instanceof LiveCaptureError || e instanceof ShipperConfigError || (e instanceof Error && /^cannot listen on|^--metrics-listen/.test(e.message))) throw new UsageError(`agent: ${e.message}`);
     throw e;
   } finally {
     process.removeListener('SIGINT', stop);

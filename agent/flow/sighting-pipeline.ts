@@ -32,6 +32,8 @@ export interface PipelineStats {
   truncated: number;
   notIp: number;
   malformed: number;
+  /** Left out by consistent sampling. */
+  sampledOut: number;
 }
 
 export interface SightingPipelineConfig {
@@ -40,13 +42,18 @@ export interface SightingPipelineConfig {
   readonly crossNode?: CrossNodeSink;
   /** Only packets of interfaces whose name passes are analysed (the agent's --iface patterns). */
   readonly acceptInterface?: (name: string) => boolean;
+  /**
+   * Consistent sampling: keep a packet when its fingerprint mod N is 0. Every hop and every node
+   * computes the same fingerprint, so a kept packet keeps its whole path.
+   */
+  readonly sampleOneIn?: number;
 }
 
 export class SightingPipeline {
   readonly decoder: PacketDecoder;
   readonly flows: FlowTable;
   readonly matchers: NodeHopMatcher[] = [];
-  readonly stats: PipelineStats = { records: 0, bytes: 0, decoded: 0, truncated: 0, notIp: 0, malformed: 0 };
+  readonly stats: PipelineStats = { records: 0, bytes: 0, decoded: 0, truncated: 0, notIp: 0, malformed: 0, sampledOut: 0 };
 
   constructor(
     readonly registry: InterfaceRegistry,
@@ -95,6 +102,11 @@ export class SightingPipeline {
     }
     const ts = record.tsSec * 1000 + record.tsNsec / 1e6;
     const fp = packetFingerprint(view, record.data);
+    const sample = this.config.sampleOneIn;
+    if (sample !== undefined && sample > 1 && fp % sample !== 0) {
+      stats.sampledOut++;
+      return;
+    }
     const weak = fingerprintIsWeak(view);
     const slot = this.flows.add(view, ifaceId, dir, ts, record.origlen);
     const iface = this.registry.interfaces[ifaceId];

@@ -13,6 +13,7 @@ import { wireFlow, wireKernelDrop, wireVanished } from '../ship/batch-builder.js
 import { BatchShipper, type ShipperStats } from '../ship/shipper.js';
 import { encodeBatch } from '../ship/wire-codec.js';
 import type { WireBatch, WireFlowRecord, WireKernelDrop } from '../ship/wire-types.js';
+import { createAgentMetrics, serveMetrics } from './agent-metrics.js';
 import { LiveNode } from './live-node.js';
 
 export interface AgentOptions {
@@ -27,6 +28,10 @@ export interface AgentOptions {
   readonly acceptInterface?: (name: string) => boolean;
   readonly onReady?: () => void;
   readonly log: (line: string) => void;
+  /** Serve Prometheus metrics on HOST:PORT. */
+  readonly metricsListen?: string;
+  /** Keep one packet in N, chosen by fingerprint so every hop and node keeps the same ones. */
+  readonly sampleOneIn?: number;
 }
 
 export interface AgentSummary {
@@ -104,7 +109,9 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
   };
 
   shipper.start();
+  const metricsServer = options.metricsListen ? await serveMetrics(createAgentMetrics({ live: () => live, shipper }), options.metricsListen) : undefined;
   live = new LiveNode({
+    ...(options.sampleOneIn && options.sampleOneIn > 1 ? { sampleOneIn: options.sampleOneIn } : {}),
     node: options.node,
     ...(options.windowMs !== undefined ? { windowMs: options.windowMs } : {}),
     flowIntervalMs: options.flowIntervalMs ?? 10_000,
@@ -137,6 +144,7 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
     shipFlows();
     if (droppedKernelEvents > 0) options.log(`${droppedKernelEvents} kernel drop events beyond ${MAX_DROPS_PER_BATCH} per batch were not sent one by one`);
     await shipper.stop({ flushMs: 3000 });
+    metricsServer?.close();
   }
   return { packets: live.pipeline.stats.records, batches, vanishedGroups: shipped.size, shipper: shipper.stats };
 }

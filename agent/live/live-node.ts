@@ -29,6 +29,8 @@ export interface LiveNodeOptions {
   readonly flowIntervalMs?: number;
   /** Analyse only interfaces whose name passes (then the capture no longer covers every interface). */
   readonly acceptInterface?: (name: string) => boolean;
+  /** Keep one packet in N by fingerprint (consistent sampling: all hops of a kept packet are kept). */
+  readonly sampleOneIn?: number;
   readonly onReady?: () => void;
   /** Something the user should know once (the eBPF monitor could not start, and why). */
   readonly onNotice?: (message: string) => void;
@@ -68,6 +70,7 @@ export class LiveNode {
     this.pipeline = new SightingPipeline(this.registry, {
       matcher: { ...DEFAULT_HOP_MATCHER_CONFIG, windowMs: options.windowMs ?? DEFAULT_HOP_MATCHER_CONFIG.windowMs },
       ...(options.acceptInterface ? { acceptInterface: options.acceptInterface } : {}),
+      ...(options.sampleOneIn ? { sampleOneIn: options.sampleOneIn } : {}),
     });
   }
 

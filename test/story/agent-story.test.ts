@@ -6,7 +6,7 @@
  * counter delta, the route back by the uplink); node n1 ships flows and no vanished packet; both
  * stop cleanly on SIGTERM, flushing their flows.
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,10 +17,26 @@ import { decodeBatch } from '../../agent/ship/wire-codec.js';
 import type { WireBatch } from '../../agent/ship/wire-types.js';
 import { buildStoryTopology, cleanupStaleLabNamespaces, type StoryTopology } from '../../lab/topology.js';
 import { runStoryTraffic } from '../../lab/traffic.js';
+import { pythonExecutable } from '../../lab/exec.js';
 import { ROOT, ensureBuilt } from '../support/built-cli.js';
 import { labUnavailableReason } from '../support/lab-prerequisites.js';
 
 const PREFIX = 'pwagent';
+/** Three ICMP echo requests through a raw socket (the machine has no ping), to argv[1]. */
+const PING_ONCE = `
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.settimeout(0.5)
+for seq in range(3):
+    body = struct.pack('!BBHHH', 8, 0, 0, 77, seq) + b'pathwatch-new-pod'
+    padded = body + b'\\0' * (len(body) % 2)
+    c = sum(struct.unpack('!%dH' % (len(padded) // 2), padded))
+    c = (c >> 16) + (c & 0xffff); c = ~(c + (c >> 16)) & 0xffff
+    s.sendto(body[:2] + struct.pack('!H', c) + body[4:], (sys.argv[1], 0))
+    try: s.recv(1500)
+    except socket.timeout: pass
+    time.sleep(0.1)
+`;
 const unavailable = labUnavailableReason(PREFIX);
 
 async function until(check: () => boolean, ms: number): Promise<void> {
@@ -62,7 +78,8 @@ describe.skipIf(unavailable !== null)('pathwatch agent on the story (VXLAN), shi
   it('ships the vanished packets of n2 with the kernel evidence, flows of both nodes, and stops on SIGTERM', async () => {
     const t = topo as StoryTopology;
     const start = (node: 'n1' | 'n2') => {
-      const child = spawn('ip', ['netns', 'exec', t.nodes[node].ns, process.execPath, join(ROOT, 'bin/pathwatch.js'), 'agent', '--collector', `unix:${socket}`, '--node', node, '--spool-dir', join(dir, `spool-${node}`)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const extra = node === 'n2' ? ['--metrics-listen', '127.0.0.1:9464'] : [];
+      const child = spawn('ip', ['netns', 'exec', t.nodes[node].ns, process.execPath, join(ROOT, 'bin/pathwatch.js'), 'agent', '--collector', `unix:${socket}`, '--node', node, '--spool-dir', join(dir, `spool-${node}`), ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
       const out = { stderr: '', exit: new Promise<number | null>((res) => child.on('exit', (c) => res(c))) };
       child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
       agents.push(child);
@@ -71,7 +88,30 @@ describe.skipIf(unavailable !== null)('pathwatch agent on the story (VXLAN), shi
     const n1 = start('n1');
     const n2 = start('n2');
     await until(() => n1.stderr.includes('watching') && n2.stderr.includes('watching'), 20_000);
-    await runStoryTraffic(t);
+    // A pod appears while the agents run: its veth is captured and named.
+    const podNs = `${PREFIX}-${t.id}-pnew`;
+    const veth = 'cali0a1b2c3d4e5';
+    const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+    ip('netns', 'add', podNs);
+    try {
+      ip('link', 'add', veth, 'netns', t.nodes.n2.ns, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', podNs);
+      ip('-n', t.nodes.n2.ns, 'link', 'set', veth, 'up');
+      ip('-n', podNs, 'link', 'set', 'lo', 'up');
+      ip('-n', podNs, 'link', 'set', 'eth0', 'up');
+      ip('-n', podNs, 'addr', 'add', '10.91.1.140/32', 'dev', 'eth0');
+      ip('-n', podNs, 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link');
+      ip('-n', podNs, 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0');
+      execFileSync('ip', ['netns', 'exec', t.nodes.n2.ns, 'sysctl', '-qw', `net.ipv4.conf.${veth}.proxy_arp=1`]);
+      ip('-n', t.nodes.n2.ns, 'route', 'add', '10.91.1.140', 'dev', veth, 'scope', 'link');
+      await runStoryTraffic(t);
+      // The new pod talks to the gateway through node n2 (bounded: three pings to our own namespace).
+      execFileSync('ip', ['netns', 'exec', podNs, pythonExecutable(), '-c', PING_ONCE, t.gateway.uplinkAddress], { stdio: 'pipe', timeout: 10_000 });
+      const metrics = execFileSync('ip', ['netns', 'exec', t.nodes.n2.ns, process.execPath, '-e', 'fetch("http://127.0.0.1:9464/metrics").then((r) => r.text()).then((t) => process.stdout.write(t))'], { encoding: 'utf8', timeout: 10_000 });
+      expect(Number(/^pathwatch_agent_packets_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+      expect(metrics).toMatch(/^pathwatch_agent_ebpf_monitor_up 1$/m);
+    } finally {
+      ip('netns', 'del', podNs);
+    }
     const pa = t.pods.asymmetric.address;
     const vanished = () => batches.filter((b) => b.node === 'n2').flatMap((b) => b.vanished);
     await until(() => ['1', '6'].every((p) => vanished().some((v) => String(v.proto) === p && v.dst === pa && Object.keys(v.kernel?.drop_reasons ?? {}).length > 0)), 20_000);
@@ -90,6 +130,7 @@ describe.skipIf(unavailable !== null)('pathwatch agent on the story (VXLAN), shi
     expect(icmp?.kernel?.rp_filter_counter_delta).toBeGreaterThan(0);
     expect(icmp?.path.map((h) => h.iface)).toEqual([t.nodes.n2.uplink, t.nodes.n2.tunnel]);
     expect(batches.filter((b) => b.node === 'n1').flatMap((b) => b.vanished)).toEqual([]);
+    expect(batches.filter((b) => b.node === 'n2').flatMap((b) => b.flows).some((f) => f.iface === veth)).toBe(true);
     for (const node of ["n1", "n2"]) expect(batches.filter((b) => b.node === node).flatMap((b) => b.flows).length, `${node}: ${JSON.stringify(batches.filter((b) => b.node === node).map((b) => [b.sequence, b.flows.length, b.vanished.length, b.kernel_drops.length]))} ${n1.stderr} ${n2.stderr}`).toBeGreaterThan(0);
     // Each batch once: (agent, boot, sequence) never repeats, and sequences count up from 1.
     const ids = batches.map((b) => `${b.agent_id}/${b.boot_id}/${b.sequence}`);
