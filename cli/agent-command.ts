@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { LiveCaptureError } from '../agent/capture/live-capture.js';
 import { runAgent } from '../agent/live/agent-runner.js';
+import { CollectorUrlError, parseCollectorUrls } from '../agent/ship/collector-target.js';
 import { ShipperConfigError } from '../agent/ship/shipper.js';
 import { UsageError } from './cli-error.js';
 
@@ -66,6 +67,12 @@ export async function agentCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (v.collector.length === 0) throw new UsageError('agent: at least one --collector URL is needed (see pathwatch agent --help)');
+  try {
+    parseCollectorUrls(v.collector);
+  } catch (e) {
+    if (e instanceof CollectorUrlError) throw new UsageError(`agent: ${e.message}`);
+    throw e;
+  }
   const spoolMb = v['spool-max-mb'] === undefined ? 256 : Number(v['spool-max-mb']);
   if (!(spoolMb > 0 && spoolMb <= 1 << 20)) throw new UsageError(`agent: --spool-max-mb must be a positive number, not "${v['spool-max-mb']}"`);
   const windowMs = v.window === undefined ? undefined : Number(v.window);

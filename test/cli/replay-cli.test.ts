@@ -23,7 +23,7 @@ beforeAll(() => ensureBuilt(), 180_000);
 
 describe('pathwatch replay (command line)', () => {
   it('prints usage and exits 0 for --help, at top level and per command', async () => {
-    for (const args of [['--help'], ['replay', '--help']]) {
+    for (const args of [['--help'], ['replay', '--help'], ['watch', '--help'], ['agent', '--help']]) {
       const r = await runPathwatch(args);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^Usage: pathwatch/);
@@ -38,6 +38,10 @@ describe('pathwatch replay (command line)', () => {
       [['replay', '/nonexistent/capture.pcap'], /cannot open \/nonexistent\/capture.pcap/],
       [['replay', join(ROOT, 'package.json')], /package.json: not a pcap or pcapng capture at byte offset 0/],
       [['frobnicate'], /unknown command/],
+      [['agent'], /at least one --collector/],
+      [['agent', '--collector', 'ftp://x'], /bad collector URL "ftp:\/\/x"/],
+      [['agent', '--collector', 'http://127.0.0.1:1', '--sample', 'x'], /--sample takes a whole number/],
+      [['watch', '--window', '0'], /--window must be/],
     ];
     for (const [args, message] of cases) {
       const r = await runPathwatch(args);
