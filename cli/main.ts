@@ -17,7 +17,7 @@ Commands:
   watch      watch this host live and report packets that vanish: pathwatch watch --help
   agent      watch this node and ship what it finds to collectors: pathwatch agent --help
 
-Run \`pathwatch <command> --help\` for a command's options.
+Run \`pathwatch <command> --help\` (or \`pathwatch help <command>\`) for a command's options.
 `;
 
 const COMMANDS: Readonly<Record<string, { usage: string; run: (argv: string[]) => Promise<number> }>> = {
@@ -28,6 +28,11 @@ const COMMANDS: Readonly<Record<string, { usage: string; run: (argv: string[]) =
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  const helpFor = command === 'help' && rest[0] !== undefined ? COMMANDS[rest[0]] : undefined;
+  if (helpFor) {
+    process.stdout.write(helpFor.usage);
+    return 0;
+  }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(MAIN_USAGE);
     return command === undefined ? 2 : 0;
