@@ -32,6 +32,8 @@ export function judgeGroups(pipeline: SightingPipeline): { vanished: JudgedVanis
   const vanished: JudgedVanished[] = [];
   for (const m of pipeline.matchers) {
     if (!m) continue;
+    // Packets already known at matching time to be for the node never became groups.
+    stats.localPackets += m.stats.local;
     for (const g of m.vanished.values()) {
       const j = judgeVanishedGroup(g, m.node, m.knowledge);
       if (j.outcome === 'local') {
