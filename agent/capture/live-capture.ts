@@ -87,7 +87,10 @@ export function startLiveCapture(options: LiveCaptureOptions = {}): LiveCapture 
     },
     async stop() {
       if (!exited) child.kill('SIGTERM');
+      // A capture that does not stop within seconds is killed: shutdown must not hang.
+      const force = setTimeout(() => child.kill('SIGKILL'), 3000);
       await exit;
+      clearTimeout(force);
       return parseCounters(stderr);
     },
   };

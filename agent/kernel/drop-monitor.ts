@@ -148,7 +148,9 @@ export function startDropMonitor(onDrop: (d: KernelDrop) => void, bpftrace = 'bp
     ready,
     async stop() {
       if (!exited) child.kill('SIGINT');
+      const force = setTimeout(() => child.kill('SIGKILL'), 3000);
       await exit;
+      clearTimeout(force);
     },
   };
 }

@@ -183,6 +183,7 @@ export class LiveNode {
     timer.unref();
     const onAbort = (): void => void capture.stop();
     signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort(); // stopped before we got here: never wait for a capture nobody stops
     try {
       if (monitor) {
         try {
@@ -190,12 +191,16 @@ export class LiveNode {
           this.kernel.monitoring = true;
         } catch (e) {
           this.ebpfUnavailable = e instanceof Error ? e.message : String(e);
-          options.onNotice?.(`kernel drop reasons unavailable (${this.ebpfUnavailable}); verdicts rest on rp_filter, counters and routes`);
+          if (!signal.aborted) options.onNotice?.(`kernel drop reasons unavailable (${this.ebpfUnavailable}); verdicts rest on rp_filter, counters and routes`);
         }
       }
       this.kernel.sampleCounters();
-      await capture.ready;
-      options.onReady?.();
+      try {
+        await capture.ready;
+        options.onReady?.();
+      } catch (e) {
+        if (!signal.aborted) throw e; // stopped while starting: a clean stop, not an error
+      }
       while (await stream.pump()) {
         // Each pump parses one chunk; the timer judges.
       }
