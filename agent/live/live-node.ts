@@ -18,6 +18,7 @@ import { DEFAULT_HOP_MATCHER_CONFIG } from '../flow/node-hop-matcher.js';
 import { SightingPipeline, type CaptureBinding } from '../flow/sighting-pipeline.js';
 import { startDropMonitor, type KernelDrop } from '../kernel/drop-monitor.js';
 import { KernelEvidenceCollector } from '../kernel/kernel-evidence.js';
+import { CaptureLossTracker } from './capture-loss.js';
 
 export interface LiveNodeOptions {
   readonly node: string;
@@ -62,7 +63,7 @@ export class LiveNode {
   /** Why the eBPF drop monitor is not running, if it is not. */
   ebpfUnavailable: string | undefined;
   /** The capture's own counters over time: loss there turns a gap into "unknown". */
-  private readonly captureSamples: { ts: number; received: number; dropped: number }[] = [];
+  private readonly captureLoss = new CaptureLossTracker();
   private lastTs = -Infinity;
   private readonly scratch = new Uint32Array(4);
 
@@ -76,34 +77,20 @@ export class LiveNode {
 
   /** The latest capture counters (received by the filter, dropped by the kernel before we saw them). */
   get captureCounters(): { received: number; dropped: number } {
-    const last = this.captureSamples[this.captureSamples.length - 1];
-    return { received: last?.received ?? 0, dropped: last?.dropped ?? 0 };
-  }
-
-  /** Packets the capture lost (kernel drops) between `from` and `to` (ms), as far as samples tell. */
-  captureLostDuring(from: number, to: number): number {
-    let before: number | undefined;
-    let after: number | undefined;
-    for (const s of this.captureSamples) {
-      if (s.ts <= from) before = s.dropped;
-      if (after === undefined && s.ts >= to) after = s.dropped;
-    }
-    const last = this.captureSamples[this.captureSamples.length - 1];
-    return Math.max(0, (after ?? last?.dropped ?? 0) - (before ?? 0));
+    return this.captureLoss.latest;
   }
 
   /** Vanished groups judged, less those whose time span saw our own capture lose packets. */
   judged(): { vanished: JudgedVanished[]; captureLossUnjudged: number } {
     const all = judgeGroups(this.pipeline).vanished;
-    const vanished = all.filter((v) => this.captureLostDuring(v.group.firstSeen - CAPTURE_LOSS_MARGIN_MS, v.group.lastSeen + CAPTURE_LOSS_MARGIN_MS) === 0);
+    const vanished = all.filter((v) => this.captureLoss.lostDuring(v.group.firstSeen - CAPTURE_LOSS_MARGIN_MS, v.group.lastSeen + CAPTURE_LOSS_MARGIN_MS) === 0);
     return { vanished, captureLossUnjudged: all.length - vanished.length };
   }
 
   private async sampleCapture(capture: LiveCapture): Promise<void> {
     const c = await capture.counters();
     if (c.received === undefined || c.droppedByKernel === undefined) return;
-    if (this.captureSamples.length >= 4096) this.captureSamples.splice(0, 2048);
-    this.captureSamples.push({ ts: Date.now(), received: c.received, dropped: c.droppedByKernel });
+    this.captureLoss.add({ ts: Date.now(), received: c.received, dropped: c.droppedByKernel });
   }
 
   async run(signal: AbortSignal): Promise<CaptureCounters> {
