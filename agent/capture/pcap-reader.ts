@@ -40,9 +40,7 @@
  * assembled in a carry buffer, which is reused and grows geometrically, so the steady state
  * allocates nothing per packet.
  */
-import { appendToCarry } from './carry-buffer.js';
-import { plainBytes } from './plain-bytes.js';
-import type { CaptureParser } from './capture-format.js';
+import { UnitStreamParser } from './unit-stream-parser.js';
 import { CaptureFormatError, CaptureRecord, type CaptureInterface, type CaptureSink } from './capture-record.js';
 
 const FILE_HEADER_LEN = 24;
@@ -69,103 +67,30 @@ function u32be(b: Uint8Array, p: number): number {
   return ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
 }
 
-export class PcapParser implements CaptureParser {
-  /** Packets delivered to the sink so far. */
-  packets = 0;
-  /** Stream bytes belonging to completely parsed units (file header and records). */
-  bytesConsumed = 0;
-
-  private readonly sink: CaptureSink;
+export class PcapParser extends UnitStreamParser {
   private readonly record = new CaptureRecord();
-  private headerDone = false;
+  private headerRead = false;
   private littleEndian = true;
   /** Multiplier from the fractional timestamp field to nanoseconds (1000 for usec files, 1 for nsec). */
   private fracToNs = 1000;
   /** The fractional field's value for one whole second, to normalise corrupt overflowing values. */
   private fracPerSec = 1_000_000;
-  private carry: Uint8Array = new Uint8Array(0);
-  private carryLen = 0;
-  private ended = false;
-  private failure: CaptureFormatError | undefined;
 
   constructor(sink: CaptureSink) {
-    this.sink = sink;
+    super(sink);
   }
 
-  push(chunk: Uint8Array): void {
-    if (this.failure !== undefined) throw this.failure;
-    if (this.ended) throw new Error('PcapParser.push() called after end()');
-    try {
-      this.consume(plainBytes(chunk));
-    } catch (e) {
-      if (e instanceof CaptureFormatError) this.failure = e;
-      throw e;
-    }
+  protected get headerDone(): boolean {
+    return this.headerRead;
   }
 
-  end(): void {
-    if (this.failure !== undefined) throw this.failure;
-    if (this.ended) return;
-    this.ended = true;
-    if (!this.headerDone) {
-      this.failure = new CaptureFormatError(
-        `file shorter than the ${FILE_HEADER_LEN}-byte pcap header (${this.carryLen} bytes)`,
-        0,
-      );
-      throw this.failure;
-    }
-    if (this.carryLen > 0) {
-      const need = this.carryLen < RECORD_HEADER_LEN ? RECORD_HEADER_LEN : RECORD_HEADER_LEN + this.caplenAt(this.carry, 0);
-      this.sink.onWarning(
-        `truncated final record at byte offset ${this.bytesConsumed}: ${this.carryLen} of ${need} bytes`,
-      );
-      this.carryLen = 0;
-    }
+  protected missingHeaderError(): CaptureFormatError {
+    return new CaptureFormatError(`file shorter than the ${FILE_HEADER_LEN}-byte pcap header (${this.carryLen} bytes)`, 0);
   }
 
-  private consume(chunk: Uint8Array): void {
-    const len = chunk.length;
-    let pos = 0;
-    if (this.carryLen > 0) {
-      pos = this.completeCarry(chunk);
-      if (this.carryLen > 0) return;
-    }
-    while (pos < len) {
-      const avail = len - pos;
-      const need = this.unitLength(chunk, pos, avail);
-      if (avail < need) {
-        this.appendCarry(chunk, pos, avail);
-        return;
-      }
-      this.processUnit(chunk, pos, need);
-      pos += need;
-    }
-  }
-
-  /**
-   * Moves bytes from the chunk into the carry until the pending unit is complete (then processes it)
-   * or the chunk runs out. Never takes bytes past the unit, so the rest of the chunk can be parsed
-   * in place. Returns the chunk position after the bytes taken.
-   */
-  private completeCarry(chunk: Uint8Array): number {
-    let pos = 0;
-    for (;;) {
-      const need = this.unitLength(this.carry, 0, this.carryLen);
-      if (this.carryLen >= need) {
-        this.carryLen = 0;
-        this.processUnit(this.carry, 0, need);
-        return pos;
-      }
-      if (pos === chunk.length) return pos;
-      const take = Math.min(need - this.carryLen, chunk.length - pos);
-      this.appendCarry(chunk, pos, take);
-      pos += take;
-    }
-  }
-
-  private appendCarry(src: Uint8Array, pos: number, n: number): void {
-    this.carry = appendToCarry(this.carry, this.carryLen, src, pos, n);
-    this.carryLen += n;
+  protected truncatedUnitWarning(): string {
+    const need = this.carryLen < RECORD_HEADER_LEN ? RECORD_HEADER_LEN : RECORD_HEADER_LEN + this.caplenAt(this.carry, 0);
+    return `truncated final record at byte offset ${this.bytesConsumed}: ${this.carryLen} of ${need} bytes`;
   }
 
   /**
@@ -173,8 +98,8 @@ export class PcapParser implements CaptureParser {
    * header is incomplete this is the header length (a lower bound); once the header is there it is
    * the exact length, validated.
    */
-  private unitLength(buf: Uint8Array, pos: number, avail: number): number {
-    if (!this.headerDone) {
+  protected unitLength(buf: Uint8Array, pos: number, avail: number): number {
+    if (!this.headerRead) {
       if (avail >= 4) this.checkMagic(u32be(buf, pos));
       return FILE_HEADER_LEN;
     }
@@ -204,13 +129,12 @@ export class PcapParser implements CaptureParser {
     }
   }
 
-  private processUnit(buf: Uint8Array, pos: number, len: number): void {
-    if (!this.headerDone) {
+  protected processUnit(buf: Uint8Array, pos: number, len: number): void {
+    if (!this.headerRead) {
       this.processFileHeader(buf, pos);
     } else {
       this.processRecord(buf, pos, len);
     }
-    this.bytesConsumed += len;
   }
 
   private processFileHeader(buf: Uint8Array, pos: number): void {
@@ -223,7 +147,7 @@ export class PcapParser implements CaptureParser {
     const rd = this.littleEndian ? u32le : u32be;
     const snapLen = rd(buf, pos + 16);
     const linkType = rd(buf, pos + 20) & 0xffff;
-    this.headerDone = true;
+    this.headerRead = true;
     const rec = this.record;
     rec.linkType = linkType;
     rec.interfaceId = 0;

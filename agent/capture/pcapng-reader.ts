@@ -57,10 +57,8 @@
  * Chunking follows the pcap reader: blocks wholly inside a chunk are read in place; only a block
  * straddling chunk boundaries is assembled in a reused, geometrically grown carry buffer.
  */
-import { appendToCarry } from './carry-buffer.js';
-import { plainBytes } from './plain-bytes.js';
+import { UnitStreamParser } from './unit-stream-parser.js';
 import { TextDecoder } from 'node:util';
-import type { CaptureParser } from './capture-format.js';
 import {
   CaptureFormatError,
   CaptureRecord,
@@ -127,13 +125,7 @@ function pad4(n: number): number {
   return (n + 3) & ~3;
 }
 
-export class PcapngParser implements CaptureParser {
-  /** Packets delivered to the sink so far. */
-  packets = 0;
-  /** Stream bytes belonging to completely parsed blocks. */
-  bytesConsumed = 0;
-
-  private readonly sink: CaptureSink;
+export class PcapngParser extends UnitStreamParser {
   private readonly record = new CaptureRecord();
   /** Byte order of the current section; meaningless before the first SHB. */
   private littleEndian = true;
@@ -152,95 +144,31 @@ export class PcapngParser implements CaptureParser {
   /** if_tsoffset, seconds. */
   private readonly ifTsOffset: number[] = [];
 
-  private carry: Uint8Array = new Uint8Array(0);
-  private carryLen = 0;
-  private ended = false;
-  private failure: CaptureFormatError | undefined;
   private textDecoder: TextDecoder | undefined;
 
   constructor(sink: CaptureSink) {
-    this.sink = sink;
+    super(sink);
   }
 
-  push(chunk: Uint8Array): void {
-    if (this.failure !== undefined) throw this.failure;
-    if (this.ended) throw new Error('PcapngParser.push() called after end()');
-    try {
-      this.consume(plainBytes(chunk));
-    } catch (e) {
-      if (e instanceof CaptureFormatError) this.failure = e;
-      throw e;
-    }
+  protected get headerDone(): boolean {
+    return this.inSection;
   }
 
-  end(): void {
-    if (this.failure !== undefined) throw this.failure;
-    if (this.ended) return;
-    this.ended = true;
-    if (!this.inSection) {
-      this.failure = new CaptureFormatError(
-        `no complete Section Header Block (${this.carryLen} bytes of input)`,
-        0,
-      );
-      throw this.failure;
-    }
-    if (this.carryLen > 0) {
-      const need = this.carryLen < BLOCK_PREFIX_LEN ? BLOCK_PREFIX_LEN : this.blockLength(this.carry, 0);
-      this.sink.onWarning(
-        `truncated final block at byte offset ${this.bytesConsumed}: ${this.carryLen} of ${need} bytes`,
-      );
-      this.carryLen = 0;
-    }
+  protected missingHeaderError(): CaptureFormatError {
+    return new CaptureFormatError(`no complete Section Header Block (${this.carryLen} bytes of input)`, 0);
   }
 
-  private consume(chunk: Uint8Array): void {
-    const len = chunk.length;
-    let pos = 0;
-    if (this.carryLen > 0) {
-      pos = this.completeCarry(chunk);
-      if (this.carryLen > 0) return;
-    }
-    while (pos < len) {
-      const avail = len - pos;
-      const need = this.unitLength(chunk, pos, avail);
-      if (avail < need) {
-        this.appendCarry(chunk, pos, avail);
-        return;
-      }
-      this.processBlock(chunk, pos, need);
-      this.bytesConsumed += need;
-      pos += need;
-    }
+  protected truncatedUnitWarning(): string {
+    const need = this.carryLen < BLOCK_PREFIX_LEN ? BLOCK_PREFIX_LEN : this.blockLength(this.carry, 0);
+    return `truncated final block at byte offset ${this.bytesConsumed}: ${this.carryLen} of ${need} bytes`;
   }
 
-  /**
-   * Moves bytes into the carry until the pending block is complete (then processes it) or the
-   * chunk runs out, never past the block. Returns the chunk position after the bytes taken.
-   */
-  private completeCarry(chunk: Uint8Array): number {
-    let pos = 0;
-    for (;;) {
-      const need = this.unitLength(this.carry, 0, this.carryLen);
-      if (this.carryLen >= need) {
-        this.carryLen = 0;
-        this.processBlock(this.carry, 0, need);
-        this.bytesConsumed += need;
-        return pos;
-      }
-      if (pos === chunk.length) return pos;
-      const take = Math.min(need - this.carryLen, chunk.length - pos);
-      this.appendCarry(chunk, pos, take);
-      pos += take;
-    }
-  }
-
-  private appendCarry(src: Uint8Array, pos: number, n: number): void {
-    this.carry = appendToCarry(this.carry, this.carryLen, src, pos, n);
-    this.carryLen += n;
+  protected processUnit(buf: Uint8Array, pos: number, len: number): void {
+    this.processBlock(buf, pos, len);
   }
 
   /** Bytes the block at buf[pos] needs: the prefix length until the prefix is there, then exact. */
-  private unitLength(buf: Uint8Array, pos: number, avail: number): number {
+  protected unitLength(buf: Uint8Array, pos: number, avail: number): number {
     if (!this.inSection && avail >= 4 && u32le(buf, pos) !== BT_SHB) {
       throw new CaptureFormatError('not a pcapng file (no Section Header Block)', 0);
     }
