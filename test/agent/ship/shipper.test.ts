@@ -169,7 +169,7 @@ describe('BatchShipper delivery', () => {
     const s = shipper({ targets: [collector.url] });
     s.start();
     s.enqueue(batch(1), { sequence: 1 });
-    await waitFor('the batch', () => collector.received.length === 1);
+    await waitFor('the batch', () => collector.received.length === 1 && s.stats.sent === 1);
     expect(collector.requests).toHaveLength(2);
     expect(s.stats).toMatchObject({ sent: 1, retried: 1 });
   });
@@ -196,7 +196,7 @@ describe('BatchShipper delivery', () => {
     s.start();
     s.enqueue(batch(1), { sequence: 1 });
     s.enqueue(batch(2), { sequence: 2 });
-    await waitFor('batch 2', () => collector.received.length === 1);
+    await waitFor('batch 2', () => collector.received.length === 1 && s.stats.sent === 1);
     await new Promise((resolve) => setTimeout(resolve, 150)); // room for a wrong retry to show up
     expect(collector.requests.map((r) => r.body)).toEqual(['batch-1', 'batch-2']);
     expect(s.stats).toMatchObject({ sent: 1, droppedBadRequest: 1, retried: 0, spooledBatches: 0 });
@@ -235,7 +235,7 @@ describe('BatchShipper outages, restarts and limits', () => {
 
     const back = await startCollector({ port: up.port });
     for (let seq = 11; seq <= 12; seq++) s.enqueue(batch(seq), { sequence: seq });
-    await waitFor('all batches', () => back.received.length >= 9);
+    await waitFor('all batches', () => back.received.length >= 9 && s.stats.sent === 12);
     await new Promise((resolve) => setTimeout(resolve, 100)); // room for a duplicate to show up
     expect([...bodies(up), ...bodies(back)]).toEqual(range(1, 12));
     expect(s.stats).toMatchObject({ sent: 12, spooledBatches: 0, lostBatches: 0 });
