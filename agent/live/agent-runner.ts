@@ -8,6 +8,7 @@
 import { randomUUID, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import type { LiveCaptureOptions } from '../capture/live-capture.js';
 import { wireFlow, wireKernelDrop, wireVanished } from '../ship/batch-builder.js';
 import { BatchShipper, type ShipperStats } from '../ship/shipper.js';
@@ -64,6 +65,8 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
     spoolMaxBytes: options.spoolMaxBytes,
     timeoutMs: 5000,
     log: options.log,
+    // Flow records compress about 4x (measured by bench/wire-budget.ts): the wire budget needs it.
+    contentEncoding: 'gzip',
   });
   let sequence = 0;
   let batches = 0;
@@ -98,7 +101,7 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
     };
   };
   const send = (b: WireBatch, routingKey?: string): void => {
-    shipper.enqueue(encodeBatch(b), { sequence: b.sequence, ...(routingKey ? { routingKey } : {}) });
+    shipper.enqueue(gzipSync(encodeBatch(b), { level: 6 }), { sequence: b.sequence, ...(routingKey ? { routingKey } : {}) });
     batches++;
   };
   const shipFlows = (): void => {

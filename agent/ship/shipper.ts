@@ -77,6 +77,8 @@ export interface ShipperOptions {
   readonly configRetryMs?: number;
   /** One line per event worth a human's attention (default: stderr). */
   readonly log?: (line: string) => void;
+  /** The batches are already compressed this way (sent as Content-Encoding). */
+  readonly contentEncoding?: 'gzip';
 }
 
 export interface EnqueueOptions {
@@ -384,6 +386,7 @@ export class BatchShipper {
   private roundRobin = 0;
   private reportedLoss = { batches: 0, bytes: 0 };
   private onSettled: (() => void) | undefined;
+  private readonly contentEncoding: 'gzip' | undefined;
 
   /** Validates everything a typo could break (URLs, token file, spool directory); throws one line. */
   constructor(options: ShipperOptions) {
@@ -394,6 +397,7 @@ export class BatchShipper {
       throw new ShipperConfigError(`spoolMaxBytes must be positive, got ${options.spoolMaxBytes}`);
     }
     this.tokenFile = options.tokenFile;
+    this.contentEncoding = options.contentEncoding;
     if (this.tokenFile !== undefined) this.token = readToken(this.tokenFile);
     this.transport = options.transport ?? createHttpTransport();
     this.log = options.log ?? ((line) => process.stderr.write(`pathwatch ship: ${line}\n`));
@@ -542,6 +546,7 @@ export class BatchShipper {
 
   private headers(): Record<string, string> {
     const headers: Record<string, string> = { 'content-type': BATCH_CONTENT_TYPE, 'user-agent': USER_AGENT };
+    if (this.contentEncoding) headers['content-encoding'] = this.contentEncoding;
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     return headers;
   }

@@ -9,6 +9,7 @@
  */
 import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -67,7 +68,8 @@ describe.skipIf(unavailable !== null)('pathwatch agent on the story (VXLAN), shi
     const r = Fastify();
     r.addContentTypeParser('application/x-protobuf', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     r.post('/api/v1/ingest', async (req, reply) => {
-      batches.push(decodeBatch(new Uint8Array(req.body as Buffer)));
+      expect(req.headers['content-encoding']).toBe('gzip');
+      batches.push(decodeBatch(new Uint8Array(gunzipSync(req.body as Buffer))));
       return reply.code(204).send();
     });
     await r.listen({ path: socket });
