@@ -22,8 +22,10 @@ export const enum DirectionSource {
   LinuxPacketType = 2,
   /** Source MAC address learned as the interface's own. */
   LearnedMac = 3,
-  /** Source or destination address is one of the node's own. */
+  /** Source or destination address is one of the node's own, or lives behind another interface. */
   Addresses = 4,
+  /** The order of the packet's hops on the node (first in, last out; tunnel stages). */
+  HopOrder = 5,
 }
 
 export class CaptureRecord {

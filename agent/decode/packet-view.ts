@@ -22,16 +22,6 @@ export const enum EncapKind {
 
 export const ENCAP_NAMES: readonly string[] = ['none', 'ipip', 'gre', 'vxlan', 'geneve'];
 
-export const enum IpProto {
-  Icmp = 1,
-  IpInIp = 4,
-  Tcp = 6,
-  Udp = 17,
-  Ipv6InIp = 41,
-  Gre = 47,
-  Icmpv6 = 58,
-}
-
 export class PacketView {
   // ---- link layer ----
   linkType = 0;

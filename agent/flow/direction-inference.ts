@@ -7,6 +7,7 @@
  * sightings, the order of hops (first in, last out; an encapsulated arrival is followed by its
  * decapsulated arrival on the tunnel, a tunnel departure by its encapsulated departure).
  */
+import { DirectionSource } from '../capture/capture-record.js';
 import type { InterfaceRegistry } from './interface-registry.js';
 import type { NodeKnowledge } from './node-knowledge.js';
 import type { SightingStore } from './sighting-store.js';
@@ -15,10 +16,10 @@ export const DIR_UNKNOWN = 0;
 export const DIR_IN = 1;
 export const DIR_OUT = 2;
 
-/** Direction sources beyond the capture's own (values continue capture-record.ts DirectionSource). */
-export const SOURCE_LEARNED_MAC = 3;
-export const SOURCE_ADDRESSES = 4;
-export const SOURCE_HOP_ORDER = 5;
+/** Direction sources beyond the capture's own. */
+export const SOURCE_LEARNED_MAC = DirectionSource.LearnedMac;
+export const SOURCE_ADDRESSES = DirectionSource.Addresses;
+export const SOURCE_HOP_ORDER = DirectionSource.HopOrder;
 
 /** Resolves s from MACs and addresses; returns the direction (or DIR_UNKNOWN) and sets dirSource. */
 export function inferFromKnowledge(

@@ -3,7 +3,7 @@
  * decode -> fingerprint -> flow table -> the node's hop matcher. One instance per process; capture
  * sources bind to it through a CaptureBinding that names the node and interfaces of their packets.
  */
-import { Direction, type CaptureRecord } from '../capture/capture-record.js';
+import { Direction, DirectionSource, type CaptureRecord } from '../capture/capture-record.js';
 import { DecodeStatus, PacketDecoder, type PacketDecoderConfig } from '../decode/packet-decoder.js';
 import { fingerprintIsWeak, packetFingerprint } from './fingerprint.js';
 import { FlowTable } from './flow-table.js';
@@ -95,10 +95,10 @@ export class SightingPipeline {
     let ifaceId = binding.ifaceByCaptureInterface[record.interfaceId] ?? -1;
     if (ifaceId < 0) ifaceId = this.ifaceForIfindex(binding, view.linuxIfindex, view.linuxHatype);
     let dir = record.direction as number;
-    let dirSource = dir === Direction.Unknown ? 0 : 1;
+    let dirSource: number = dir === Direction.Unknown ? DirectionSource.None : DirectionSource.PcapngFlags;
     if (dir === Direction.Unknown && view.linuxPacketType >= 0) {
       dir = view.linuxPacketType === PACKET_OUTGOING ? Direction.Out : Direction.In;
-      dirSource = 2;
+      dirSource = DirectionSource.LinuxPacketType;
     }
     const ts = record.tsSec * 1000 + record.tsNsec / 1e6;
     const fp = packetFingerprint(view, record.data);
