@@ -26,20 +26,6 @@ export function pushEncapLayer(ctx: DecodeContext, kind: EncapKind, vni: number)
   }
   v.encapDepth = depth + 1;
   // The inner packet is what the fingerprint and flow key describe: forget the outer transport.
-  v.ipVersion = 0;
-  v.proto = -1;
-  v.l4Valid = 0;
-  v.l4Offset = -1;
-  v.sport = 0;
-  v.dport = 0;
-  v.udpLength = 0;
-  v.tcpFlags = 0;
-  v.tcpSeq = 0;
-  v.tcpAck = 0;
-  v.payloadOffset = -1;
-  v.payloadEnd = -1;
-  v.isFragment = 0;
-  v.fragOffset = 0;
-  v.moreFragments = 0;
+  v.resetInner();
   return true;
 }

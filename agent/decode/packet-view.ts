@@ -108,6 +108,7 @@ export class PacketView {
 
   /** Reset to "nothing decoded". Called by the decoder at the start of every packet. */
   reset(): void {
+    this.resetInner();
     this.linkType = 0;
     this.macSrcOffset = -1;
     this.macDstOffset = -1;
@@ -118,32 +119,17 @@ export class PacketView {
     this.vlanDepth = 0;
     this.vlanId = 0;
     this.encapDepth = 0;
-    this.ipVersion = 0;
     this.src.fill(0);
     this.dst.fill(0);
-    this.proto = -1;
     this.ttl = 0;
     this.ipId = 0;
     this.flowLabel = 0;
     this.ipOffset = -1;
     this.ipLength = 0;
-    this.fragOffset = 0;
-    this.moreFragments = 0;
-    this.isFragment = 0;
-    this.l4Valid = 0;
-    this.l4Offset = -1;
-    this.sport = 0;
-    this.dport = 0;
-    this.tcpFlags = 0;
-    this.tcpSeq = 0;
-    this.tcpAck = 0;
-    this.udpLength = 0;
     this.icmpType = -1;
     this.icmpCode = -1;
     this.icmpId = -1;
     this.icmpSeq = -1;
-    this.payloadOffset = -1;
-    this.payloadEnd = -1;
     this.quotedValid = 0;
     this.quotedVersion = 0;
     this.quotedProto = -1;
@@ -153,4 +139,27 @@ export class PacketView {
     this.truncated = 0;
     this.malformed = 0;
   }
+
+  /**
+   * Forget the innermost packet's protocol, transport and fragment fields: at the start of every
+   * packet, and when entering a tunnel (the inner packet is what fingerprints and flows describe).
+   */
+  resetInner(): void {
+    this.ipVersion = 0;
+    this.proto = -1;
+    this.l4Valid = 0;
+    this.l4Offset = -1;
+    this.sport = 0;
+    this.dport = 0;
+    this.udpLength = 0;
+    this.tcpFlags = 0;
+    this.tcpSeq = 0;
+    this.tcpAck = 0;
+    this.payloadOffset = -1;
+    this.payloadEnd = -1;
+    this.isFragment = 0;
+    this.fragOffset = 0;
+    this.moreFragments = 0;
+  }
+
 }

@@ -75,8 +75,12 @@ export class SightingPipeline {
     return m;
   }
 
-  /** One captured packet. The record's bytes are only valid during this call. */
-  onRecord(record: CaptureRecord, binding: CaptureBinding): void {
+  /**
+   * One captured packet. The record's bytes are only valid during this call. Returns its timestamp
+   * (ms), which callers track for their watermark.
+   */
+  onRecord(record: CaptureRecord, binding: CaptureBinding): number {
+    const ts = record.tsSec * 1000 + record.tsNsec / 1e6;
     const stats = this.stats;
     stats.records++;
     stats.bytes += record.origlen;
@@ -85,12 +89,12 @@ export class SightingPipeline {
     const view = decoder.view;
     if (status === DecodeStatus.NotIp) {
       stats.notIp++;
-      return;
+      return ts;
     }
     if (status === DecodeStatus.Malformed) stats.malformed++;
     else if (status === DecodeStatus.Truncated) stats.truncated++;
     else stats.decoded++;
-    if (view.ipVersion === 0) return;
+    if (view.ipVersion === 0) return ts;
 
     let ifaceId = binding.ifaceByCaptureInterface[record.interfaceId] ?? -1;
     if (ifaceId < 0) ifaceId = this.ifaceForIfindex(binding, view.linuxIfindex, view.linuxHatype);
@@ -100,23 +104,23 @@ export class SightingPipeline {
       dir = view.linuxPacketType === PACKET_OUTGOING ? Direction.Out : Direction.In;
       dirSource = DirectionSource.LinuxPacketType;
     }
-    const ts = record.tsSec * 1000 + record.tsNsec / 1e6;
     const fp = packetFingerprint(view, record.data);
     const sample = this.config.sampleOneIn;
     if (sample !== undefined && sample > 1 && fp % sample !== 0) {
       stats.sampledOut++;
-      return;
+      return ts;
     }
     const weak = fingerprintIsWeak(view);
     const slot = this.flows.add(view, ifaceId, dir, ts, record.origlen);
     const iface = this.registry.interfaces[ifaceId];
-    if (!iface) return;
-    if (this.config.acceptInterface && !this.accepts(ifaceId, iface.name)) return;
+    if (!iface) return ts;
+    if (this.config.acceptInterface && !this.accepts(ifaceId, iface.name)) return ts;
     const matcher = this.matcher(iface.node.index);
     // A flow's first packet teaches the node at once when its direction is known (the node's
     // addresses above all); the rest is learned when flow records are emitted.
     if (slot >= 0 && this.flows.created && dir !== Direction.Unknown) matcher.knowledge.learnFromFlow(this.flows, slot, iface.role === 'pod' || iface.role === 'tunnel');
     matcher.observe(view, record.data, fp, weak, ifaceId, dir, dirSource, ts, record.origlen, slot);
+    return ts;
   }
 
   /** Judges every packet whose window closed before `watermark` (ms). */

@@ -108,8 +108,7 @@ export class LiveNode {
         }
       },
       onPacket: (r: CaptureRecord) => {
-        pipeline.onRecord(r, binding);
-        const ts = r.tsSec * 1000 + r.tsNsec / 1e6;
+        const ts = pipeline.onRecord(r, binding);
         if (ts > this.lastTs) this.lastTs = ts;
       },
       onWarning() {},

@@ -91,8 +91,7 @@ export class ReplayInput implements CaptureSink {
   }
 
   onPacket(record: CaptureRecord): void {
-    this.pipeline.onRecord(record, this.binding);
-    const ts = record.tsSec * 1000 + record.tsNsec / 1e6;
+    const ts = this.pipeline.onRecord(record, this.binding);
     if (ts > this.lastTs) this.lastTs = ts;
     if (ts < this.firstTs) this.firstTs = ts;
   }
