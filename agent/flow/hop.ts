@@ -3,6 +3,7 @@
  * entered a node and did not leave it. These objects exist only for the rare packets worth
  * reporting; healthy traffic becomes flow records.
  */
+import type { PacketBytes } from './packet-bytes-ring.js';
 import type { DirectionName } from './flow-record.js';
 import type { InterfaceRole } from './interface-roles.js';
 
@@ -65,4 +66,6 @@ export interface VanishedGroup {
   /** Link-level source/destination MAC of the sample's arrival (for late direction learning), -1 if none. */
   readonly arrivalMacSrc: number;
   readonly arrivalMacDst: number;
+  /** The first bytes of a packet of the group as it arrived (when the pipeline keeps bytes and they were still there). */
+  sampleBytes?: PacketBytes | undefined;
 }

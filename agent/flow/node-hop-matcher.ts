@@ -19,6 +19,7 @@ import type { DirectionSourceName, Hop, PacketIdentity, VanishedGroup } from './
 import type { InterfaceRegistry, NodeInfo } from './interface-registry.js';
 import { NodeKnowledge } from './node-knowledge.js';
 import { OpenPacketTable } from './open-packet-table.js';
+import type { PacketBytesRing } from './packet-bytes-ring.js';
 import { SightingStore } from './sighting-store.js';
 
 export interface HopMatcherConfig {
@@ -101,12 +102,17 @@ export class NodeHopMatcher {
     private readonly flows: FlowTable,
     private readonly config: HopMatcherConfig = DEFAULT_HOP_MATCHER_CONFIG,
     private readonly crossNode?: CrossNodeSink,
+    /** Where the pipeline keeps recent packets' first bytes, when it does. */
+    private readonly packetBytes?: PacketBytesRing,
   ) {
     this.knowledge = new NodeKnowledge(() => node.coversAllInterfaces);
   }
 
-  /** Records one sighting of the packet decoded in `view` (fingerprint `fp`, already computed). */
-  observe(view: PacketView, data: Uint8Array, fp: number, weak: boolean, ifaceId: number, dir: number, dirSource: number, ts: number, length: number, flowSlot: number): void {
+  /**
+   * Records one sighting of the packet decoded in `view` (fingerprint `fp`, already computed);
+   * `bytesSeq` is where the pipeline kept its first bytes (-1: not kept).
+   */
+  observe(view: PacketView, data: Uint8Array, fp: number, weak: boolean, ifaceId: number, dir: number, dirSource: number, ts: number, length: number, flowSlot: number, bytesSeq = -1): void {
     const open = this.open;
     this.stats.sightings++;
     let e = open.find(fp, ts, this.config.windowMs);
@@ -114,7 +120,7 @@ export class NodeHopMatcher {
     else if (open.resolved(e)) return; // already seen leaving: nothing more to learn from it
     const store = this.store;
     const s = store.alloc();
-    store.write(s, view, data, ifaceId, dir, dir === DIR_UNKNOWN ? 0 : dirSource, ts, length, flowSlot, weak);
+    store.write(s, view, data, ifaceId, dir, dir === DIR_UNKNOWN ? 0 : dirSource, ts, length, flowSlot, weak, bytesSeq);
     const tail = open.tail(e);
     if (tail < 0) open.setChain(e, s, s);
     else {
@@ -338,6 +344,8 @@ export class NodeHopMatcher {
       if (ts < existing.firstSeen) existing.firstSeen = ts;
       if (ts > existing.lastSeen) existing.lastSeen = ts;
       if (existing.fingerprints.length < SAMPLE_FINGERPRINTS) existing.fingerprints.push(fingerprintToHex(open.fingerprint(e)));
+      // The first packet's bytes may have been overwritten on a busy node; a later one's will do.
+      if (!existing.sampleBytes && this.packetBytes) existing.sampleBytes = this.packetBytes.get(store.bytesSeq(arrival));
       return;
     }
     const identity = this.identity(e);
@@ -368,6 +376,7 @@ export class NodeHopMatcher {
       upstreamPath,
       arrivalMacSrc: store.macSrc(arrival),
       arrivalMacDst: store.macDst(arrival),
+      sampleBytes: this.packetBytes?.get(store.bytesSeq(arrival)),
     });
   }
 

@@ -11,6 +11,7 @@ import type { FlowRecord } from './flow-record.js';
 import { InterfaceRegistry } from './interface-registry.js';
 import { DEFAULT_HOP_MATCHER_CONFIG, NodeHopMatcher, type CrossNodeSink, type HopMatcherConfig } from './node-hop-matcher.js';
 import { PACKET_OUTGOING } from '../decode/linux-sll.js';
+import { PacketBytesRing, type PacketBytesConfig } from './packet-bytes-ring.js';
 
 /** How a capture source's packets map to node interfaces. */
 export interface CaptureBinding {
@@ -47,12 +48,18 @@ export interface SightingPipelineConfig {
    * computes the same fingerprint, so a kept packet keeps its whole path.
    */
   readonly sampleOneIn?: number;
+  /**
+   * Keep the first bytes of recent packets so vanished groups carry one packet as captured (the
+   * agent ships them for the pcapng export). Off by default: replay has the file itself.
+   */
+  readonly packetBytes?: PacketBytesConfig;
 }
 
 export class SightingPipeline {
   readonly decoder: PacketDecoder;
   readonly flows: FlowTable;
   readonly matchers: NodeHopMatcher[] = [];
+  readonly packetBytes: PacketBytesRing | undefined;
   readonly stats: PipelineStats = { records: 0, bytes: 0, decoded: 0, truncated: 0, notIp: 0, malformed: 0, sampledOut: 0 };
 
   constructor(
@@ -61,6 +68,7 @@ export class SightingPipeline {
   ) {
     this.decoder = new PacketDecoder(config.decoder);
     this.flows = new FlowTable(registry);
+    this.packetBytes = config.packetBytes ? new PacketBytesRing(config.packetBytes) : undefined;
   }
 
   /** The matcher of a node, created on first use. */
@@ -69,7 +77,7 @@ export class SightingPipeline {
     if (!m) {
       const node = this.registry.nodes[nodeIndex];
       if (!node) throw new Error(`unknown node index ${nodeIndex}`);
-      m = new NodeHopMatcher(node, this.registry, this.flows, this.config.matcher ?? DEFAULT_HOP_MATCHER_CONFIG, this.config.crossNode);
+      m = new NodeHopMatcher(node, this.registry, this.flows, this.config.matcher ?? DEFAULT_HOP_MATCHER_CONFIG, this.config.crossNode, this.packetBytes);
       this.matchers[nodeIndex] = m;
     }
     return m;
@@ -87,6 +95,9 @@ export class SightingPipeline {
     const decoder = this.decoder;
     const status = decoder.decode(record.data, record.offset, record.caplen, record.linkType);
     const view = decoder.view;
+    let ifaceId = binding.ifaceByCaptureInterface[record.interfaceId] ?? -1;
+    if (ifaceId < 0) ifaceId = this.ifaceForIfindex(binding, view.linuxIfindex, view.linuxHatype);
+    this.countInterface(ifaceId, record.origlen);
     if (status === DecodeStatus.NotIp) {
       stats.notIp++;
       return ts;
@@ -96,8 +107,6 @@ export class SightingPipeline {
     else stats.decoded++;
     if (view.ipVersion === 0) return ts;
 
-    let ifaceId = binding.ifaceByCaptureInterface[record.interfaceId] ?? -1;
-    if (ifaceId < 0) ifaceId = this.ifaceForIfindex(binding, view.linuxIfindex, view.linuxHatype);
     let dir = record.direction as number;
     let dirSource: number = dir === Direction.Unknown ? DirectionSource.None : DirectionSource.PcapngFlags;
     if (dir === Direction.Unknown && view.linuxPacketType >= 0) {
@@ -119,7 +128,9 @@ export class SightingPipeline {
     // A flow's first packet teaches the node at once when its direction is known (the node's
     // addresses above all); the rest is learned when flow records are emitted.
     if (slot >= 0 && this.flows.created && dir !== Direction.Unknown) matcher.knowledge.learnFromFlow(this.flows, slot, iface.role === 'pod' || iface.role === 'tunnel');
-    matcher.observe(view, record.data, fp, weak, ifaceId, dir, dirSource, ts, record.origlen, slot);
+    // Only arrivals (and packets of unknown direction) can become a vanished group's sample.
+    const bytesSeq = this.packetBytes && dir !== Direction.Out ? this.packetBytes.put(record.data, record.offset, record.caplen, record.origlen, record.linkType) : -1;
+    matcher.observe(view, record.data, fp, weak, ifaceId, dir, dirSource, ts, record.origlen, slot, bytesSeq);
     return ts;
   }
 
@@ -147,6 +158,39 @@ export class SightingPipeline {
   finish(endTs: number, onRecord?: (record: FlowRecord) => void): void {
     for (const m of this.matchers) m?.expireAll(endTs);
     this.flushFlows(onRecord);
+  }
+
+  /** Packets and bytes read per interface id (for metrics by interface class). */
+  interfacePackets = new Float64Array(64);
+  interfaceBytes = new Float64Array(64);
+
+  private countInterface(ifaceId: number, bytes: number): void {
+    if (ifaceId < 0) return;
+    if (ifaceId >= this.interfacePackets.length) {
+      const size = Math.max(ifaceId + 1, this.interfacePackets.length * 2);
+      const packets = new Float64Array(size);
+      const byteCounts = new Float64Array(size);
+      packets.set(this.interfacePackets);
+      byteCounts.set(this.interfaceBytes);
+      this.interfacePackets = packets;
+      this.interfaceBytes = byteCounts;
+    }
+    (this.interfacePackets[ifaceId] as number)++;
+    this.interfaceBytes[ifaceId] = (this.interfaceBytes[ifaceId] as number) + bytes;
+  }
+
+  /** Packets and bytes read so far, summed by interface role (tunnel, pod, uplink, ...). */
+  countsByRole(): Map<string, { packets: number; bytes: number }> {
+    const byRole = new Map<string, { packets: number; bytes: number }>();
+    for (const iface of this.registry.interfaces) {
+      const packets = this.interfacePackets[iface.id] ?? 0;
+      if (packets === 0) continue;
+      const sum = byRole.get(iface.role) ?? { packets: 0, bytes: 0 };
+      sum.packets += packets;
+      sum.bytes += this.interfaceBytes[iface.id] ?? 0;
+      byRole.set(iface.role, sum);
+    }
+    return byRole;
   }
 
   /** Per interface id: 0 not decided yet, 1 accepted, 2 rejected. */

@@ -24,6 +24,8 @@ const W_FLOW_SLOT = 9;
 const W_VNI = 10;
 const W_OUTER_SRC = 11;
 const W_OUTER_DST = 12;
+/** Sequence number of the packet's bytes in the PacketBytesRing, or -1. */
+const W_BYTES_SEQ = 15;
 /** Bytes of word 13: dir, dirSource, ttl, encapDepth; of word 14: encapKind, outerVersion, linkGroup, weak. */
 const B_DIR = 13 * 4;
 const B_DIR_SOURCE = B_DIR + 1;
@@ -68,12 +70,13 @@ export class SightingStore {
   }
 
   /** Fills sighting i from the decoded packet. */
-  write(i: number, view: PacketView, data: Uint8Array, ifaceId: number, dir: number, dirSource: number, ts: number, length: number, flowSlot: number, weak: boolean): void {
+  write(i: number, view: PacketView, data: Uint8Array, ifaceId: number, dir: number, dirSource: number, ts: number, length: number, flowSlot: number, weak: boolean, bytesSeq: number): void {
     const w = i * WORDS;
     const b = w * 4;
     const i32 = this.rec.i32;
     const u8 = this.rec.u8;
     i32[w + W_IFACE] = ifaceId;
+    i32[w + W_BYTES_SEQ] = bytesSeq;
     this.rec.f64[(w + W_TS) >> 1] = ts;
     this.rec.f64[(w + W_MAC_SRC) >> 1] = macAt(data, view.macSrcOffset);
     this.rec.f64[(w + W_MAC_DST) >> 1] = macAt(data, view.macDstOffset);
@@ -175,6 +178,11 @@ export class SightingStore {
 
   weak(i: number): boolean {
     return this.rec.u8[i * WORDS * 4 + B_WEAK] === 1;
+  }
+
+  /** Sequence number of the sighting's bytes in the PacketBytesRing, or -1. */
+  bytesSeq(i: number): number {
+    return this.rec.i32[i * WORDS + W_BYTES_SEQ] as number;
   }
 
   vni(i: number): number {

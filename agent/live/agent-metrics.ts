@@ -38,6 +38,23 @@ export function createAgentMetrics(sources: AgentMetricsSources): Registry {
     });
   counter('pathwatch_agent_packets_total', 'Packets read from the capture.', () => live()?.pipeline.stats.records ?? 0);
   counter('pathwatch_agent_bytes_total', 'Bytes (on the wire) of the packets read.', () => live()?.pipeline.stats.bytes ?? 0);
+  for (const [name, help, field] of [
+    ['pathwatch_agent_class_packets_total', 'Packets read, by interface class (tunnel, pod, uplink, loopback, other).', 'packets'],
+    ['pathwatch_agent_class_bytes_total', 'Bytes (on the wire) read, by interface class.', 'bytes'],
+  ] as const) {
+    new Counter({
+      name,
+      help,
+      labelNames: ['class'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [role, sums] of live()?.pipeline.countsByRole() ?? []) this.inc({ class: role }, sums[field]);
+      },
+    });
+  }
+  // One capture handle on Linux `any` serves every interface, so the kernel reports its loss for
+  // all of them together: the collector treats a loss as node-wide, which is the safe reading.
   counter('pathwatch_agent_capture_kernel_dropped_total', 'Packets the kernel dropped before the capture read them (our own loss).', () => live()?.captureCounters.dropped ?? 0);
   new Counter({
     name: 'pathwatch_agent_decode_events_total',

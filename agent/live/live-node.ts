@@ -5,6 +5,7 @@
  * to do with the results (print them, ship them) is the caller's: `onTick` sees the node after each
  * tick, `onFlows` gets the interval's flow records.
  */
+import { DEFAULT_PACKET_BYTES_CONFIG } from '../flow/packet-bytes-ring.js';
 import { CaptureStream } from '../capture/capture-stream.js';
 import type { CaptureInterface, CaptureRecord, CaptureSink } from '../capture/capture-record.js';
 import { readInterfaceIndexes, startLiveCapture, type LiveCapture, type LiveCaptureOptions } from '../capture/live-capture.js';
@@ -72,6 +73,8 @@ export class LiveNode {
       matcher: { ...DEFAULT_HOP_MATCHER_CONFIG, windowMs: options.windowMs ?? DEFAULT_HOP_MATCHER_CONFIG.windowMs },
       ...(options.acceptInterface ? { acceptInterface: options.acceptInterface } : {}),
       ...(options.sampleOneIn ? { sampleOneIn: options.sampleOneIn } : {}),
+      // Vanished packets are shipped with their headers as captured, for the collector's export.
+      packetBytes: DEFAULT_PACKET_BYTES_CONFIG,
     });
   }
 

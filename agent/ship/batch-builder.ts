@@ -101,7 +101,10 @@ export function wireVanished(j: JudgedVanished, kernel: KernelEvidence | undefin
     expected_exit: j.expectedExit ?? '',
     reverse_exits: j.reverseExits,
     ...(kernel ? { kernel: wireEvidence(kernel) } : {}),
-    link_type: 0,
+    ...(g.sampleBytes ? { first_bytes: g.sampleBytes.bytes } : {}),
+    link_type: g.sampleBytes?.linkType ?? 0,
+    first_orig_len: g.sampleBytes?.origLen ?? 0,
+    first_bytes_ts_ms: g.sampleBytes ? (g.samplePath.find((h) => h.iface === g.iface && h.direction === 'in')?.ts ?? g.firstSeen) : 0,
   };
 }
 

@@ -96,6 +96,10 @@ export interface WireVanishedGroup {
   first_bytes?: Uint8Array;
   /** LINKTYPE of first_bytes. */
   link_type: number;
+  /** That packet's length on the wire. */
+  first_orig_len: number;
+  /** When that packet arrived (ms since the epoch). */
+  first_bytes_ts_ms: number;
 }
 
 export interface WireKernelEvidence {

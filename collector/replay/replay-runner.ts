@@ -6,6 +6,7 @@
  * one node (or of several nodes) interleave as the kernel saw them, and memory stays bounded by the
  * correlation window whatever the file sizes.
  */
+import { DEFAULT_PACKET_BYTES_CONFIG } from '../../agent/flow/packet-bytes-ring.js';
 import { CaptureInputError } from '../../agent/capture/capture-input.js';
 import { CaptureFormatError } from '../../agent/capture/capture-record.js';
 import { addressKey, parseAddress } from '../../agent/flow/address.js';
@@ -29,6 +30,8 @@ export interface ReplayOptions {
   readonly onProgress?: (bytesRead: number) => void;
   /** Receives the interval flow records (for sending to a collector). */
   readonly onFlow?: (record: FlowRecord) => void;
+  /** Keep each vanished group's first packet as captured (sending to a collector needs it). */
+  readonly keepPacketBytes?: boolean;
 }
 
 export interface ReplayNodeStats {
@@ -96,6 +99,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const pipeline: SightingPipeline = new SightingPipeline(registry, {
     matcher: { ...DEFAULT_HOP_MATCHER_CONFIG, windowMs },
     crossNode: stitcher,
+    ...(options.keepPacketBytes ? { packetBytes: DEFAULT_PACKET_BYTES_CONFIG } : {}),
   });
   const ifnames = options.ifnames ?? new Map<number, string>();
   const inputs = options.inputs.map((spec) => new ReplayInput(spec, pipeline, ifnames));

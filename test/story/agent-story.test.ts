@@ -117,6 +117,7 @@ describe.skipIf(unavailable !== null)('pathwatch agent on the story (VXLAN), shi
       const metrics = execFileSync('ip', ['netns', 'exec', t.nodes.n2.ns, process.execPath, '-e', 'fetch("http://127.0.0.1:9464/metrics").then((r) => r.text()).then((t) => process.stdout.write(t))'], { encoding: 'utf8', timeout: 10_000 });
       expect(Number(/^pathwatch_agent_packets_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(0);
       expect(metrics).toMatch(/^pathwatch_agent_ebpf_monitor_up 1$/m);
+      for (const role of ['tunnel', 'pod', 'uplink']) expect(Number(new RegExp(`^pathwatch_agent_class_packets_total\\{class="${role}"\\} (\\d+)`, 'm').exec(metrics)?.[1]), role).toBeGreaterThan(0);
     } finally {
       ip('netns', 'del', podNs);
     }
@@ -143,6 +144,13 @@ describe.skipIf(unavailable !== null)('pathwatch agent on the story (VXLAN), shi
     expect(icmp?.kernel?.route_back_iface).toBe(t.nodes.n2.uplink);
     expect(icmp?.kernel?.rp_filter_counter_delta).toBeGreaterThan(0);
     expect(icmp?.path.map((h) => h.iface)).toEqual([t.nodes.n2.uplink, t.nodes.n2.tunnel]);
+    // The packet itself as it arrived on the tunnel: a Linux SLL2 header, then the inner IPv4 header.
+    const first = icmp?.first_bytes ?? new Uint8Array(0);
+    expect(icmp?.link_type).toBe(276);
+    expect(first.length).toBeGreaterThanOrEqual(20 + 20 + 8);
+    expect(first[20]! >> 4).toBe(4);
+    expect([...first.subarray(36, 40)].join('.')).toBe(pa);
+    expect(icmp?.first_orig_len).toBeGreaterThanOrEqual(first.length);
     expect(batches.filter((b) => b.node === 'n1').flatMap((b) => b.vanished)).toEqual([]);
     expect(batches.filter((b) => b.node === 'n2').flatMap((b) => b.flows).some((f) => f.iface === veth)).toBe(true);
     for (const node of ["n1", "n2"]) expect(batches.filter((b) => b.node === node).flatMap((b) => b.flows).length, `${node}: ${JSON.stringify(batches.filter((b) => b.node === node).map((b) => [b.sequence, b.flows.length, b.vanished.length, b.kernel_drops.length]))} ${n1.stderr} ${n2.stderr}`).toBeGreaterThan(0);

@@ -112,6 +112,8 @@ function fullBatch(): WireBatch {
         },
         first_bytes: new Uint8Array([0x45, 0x00, 0x00, 0x54, 0xff, 0x00]),
         link_type: 1,
+        first_orig_len: 1514,
+        first_bytes_ts_ms: 1718000000100.25,
       },
     ],
     kernel_drops: [
