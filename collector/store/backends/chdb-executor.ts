@@ -1,0 +1,93 @@
+/**
+ * The embedded backend: chDB (ClickHouse as a library) with its data in a directory of ours.
+ *
+ * Blocking: opening a Session is synchronous (the engine loads the data directory on the calling
+ * thread: tens of milliseconds for a small store, measured in the store tests); queries and inserts go
+ * through chDB's async calls, which run on libuv worker threads and leave the event loop free.
+ * chDB binds one data directory per process: a second embedded store in another directory can only
+ * open after the first is closed.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { drainPending, Session } from 'chdb';
+import { StorageUnavailableError } from '../storage.js';
+import type { Statement } from '../sql/fragment.js';
+import type { JsonRow } from '../sql/profiles.js';
+import { firstLine, type SqlExecutor } from '../sql-executor.js';
+import { parseJsonEachRow, toJsonEachRow } from './json-each-row.js';
+
+/**
+ * 64-bit integers as JSON strings: chDB prints them as bare numbers by default, which JSON.parse rounds
+ * past 2^53 (the legacy profile's address halves, for one).
+ */
+const CONNECTION_ARGS = ['--output_format_json_quote_64bit_integers=1'];
+
+export class ChdbExecutor implements SqlExecutor {
+  readonly location: string;
+  private session: Session | undefined;
+
+  private constructor(dir: string, session: Session) {
+    this.location = dir;
+    this.session = session;
+  }
+
+  static open(dir: string): ChdbExecutor {
+    const absolute = resolve(dir);
+    try {
+      mkdirSync(absolute, { recursive: true });
+      return new ChdbExecutor(absolute, new Session(absolute, { connectionArgs: CONNECTION_ARGS }));
+    } catch (error) {
+      throw new StorageUnavailableError(`embedded store at ${absolute}: ${firstLine(error)}`, { cause: error });
+    }
+  }
+
+  private live(): Session {
+    if (!this.session) throw new StorageUnavailableError(`embedded store at ${this.location} is closed`);
+    return this.session;
+  }
+
+  async select(statement: Statement): Promise<Record<string, unknown>[]> {
+    return parseJsonEachRow(await this.run(statement, 'JSONEachRow'));
+  }
+
+  async command(statement: Statement): Promise<void> {
+    await this.run(statement, 'TabSeparated');
+  }
+
+  async insert(database: string, table: string, rows: readonly JsonRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const session = this.live();
+    try {
+      await session.insert({ table: `${database}.${table}`, values: await toJsonEachRow(rows), format: 'JSONEachRow' });
+    } catch (error) {
+      throw this.failure(error);
+    }
+  }
+
+  private async run(statement: Statement, format: string): Promise<string> {
+    const session = this.live();
+    try {
+      const result =
+        Object.keys(statement.params).length === 0
+          ? await session.queryAsync(statement.text, { format })
+          : await session.queryBindAsync(statement.text, statement.params, { format });
+      return result.text();
+    } catch (error) {
+      throw this.failure(error);
+    }
+  }
+
+  private failure(error: unknown): StorageUnavailableError {
+    return new StorageUnavailableError(`embedded store at ${this.location}: ${firstLine(error)}`, { cause: error });
+  }
+
+  async close(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    if (!session) return;
+    session.close();
+    // close() defers tearing the connection down behind running operations; waiting here lets the
+    // process open a store in another directory right after (chDB allows one directory at a time).
+    await drainPending();
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * What a backend does: run statements the shared SQL built, and insert JSONEachRow rows. Backends hold no
+ * SQL of their own; every failure (unreachable server, engine error) comes out as
+ * StorageUnavailableError with a one-line message.
+ */
+import type { Statement } from './sql/fragment.js';
+import type { JsonRow } from './sql/profiles.js';
+
+export interface SqlExecutor {
+  /** Where, for messages and StorageInfo.location (never a password). */
+  readonly location: string;
+  /** The rows of a SELECT, one object per row (JSONEachRow). */
+  select(statement: Statement): Promise<Record<string, unknown>[]>;
+  /** A statement without a result (DDL, ALTER). */
+  command(statement: Statement): Promise<void>;
+  /** Rows into `database`.`table` as JSONEachRow; both names are checked identifiers. */
+  insert(database: string, table: string, rows: readonly JsonRow[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The first line of an error message, for one-line reports (ClickHouse appends stack traces). */
+export function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const line = text.split('\n').find((l) => l.trim() !== '') ?? text;
+  return line.trim().slice(0, 500);
+}
