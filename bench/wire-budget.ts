@@ -40,7 +40,7 @@ async function main(argv: string[]): Promise<void> {
   const ship = (flows: FlowRecord[]): void => {
     if (flows.length === 0) return;
     records += flows.length;
-    const encoded = encodeBatch({ agent_id: 'bench', boot_id: 'b', sequence: ++sequence, node: 'bench', sent_at_ms: 0, flows: flows.map(wireFlow), vanished: [], kernel_drops: [], cross_node: [] });
+    const encoded = encodeBatch({ agent_id: 'bench', boot_id: 'b', sequence: ++sequence, node: 'bench', sent_at_ms: 0, source: '', flows: flows.map(wireFlow), vanished: [], kernel_drops: [], cross_node: [] });
     bytes += encoded.length;
     gzipped += gzipSync(encoded).length;
   };

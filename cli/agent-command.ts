@@ -27,6 +27,8 @@ ships flow records, vanished packets with their evidence, and kernel drop events
   --filter BPF       capture filter, e.g. "not port 22"
   --buffer-mb N      kernel capture buffer (default 16)
   --sample N         keep one packet in N, chosen by fingerprint so whole paths are kept
+  --cross-node-sample N  report one encapsulated packet in N to the collector for stitching
+                     across nodes (default 1024; 0 turns it off)
   --metrics-listen HOST:PORT   serve Prometheus metrics at /metrics
   -h, --help         show this help
 
@@ -54,6 +56,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
         filter: { type: 'string' },
         'buffer-mb': { type: 'string' },
         sample: { type: 'string' },
+        'cross-node-sample': { type: 'string' },
         'metrics-listen': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -82,6 +85,10 @@ export async function agentCommand(argv: string[]): Promise<number> {
   if (sample !== undefined && !(Number.isInteger(sample) && sample >= 1 && sample <= 1_000_000)) throw new UsageError(`agent: --sample takes a whole number from 1 to 1000000, not "${v.sample}"`);
   const bufferMb = v['buffer-mb'] === undefined ? undefined : Number(v['buffer-mb']);
   if (bufferMb !== undefined && !(bufferMb >= 1 && bufferMb <= 4096)) throw new UsageError(`agent: --buffer-mb takes 1 to 4096, not "${v['buffer-mb']}"`);
+  const crossNodeSample = v['cross-node-sample'] === undefined ? undefined : Number(v['cross-node-sample']);
+  if (crossNodeSample !== undefined && !(Number.isInteger(crossNodeSample) && crossNodeSample >= 0 && crossNodeSample <= 1_000_000)) {
+    throw new UsageError(`agent: --cross-node-sample takes a whole number from 0 to 1000000, not "${v['cross-node-sample']}"`);
+  }
   const node = v.node ?? hostname();
   const controller = new AbortController();
   const stop = (): void => controller.abort();
@@ -99,6 +106,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
         ...(windowMs !== undefined ? { windowMs } : {}),
         capture: { ...(v.filter ? { filter: v.filter } : {}), ...(bufferMb ? { bufferKiB: bufferMb * 1024 } : {}) },
         ...(sample !== undefined ? { sampleOneIn: sample } : {}),
+        ...(crossNodeSample !== undefined ? { crossNodeSampleOneIn: crossNodeSample } : {}),
         ...(v['metrics-listen'] ? { metricsListen: v['metrics-listen'] } : {}),
         ...(patterns.length > 0 ? { acceptInterface: (name: string) => patterns.some((p) => p.test(name)) } : {}),
         onReady: () => log(`watching ${node}${patterns.length > 0 ? ` (interfaces ${v.iface.join(', ')})` : ''}, shipping to ${v.collector.join(', ')}`),

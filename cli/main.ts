@@ -16,20 +16,31 @@ Commands:
   replay     analyse capture files (pcap, pcapng, gzip, stdin): pathwatch replay --help
   watch      watch this host live and report packets that vanish: pathwatch watch --help
   agent      watch this node and ship what it finds to collectors: pathwatch agent --help
+  collector  receive agents' findings, store and explain them, serve the API: pathwatch collector --help
+  lab        the story on this machine, in network namespaces, end to end: pathwatch lab --help
 
 Run \`pathwatch <command> --help\` (or \`pathwatch help <command>\`) for a command's options.
 `;
 
-const COMMANDS: Readonly<Record<string, { usage: string; run: (argv: string[]) => Promise<number> }>> = {
+// The collector and the lab are loaded only when they run: the collector's embedded store imports chDB,
+// which the agent's image leaves out.
+const collectorCommand = async (argv: string[]): Promise<number> => (await import('./collector-command.js')).collectorCommand(argv);
+const labCommand = async (argv: string[]): Promise<number> => (await import('./lab-command.js')).labCommand(argv);
+
+/** A command without `usage` prints its own (`run(['--help'])`). */
+const COMMANDS: Readonly<Record<string, { usage?: string; run: (argv: string[]) => Promise<number> }>> = {
   replay: { usage: REPLAY_USAGE, run: replayCommand },
   watch: { usage: WATCH_USAGE, run: watchCommand },
   agent: { usage: AGENT_USAGE, run: agentCommand },
+  collector: { run: collectorCommand },
+  lab: { run: labCommand },
 };
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const helpFor = command === 'help' && rest[0] !== undefined ? COMMANDS[rest[0]] : undefined;
   if (helpFor) {
+    if (helpFor.usage === undefined) return helpFor.run(['--help']);
     process.stdout.write(helpFor.usage);
     return 0;
   }

@@ -1,5 +1,5 @@
 /**
- * `pathwatch replay [--json] [--window MS] [--ifname IDX=NAME]... [--role NAME=ROLE]... INPUT...`
+ * `pathwatch replay [--json] [--window MS] [--ifname IDX=NAME]... [--role NAME=ROLE]... [--collector URL] INPUT...`
  * Parses the arguments, runs the replay, prints the report or the JSON document (CONTRACT.md).
  */
 import { stat } from 'node:fs/promises';
@@ -9,9 +9,14 @@ import { parseReplayInputSpec } from '../collector/replay/replay-input.js';
 import { renderReplayReport } from '../collector/replay/replay-report.js';
 import { ReplayInputError, runReplay } from '../collector/replay/replay-runner.js';
 import { UsageError } from './cli-error.js';
+import type { FlowRecord } from '../agent/flow/flow-record.js';
+import { CollectorUrlError, parseCollectorUrls } from '../agent/ship/collector-target.js';
+import { ShipperConfigError } from '../agent/ship/shipper.js';
+import { ReplayUploadError, uploadReplay } from '../collector/replay/replay-upload.js';
 import { ProgressBar } from './progress-bar.js';
 
-export const REPLAY_USAGE = `Usage: pathwatch replay [--json] [--window MS] [--ifname IDX=NAME]... [--role NAME=ROLE]... INPUT...
+export const REPLAY_USAGE = `Usage: pathwatch replay [--json] [--window MS] [--ifname IDX=NAME]... [--role NAME=ROLE]...
+                        [--collector URL [--token-file F]] INPUT...
 
 Finds packets that entered a node and never left it in capture files, and says why.
 
@@ -27,6 +32,9 @@ Options:
   --window MS        correlation window in milliseconds (default 250)
   --ifname IDX=NAME  name of interface index IDX in Linux \`any\` captures (repeatable)
   --role NAME=ROLE   override the role of an interface: tunnel, pod, uplink, loopback, other
+  --collector URL    also send the findings to a running collector (http://, https://, unix:/path),
+                     stored and shown there like live data, marked as a replay
+  --token-file F     bearer token for the collector's ingest
   -h, --help         show this help
 
 A packet is judged vanished only when the interface it should have left by was captured;
@@ -45,6 +53,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
         ifname: { type: 'string', multiple: true, default: [] },
         role: { type: 'string', multiple: true, default: [] },
         collector: { type: 'string' },
+        'token-file': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -74,7 +83,16 @@ export async function replayCommand(argv: string[]): Promise<number> {
     if (!r) throw new UsageError(`replay: --role takes NAME=ROLE with ROLE one of tunnel, pod, uplink, loopback, other, not "${spec}"`);
     roles.set(r.name, r.role);
   }
-  if (values.collector !== undefined) throw new UsageError('replay: --collector needs a running collector, which this build does not include yet');
+  if (values.collector !== undefined) {
+    try {
+      parseCollectorUrls([values.collector]);
+    } catch (e) {
+      if (e instanceof CollectorUrlError) throw new UsageError(`replay: ${e.message}`);
+      throw e;
+    }
+  }
+  if (values['token-file'] !== undefined && values.collector === undefined) throw new UsageError('replay: --token-file goes with --collector');
+  const flows: FlowRecord[] = [];
   const inputs = positionals.map(parseReplayInputSpec);
   if (inputs.filter((i) => i.path === '-').length > 1) throw new UsageError('replay: stdin (-) can be given only once');
 
@@ -97,8 +115,17 @@ export async function replayCommand(argv: string[]): Promise<number> {
       ifnames,
       roles,
       ...(bar ? { onProgress: (b: number) => bar.update(b) } : {}),
+      ...(values.collector !== undefined ? { keepPacketBytes: true, onFlow: (f: FlowRecord) => void flows.push(f) } : {}),
     });
     bar?.done();
+    if (values.collector !== undefined) {
+      const sent = await uploadReplay(result.vanished, flows, {
+        collector: values.collector,
+        ...(values['token-file'] ? { tokenFile: values['token-file'] } : {}),
+        log: (line) => void process.stderr.write(`pathwatch replay: ${line}\n`),
+      });
+      process.stderr.write(`pathwatch replay: sent ${result.vanished.length} vanished groups and ${flows.length} flow records to ${values.collector} (${sent.delivered} batches)\n`);
+    }
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ drops: result.drops.map((d) => d.event), stats: result.stats })}\n`);
     } else {
@@ -108,6 +135,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   } catch (e) {
     bar?.done();
     if (e instanceof ReplayInputError) throw new UsageError(e.message);
+    if (e instanceof ReplayUploadError || e instanceof ShipperConfigError) throw new UsageError(`replay: ${e.message}`);
     throw e;
   }
 }

@@ -27,6 +27,12 @@ export interface HopMatcherConfig {
   readonly windowMs: number;
   /** Cap on distinct vanish groups kept per node; beyond it packets are only counted. */
   readonly maxVanishedGroups: number;
+  /**
+   * A live agent (one node) reports the encapsulated hops of one packet in N, chosen by
+   * fingerprint so both ends of the tunnel pick the same packets, for the collector to stitch
+   * across nodes. Unset: cross-node hops are reported only when several nodes are watched here.
+   */
+  readonly crossNodeSampleOneIn?: number;
 }
 
 export const DEFAULT_HOP_MATCHER_CONFIG: HopMatcherConfig = { windowMs: 250, maxVanishedGroups: 100_000 };
@@ -137,6 +143,9 @@ export class NodeHopMatcher {
    * for one node: several nodes need every hop for stitching.
    */
   private countStage(e: number, dir: number, encap: boolean, ifaceId: number): void {
+    // A packet sampled for cross-node stitching is judged at expiry, where its hops are reported.
+    const sample = this.config.crossNodeSampleOneIn;
+    if (sample !== undefined && this.crossNode && this.open.fingerprint(e) % sample === 0) return;
     const stages = this.open.stageBytes;
     const o = this.open.stageOffset(e);
     const b = o + (dir === DIR_OUT ? 3 : 0) + (encap ? 2 : this.isTunnel(ifaceId) ? 1 : 0);
@@ -242,7 +251,9 @@ export class NodeHopMatcher {
     const dstKey = addressKey(v, words, open.dstOffset(e));
 
     // Stitching across nodes only means something when several nodes are watched.
-    const crossNode = this.registry.nodes.length > 1 ? this.crossNode : undefined;
+    const sample = this.config.crossNodeSampleOneIn;
+    const crossNode =
+      this.registry.nodes.length > 1 || (sample !== undefined && open.fingerprint(e) % sample === 0) ? this.crossNode : undefined;
     let unknown = 0;
     for (let i = 0; i < n; i++) {
       const s = order[i] as number;

@@ -13,9 +13,12 @@ import type { LiveCaptureOptions } from '../capture/live-capture.js';
 import { wireFlow, wireKernelDrop, wireVanished } from '../ship/batch-builder.js';
 import { BatchShipper, type ShipperStats } from '../ship/shipper.js';
 import { encodeBatch } from '../ship/wire-codec.js';
-import type { WireBatch, WireFlowRecord, WireKernelDrop } from '../ship/wire-types.js';
+import type { WireBatch, WireFlowRecord, WireKernelDrop, WireNodeStatus } from '../ship/wire-types.js';
+import { interfaceAddresses } from '../capture/interface-addresses.js';
+import { PATHWATCH_VERSION } from '../util/version.js';
 import { createAgentMetrics, serveMetrics } from './agent-metrics.js';
 import { LiveNode } from './live-node.js';
+import { CrossNodeReporter, DEFAULT_CROSS_NODE_SAMPLE } from './cross-node-reporter.js';
 
 export interface AgentOptions {
   readonly node: string;
@@ -33,6 +36,8 @@ export interface AgentOptions {
   readonly metricsListen?: string;
   /** Keep one packet in N, chosen by fingerprint so every hop and node keeps the same ones. */
   readonly sampleOneIn?: number;
+  /** Report one encapsulated packet in N for cross-node stitching (default 1024; 0: none). */
+  readonly crossNodeSampleOneIn?: number;
 }
 
 export interface AgentSummary {
@@ -84,6 +89,7 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
       ...identity,
       sequence: ++sequence,
       sent_at_ms: Date.now(),
+      source: '',
       flows: [],
       vanished: [],
       kernel_drops: [],
@@ -104,9 +110,23 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
     shipper.enqueue(gzipSync(encodeBatch(b), { level: 6 }), { sequence: b.sequence, ...(routingKey ? { routingKey } : {}) });
     batches++;
   };
+  const status = (): WireNodeStatus => {
+    const pipeline = live?.pipeline;
+    const interfaces = (pipeline?.registry.interfaces ?? []).map((i) => ({
+      name: i.name,
+      role: i.role,
+      packets: pipeline?.interfacePackets[i.id] ?? 0,
+      bytes: pipeline?.interfaceBytes[i.id] ?? 0,
+    }));
+    const addresses = [...new Set([...interfaceAddresses().values()].flat())];
+    return { interfaces, addresses, agent_version: PATHWATCH_VERSION };
+  };
+  const crossNodeSample = options.crossNodeSampleOneIn ?? DEFAULT_CROSS_NODE_SAMPLE;
+  const crossNode = crossNodeSample > 0 ? new CrossNodeReporter() : undefined;
   const shipFlows = (): void => {
-    if (flows.length === 0 && drops.length === 0) return;
-    send(batch({ flows, kernel_drops: drops }));
+    const hops = crossNode?.take() ?? [];
+    if (flows.length === 0 && drops.length === 0 && hops.length === 0) return;
+    send(batch({ flows, kernel_drops: drops, cross_node: hops, status: status() }));
     flows = [];
     drops = [];
   };
@@ -115,6 +135,7 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
   const metricsServer = options.metricsListen ? await serveMetrics(createAgentMetrics({ live: () => live, shipper }), options.metricsListen) : undefined;
   live = new LiveNode({
     ...(options.sampleOneIn && options.sampleOneIn > 1 ? { sampleOneIn: options.sampleOneIn } : {}),
+    ...(crossNode ? { crossNode: { sink: crossNode, sampleOneIn: crossNodeSample } } : {}),
     node: options.node,
     ...(options.windowMs !== undefined ? { windowMs: options.windowMs } : {}),
     flowIntervalMs: options.flowIntervalMs ?? 10_000,
@@ -134,9 +155,12 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
       // Vanished groups travel as soon as they are judged, and again when they grow.
       for (const v of node.judged().vanished) {
         const g = v.group;
-        if (shipped.get(g.key) === g.packets) continue;
+        const before = shipped.get(g.key) ?? 0;
+        if (before === g.packets) continue;
         shipped.set(g.key, g.packets);
-        send(batch({ vanished: [wireVanished(v, node.kernel.evidenceFor(g))] }), g.fingerprints[0]);
+        // `packets` counts only what is new since the group was last shipped, so the collector adds
+        // it up without remembering agents' groups (a retried batch is dropped by its sequence).
+        send(batch({ vanished: [{ ...wireVanished(v, node.kernel.evidenceFor(g)), packets: g.packets - before }] }), g.fingerprints[0]);
       }
       if (drops.length >= MAX_DROPS_PER_BATCH) shipFlows();
     },

@@ -15,7 +15,7 @@ import { interfaceAddresses } from '../capture/interface-addresses.js';
 import { addressKey, parseAddress } from '../flow/address.js';
 import type { FlowRecord } from '../flow/flow-record.js';
 import { InterfaceRegistry } from '../flow/interface-registry.js';
-import { DEFAULT_HOP_MATCHER_CONFIG } from '../flow/node-hop-matcher.js';
+import { DEFAULT_HOP_MATCHER_CONFIG, type CrossNodeSink } from '../flow/node-hop-matcher.js';
 import { SightingPipeline, type CaptureBinding } from '../flow/sighting-pipeline.js';
 import { startDropMonitor, type KernelDrop } from '../kernel/drop-monitor.js';
 import { KernelEvidenceCollector } from '../kernel/kernel-evidence.js';
@@ -33,6 +33,8 @@ export interface LiveNodeOptions {
   readonly acceptInterface?: (name: string) => boolean;
   /** Keep one packet in N by fingerprint (consistent sampling: all hops of a kept packet are kept). */
   readonly sampleOneIn?: number;
+  /** Receives the sampled encapsulated hops for cross-node stitching (one packet in `sampleOneIn`). */
+  readonly crossNode?: { readonly sink: CrossNodeSink; readonly sampleOneIn: number };
   readonly onReady?: () => void;
   /** Something the user should know once (the eBPF monitor could not start, and why). */
   readonly onNotice?: (message: string) => void;
@@ -70,7 +72,12 @@ export class LiveNode {
 
   constructor(private readonly options: LiveNodeOptions) {
     this.pipeline = new SightingPipeline(this.registry, {
-      matcher: { ...DEFAULT_HOP_MATCHER_CONFIG, windowMs: options.windowMs ?? DEFAULT_HOP_MATCHER_CONFIG.windowMs },
+      matcher: {
+        ...DEFAULT_HOP_MATCHER_CONFIG,
+        windowMs: options.windowMs ?? DEFAULT_HOP_MATCHER_CONFIG.windowMs,
+        ...(options.crossNode ? { crossNodeSampleOneIn: options.crossNode.sampleOneIn } : {}),
+      },
+      ...(options.crossNode ? { crossNode: options.crossNode.sink } : {}),
       ...(options.acceptInterface ? { acceptInterface: options.acceptInterface } : {}),
       ...(options.sampleOneIn ? { sampleOneIn: options.sampleOneIn } : {}),
       // Vanished packets are shipped with their headers as captured, for the collector's export.

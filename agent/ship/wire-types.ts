@@ -34,6 +34,9 @@ export interface WireBatch {
   cross_node: WireCrossNodeHop[];
   capture?: WireCaptureHealth;
   loss?: WireLossReport;
+  status?: WireNodeStatus;
+  /** "replay" for `pathwatch replay --collector`; '' for a live agent. */
+  source: string;
 }
 
 export interface WireFlowRecord {
@@ -84,6 +87,7 @@ export interface WireVanishedGroup {
   /** -1 where the protocol has none. */
   sport: number;
   dport: number;
+  /** Packets new since this group was last sent (a group is re-sent as it grows). */
   packets: number;
   first_seen_ms: number;
   last_seen_ms: number;
@@ -152,4 +156,20 @@ export interface WireCaptureHealth {
 export interface WireLossReport {
   batches_dropped: number;
   bytes_dropped: number;
+}
+
+/** What the node looks like to its agent (sent with the flow batches). */
+export interface WireNodeStatus {
+  interfaces: WireInterfaceStatus[];
+  /** The node's own addresses. */
+  addresses: string[];
+  agent_version: string;
+}
+
+export interface WireInterfaceStatus {
+  name: string;
+  /** tunnel, pod, uplink, loopback, other */
+  role: string;
+  packets: number;
+  bytes: number;
 }

@@ -68,7 +68,8 @@ function merge(byId: Map<string, ExplainedDrop>, d: ExplainedDrop): void {
   });
 }
 
-function transitLossDrop(
+/** A packet that left one node encapsulated toward another watched node and never arrived there. */
+export function transitLossDrop(
   path: ExplainedDrop['path'],
   identity: { src: string; dst: string; proto: number; sport: number | null; dport: number | null },
   outerDst: string,

@@ -6,6 +6,7 @@
  * one node (or of several nodes) interleave as the kernel saw them, and memory stays bounded by the
  * correlation window whatever the file sizes.
  */
+import { judgeGroups, type JudgedVanished } from '../../agent/flow/judged-groups.js';
 import { DEFAULT_PACKET_BYTES_CONFIG } from '../../agent/flow/packet-bytes-ring.js';
 import { CaptureInputError } from '../../agent/capture/capture-input.js';
 import { CaptureFormatError } from '../../agent/capture/capture-record.js';
@@ -69,6 +70,8 @@ export interface ReplayStats extends DropFindingStats {
 export interface ReplayResult {
   readonly drops: ExplainedDrop[];
   readonly stats: ReplayStats;
+  /** The vanished groups the drops were explained from (what `--collector` sends). */
+  readonly vanished: readonly JudgedVanished[];
 }
 
 /** An input could not be read: names the input, keeps the reader's one-line reason. */
@@ -142,7 +145,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   for (const i of inputs) if (i.lastTs > -Infinity && i.lastTs < endTs) endTs = i.lastTs;
   pipeline.finish(endTs, options.onFlow);
   stitcher.expire(Infinity, true);
-  const findings = findDrops(pipeline, stitcher);
+  const judged = judgeGroups(pipeline);
+  const findings = findDrops(pipeline, stitcher, undefined, judged.vanished);
   let lastTs = -Infinity;
   for (const i of inputs) {
     if (i.lastTs > lastTs) lastTs = i.lastTs;
@@ -182,5 +186,5 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     warnings: inputs.flatMap((i) => i.warnings),
     ...findings.stats,
   };
-  return { drops: findings.drops, stats };
+  return { drops: findings.drops, stats, vanished: judged.vanished };
 }

@@ -48,6 +48,7 @@ function fullBatch(): WireBatch {
     sequence: 7,
     node: 'node-a',
     sent_at_ms: 1718000000999,
+    source: 'replay',
     flows: [
       {
         iface: 'eth0',
@@ -142,6 +143,11 @@ function fullBatch(): WireBatch {
       truncated_unjudged: 2,
     },
     loss: { batches_dropped: 4, bytes_dropped: 65536 },
+    status: {
+      interfaces: [{ name: 'tunl0', role: 'tunnel', packets: 12, bytes: 1200 }],
+      addresses: ['192.168.77.12', 'fd00::2'],
+      agent_version: '0.1.0',
+    },
   };
 }
 
@@ -204,6 +210,8 @@ describe('wire codec', () => {
       CrossNodeHop: b.cross_node[0],
       CaptureHealth: b.capture,
       LossReport: b.loss,
+      NodeStatus: b.status,
+      InterfaceStatus: b.status?.interfaces[0],
     };
     const messages = parse(readFileSync(SCHEMA_PATH)).messages;
     expect(messages.map((m) => m.name).sort()).toEqual(Object.keys(samples).sort());
@@ -215,11 +223,11 @@ describe('wire codec', () => {
   });
 
   it('leaves defaults off the wire and reads them back as defaults', () => {
-    const bytes = encodeBatch({ agent_id: 'a', boot_id: '', sequence: 1, node: '', sent_at_ms: 0, flows: [], vanished: [], kernel_drops: [], cross_node: [] });
+    const bytes = encodeBatch({ agent_id: 'a', boot_id: '', sequence: 1, node: '', sent_at_ms: 0, source: '', flows: [], vanished: [], kernel_drops: [], cross_node: [] });
     expect(bytes.byteLength).toBe(5);
     expect(decodeBatch(bytes)).toEqual({
       agent_id: 'a', boot_id: '', sequence: 1, node: '', sent_at_ms: 0, flows: [], vanished: [], kernel_drops: [], cross_node: [],
-      capture: undefined, loss: undefined,
+      capture: undefined, loss: undefined, status: undefined, source: '',
     });
   });
 

@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2 } from '../../../agent/decode/link-types.js';
 import { runReplay } from '../../../collector/replay/replay-runner.js';
+import { startCollector } from '../../../collector/collector-runner.js';
+import type { DropEvent } from '../../../collector/explain/drop-event.js';
+import { ensureBuilt, runPathwatch } from '../../support/built-cli.js';
 import { parseReplayInputSpec } from '../../../collector/replay/replay-input.js';
 import { rmSync } from 'node:fs';
 import { bytesOf, ethernet, icmpEcho, ipv4, pcapFile, pcapngFile, sll2, tcp, udp, vxlan } from '../../support/packet-builder.js';
@@ -123,6 +126,32 @@ describe('replay of the story (synthetic captures)', () => {
     expect(icmp?.path.map((h) => `${h.iface}:${h.direction}:${h.encap}`)).toEqual(['eth0:in:vxlan', 'vxlan.calico:in:none']);
     expect(r.stats.localPackets).toBeGreaterThanOrEqual(0);
     expect(JSON.stringify(r.drops)).not.toContain(HEALTHY);
+  });
+
+  it('sends the same findings into a collector with --collector, stored there as a replay', async () => {
+    ensureBuilt();
+    const file = writeAny('n2');
+    const expected = await runReplay({ inputs: [parseReplayInputSpec(`n2:${file}`)], ifnames });
+    const socket = join(dir, 'collector.sock');
+    const collector = await startCollector({ listen: [`unix:${socket}`], store: `embedded:${join(dir, 'store')}`, log: () => {} });
+    try {
+      const names = [...ifnames].flatMap(([i, n]) => ['--ifname', `${i}=${n}`]);
+      const r = await runPathwatch(['replay', '--json', ...names, '--collector', `unix:${socket}`, `n2:${file}`]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/sent 3 vanished groups and \d+ flow records to unix:/);
+      const res = await collector.app.inject('/api/v1/drops');
+      const stored = (res.json() as { drops: DropEvent[] }).drops;
+      const key = (d: DropEvent) => [d.id, d.proto, d.packets, d.verdict, d.confidence].join(' ');
+      expect(stored.map(key).sort()).toEqual(expected.drops.map((d) => key(d.event)).sort());
+      const one = (await collector.app.inject(`/api/v1/drops/${stored[0]!.id}`)).json() as { source: string; path: unknown[] };
+      expect(one.source).toBe('replay');
+      expect(one.path.length).toBe(2);
+      const flows = (await collector.app.inject('/api/v1/flows?limit=10000')).json() as { flows: { source: string }[] };
+      expect(flows.flows.length).toBeGreaterThan(0);
+      expect(new Set(flows.flows.map((f) => f.source))).toEqual(new Set(['replay']));
+    } finally {
+      await collector.close();
+    }
   });
 
   it('finds it in per-interface pcaps that record no direction (hop order and learned MACs)', async () => {

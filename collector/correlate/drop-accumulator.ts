@@ -1,0 +1,89 @@
+/**
+ * Live drop events: each vanished group an agent ships (with only the packets new since it last
+ * shipped that group) is explained by the same core as replay, then added to the drop event of its
+ * id: packets add up, first and last seen widen, and the best-supported verdict wins (a kernel
+ * drop event beats configuration, which beats traffic alone). The state lives in the store; a
+ * bounded cache spares a read per batch. Changes are prepared, written, and only then committed
+ * to the cache, so a failed write leaves nothing half-applied.
+ */
+import type { Confidence } from '../explain/drop-event.js';
+import { explainVanished, type ExplainedDrop } from '../explain/explain-vanished.js';
+import type { ReceivedVanished } from '../ingest/from-wire.js';
+import { storedHop } from '../ingest/from-wire.js';
+import type { RowSource, StoredDrop } from '../store/storage.js';
+
+const CONFIDENCE_RANK: Readonly<Record<Confidence, number>> = { possible: 0, likely: 1, confirmed: 2 };
+const CACHE_LIMIT = 50_000;
+
+export interface PreparedDrops {
+  /** The new state of every drop event the batch touched, in the order first touched. */
+  readonly drops: StoredDrop[];
+  /** Ids of drop events seen for the first time. */
+  readonly created: ReadonlySet<string>;
+  /** Packets this batch added, per drop event id. */
+  readonly added: ReadonlyMap<string, number>;
+  /** Makes the prepared state current (call after the store accepted it). */
+  commit(): void;
+}
+
+export class DropAccumulator {
+  private readonly cache = new Map<string, StoredDrop>();
+
+  constructor(
+    private readonly load: (id: string) => Promise<StoredDrop | undefined>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  prepare(received: readonly ReceivedVanished[], source: RowSource): Promise<PreparedDrops> {
+    const explained = received.map((r) =>
+      explainVanished({ group: r.group, expectedExit: r.expectedExit, reverseExits: r.reverseExits, ...(r.kernel ? { kernel: r.kernel } : {}) }),
+    );
+    return this.prepareExplained(explained, source);
+  }
+
+  /** Adds drop events explained already (transit losses found by stitching). */
+  async prepareExplained(list: readonly ExplainedDrop[], source: RowSource): Promise<PreparedDrops> {
+    const pending = new Map<string, StoredDrop>();
+    const created = new Set<string>();
+    const added = new Map<string, number>();
+    for (const explained of list) {
+      const id = explained.event.id;
+      added.set(id, (added.get(id) ?? 0) + explained.event.packets);
+      const prev = pending.get(id) ?? this.cache.get(id) ?? (await this.load(id));
+      const now = this.now();
+      if (!prev) {
+        created.add(id);
+        pending.set(id, { event: explained.event, path: explained.path.map(storedHop), source, updatedAtMs: now });
+        continue;
+      }
+      const e = prev.event;
+      const n = explained.event;
+      const better = CONFIDENCE_RANK[n.confidence] >= CONFIDENCE_RANK[e.confidence];
+      pending.set(id, {
+        event: {
+          ...(better ? n : e),
+          id,
+          packets: e.packets + n.packets,
+          firstSeen: e.firstSeen < n.firstSeen ? e.firstSeen : n.firstSeen,
+          lastSeen: e.lastSeen > n.lastSeen ? e.lastSeen : n.lastSeen,
+        },
+        path: prev.path.length > 0 ? prev.path : explained.path.map(storedHop),
+        source: prev.source,
+        // Versions must grow even when the wall clock does not (or steps back).
+        updatedAtMs: Math.max(now, prev.updatedAtMs + 1),
+      });
+    }
+    return {
+      drops: [...pending.values()],
+      created,
+      added,
+      commit: () => {
+        for (const [id, drop] of pending) {
+          this.cache.delete(id);
+          this.cache.set(id, drop);
+        }
+        while (this.cache.size > CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value as string);
+      },
+    };
+  }
+}

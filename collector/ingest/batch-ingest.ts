@@ -1,0 +1,224 @@
+/**
+ * One agent batch, from decoded protobuf to stored rows: checked and converted first (a bad batch
+ * is refused before it waits), then, one batch at a time, deduplicated, explained into drop events,
+ * written, and only then acknowledged. Batches wait in a bounded queue; past it the caller answers
+ * "overloaded" and the agent retries later.
+ */
+import { ipProtoName } from '../../agent/flow/address.js';
+import type { WireBatch } from '../../agent/ship/wire-types.js';
+import { DropAccumulator } from '../correlate/drop-accumulator.js';
+import { dropEventId } from '../explain/drop-event.js';
+import type { BatchKey, RowSource, Storage, StoredAgentStatus, StoredDrop, StoredFlow, StoredPacket } from '../store/storage.js';
+import { BatchDedup } from './batch-dedup.js';
+import { checkedAddress, checkedName, flowFromWire, hopFromWire, vanishedFromWire, WireContentError, type ReceivedVanished } from './from-wire.js';
+import { LiveStitcher, type LiveStitcherConfig, type StitchedArrival, type StitchedDeparture } from '../correlate/live-stitcher.js';
+
+/** The queue of batches waiting to be stored is full (429). */
+export class IngestOverloadedError extends Error {
+  override name = 'IngestOverloadedError';
+}
+
+export interface IngestResult {
+  readonly outcome: 'stored' | 'duplicate';
+  /** Drop events changed by this batch (new state). */
+  readonly drops: readonly StoredDrop[];
+  /** Ids among them seen for the first time. */
+  readonly created: ReadonlySet<string>;
+  /** Packets added per drop event id. */
+  readonly added: ReadonlyMap<string, number>;
+  readonly flows: number;
+}
+
+/** A batch checked and converted, not yet stored. */
+export interface CheckedBatch {
+  readonly key: BatchKey;
+  readonly node: string;
+  readonly source: RowSource;
+  readonly flows: StoredFlow[];
+  readonly vanished: ReceivedVanished[];
+  readonly packets: Omit<StoredPacket, 'dropId'>[];
+  /** Parallel to packets: the drop id each belongs to. */
+  readonly packetDropIds: string[];
+  readonly agentStatus: StoredAgentStatus | undefined;
+  readonly kernelDrops: number;
+  /** Sampled encapsulated hops for stitching across nodes. */
+  readonly departures: StitchedDeparture[];
+  readonly arrivals: StitchedArrival[];
+  /** The node's own addresses (with flow batches) and its capture's cumulative loss. */
+  readonly addresses: string[] | undefined;
+  readonly capturedLoss: number;
+  /** For batches that carry the node's cross-node hops (its flow batches): the agent's send time. */
+  readonly crossNodeSentAt: number | undefined;
+}
+
+const MAX_SAMPLE_BYTES = 512;
+
+/** Throws WireContentError with a one-line reason for a batch that makes no sense. */
+export function checkBatch(batch: WireBatch, source: RowSource, receivedAtMs: number): CheckedBatch {
+  const node = checkedName('node', batch.node);
+  const agentId = checkedName('agent_id', batch.agent_id);
+  const bootId = checkedName('boot_id', batch.boot_id);
+  if (!Number.isSafeInteger(batch.sequence) || batch.sequence < 1) throw new WireContentError('sequence must be a positive integer');
+  const vanished = batch.vanished.map((v) => vanishedFromWire(node, v));
+  const packets: Omit<StoredPacket, 'dropId'>[] = [];
+  const packetDropIds: string[] = [];
+  batch.vanished.forEach((v, i) => {
+    const bytes = v.first_bytes;
+    if (!bytes || bytes.length === 0) return;
+    const g = (vanished[i] as ReceivedVanished).group;
+    const id = g.identity;
+    packetDropIds.push(dropEventId({ node, iface: g.iface, src: id.src, dst: id.dst, proto: ipProtoName(id.proto), sport: id.sport, dport: id.dport }));
+    packets.push({
+      node,
+      iface: g.iface,
+      tsMs: Math.round(v.first_bytes_ts_ms > 0 ? v.first_bytes_ts_ms : g.firstSeen),
+      linkType: v.link_type & 0xffff,
+      origLen: Math.max(v.first_orig_len, Math.min(bytes.length, MAX_SAMPLE_BYTES)),
+      bytes: bytes.subarray(0, MAX_SAMPLE_BYTES),
+    });
+  });
+  const statusJson = JSON.stringify({
+    capture: batch.capture ?? null,
+    loss: batch.loss ?? null,
+    interfaces: batch.status?.interfaces.slice(0, 4096).map((i) => ({ name: i.name.slice(0, 256), role: i.role.slice(0, 16), packets: i.packets, bytes: i.bytes })) ?? null,
+    addresses: batch.status?.addresses.slice(0, 1024).map((a) => a.slice(0, 64)) ?? null,
+    agentVersion: batch.status?.agent_version.slice(0, 64) ?? null,
+  });
+  return {
+    key: { agentId, bootId, sequence: batch.sequence },
+    node,
+    source,
+    flows: batch.flows.map((f) => flowFromWire(node, f, source)),
+    vanished,
+    packets,
+    packetDropIds,
+    agentStatus: { node, agentId, bootId, lastBatchMs: receivedAtMs, statusJson },
+    kernelDrops: batch.kernel_drops.length,
+    ...crossNodeFromWire(node, batch),
+    addresses: batch.status?.addresses.slice(0, 1024).map((a) => checkedAddress('status address', a)),
+    capturedLoss: (batch.capture?.dropped_by_kernel ?? 0) + (batch.capture?.dropped_by_interface ?? 0),
+    // Agents send their cross-node hops with the flow batches, the ones that carry the node status.
+    crossNodeSentAt: batch.status ? batch.sent_at_ms : undefined,
+  };
+}
+
+function crossNodeFromWire(node: string, batch: WireBatch): { departures: StitchedDeparture[]; arrivals: StitchedArrival[] } {
+  const departures: StitchedDeparture[] = [];
+  const arrivals: StitchedArrival[] = [];
+  for (const h of batch.cross_node) {
+    if (!/^[0-9a-f]{1,16}$/.test(h.fingerprint)) throw new WireContentError('cross_node fingerprint must be hex');
+    if (!h.departure) {
+      arrivals.push({ fingerprint: h.fingerprint, node });
+      continue;
+    }
+    const src = checkedAddress('cross_node src', h.src);
+    if (!Number.isInteger(h.proto) || h.proto < 0 || h.proto > 255) throw new WireContentError('cross_node proto must be 0-255');
+    const port = (n: number): number | null => (Number.isInteger(n) && n >= 0 && n <= 65535 ? n : null);
+    departures.push({
+      fingerprint: h.fingerprint,
+      node,
+      outerDst: checkedAddress('cross_node outer_peer', h.outer_peer),
+      ts: h.ts_ms,
+      path: h.path.slice(0, 64).map(hopFromWire),
+      identity: { ipVersion: src.includes(':') ? 6 : 4, src, dst: checkedAddress('cross_node dst', h.dst), proto: h.proto, sport: port(h.sport), dport: port(h.dport) },
+    });
+  }
+  return { departures, arrivals };
+}
+
+export interface BatchIngestOptions {
+  /** Batches allowed to wait for storage before new ones are refused (default 64). */
+  readonly maxQueued?: number;
+  readonly now?: () => number;
+  readonly stitcher?: LiveStitcherConfig;
+}
+
+export class BatchIngest {
+  private tail: Promise<unknown> = Promise.resolve();
+  private queued = 0;
+  private readonly accumulator: DropAccumulator;
+  private readonly dedup: BatchDedup;
+  private readonly maxQueued: number;
+  private readonly now: () => number;
+  readonly stitcher: LiveStitcher;
+  readonly stats = { stored: 0, duplicates: 0, refusedOverloaded: 0, failed: 0, flows: 0, vanishedGroups: 0, kernelDrops: 0 };
+
+  constructor(
+    private readonly storage: Storage,
+    options: BatchIngestOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.maxQueued = options.maxQueued ?? 64;
+    this.accumulator = new DropAccumulator((id) => storage.getDrop(id), this.now);
+    this.dedup = new BatchDedup((key) => storage.hasBatch(key));
+    this.stitcher = new LiveStitcher(options.stitcher);
+  }
+
+  /**
+   * Judges the cross-node departures held long enough and stores the transit losses as drop
+   * events (through the same queue as batches). Resolves with what it stored.
+   */
+  expireTransit(): Promise<IngestResult> {
+    const run = this.tail.then(async (): Promise<IngestResult> => {
+      const lost = this.stitcher.expire(this.now());
+      if (lost.length === 0) return { outcome: 'stored', drops: [], created: new Set(), added: new Map(), flows: 0 };
+      const prepared = await this.accumulator.prepareExplained(lost, 'live');
+      await this.storage.write({ flows: [], drops: prepared.drops, packets: [] });
+      prepared.commit();
+      return { outcome: 'stored', drops: prepared.drops, created: prepared.created, added: prepared.added, flows: 0 };
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  get queueLength(): number {
+    return this.queued;
+  }
+
+  /** Stores a checked batch once; rejects with IngestOverloadedError when the queue is full. */
+  submit(batch: CheckedBatch): Promise<IngestResult> {
+    if (this.queued >= this.maxQueued) {
+      this.stats.refusedOverloaded++;
+      return Promise.reject(new IngestOverloadedError(`${this.queued} batches are waiting for storage`));
+    }
+    this.queued++;
+    const run = this.tail.then(() => this.process(batch));
+    this.tail = run.catch(() => undefined);
+    return run.finally(() => {
+      this.queued--;
+    });
+  }
+
+  private async process(b: CheckedBatch): Promise<IngestResult> {
+    if (await this.dedup.seen(b.key)) {
+      this.stats.duplicates++;
+      return { outcome: 'duplicate', drops: [], created: new Set(), added: new Map(), flows: 0 };
+    }
+    try {
+      return await this.dedup.storing(b.key, async () => {
+        const prepared = await this.accumulator.prepare(b.vanished, b.source);
+        const packets: StoredPacket[] = b.packets.map((p, i) => ({ ...p, dropId: b.packetDropIds[i] as string }));
+        await this.storage.write({
+          batch: { ...b.key, node: b.node, receivedAtMs: this.now() },
+          flows: b.flows,
+          drops: prepared.drops,
+          packets,
+          ...(b.agentStatus ? { agentStatus: b.agentStatus } : {}),
+        });
+        prepared.commit();
+        const now = this.now();
+        this.stitcher.nodeReport(b.node, now, b.addresses, b.capturedLoss, b.crossNodeSentAt);
+        for (const d of b.departures) this.stitcher.departure(d, now);
+        for (const a of b.arrivals) this.stitcher.arrival(a, now);
+        this.stats.stored++;
+        this.stats.flows += b.flows.length;
+        this.stats.vanishedGroups += b.vanished.length;
+        this.stats.kernelDrops += b.kernelDrops;
+        return { outcome: 'stored' as const, drops: prepared.drops, created: prepared.created, added: prepared.added, flows: b.flows.length };
+      });
+    } catch (e) {
+      this.stats.failed++;
+      throw e;
+    }
+  }
+}

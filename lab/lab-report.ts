@@ -1,0 +1,82 @@
+/**
+ * What `pathwatch lab` prints: the traffic sent and what came back, then every drop event the
+ * collector found with its path drawn hop by hop, the evidence and the remedy; after `--fix`, the
+ * same traffic again and what vanished after the remedy (nothing, when it worked).
+ */
+import type { Hop } from '../agent/flow/hop.js';
+import { renderPath } from '../collector/replay/replay-report.js';
+import type { StoredHop } from '../collector/store/storage.js';
+import type { LabDrop, LabResult } from './lab-run.js';
+import type { ProbePair, StoryTraffic } from './traffic.js';
+
+function hop(h: StoredHop): Hop {
+  return {
+    node: h.node,
+    iface: h.iface,
+    role: h.role as Hop['role'],
+    direction: h.direction,
+    // Live agents read directions from Linux packet types (the store keeps the direction only).
+    directionSource: 'linux-packet-type',
+    ts: h.tsMs,
+    encap: h.encap,
+    outerSrc: h.outerSrc || null,
+    outerDst: h.outerDst || null,
+    vni: h.vni >= 0 ? h.vni : null,
+    ttl: h.ttl,
+    length: h.length,
+  };
+}
+
+function probeLine(label: string, p: ProbePair): string {
+  const icmp = `ICMP ${p.icmp.answered}/${p.icmp.sent} answered`;
+  const tcp = `TCP :${p.tcp.port} ${p.tcp.outcomes.join(', ')}`;
+  return `  ${label.padEnd(40)} ${icmp}; ${tcp}`;
+}
+
+function trafficLines(r: LabResult['topology'], t: StoryTraffic): string[] {
+  return [
+    probeLine(`client ${r.client} -> healthy pod ${r.healthyPod}`, t.clientToHealthy),
+    probeLine(`client ${r.client} -> asymmetric pod ${r.asymmetricPod}`, t.clientToAsymmetric),
+    probeLine(`healthy pod -> client`, t.healthyToClient),
+    probeLine(`asymmetric pod -> client`, t.asymmetricToClient),
+  ];
+}
+
+function dropLines(drops: readonly LabDrop[]): string[] {
+  const out: string[] = [];
+  drops.forEach((d, i) => {
+    const e = d.event;
+    const port = (p: number | null) => (p === null ? '' : `:${p}`);
+    out.push(`[${i + 1}] ${e.verdict} (${e.confidence}) at ${e.node} on ${e.iface}: ${e.proto} ${e.src}${port(e.sport)} -> ${e.dst}${port(e.dport)}, ${e.packets} packet(s)`);
+    out.push('    path of the first packet:');
+    out.push(...renderPath(d.path.map(hop), { node: e.node, iface: e.iface }));
+    out.push('    evidence:');
+    for (const ev of e.evidence) out.push(`      - ${ev.kind}: ${ev.detail}`);
+    out.push('    remedy:');
+    for (const line of e.remedy.split('\n')) out.push(`      ${line}`);
+    out.push('');
+  });
+  return out;
+}
+
+export function renderLabReport(r: LabResult): string {
+  const out: string[] = [];
+  out.push(`The story, built here: client ${r.topology.client} behind a gateway that routes the pod block via the wrong node (n1);`);
+  out.push(`pods on n2 behind cali veths; ${r.topology.overlay} overlay on ${r.topology.tunnel} (${r.topology.tunnelImpl}); strict rp_filter.`);
+  out.push('');
+  out.push('Traffic sent:');
+  out.push(...trafficLines(r.topology, r.traffic));
+  out.push('');
+  out.push(r.drops.length === 0 ? 'pathwatch found no drops.' : `pathwatch found ${r.drops.length} drop event(s):`);
+  out.push('');
+  out.push(...dropLines(r.drops));
+  if (r.afterFix) {
+    const f = r.afterFix;
+    out.push(`After the remedy (sysctl -w ${f.remedy.key}=${f.remedy.value} on n2, was ${f.remedy.previous}), the same traffic:`);
+    out.push(...trafficLines(r.topology, f.traffic));
+    out.push('');
+    out.push(f.drops.length === 0 ? 'No packet vanished after the remedy: the drops have stopped.' : `Still vanishing after the remedy: ${f.drops.length} drop event(s):`);
+    out.push(...dropLines(f.drops));
+  }
+  return `${out.join('\n')}\n`;
+}

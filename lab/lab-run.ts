@@ -1,0 +1,143 @@
+/**
+ * `pathwatch lab`: the story on this machine. Builds the topology in network namespaces, runs a
+ * collector (embedded store in a temporary directory) and one agent inside each node's namespace,
+ * sends the story's traffic, and reads back what the collector found. With `fix`, applies the
+ * remedy, sends the traffic again and reports what vanished after it. Everything it made is
+ * removed at the end, on error, and when the signal it is given aborts.
+ */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { startCollector, type RunningCollector } from '../collector/collector-runner.js';
+import type { DropEvent } from '../collector/explain/drop-event.js';
+import type { StoredHop } from '../collector/store/storage.js';
+import { applyRemedy, buildStoryTopology, cleanupStaleLabNamespaces, type Overlay, type RemedyResult, type StoryTopology } from './topology.js';
+import { runStoryTraffic, type StoryTraffic } from './traffic.js';
+
+export interface LabOptions {
+  readonly overlay: Overlay;
+  readonly fix: boolean;
+  readonly log: (line: string) => void;
+  readonly signal: AbortSignal;
+}
+
+export interface LabDrop {
+  readonly event: DropEvent;
+  readonly path: readonly StoredHop[];
+}
+
+export interface LabResult {
+  readonly topology: { readonly overlay: Overlay; readonly tunnel: string; readonly tunnelImpl: string; readonly healthyPod: string; readonly asymmetricPod: string; readonly client: string };
+  readonly traffic: StoryTraffic;
+  readonly drops: LabDrop[];
+  readonly afterFix?: { readonly remedy: RemedyResult; readonly traffic: StoryTraffic; readonly drops: LabDrop[] };
+}
+
+export class LabAbortedError extends Error {
+  override name = 'LabAbortedError';
+}
+
+const PREFIX = 'pwlab';
+/** A vanished packet reaches the collector within the agent's window and tick (~1 s); wait for quiet this long. */
+const QUIET_MS = 3000;
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+type Agent = { child: ChildProcessByStdio<null, Readable, Readable>; stderr: string; exit: Promise<number | null> };
+
+export async function runLab(o: LabOptions): Promise<LabResult> {
+  const work = mkdtempSync(join(tmpdir(), 'pathwatch-lab-'));
+  const agents: Agent[] = [];
+  let topology: StoryTopology | undefined;
+  let collector: RunningCollector | undefined;
+  const checkAborted = (): void => {
+    if (o.signal.aborted) throw new LabAbortedError('interrupted');
+  };
+  try {
+    await cleanupStaleLabNamespaces(PREFIX, { olderThanMs: 10 * 60_000 });
+    o.log(`building the story's topology (${o.overlay}) in network namespaces`);
+    topology = await buildStoryTopology({ overlay: o.overlay, prefix: PREFIX });
+    checkAborted();
+    const t = topology;
+    const socket = join(work, 'collector.sock');
+    collector = await startCollector({ listen: [`unix:${socket}`], store: `embedded:${join(work, 'store')}`, log: (line) => o.log(`collector: ${line}`), });
+    o.log(`collector on unix:${socket} (embedded store in ${work})`);
+    for (const node of ['n1', 'n2'] as const) {
+      agents.push(startAgent(t.nodes[node].ns, node, socket, join(work, `spool-${node}`)));
+    }
+    await waitFor(() => agents.every((a) => a.stderr.includes('watching')), 20_000, o.signal, () => `the agents did not start: ${agents.map((a) => a.stderr.trim()).join(' | ')}`);
+    o.log(`agents watching n1 and n2; sending the story's traffic (ICMP and TCP, both pods, both ways)`);
+    const traffic = await runStoryTraffic(t);
+    checkAborted();
+    const running = collector;
+    const drops = await settledDrops(running, o.signal);
+    const result: LabResult = {
+      topology: { overlay: o.overlay, tunnel: t.nodes.n2.tunnel, tunnelImpl: t.tunnelImpl, healthyPod: t.pods.healthy.address, asymmetricPod: t.pods.asymmetric.address, client: t.gateway.clientAddress },
+      traffic,
+      drops,
+    };
+    if (!o.fix) return result;
+    const remedy = await applyRemedy(t);
+    o.log(`applied the remedy: sysctl -w ${remedy.key}=${remedy.value} in ${remedy.ns} (was ${remedy.previous}); sending the traffic again`);
+    const before = new Map(drops.map((d) => [d.event.id, d.event.packets]));
+    const trafficAfter = await runStoryTraffic(t);
+    checkAborted();
+    const after = (await settledDrops(running, o.signal))
+      .filter((d) => d.event.packets > (before.get(d.event.id) ?? 0))
+      .map((d) => ({ ...d, event: { ...d.event, packets: d.event.packets - (before.get(d.event.id) ?? 0) } }));
+    return { ...result, afterFix: { remedy, traffic: trafficAfter, drops: after } };
+  } finally {
+    for (const a of agents) a.child.kill('SIGTERM');
+    await Promise.race([Promise.all(agents.map((a) => a.exit)), new Promise((r) => setTimeout(r, 8000))]);
+    for (const a of agents) a.child.kill('SIGKILL');
+    await collector?.close().catch(() => undefined);
+    await topology?.destroy();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function startAgent(ns: string, node: string, socket: string, spoolDir: string): Agent {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, join(ROOT, 'bin/pathwatch.js'), 'agent', '--collector', `unix:${socket}`, '--node', node, '--spool-dir', spoolDir, '--cross-node-sample', '1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const agent: Agent = { child, stderr: '', exit: new Promise((r) => child.on('exit', (code) => r(code))) };
+  child.stdout.resume();
+  child.stderr.on('data', (d: Buffer) => (agent.stderr = (agent.stderr + d.toString()).slice(-20_000)));
+  return agent;
+}
+
+async function waitFor(check: () => boolean, ms: number, signal: AbortSignal, failure: () => string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (signal.aborted) throw new LabAbortedError('interrupted');
+    if (Date.now() > end) throw new Error(failure());
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The collector's drop events once they stop changing (agents ship as they judge). */
+async function settledDrops(collector: RunningCollector, signal: AbortSignal): Promise<LabDrop[]> {
+  let last = '';
+  let stableSince = Date.now();
+  const end = Date.now() + 30_000;
+  for (;;) {
+    if (signal.aborted) throw new LabAbortedError('interrupted');
+    const res = await collector.app.inject('/api/v1/drops?limit=10000');
+    const events = (res.json() as { drops: DropEvent[] }).drops;
+    const key = events.map((e) => `${e.id}:${e.packets}:${e.confidence}`).join(',');
+    if (key !== last) {
+      last = key;
+      stableSince = Date.now();
+    } else if (Date.now() - stableSince >= QUIET_MS || Date.now() > end) {
+      const drops: LabDrop[] = [];
+      for (const event of events) {
+        const path = (await collector.app.inject(`/api/v1/paths/${event.id}`)).json() as { hops: StoredHop[] };
+        drops.push({ event, path: path.hops });
+      }
+      return drops;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

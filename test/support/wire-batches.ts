@@ -1,0 +1,69 @@
+/** Agent batches for collector tests, built as agents build them (wire shapes). */
+import { gzipSync } from 'node:zlib';
+import { encodeBatch } from '../../agent/ship/wire-codec.js';
+import { WireDirection, type WireBatch, type WireHop, type WireVanishedGroup } from '../../agent/ship/wire-types.js';
+
+export const T0 = Date.parse('2026-11-26T10:00:00.000Z');
+
+export function hop(o: Partial<WireHop> & { iface: string; direction: WireDirection; ts_ms: number }): WireHop {
+  return { node: 'n2', role: 'other', direction_source: 'linux-packet-type', encap: 'none', outer_src: '', outer_dst: '', vni: -1, ttl: 63, length: 84, ...o };
+}
+
+/** A reverse-path drop at n2 on tunl0, confirmed by the kernel (what the story's agent ships). */
+export function rpfVanished(o: Partial<WireVanishedGroup> = {}): WireVanishedGroup {
+  const ts = o.first_seen_ms ?? T0;
+  return {
+    iface: 'tunl0',
+    role: 'tunnel',
+    src: '100.64.0.1',
+    dst: '10.91.1.130',
+    proto: 1,
+    sport: -1,
+    dport: -1,
+    packets: 3,
+    first_seen_ms: ts,
+    last_seen_ms: ts + 2000,
+    fingerprints: ['1f2e3d4c5b6a79'],
+    path: [
+      hop({ iface: 'eth0', role: 'uplink', direction: WireDirection.DIRECTION_IN, ts_ms: ts, encap: 'ipip', outer_src: '192.168.77.11', outer_dst: '192.168.77.12', length: 104 }),
+      hop({ iface: 'tunl0', role: 'tunnel', direction: WireDirection.DIRECTION_IN, ts_ms: ts + 0.01 }),
+    ],
+    expected_exit: 'cali0a1b2c3d4e5',
+    reverse_exits: ['eth0'],
+    kernel: {
+      drop_reasons: { IP_RPFILTER: 3 },
+      has_rp_filter: true,
+      rp_filter_all: 1,
+      rp_filter_iface: 1,
+      rp_filter_effective: 1,
+      rp_filter_counter_delta: 3,
+      route_back_iface: 'eth0',
+      route_check_error: 'RTNETLINK answers: Invalid cross-device link',
+    },
+    first_bytes: Uint8Array.from({ length: 48 }, (_, i) => i),
+    link_type: 276,
+    first_orig_len: 104,
+    first_bytes_ts_ms: ts + 0.01,
+    ...o,
+  };
+}
+
+export function batch(o: Partial<WireBatch> & { sequence: number }): WireBatch {
+  return {
+    agent_id: 'agent-n2',
+    boot_id: 'boot-1',
+    node: 'n2',
+    sent_at_ms: T0,
+    source: '',
+    flows: [],
+    vanished: [],
+    kernel_drops: [],
+    cross_node: [],
+    ...o,
+  };
+}
+
+export function encoded(b: WireBatch, gzip = true): Buffer {
+  const bytes = Buffer.from(encodeBatch(b));
+  return gzip ? gzipSync(bytes) : bytes;
+}
