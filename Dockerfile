@@ -1,9 +1,20 @@
-# pathwatch image: built in one stage (TypeScript -> dist/), run in a slim one with tcpdump.
-# The collector (with chDB) and the agent will get their own targets when they exist; today the
-# image runs `pathwatch watch` on the host it is given (host network namespace).
-FROM node:20-bookworm-slim AS build
+# pathwatch images. One build stage (TypeScript -> dist/), three final targets:
+#
+#   docker build --target collector -t pathwatch:collector .   # pathwatch collector, with chDB; runs as `node`
+#   docker build --target agent     -t pathwatch:agent .       # pathwatch agent: tcpdump, bpftrace, iproute2; no chDB
+#   docker build --target watch     -t pathwatch:watch .       # pathwatch watch on one host (no collector)
+#
+# Every image's entry point is the pathwatch command line; its CMD names the command.
+# docker-compose.yml and deploy/kubernetes/ run them; README.md ("Deployment") says with which privileges.
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
+# --ignore-scripts: no install script runs. chDB's is empty (its library comes prebuilt in the
+# platform package @chdb/lib-*); cap's would compile libpcap bindings that none of these images
+# uses (the agent falls back to Node's interface list). The build (npm's `prepare`) runs below.
+RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY agent agent
 COPY collector collector
 COPY cli cli
@@ -11,15 +22,73 @@ COPY lab lab
 COPY bench bench
 COPY bin bin
 COPY schemas schemas
-RUN npm ci --no-audit --no-fund && npm prune --omit=dev
+# The web UI's files (collector/ui) are served from the sources' folder; made empty when absent so
+# the collector's COPY below always finds it.
+RUN npm run build && mkdir -p collector/ui
 
-FROM node:20-bookworm-slim AS watch
-RUN apt-get update && apt-get install -y --no-install-recommends tcpdump && rm -rf /var/lib/apt/lists/*
+# The collector's dependencies: everything but the development tools; the optional ones stay, as
+# chDB's native library is one of them.
+FROM build AS collector-deps
+RUN npm prune --omit=dev --no-audit --no-fund \
+ && node -e "import('chdb').then(() => console.log('chdb loads'))"
+
+# The agent's dependencies: no chDB. The agent never loads it (cli/main.ts imports the collector's
+# command only when it runs), so it is taken out of the dependencies and npm removes it with what
+# only it needed; --omit=optional drops chDB's native library and cap.
+FROM build AS agent-deps
+RUN npm pkg delete dependencies.chdb \
+ && npm prune --omit=dev --omit=optional --no-audit --no-fund \
+ && rm -rf node_modules/@chdb \
+ && find node_modules -mindepth 1 -maxdepth 1 -type d -empty -delete \
+ && test ! -e node_modules/chdb
+
+FROM ${NODE_IMAGE} AS collector
+ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=build /app/package.json ./
-COPY --from=build /app/node_modules node_modules
+COPY --from=collector-deps /app/package.json ./
+COPY --from=collector-deps /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY --from=build /app/bin bin
 COPY --from=build /app/schemas schemas
+COPY --from=build /app/collector/ui collector/ui
+# The embedded store's directory (only used with --store embedded:...), owned by the unprivileged user.
+RUN mkdir -p /var/lib/pathwatch && chown node:node /var/lib/pathwatch
+USER node
+EXPOSE 7070
 ENTRYPOINT ["node", "/app/bin/pathwatch.js"]
+# A non-loopback listener needs both tokens (mount them as files); docker-compose.yml and the
+# Kubernetes manifests give their own command, with a ClickHouse server as the store.
+CMD ["collector", "--listen", "0.0.0.0:7070", "--store", "embedded:/var/lib/pathwatch/data", \
+     "--token-file", "/run/secrets/ingest_token", "--read-token-file", "/run/secrets/read_token"]
+
+# What the live commands run: tcpdump (capture), bpftrace (the kernel's drop reasons), iproute2
+# (`ip route get` for the way back).
+FROM ${NODE_IMAGE} AS node-tools
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tcpdump bpftrace iproute2 \
+ && rm -rf /var/lib/apt/lists/*
+# bpftrace reads the kernel's BTF from this file. Without it, it enumerates the loaded BTF objects
+# through bpf(BPF_BTF_GET_NEXT_ID), which needs CAP_SYS_ADMIN, and then cannot compile the
+# tracepoint's arguments: with it, CAP_BPF and CAP_PERFMON are enough.
+ENV BPFTRACE_BTF=/sys/kernel/btf/vmlinux
+ENV NODE_ENV=production
+WORKDIR /app
+
+# Runs as root with a bounded set of capabilities (docker-compose.yml, deploy/kubernetes/): bpftrace
+# refuses to run as any other user, and tcpdump needs root to open the capture before it switches to
+# its own unprivileged user.
+FROM node-tools AS agent
+COPY --from=agent-deps /app/package.json ./
+COPY --from=agent-deps /app/node_modules node_modules
+COPY --from=build /app/dist dist
+COPY --from=build /app/bin bin
+COPY --from=build /app/schemas schemas
+# The agent's command line loads without chDB (the build fails here if it ever does not).
+RUN test ! -e node_modules/chdb && node bin/pathwatch.js agent --help >/dev/null \
+ && mkdir -p /var/lib/pathwatch/spool
+ENTRYPOINT ["node", "/app/bin/pathwatch.js"]
+CMD ["agent", "--help"]
+
+# `pathwatch watch` on the host it is given (host network namespace): the agent's image, another command.
+FROM agent AS watch
 CMD ["watch"]
