@@ -92,8 +92,8 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const node = v.node ?? hostname();
   const controller = new AbortController();
   const stop = (): void => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop); // on, not once: a second signal while flushing must not kill it
+  process.on('SIGTERM', stop);
   const log = (line: string): void => void process.stderr.write(`pathwatch agent: ${line}\n`);
   try {
     const summary = await runAgent(

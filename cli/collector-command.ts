@@ -90,8 +90,10 @@ export async function collectorCommand(argv: string[]): Promise<number> {
   const info = collector.storage.info;
   log(`listening on ${collector.addresses.join(', ')}; store ${info.backend} ${info.location} (ClickHouse ${info.serverVersion}, ${info.profile} schema)`);
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    // on, not once: a second signal (a process group's Ctrl-C, then a supervisor's SIGTERM) while
+    // stopping must not kill the process before it has flushed and closed.
+    process.on('SIGINT', () => resolve());
+    process.on('SIGTERM', () => resolve());
   });
   log('stopping');
   await collector.close();

@@ -47,8 +47,8 @@ export async function labCommand(argv: string[]): Promise<number> {
   if (process.getuid?.() !== 0) throw new UsageError('lab: needs root (it creates network namespaces and captures in them); run it with sudo');
   const controller = new AbortController();
   const stop = (): void => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop); // on, not once: a second signal while flushing must not kill it
+  process.on('SIGTERM', stop);
   const log = (line: string): void => void process.stderr.write(`pathwatch lab: ${line}\n`);
   try {
     const result = await runLab({ overlay: v.overlay as Overlay, fix: v.fix, log, signal: controller.signal });

@@ -18,6 +18,7 @@ Commands:
   agent      watch this node and ship what it finds to collectors: pathwatch agent --help
   collector  receive agents' findings, store and explain them, serve the API: pathwatch collector --help
   lab        the story on this machine, in network namespaces, end to end: pathwatch lab --help
+  start      collector, web UI and an agent on this host, on 127.0.0.1 (npm start): pathwatch start --help
 
 Run \`pathwatch <command> --help\` (or \`pathwatch help <command>\`) for a command's options.
 `;
@@ -26,6 +27,7 @@ Run \`pathwatch <command> --help\` (or \`pathwatch help <command>\`) for a comma
 // which the agent's image leaves out.
 const collectorCommand = async (argv: string[]): Promise<number> => (await import('./collector-command.js')).collectorCommand(argv);
 const labCommand = async (argv: string[]): Promise<number> => (await import('./lab-command.js')).labCommand(argv);
+const startCommand = async (argv: string[]): Promise<number> => (await import('./start-command.js')).startCommand(argv);
 
 /** A command without `usage` prints its own (`run(['--help'])`). */
 const COMMANDS: Readonly<Record<string, { usage?: string; run: (argv: string[]) => Promise<number> }>> = {
@@ -34,6 +36,7 @@ const COMMANDS: Readonly<Record<string, { usage?: string; run: (argv: string[]) 
   agent: { usage: AGENT_USAGE, run: agentCommand },
   collector: { run: collectorCommand },
   lab: { run: labCommand },
+  start: { run: startCommand },
 };
 
 export async function main(argv: string[]): Promise<number> {

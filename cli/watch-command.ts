@@ -53,8 +53,8 @@ export async function watchCommand(argv: string[]): Promise<number> {
   const node = v.node ?? hostname();
   const controller = new AbortController();
   const stop = (): void => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop); // on, not once: a second signal while flushing must not kill it
+  process.on('SIGTERM', stop);
   const print = (d: ExplainedDrop, isNew: boolean): void => {
     const e = d.event;
     if (v.json) {

@@ -23,7 +23,8 @@ const SYSTEM_TOOLS = {
     'docker-compose': 'docker-compose',
   },
   bench: { tcpdump: 'tcpdump', tshark: 'tshark' },
-  start: { tcpdump: 'tcpdump', bpftrace: 'bpftrace' },
+  // libpcap-dev (pcap-config) before npm ci: the optional `cap` addon builds against it.
+  start: { tcpdump: 'tcpdump', bpftrace: 'bpftrace', 'pcap-config': 'libpcap-dev' },
 };
 
 function say(msg) {
