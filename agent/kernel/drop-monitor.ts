@@ -9,12 +9,14 @@
  */
 import { deferred } from '../util/deferred.js';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { readDropReasons } from './drop-reasons.js';
 import { ensureTracefs } from './tracefs.js';
 
 /** Reasons that explain a forwarded packet vanishing inside a node. */
+const KERNEL_BTF = '/sys/kernel/btf/vmlinux';
+
 export const FORWARDING_DROP_REASONS = [
   'IP_RPFILTER',
   'NETFILTER_DROP',
@@ -98,7 +100,10 @@ export function startDropMonitor(onDrop: (d: KernelDrop) => void, bpftrace = 'bp
   const program = bpftraceProgram(reasons, currentNetnsInode());
   let child: ChildProcessByStdio<null, Readable, Readable>;
   try {
-    child = spawn(bpftrace, ['-e', program], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Told where the kernel's BTF is, bpftrace needs only CAP_BPF and CAP_PERFMON; searching for it
+    // itself (Debian's 0.17) takes CAP_SYS_ADMIN.
+    const env = !process.env['BPFTRACE_BTF'] && existsSync(KERNEL_BTF) ? { ...process.env, BPFTRACE_BTF: KERNEL_BTF } : process.env;
+    child = spawn(bpftrace, ['-e', program], { stdio: ['ignore', 'pipe', 'pipe'], env });
   } catch (e) {
     return failed(`cannot start bpftrace: ${e instanceof Error ? e.message : String(e)}`);
   }
