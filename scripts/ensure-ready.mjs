@@ -21,6 +21,8 @@ const SYSTEM_TOOLS = {
     protoc: 'protobuf-compiler',
     bpftrace: 'bpftrace',
     'docker-compose': 'docker-compose',
+    // Headless Chromium for the web UI's browser tests (test/ui).
+    chromium: 'chromium',
   },
   bench: { tcpdump: 'tcpdump', tshark: 'tshark' },
   // libpcap-dev (pcap-config) before npm ci: the optional `cap` addon builds against it.

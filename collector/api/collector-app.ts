@@ -17,6 +17,8 @@ import type { BearerToken } from './bearer-token.js';
 import type { DropEventHub } from './drop-event-hub.js';
 import { writePcapng } from './pcapng-writer.js';
 import { parseDropId, parseDropQuery, parseFlowQuery, QueryParamError } from './query-params.js';
+import { cookieAuthorizations, tokenLogin } from './ui-token-cookie.js';
+import { isUiPage, registerUiRoutes } from './ui-routes.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -76,8 +78,15 @@ export async function buildCollectorApp(o: CollectorAppOptions): Promise<Fastify
     if (path === '/healthz') return;
     const token = path === '/api/v1/ingest' ? o.ingestToken : o.readToken;
     if (token && !token.accepts(req.headers.authorization)) {
+      // The UI in a browser: `/?token=` once sets the read token as a cookie, which then stands for
+      // the header on reads (GET/HEAD) only; never for ingest.
+      if (token === o.readToken && (req.method === 'GET' || req.method === 'HEAD')) {
+        const login = tokenLogin(req.url, token, req.protocol === 'https');
+        if (login) return reply.code(303).headers({ 'set-cookie': login.setCookie, location: login.location, 'cache-control': 'no-store' }).send();
+        if (cookieAuthorizations(req.headers.cookie).some((a) => token.accepts(a))) return;
+      }
       reply.header('www-authenticate', 'Bearer');
-      throw new HttpError(401, 'missing or wrong bearer token');
+      throw new HttpError(401, isUiPage(path) ? 'missing or wrong bearer token (in a browser, open /?token=TOKEN once)' : 'missing or wrong bearer token');
     }
   });
 
@@ -217,6 +226,8 @@ export async function buildCollectorApp(o: CollectorAppOptions): Promise<Fastify
     const registry = o.metrics();
     return reply.code(200).type(registry.contentType).send(await registry.metrics());
   });
+
+  registerUiRoutes(app);
 
   async function findDrop(idText: string): Promise<StoredDrop> {
     const id = parseDropId(idText);
