@@ -39,7 +39,8 @@ export interface CheckedBatch {
   readonly packets: Omit<StoredPacket, 'dropId'>[];
   /** Parallel to packets: the drop id each belongs to. */
   readonly packetDropIds: string[];
-  readonly agentStatus: StoredAgentStatus | undefined;
+  /** What the batch says about its agent; parts it leaves out keep their last known value. */
+  readonly status: AgentStatusParts;
   readonly kernelDrops: number;
   /** Sampled encapsulated hops for stitching across nodes. */
   readonly departures: StitchedDeparture[];
@@ -77,13 +78,18 @@ export function checkBatch(batch: WireBatch, source: RowSource, receivedAtMs: nu
       bytes: bytes.subarray(0, MAX_SAMPLE_BYTES),
     });
   });
-  const statusJson = JSON.stringify({
+  const status: AgentStatusParts = {
+    node,
+    agentId,
+    bootId,
+    receivedAtMs,
     capture: batch.capture ?? null,
-    loss: batch.loss ?? null,
+    lossBatches: batch.loss?.batches_dropped ?? 0,
+    lossBytes: batch.loss?.bytes_dropped ?? 0,
     interfaces: batch.status?.interfaces.slice(0, 4096).map((i) => ({ name: i.name.slice(0, 256), role: i.role.slice(0, 16), packets: i.packets, bytes: i.bytes })) ?? null,
     addresses: batch.status?.addresses.slice(0, 1024).map((a) => a.slice(0, 64)) ?? null,
     agentVersion: batch.status?.agent_version.slice(0, 64) ?? null,
-  });
+  };
   return {
     key: { agentId, bootId, sequence: batch.sequence },
     node,
@@ -92,7 +98,7 @@ export function checkBatch(batch: WireBatch, source: RowSource, receivedAtMs: nu
     vanished,
     packets,
     packetDropIds,
-    agentStatus: { node, agentId, bootId, lastBatchMs: receivedAtMs, statusJson },
+    status,
     kernelDrops: batch.kernel_drops.length,
     ...crossNodeFromWire(node, batch),
     addresses: batch.status?.addresses.slice(0, 1024).map((a) => checkedAddress('status address', a)),
@@ -126,6 +132,48 @@ function crossNodeFromWire(node: string, batch: WireBatch): { departures: Stitch
   return { departures, arrivals };
 }
 
+export interface AgentStatusParts {
+  readonly node: string;
+  readonly agentId: string;
+  readonly bootId: string;
+  readonly receivedAtMs: number;
+  readonly capture: WireBatch['capture'] | null;
+  /** Batches (and bytes) the agent's spool had to drop, reported with this batch. */
+  readonly lossBatches: number;
+  readonly lossBytes: number;
+  /** Sent with flow batches only: null in the others. */
+  readonly interfaces: { name: string; role: string; packets: number; bytes: number }[] | null;
+  readonly addresses: string[] | null;
+  readonly agentVersion: string | null;
+}
+
+/**
+ * The agent's status as `/api/v1/nodes` shows it: interfaces and addresses from its last batch that
+ * had them (agents send them every flow interval), spool losses added up over the agent's boot.
+ */
+export function mergeAgentStatus(prev: AgentStatusParts | undefined, next: AgentStatusParts): AgentStatusParts {
+  const sameBoot = prev !== undefined && prev.agentId === next.agentId && prev.bootId === next.bootId;
+  return {
+    ...next,
+    lossBatches: next.lossBatches + (sameBoot ? prev.lossBatches : 0),
+    lossBytes: next.lossBytes + (sameBoot ? prev.lossBytes : 0),
+    interfaces: next.interfaces ?? prev?.interfaces ?? null,
+    addresses: next.addresses ?? prev?.addresses ?? null,
+    agentVersion: next.agentVersion ?? prev?.agentVersion ?? null,
+  };
+}
+
+function storedStatus(s: AgentStatusParts): StoredAgentStatus {
+  const statusJson = JSON.stringify({
+    capture: s.capture,
+    loss: { batches_dropped: s.lossBatches, bytes_dropped: s.lossBytes },
+    interfaces: s.interfaces,
+    addresses: s.addresses,
+    agentVersion: s.agentVersion,
+  });
+  return { node: s.node, agentId: s.agentId, bootId: s.bootId, lastBatchMs: s.receivedAtMs, statusJson };
+}
+
 export interface BatchIngestOptions {
   /** Batches allowed to wait for storage before new ones are refused (default 64). */
   readonly maxQueued?: number;
@@ -141,6 +189,7 @@ export class BatchIngest {
   private readonly maxQueued: number;
   private readonly now: () => number;
   readonly stitcher: LiveStitcher;
+  private readonly agentStatus = new Map<string, AgentStatusParts>();
   readonly stats = { stored: 0, duplicates: 0, refusedOverloaded: 0, failed: 0, flows: 0, vanishedGroups: 0, kernelDrops: 0 };
 
   constructor(
@@ -197,15 +246,17 @@ export class BatchIngest {
     try {
       return await this.dedup.storing(b.key, async () => {
         const prepared = await this.accumulator.prepare(b.vanished, b.source);
+        const status = mergeAgentStatus(this.agentStatus.get(b.key.agentId), b.status);
         const packets: StoredPacket[] = b.packets.map((p, i) => ({ ...p, dropId: b.packetDropIds[i] as string }));
         await this.storage.write({
           batch: { ...b.key, node: b.node, receivedAtMs: this.now() },
           flows: b.flows,
           drops: prepared.drops,
           packets,
-          ...(b.agentStatus ? { agentStatus: b.agentStatus } : {}),
+          agentStatus: storedStatus(status),
         });
         prepared.commit();
+        this.agentStatus.set(b.key.agentId, status);
         const now = this.now();
         this.stitcher.nodeReport(b.node, now, b.addresses, b.capturedLoss, b.crossNodeSentAt);
         for (const d of b.departures) this.stitcher.departure(d, now);
