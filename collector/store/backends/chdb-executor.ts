@@ -2,10 +2,18 @@
  * The embedded backend: chDB (ClickHouse as a library) with its data in a directory of ours.
  *
  * Blocking: opening a Session is synchronous (the engine loads the data directory on the calling
- * thread: tens of milliseconds for a small store, measured in the store tests); queries and inserts go
+ * thread: tens of milliseconds for a small store, measured by bench/store-timing.ts); queries and inserts go
  * through chDB's async calls, which run on libuv worker threads and leave the event loop free.
  * chDB binds one data directory per process: a second embedded store in another directory can only
  * open after the first is closed.
+ *
+ * The query path (selectReadOnly) runs with `readonly = 2` for that query only. chDB's API takes no
+ * per-query settings, and a `SET` would stay on the one session the writes use too (and readonly=2
+ * cannot be turned back off), so the setting travels as the statement's own SETTINGS clause, appended
+ * to its text. That clause covers the whole statement only when the text is one statement without
+ * inline data: chDB runs every statement of a multi-statement text, and an INSERT's data after
+ * VALUES or FORMAT would swallow a trailing clause. Such texts are refused before they reach the
+ * engine (the query path never builds them: its values are bound as parameters).
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -50,6 +58,12 @@ export class ChdbExecutor implements SqlExecutor {
     return parseJsonEachRow(await this.run(statement, 'JSONEachRow'));
   }
 
+  async selectReadOnly(statement: Statement): Promise<Record<string, unknown>[]> {
+    const refusal = readOnlyRefusal(statement.text);
+    if (refusal !== undefined) throw new StorageUnavailableError(`embedded store at ${this.location}: read-only query refused: ${refusal}`);
+    return parseJsonEachRow(await this.run({ text: `${statement.text}\nSETTINGS readonly = 2`, params: statement.params }, 'JSONEachRow'));
+  }
+
   async command(statement: Statement): Promise<void> {
     await this.run(statement, 'TabSeparated');
   }
@@ -90,4 +104,36 @@ export class ChdbExecutor implements SqlExecutor {
     // process open a store in another directory right after (chDB allows one directory at a time).
     await drainPending();
   }
+}
+
+/**
+ * Why `text` cannot take a trailing `SETTINGS readonly = 2` that covers all of it, or undefined when it
+ * can: a `;` (a second statement), or VALUES, FORMAT or INFILE (an INSERT's inline data), outside
+ * string literals, quoted identifiers and comments. Errs on the side of refusing: block comments are
+ * taken as not nesting, `#` as no comment, and a keyword inside anything unquoted counts.
+ */
+export function readOnlyRefusal(text: string): string | undefined {
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i] as string;
+    if (c === "'" || c === '"' || c === '`') {
+      i++;
+      while (i < text.length && text[i] !== c) i += text[i] === '\\' ? 2 : 1;
+      i++;
+    } else if (c === '-' && text[i + 1] === '-') {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 2;
+    } else if (c === ';') {
+      return 'more than one statement';
+    } else if (/[A-Za-z_]/.test(c)) {
+      const word = (/^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i)) as RegExpExecArray)[0];
+      if (/^(values|format|infile)$/i.test(word)) return `inline data (${word.toUpperCase()})`;
+      i += word.length;
+    } else {
+      i++;
+    }
+  }
+  return undefined;
 }
