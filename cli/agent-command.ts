@@ -1,5 +1,5 @@
 /**
- * `pathwatch agent --collector URL... [--node NAME] [--iface PATTERN]... [--token-file F]
+ * `pathwatch agent --collector URL... [--node NAME] [--iface PATTERN]... [--token-file F] [--ca-file F]
  *  [--spool-dir DIR] [--spool-max-mb N] [--window MS]`: watches this node and ships what it finds.
  */
 import { hostname } from 'node:os';
@@ -11,7 +11,7 @@ import { ShipperConfigError } from '../agent/ship/shipper.js';
 import { UsageError } from './cli-error.js';
 
 export const AGENT_USAGE = `Usage: pathwatch agent --collector URL... [--node NAME] [--iface PATTERN]... [--token-file F]
-                       [--spool-dir DIR] [--spool-max-mb N] [--window MS]
+                       [--ca-file F] [--spool-dir DIR] [--spool-max-mb N] [--window MS]
 
 Watches this node (every interface, tcpdump on any; the kernel's drop reasons through eBPF) and
 ships flow records, vanished packets with their evidence, and kernel drop events to collectors.
@@ -21,6 +21,9 @@ ships flow records, vanished packets with their evidence, and kernel drop events
   --node NAME        this node's name (default: the host name)
   --iface PATTERN    analyse only interfaces matching the pattern (* wildcard; repeatable)
   --token-file F     bearer token for the collector's ingest
+  --ca-file F        PEM CA certificate(s) that https:// collectors' certificates must chain to (a
+                     private CA, or a self-signed collector certificate); default: the system's
+                     trust store
   --spool-dir DIR    where batches wait while a collector is unreachable (default /var/lib/pathwatch/spool)
   --spool-max-mb N   bound on the spool; beyond it the oldest batches are dropped and counted (default 256)
   --window MS        correlation window in milliseconds (default 250)
@@ -50,6 +53,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
         node: { type: 'string' },
         iface: { type: 'string', multiple: true, default: [] },
         'token-file': { type: 'string' },
+        'ca-file': { type: 'string' },
         'spool-dir': { type: 'string' },
         'spool-max-mb': { type: 'string' },
         window: { type: 'string' },
@@ -76,6 +80,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
     if (e instanceof CollectorUrlError) throw new UsageError(`agent: ${e.message}`);
     throw e;
   }
+  if (v['ca-file'] !== undefined && !v.collector.some((u) => /^\s*https:/i.test(u))) throw new UsageError('agent: --ca-file is for https:// collectors, and none is given');
   const spoolMb = v['spool-max-mb'] === undefined ? 256 : Number(v['spool-max-mb']);
   if (!(spoolMb > 0 && spoolMb <= 1 << 20)) throw new UsageError(`agent: --spool-max-mb must be a positive number, not "${v['spool-max-mb']}"`);
   const windowMs = v.window === undefined ? undefined : Number(v.window);
@@ -101,6 +106,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
         node,
         collectors: v.collector,
         ...(v['token-file'] ? { tokenFile: v['token-file'] } : {}),
+        ...(v['ca-file'] ? { caFile: v['ca-file'] } : {}),
         spoolDir: v['spool-dir'] ?? '/var/lib/pathwatch/spool',
         spoolMaxBytes: Math.floor(spoolMb * 1024 * 1024),
         ...(windowMs !== undefined ? { windowMs } : {}),

@@ -1,6 +1,6 @@
 /**
  * `pathwatch collector [--listen ADDR]... [--store STORE] [--token-file F] [--read-token-file F]
- *  [--alertmanager URL] [--webhook URL]`: receives agents' batches, explains and stores drops,
+ *  [--tls-cert F --tls-key F] [--read-store STORE] [--alertmanager URL] [--webhook URL]`: receives agents' batches, explains and stores drops,
  * answers queries, raises alerts.
  */
 import { parseArgs } from 'node:util';
@@ -13,7 +13,7 @@ import { StorageUnavailableError } from '../collector/store/storage.js';
 import { UsageError } from './cli-error.js';
 
 export const COLLECTOR_USAGE = `Usage: pathwatch collector [--listen ADDR]... [--store STORE] [--token-file F] [--read-token-file F]
-                           [--alertmanager URL] [--webhook URL]
+                           [--tls-cert F --tls-key F] [--read-store STORE] [--alertmanager URL] [--webhook URL]
 
 Receives the agents' batches, joins what they saw, explains every packet that vanished, stores it,
 answers queries (HTTP API, server-sent events, pcapng export) and raises alerts.
@@ -23,6 +23,10 @@ answers queries (HTTP API, server-sent events, pcapng export) and raises alerts.
                          clickhouse://[user[:password]@]host:port[/database] (ClickHouse over HTTP)
   --token-file F         bearer token agents must present to ingest
   --read-token-file F    bearer token for the query API, UI, exports and metrics
+  --tls-cert F           PEM certificate (chain) for HTTPS on every TCP listener; with --tls-key
+  --tls-key F            its PEM private key (unix sockets stay plain HTTP)
+  --read-store STORE     clickhouse://reader[:password]@host:port/database: run the query API as this
+                         (read-only) ClickHouse user; same database as --store
   --alertmanager URL     push alerts to an Alertmanager (URL/api/v2/alerts; repeatable)
   --webhook URL          POST Alertmanager-webhook-shaped JSON to URL (repeatable)
   --retention-days N     keep data this many days (default 7)
@@ -31,7 +35,8 @@ answers queries (HTTP API, server-sent events, pcapng export) and raises alerts.
   --insecure-listen      allow non-loopback --listen without tokens
   -h, --help             show this help
 
-Without tokens only loopback and unix-socket listeners are allowed. Stops on SIGTERM or SIGINT.
+Without tokens only loopback and unix-socket listeners are allowed (with TLS too). Queries run with
+ClickHouse's readonly setting. Stops on SIGTERM or SIGINT.
 `;
 
 export async function collectorCommand(argv: string[]): Promise<number> {
@@ -44,6 +49,9 @@ export async function collectorCommand(argv: string[]): Promise<number> {
         store: { type: 'string', default: 'embedded:./pathwatch-data' },
         'token-file': { type: 'string' },
         'read-token-file': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'read-store': { type: 'string' },
         alertmanager: { type: 'string', multiple: true, default: [] },
         webhook: { type: 'string', multiple: true, default: [] },
         'retention-days': { type: 'string' },
@@ -66,6 +74,10 @@ export async function collectorCommand(argv: string[]): Promise<number> {
   }
   const stitchHold = v['stitch-hold'] === undefined ? undefined : Number(v['stitch-hold']);
   if (stitchHold !== undefined && !(stitchHold >= 1 && stitchHold <= 3600)) throw new UsageError(`collector: --stitch-hold takes 1 to 3600 seconds, not "${v['stitch-hold']}"`);
+  if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined)) throw new UsageError('collector: --tls-cert and --tls-key go together: give both or neither');
+  if (v['read-store'] !== undefined && !v['read-store'].startsWith('clickhouse://')) {
+    throw new UsageError('collector: --read-store takes clickhouse://user[:password]@host:port/database (a ClickHouse server; the embedded store has no users)');
+  }
   const log = (line: string): void => void process.stderr.write(`pathwatch collector: ${line}\n`);
   let collector;
   try {
@@ -74,6 +86,8 @@ export async function collectorCommand(argv: string[]): Promise<number> {
       store: v.store,
       ...(v['token-file'] ? { tokenFile: v['token-file'] } : {}),
       ...(v['read-token-file'] ? { readTokenFile: v['read-token-file'] } : {}),
+      ...(v['tls-cert'] !== undefined && v['tls-key'] !== undefined ? { tlsCert: v['tls-cert'], tlsKey: v['tls-key'] } : {}),
+      ...(v['read-store'] !== undefined ? { readStore: v['read-store'] } : {}),
       alertmanager: v.alertmanager,
       webhook: v.webhook,
       allowInsecureRemote: v['insecure-listen'],
@@ -88,7 +102,9 @@ export async function collectorCommand(argv: string[]): Promise<number> {
     throw e;
   }
   const info = collector.storage.info;
-  log(`listening on ${collector.addresses.join(', ')}; store ${info.backend} ${info.location} (ClickHouse ${info.serverVersion}, ${info.profile} schema)`);
+  const scheme = v['tls-cert'] !== undefined ? ' (HTTPS on TCP)' : '';
+  const reader = info.readLocation !== undefined ? `; queries as ${info.readLocation}` : '';
+  log(`listening on ${collector.addresses.join(', ')}${scheme}; store ${info.backend} ${info.location} (ClickHouse ${info.serverVersion}, ${info.profile} schema)${reader}`);
   await new Promise<void>((resolve) => {
     // on, not once: a second signal (a process group's Ctrl-C, then a supervisor's SIGTERM) while
     // stopping must not kill the process before it has flushed and closed.

@@ -16,7 +16,7 @@ import { ReplayUploadError, uploadReplay } from '../collector/replay/replay-uplo
 import { ProgressBar } from './progress-bar.js';
 
 export const REPLAY_USAGE = `Usage: pathwatch replay [--json] [--window MS] [--ifname IDX=NAME]... [--role NAME=ROLE]...
-                        [--collector URL [--token-file F]] INPUT...
+                        [--collector URL [--token-file F] [--ca-file F]] INPUT...
 
 Finds packets that entered a node and never left it in capture files, and says why.
 
@@ -35,6 +35,8 @@ Options:
   --collector URL    also send the findings to a running collector (http://, https://, unix:/path),
                      stored and shown there like live data, marked as a replay
   --token-file F     bearer token for the collector's ingest
+  --ca-file F        PEM CA certificate(s) an https:// collector's certificate must chain to
+                     (default: the system's trust store)
   -h, --help         show this help
 
 A packet is judged vanished only when the interface it should have left by was captured;
@@ -54,6 +56,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
         role: { type: 'string', multiple: true, default: [] },
         collector: { type: 'string' },
         'token-file': { type: 'string' },
+        'ca-file': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -92,6 +95,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     }
   }
   if (values['token-file'] !== undefined && values.collector === undefined) throw new UsageError('replay: --token-file goes with --collector');
+  if (values['ca-file'] !== undefined && !/^\s*https:/i.test(values.collector ?? '')) throw new UsageError('replay: --ca-file goes with an https:// --collector');
   const flows: FlowRecord[] = [];
   const inputs = positionals.map(parseReplayInputSpec);
   if (inputs.filter((i) => i.path === '-').length > 1) throw new UsageError('replay: stdin (-) can be given only once');
@@ -122,6 +126,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       const sent = await uploadReplay(result.vanished, flows, {
         collector: values.collector,
         ...(values['token-file'] ? { tokenFile: values['token-file'] } : {}),
+        ...(values['ca-file'] ? { caFile: values['ca-file'] } : {}),
         log: (line) => void process.stderr.write(`pathwatch replay: ${line}\n`),
       });
       process.stderr.write(`pathwatch replay: sent ${result.vanished.length} vanished groups and ${flows.length} flow records to ${values.collector} (${sent.delivered} batches)\n`);

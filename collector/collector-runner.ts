@@ -2,9 +2,14 @@
  * A running collector: storage opened (embedded chDB or a ClickHouse server), the HTTP API on every
  * `--listen` address, alerts evaluated every few seconds, retention enforced hourly. Stops cleanly:
  * listeners close first, batches being stored finish, then the store closes.
+ *
+ * With a certificate and key (--tls-cert, --tls-key) every TCP listener speaks HTTPS; unix sockets stay
+ * plain HTTP (only processes on this machine that may open the socket file reach them).
  */
 import { createServer, type Server } from 'node:http';
-import { existsSync, lstatSync, unlinkSync } from 'node:fs';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createSecureContext } from 'node:tls';
+import { existsSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { AlertRules, DEFAULT_ALERT_RULE, type AlertRuleConfig } from './alert/alert-rules.js';
 import { AlertSender, parseAlertTarget, type AlertTarget } from './alert/alert-senders.js';
@@ -23,6 +28,11 @@ export interface CollectorOptions {
   readonly store: string;
   readonly tokenFile?: string;
   readonly readTokenFile?: string;
+  /** PEM certificate (chain) and its private key: TCP listeners serve HTTPS. Both or neither. */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  /** A second STORE for the query path: a ClickHouse user of its own (clickhouse:// only). */
+  readonly readStore?: string;
   readonly alertmanager?: readonly string[];
   readonly webhook?: readonly string[];
   /** Listen on non-loopback addresses without tokens (the operator's explicit choice). */
@@ -61,15 +71,19 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
       `--listen ${formatListenAddress(remote[0] as ListenAddress)} is reachable from other machines: give --token-file and --read-token-file (or --insecure-listen to allow it without them)`,
     );
   }
+  const tls = o.tlsCert !== undefined || o.tlsKey !== undefined ? readTlsFiles(o.tlsCert, o.tlsKey) : undefined;
   const targets: AlertTarget[] = [...(o.alertmanager ?? []).map((u) => parseAlertTarget('alertmanager', u)), ...(o.webhook ?? []).map((u) => parseAlertTarget('webhook', u))];
 
-  const storage = await openStorage(o.store, o.retentionDays !== undefined ? { retentionDays: o.retentionDays } : {});
+  const storage = await openStorage(o.store, {
+    ...(o.retentionDays !== undefined ? { retentionDays: o.retentionDays } : {}),
+    ...(o.readStore !== undefined ? { readStore: o.readStore } : {}),
+  });
   const hub = new DropEventHub();
   const ingest = new BatchIngest(storage, o.stitchHoldMs !== undefined ? { stitcher: { ...DEFAULT_LIVE_STITCHER, holdMs: o.stitchHoldMs } } : {});
   const alerts = new AlertRules(o.alertRule ?? DEFAULT_ALERT_RULE);
   const answers: Record<string, number> = {};
   const storageUp = { value: true };
-  const servers: Server[] = [];
+  const servers: (Server | HttpsServer)[] = [];
   const timers: NodeJS.Timeout[] = [];
   let sender: AlertSender | undefined;
   let app: FastifyInstance | undefined;
@@ -78,7 +92,8 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     app = await buildCollectorApp({ storage, ingest, hub, alerts, ingestToken, readToken, log: o.log, answers, metrics: () => metrics, storageUp });
     const bound: string[] = [];
     for (const a of addresses) {
-      const server = createServer((req, res) => (app as FastifyInstance).routing(req, res));
+      const handler = (req: Parameters<FastifyInstance['routing']>[0], res: Parameters<FastifyInstance['routing']>[1]): void => (app as FastifyInstance).routing(req, res);
+      const server = tls && a.kind !== 'unix' ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createServer(handler);
       server.requestTimeout = 30_000;
       server.headersTimeout = 10_000;
       await listen(server, a);
@@ -87,7 +102,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
       bound.push(a.kind === 'unix' ? `unix:${a.path}` : formatListenAddress({ ...a, port: typeof where === 'object' && where ? where.port : a.port }));
     }
     const firstTcp = bound.find((b) => !b.startsWith('unix:'));
-    sender = targets.length > 0 ? new AlertSender(targets, firstTcp ? `http://${firstTcp}` : 'http://127.0.0.1:7070', o.log) : undefined;
+    sender = targets.length > 0 ? new AlertSender(targets, firstTcp ? `${tls ? 'https' : 'http'}://${firstTcp}` : 'http://127.0.0.1:7070', o.log) : undefined;
     const alertSender = sender;
     timers.push(
       setInterval(() => {
@@ -143,7 +158,35 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
   }
 }
 
-function listen(server: Server, a: ListenAddress): Promise<void> {
+/**
+ * The certificate and key, read once at start. A file that cannot be read, is not PEM, or a key that
+ * does not belong to the certificate is a CollectorConfigError with one line (OpenSSL's reason).
+ */
+function readTlsFiles(certFile: string | undefined, keyFile: string | undefined): { cert: Buffer; key: Buffer } {
+  if (certFile === undefined || keyFile === undefined) throw new CollectorConfigError('--tls-cert and --tls-key go together: give both or neither');
+  const read = (file: string, flag: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new CollectorConfigError(`${flag} ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (code ?? (e as Error).message)}`);
+    }
+  };
+  const cert = read(certFile, '--tls-cert');
+  const key = read(keyFile, '--tls-key');
+  if (!cert.includes('-----BEGIN CERTIFICATE-----')) throw new CollectorConfigError(`--tls-cert ${certFile}: not a PEM certificate`);
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key.toString('latin1'))) throw new CollectorConfigError(`--tls-key ${keyFile}: not a PEM private key`);
+  try {
+    // What https.createServer would do with them, now, so that a bad pair fails before anything is opened.
+    createSecureContext({ cert, key });
+  } catch (e) {
+    const reason = ((e as Error).message.split('\n')[0] ?? '').replace(/^error:[0-9A-F]+:[^:]*:+/i, '');
+    throw new CollectorConfigError(`--tls-cert ${certFile} / --tls-key ${keyFile}: ${/mismatch/i.test(reason) ? 'the key does not belong to the certificate' : `unusable (${reason})`}`);
+  }
+  return { cert, key };
+}
+
+function listen(server: Server | HttpsServer, a: ListenAddress): Promise<void> {
   if (a.kind === 'unix' && existsSync(a.path)) {
     // A socket left by a collector that died; anything else at that path is not ours to remove.
     if (!lstatSync(a.path).isSocket()) return Promise.reject(new CollectorConfigError(`--listen unix:${a.path}: the path exists and is not a socket`));

@@ -24,6 +24,8 @@ export interface AgentOptions {
   readonly node: string;
   readonly collectors: readonly string[];
   readonly tokenFile?: string;
+  /** PEM CA certificate(s) that https:// collectors must chain to (default: the system's trust store). */
+  readonly caFile?: string;
   readonly spoolDir: string;
   readonly spoolMaxBytes: number;
   readonly windowMs?: number;
@@ -66,6 +68,7 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
   const shipper = new BatchShipper({
     targets: options.collectors,
     ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}),
+    ...(options.caFile ? { caFile: options.caFile } : {}),
     spoolDir: options.spoolDir,
     spoolMaxBytes: options.spoolMaxBytes,
     timeoutMs: 5000,

@@ -11,7 +11,9 @@
  * Which answer means what:
  *  - 2xx: delivered, removed from the spool.
  *  - connection errors, timeouts, 408, 429, 5xx: the collector is busy or away; retry the same batch
- *    with jittered exponential backoff, or when its Retry-After says.
+ *    with jittered exponential backoff, or when its Retry-After says. A TLS certificate that does not
+ *    verify (against caFile, else the system's trust store) is such a failed attempt too, with a log
+ *    line of its own that says so.
  *  - 401, 403: a configuration problem (token). The batch stays spooled; the token file is read again
  *    (it may have been rotated) and, unless it changed, the collector is tried again only slowly.
  *  - 3xx, 404, 405: not a pathwatch collector's ingest endpoint (wrong URL, proxy); kept and retried
@@ -27,6 +29,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { createSecureContext } from 'node:tls';
 import { backoffPolicy, parseRetryAfter, retryDelayMs, type BackoffPolicy } from './backoff.js';
 import { parseCollectorUrls, rendezvousPick, type CollectorTarget } from './collector-target.js';
 import { DiskSpool, type SpooledBatch } from './spool.js';
@@ -65,6 +68,12 @@ export interface ShipperOptions {
   readonly targets: readonly (string | CollectorTarget)[];
   /** File holding the bearer token; without it, no Authorization header is sent. */
   readonly tokenFile?: string;
+  /**
+   * PEM file of the CA certificate(s) that https:// collectors' certificates must chain to (a private CA,
+   * or a self-signed collector certificate itself); without it, the system's trust store. Read once,
+   * at construction. Ignored when a transport is given.
+   */
+  readonly caFile?: string;
   /** Each collector gets a subdirectory here. */
   readonly spoolDir: string;
   /** Bound on all spools together; each collector gets an equal share. */
@@ -150,6 +159,59 @@ function readToken(path: string): string {
   if (token === '') throw new ShipperConfigError(`token file ${path} is empty`);
   if (/[\r\n]/.test(token)) throw new ShipperConfigError(`token file ${path} holds more than one line`);
   return token;
+}
+
+/** Reads the CA file: one line (ShipperConfigError) when it is missing, unreadable or holds no PEM certificate. */
+export function readCaFile(path: string): Buffer {
+  let pem: Buffer;
+  try {
+    pem = readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ShipperConfigError(`CA file ${path} does not exist`);
+    throw new ShipperConfigError(`cannot read CA file ${path}: ${code ?? String(err)}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ShipperConfigError(`CA file ${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  try {
+    createSecureContext({ ca: pem });
+  } catch (err) {
+    throw new ShipperConfigError(`CA file ${path}: not a usable certificate (${(err as Error).message.split('\n')[0]})`);
+  }
+  return pem;
+}
+
+/** OpenSSL's and node's codes for a peer certificate that does not verify (tls.TLSSocket.authorizationError). */
+const CERTIFICATE_ERRORS = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+  'PATH_LENGTH_EXCEEDED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Codes meaning "signed by no CA we trust": the cure is --ca-file. */
+const UNTRUSTED_ISSUER = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']);
+
+/** The certificate problem behind a failed POST (one line, with a hint), or undefined when it failed for another reason. */
+export function certificateProblem(err: unknown): string | undefined {
+  const code = err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
+  if (code === undefined || !CERTIFICATE_ERRORS.has(code)) return undefined;
+  const detail = `${code}: ${(err as Error).message.split('\n')[0]}`;
+  if (UNTRUSTED_ISSUER.has(code)) return `${detail}; give the CA that signed it with --ca-file`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH') return `${detail}; the collector URL must name a host or address the certificate lists`;
+  return detail;
 }
 
 function describe(err: unknown): string {
@@ -293,6 +355,10 @@ class TargetLane {
       });
     } catch (err) {
       if (abort.signal.aborted) return { kind: 'stopped' };
+      const certificate = certificateProblem(err);
+      if (certificate !== undefined) {
+        return this.retry(`TLS certificate not trusted (${certificate})`, undefined, 'certificate');
+      }
       return this.retry(`unreachable (${describe(err)})`, undefined);
     } finally {
       this.inFlight = undefined;
@@ -326,9 +392,10 @@ class TargetLane {
     }
   }
 
-  private retry(why: string, retryAfterMs: number | undefined): Outcome {
+  /** A failed attempt retried with backoff; kind separates runs of failures that each get a log line. */
+  private retry(why: string, retryAfterMs: number | undefined, kind = 'retry'): Outcome {
     const delayMs = retryDelayMs(this.attempt, retryAfterMs, this.ctx.backoff);
-    this.note('retry', `${why}; batches stay spooled, retrying`);
+    this.note(kind, `${why}; batches stay spooled, retrying`);
     this.attempt++;
     this.counters.retried++;
     return { kind: 'wait', delayMs, state: 'backoff' };
@@ -399,7 +466,8 @@ export class BatchShipper {
     this.tokenFile = options.tokenFile;
     this.contentEncoding = options.contentEncoding;
     if (this.tokenFile !== undefined) this.token = readToken(this.tokenFile);
-    this.transport = options.transport ?? createHttpTransport();
+    const ca = options.caFile !== undefined && options.transport === undefined ? readCaFile(options.caFile) : undefined;
+    this.transport = options.transport ?? createHttpTransport(ca !== undefined ? { ca } : {});
     this.log = options.log ?? ((line) => process.stderr.write(`pathwatch ship: ${line}\n`));
     const ctx: LaneContext = {
       timeoutMs: options.timeoutMs,
@@ -576,16 +644,23 @@ export class BatchShipper {
   }
 }
 
+export interface HttpTransportOptions {
+  /** CA certificate(s), PEM: https:// collectors must chain to these instead of the system's trust store. */
+  readonly ca?: string | Buffer;
+}
+
 /**
  * POSTs with node:http / node:https (unix sockets via socketPath), one kept-alive connection per
- * collector: a TLS handshake per batch would cost more than the batch.
+ * collector: a TLS handshake per batch would cost more than the batch. Certificates are always
+ * verified (and the host name checked against them).
  */
-export function createHttpTransport(): Transport {
+export function createHttpTransport(options: HttpTransportOptions = {}): Transport {
+  const tlsOptions = options.ca !== undefined ? { ca: options.ca } : {};
   const agents = new Map<string, http.Agent>();
   function agentFor(target: CollectorTarget): http.Agent {
     let agent = agents.get(target.label);
     if (agent === undefined) {
-      agent = target.tls ? new https.Agent({ keepAlive: true, maxSockets: 1 }) : new http.Agent({ keepAlive: true, maxSockets: 1 });
+      agent = target.tls ? new https.Agent({ keepAlive: true, maxSockets: 1, ...tlsOptions }) : new http.Agent({ keepAlive: true, maxSockets: 1 });
       agents.set(target.label, agent);
     }
     return agent;
@@ -610,6 +685,7 @@ export function createHttpTransport(): Transport {
             headers: request.headers,
             agent: agentFor(target),
             signal: request.signal,
+            ...(target.tls ? tlsOptions : {}),
             ...(target.kind === 'unix' ? { socketPath: target.socketPath } : { host: target.host, port: target.port }),
           },
           (res) => {

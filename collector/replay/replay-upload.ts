@@ -24,6 +24,8 @@ const VANISHED_PER_BATCH = 500;
 export interface ReplayUploadOptions {
   readonly collector: string;
   readonly tokenFile?: string;
+  /** PEM CA certificate(s) for an https:// collector (default: the system's trust store). */
+  readonly caFile?: string;
   /** How long to keep trying to deliver (default 60 s). */
   readonly deadlineMs?: number;
   readonly log: (line: string) => void;
@@ -72,6 +74,7 @@ export async function uploadReplay(vanished: readonly JudgedVanished[], flows: r
   const shipper = new BatchShipper({
     targets: [o.collector],
     ...(o.tokenFile ? { tokenFile: o.tokenFile } : {}),
+    ...(o.caFile ? { caFile: o.caFile } : {}),
     spoolDir,
     spoolMaxBytes: 1 << 30,
     timeoutMs: 30_000,

@@ -11,6 +11,12 @@ export interface SqlExecutor {
   readonly location: string;
   /** The rows of a SELECT, one object per row (JSONEachRow). */
   select(statement: Statement): Promise<Record<string, unknown>[]>;
+  /**
+   * The rows of a SELECT on the query path, run with ClickHouse's `readonly = 2` for this query only:
+   * the engine itself refuses any write or DDL (reads and setting changes stay allowed), so the API's
+   * queries cannot modify the store whatever their text. Other queries and writes are unaffected.
+   */
+  selectReadOnly(statement: Statement): Promise<Record<string, unknown>[]>;
   /** A statement without a result (DDL, ALTER). */
   command(statement: Statement): Promise<void>;
   /** Rows into `database`.`table` as JSONEachRow; both names are checked identifiers. */

@@ -1,6 +1,10 @@
 /**
  * The Storage both backends share: the SQL (sql/), run through a backend's SqlExecutor. Opening detects
  * the profile from the server's version, creates the database and applies pending migrations.
+ *
+ * Every query that serves the API (and the ingest's dedup lookup) goes through the query path:
+ * SqlExecutor.selectReadOnly, where ClickHouse's readonly setting makes the engine refuse writes and
+ * DDL; optionally over a connection of its own (a read-only ClickHouse user, `--read-store`).
  */
 import { render, type RenderMode, type SqlFragment, type Statement } from './sql/fragment.js';
 import { detectProfile, type ProfileName } from './sql/profile-detect.js';
@@ -38,6 +42,8 @@ export interface SqlStorageOptions {
   readonly forceProfile?: ProfileName;
   /** Where the time comes from (tests move it). */
   readonly nowMs?: () => number;
+  /** The query path's own connection (another ClickHouse user on the same server); default the executor. */
+  readonly reader?: SqlExecutor;
 }
 
 const RETENTION_SETTING = 'retention_days';
@@ -46,6 +52,8 @@ export class SqlStorage implements Storage {
   readonly info: StorageInfo;
   private readonly statements: Statements;
   private readonly codec: RowCodec;
+  /** Where the query path runs: options.reader, else the executor. */
+  private readonly reader: SqlExecutor;
   private closed = false;
 
   private constructor(
@@ -54,7 +62,14 @@ export class SqlStorage implements Storage {
     private readonly options: SqlStorageOptions,
     serverVersion: string,
   ) {
-    this.info = { backend: options.backend, serverVersion, profile: profile.name, location: executor.location };
+    this.reader = options.reader ?? executor;
+    this.info = {
+      backend: options.backend,
+      serverVersion,
+      profile: profile.name,
+      location: executor.location,
+      ...(options.reader ? { readLocation: options.reader.location } : {}),
+    };
     this.statements = new Statements(this.context());
     this.codec = new RowCodec(profile);
   }
@@ -69,9 +84,12 @@ export class SqlStorage implements Storage {
       const storage = new SqlStorage(executor, profile, options, serverVersion);
       await storage.migrate();
       await storage.applyRetentionTtl();
+      // The query path works (the reader's credentials, the readonly setting) before anything is served.
+      await storage.reader.selectReadOnly(storage.query(storage.statements.appliedMigrations()));
       return storage;
     } catch (error) {
       await executor.close().catch(() => undefined);
+      await options.reader?.close().catch(() => undefined);
       throw error;
     }
   }
@@ -129,7 +147,7 @@ export class SqlStorage implements Storage {
   }
 
   async hasBatch(key: BatchKey): Promise<boolean> {
-    return (await this.executor.select(this.query(this.statements.hasBatch(key)))).length > 0;
+    return (await this.reader.selectReadOnly(this.query(this.statements.hasBatch(key)))).length > 0;
   }
 
   /**
@@ -156,27 +174,27 @@ export class SqlStorage implements Storage {
   }
 
   async queryDrops(filter: DropFilter): Promise<StoredDrop[]> {
-    const rows = await this.executor.select(this.query(this.statements.queryDrops(filter)));
+    const rows = await this.reader.selectReadOnly(this.query(this.statements.queryDrops(filter)));
     return rows.map((r) => this.codec.dropFromRow(r));
   }
 
   async getDrop(id: string): Promise<StoredDrop | undefined> {
-    const rows = await this.executor.select(this.query(this.statements.getDrop(id)));
+    const rows = await this.reader.selectReadOnly(this.query(this.statements.getDrop(id)));
     return rows.length === 0 ? undefined : this.codec.dropFromRow(rows[0]!);
   }
 
   async packetsOf(dropId: string, limit: number): Promise<StoredPacket[]> {
-    const rows = await this.executor.select(this.query(this.statements.packetsOf(dropId, limit)));
+    const rows = await this.reader.selectReadOnly(this.query(this.statements.packetsOf(dropId, limit)));
     return rows.map((r) => this.codec.packetFromRow(r));
   }
 
   async queryFlows(filter: FlowFilter): Promise<StoredFlow[]> {
-    const rows = await this.executor.select(this.query(this.statements.queryFlows(filter)));
+    const rows = await this.reader.selectReadOnly(this.query(this.statements.queryFlows(filter)));
     return rows.map((r) => this.codec.flowFromRow(r));
   }
 
   async agents(): Promise<StoredAgentStatus[]> {
-    const rows = await this.executor.select(this.query(this.statements.agents()));
+    const rows = await this.reader.selectReadOnly(this.query(this.statements.agents()));
     return rows.map((r) => this.codec.agentFromRow(r));
   }
 
@@ -202,7 +220,11 @@ export class SqlStorage implements Storage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.executor.close();
+    try {
+      await this.executor.close();
+    } finally {
+      if (this.reader !== this.executor) await this.reader.close();
+    }
   }
 }
 

@@ -139,6 +139,8 @@ export interface StorageInfo {
   readonly profile: 'current' | 'legacy';
   /** Where: the directory, or the server URL without its password. */
   readonly location: string;
+  /** The query path's own ClickHouse user when it has one (`--read-store`), without its password. */
+  readonly readLocation?: string;
 }
 
 /** Thrown for a storage that cannot be reached or failed; the collector answers 503 and retries later. */

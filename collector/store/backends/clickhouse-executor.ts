@@ -1,11 +1,16 @@
 /**
  * The server backend: a ClickHouse server over HTTP through @clickhouse/client. Only settings every
- * server since 18.16 knows are sent (none beyond the client's defaults), and query parameters only
- * when the statement has them (legacy statements never do).
+ * server since 18.16 knows are sent (none beyond the client's defaults, and `readonly` on the query
+ * path), and query parameters only when the statement has them (legacy statements never do).
+ *
+ * The query path (selectReadOnly) sends `readonly=2` with each request: the server refuses writes and
+ * DDL in it (18.16 too), and the setting ends with the request. A user whose profile is read-only
+ * already (a `--read-store` user) gets nothing added: such a user may not change its level
+ * (readonly=1 refuses readonly=2), and the server enforces the profile's level anyway.
  */
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { StorageUnavailableError } from '../storage.js';
 import { qualified, render, sql, type Statement } from '../sql/fragment.js';
 import { toJsonEachRow } from './json-each-row.js';
@@ -24,6 +29,8 @@ export interface ClickHouseTarget {
 export class ClickHouseExecutor implements SqlExecutor {
   readonly location: string;
   private readonly client: ClickHouseClient;
+  /** What the query path adds to each request, once the user's own readonly level is known. */
+  private readOnlySettings: Promise<ClickHouseSettings> | undefined;
 
   constructor(target: ClickHouseTarget, requestTimeoutMs = 30_000) {
     this.location = target.location;
@@ -48,6 +55,31 @@ export class ClickHouseExecutor implements SqlExecutor {
     } catch (error) {
       throw this.failure(error);
     }
+  }
+
+  async selectReadOnly(statement: Statement): Promise<Record<string, unknown>[]> {
+    try {
+      const clickhouse_settings = await this.readOnlyQuerySettings();
+      const result = await this.client.query({ query: statement.text, format: 'JSONEachRow', clickhouse_settings, ...this.params(statement) });
+      return await result.json<Record<string, unknown>>();
+    } catch (error) {
+      throw this.failure(error);
+    }
+  }
+
+  /** readonly=2 unless the user is read-only already (asked once; asked again after a failure). */
+  private readOnlyQuerySettings(): Promise<ClickHouseSettings> {
+    this.readOnlySettings ??= (async () => {
+      const result = await this.client.query({ query: "SELECT value FROM system.settings WHERE name = 'readonly'", format: 'JSONEachRow' });
+      const rows = await result.json<{ value: string }>();
+      const level = Number(rows[0]?.value ?? '0');
+      return level > 0 ? {} : { readonly: '2' };
+    })();
+    const asked = this.readOnlySettings;
+    asked.catch(() => {
+      if (this.readOnlySettings === asked) this.readOnlySettings = undefined;
+    });
+    return asked;
   }
 
   async command(statement: Statement): Promise<void> {
