@@ -6,6 +6,7 @@
  * SqlExecutor.selectReadOnly, where ClickHouse's readonly setting makes the engine refuse writes and
  * DDL; optionally over a connection of its own (a read-only ClickHouse user, `--read-store`).
  */
+import { randomUUID } from 'node:crypto';
 import { render, type RenderMode, type SqlFragment, type Statement } from './sql/fragment.js';
 import { detectProfile, type ProfileName } from './sql/profile-detect.js';
 import { MS_PER_DAY, numberField, profileNamed, stringField, type JsonRow, type SqlProfile } from './sql/profiles.js';
@@ -121,7 +122,13 @@ export class SqlStorage implements Storage {
     );
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.version)) continue;
-      for (const statement of migration.statements(ctx)) await this.executor.command(this.ddl(statement));
+      for (const statement of migration.statements(ctx)) {
+        try {
+          await this.executor.command(this.ddl(statement));
+        } catch (e) {
+          if (!migration.alreadyApplied?.test((e as Error).message)) throw e;
+        }
+      }
       await this.executor.insert(this.options.database, 'schema_migrations', [
         { version: migration.version, name: migration.name, applied_at_ms: this.now() },
       ]);
@@ -160,7 +167,12 @@ export class SqlStorage implements Storage {
     const storedAt = this.profile.encodeTime(this.now());
     const stamped = <T>(items: readonly T[], encode: (item: T) => JsonRow): Promise<JsonRow[]> =>
       mapInSlices(items, (item) => ({ ...encode(item), [STORED_AT]: storedAt }));
-    const flows = await stamped(rows.flows, (f) => this.codec.flowRow(f));
+    // The batch's key makes a retried write's flow rows recognisable (queries keep one per row).
+    const batchKey = rows.batch ? `${rows.batch.agentId}|${rows.batch.bootId}|${rows.batch.sequence}` : randomUUID();
+    const flows = await stamped(
+      rows.flows.map((f, i) => ({ f, i })),
+      ({ f, i }) => ({ ...this.codec.flowRow(f), batch_key: batchKey, batch_row: i }),
+    );
     const drops = await stamped(rows.drops, (d) => this.codec.dropRow(d));
     const packets = await stamped(rows.packets, (p) => this.codec.packetRow(p));
     const agent = await stamped(rows.agentStatus ? [rows.agentStatus] : [], (a) => this.codec.agentRow(a));

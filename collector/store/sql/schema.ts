@@ -21,6 +21,11 @@ export interface Migration {
   readonly version: number;
   readonly name: string;
   statements(ctx: SchemaContext): SqlFragment[];
+  /**
+   * A statement failing with this message ran before (an interrupted migration run again): ADD
+   * COLUMN has no IF NOT EXISTS on ClickHouse 18.16.
+   */
+  readonly alreadyApplied?: RegExp;
 }
 
 /** The tables whose rows age out, each by its stored_at column. */
@@ -141,4 +146,19 @@ function initialTables({ profile: p, database }: SchemaContext): SqlFragment[] {
   ];
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial tables', statements: initialTables }];
+/**
+ * Flow rows carry the batch that brought them (agent, boot, sequence; a random key for a replay) and
+ * their place in it: ClickHouse has no transactions, so a batch whose write failed after its flows
+ * were inserted is stored again by the agent's retry, and queries keep one row per (batch, row).
+ */
+function flowBatchKeys({ database }: SchemaContext): SqlFragment[] {
+  return [
+    sql`ALTER TABLE ${qualified(database, 'flows')} ADD COLUMN batch_key String DEFAULT ''`,
+    sql`ALTER TABLE ${qualified(database, 'flows')} ADD COLUMN batch_row UInt32 DEFAULT 0`,
+  ];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial tables', statements: initialTables },
+  { version: 2, name: 'flow rows keyed by their batch', statements: flowBatchKeys, alreadyApplied: /already exists|DUPLICATE_COLUMN/i },
+];

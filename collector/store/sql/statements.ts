@@ -114,6 +114,7 @@ export class Statements {
       FROM ${this.table('flows')}
       ${where(conditions)}
       ORDER BY last_seen DESC
+      LIMIT 1 BY batch_key, batch_row, if(batch_key = '', cityHash64(node, iface, sport, dport, packets, bytes, first_seen, last_seen), 0)
       LIMIT ${checkedLimit(filter.limit)}`;
   }
 

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { dropEventId, type DropEvent } from '../../../collector/explain/drop-event.js';
 import { openStorage, type OpenStorageOptions } from '../../../collector/store/open-storage.js';
+import { MIGRATIONS } from '../../../collector/store/sql/schema.js';
 import type { ProfileName } from '../../../collector/store/sql/profile-detect.js';
 import type {
   IngestWrite,
@@ -152,7 +153,7 @@ export function describeStorageContract(name: string, target: StoreUnderTest): v
         expect(s.info.serverVersion).toMatch(/^\d+\.\d+/);
         await s.close();
       }
-      expect(await target.migrationRows(spec)).toBe(1);
+      expect(await target.migrationRows(spec)).toBe(MIGRATIONS.length);
     });
 
     it('remembers stored batches, also across a reopen', async () => {
@@ -169,6 +170,18 @@ export function describeStorageContract(name: string, target: StoreUnderTest): v
       s = await open(spec);
       expect(await s.hasBatch(key)).toBe(true);
       expect(await s.queryFlows({ limit: 10 })).toEqual([makeFlow()]);
+    });
+
+    it('keeps the flow rows of a batch written twice (a retry after a failed write) once; replays are never merged', async () => {
+      const s = await open(await fresh());
+      const batch = { agentId: 'agent-1', bootId: 'boot-1', sequence: 7, node: 'node-a', receivedAtMs: BASE };
+      const flows = [makeFlow(), makeFlow({ sport: 2 }), makeFlow({ sport: 2 })];
+      await s.write(write({ batch, flows }));
+      await s.write(write({ batch, flows }));
+      expect(await s.queryFlows({ limit: 10 })).toHaveLength(3);
+      await s.write(write({ flows: [makeFlow({ sport: 9 })] }));
+      await s.write(write({ flows: [makeFlow({ sport: 9 })] }));
+      expect((await s.queryFlows({ limit: 10 })).filter((f) => f.sport === 9)).toHaveLength(2);
     });
 
     it('drops: the newest version of an id wins, whatever order and day the versions were stored in', async () => {
