@@ -155,6 +155,17 @@ export async function drops(socket: string): Promise<DropEvent[]> {
   return (await getJson<{ drops: DropEvent[] }>(socket, '/api/v1/drops?limit=10000')).drops;
 }
 
+/**
+ * Flows the collector's API returns more than once: two identical records (same flow, interval and
+ * counts) never come from one agent, so each is a batch's flows counted twice.
+ */
+export async function duplicateFlows(socket: string): Promise<{ flow: unknown; copies: number }[]> {
+  const flows = (await getJson<{ flows: unknown[] }>(socket, '/api/v1/flows?limit=10000')).flows;
+  const seen = new Map<string, number>();
+  for (const f of flows) seen.set(JSON.stringify(f), (seen.get(JSON.stringify(f)) ?? 0) + 1);
+  return [...seen].filter(([, n]) => n > 1).map(([f, copies]) => ({ flow: JSON.parse(f) as unknown, copies }));
+}
+
 /** One node as /api/v1/nodes shows it (the parts the fault tests read). */
 export interface NodeStatus {
   readonly node: string;

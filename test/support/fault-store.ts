@@ -1,6 +1,6 @@
 /**
  * Reads a collector's store directly, for checks the HTTP API has no endpoint for (which batch keys
- * were stored, whether a flow row was written twice). Embedded stores are opened only after their
+ * were stored). Embedded stores are opened only after their
  * collector stopped: chDB holds one data directory per process.
  */
 import { ChdbExecutor } from '../../collector/store/backends/chdb-executor.js';
@@ -54,21 +54,6 @@ export async function storedBatchKeys(select: Select, database: string): Promise
   }
   for (const e of byBoot.values()) e.sequences.sort((a, b) => a - b);
   return [...byBoot.values()];
-}
-
-/**
- * Flow rows stored more than once: two identical rows (same flow, same interval, same counts) never
- * come from one agent, so each is a batch written twice.
- */
-export async function duplicateFlowRows(select: Select, database: string): Promise<Record<string, unknown>[]> {
-  // Every column but the write time (a second write of a batch has its own); the address columns
-  // differ between the schema profiles, so the list comes from the server.
-  const columns = (await select(`SELECT name FROM system.columns WHERE database = '${database}' AND table = 'flows' AND name != 'stored_at'`))
-    .map((r) => String(r['name']))
-    .filter((n) => /^[a-z_]+$/.test(n));
-  if (columns.length < 10) throw new Error(`flows table of ${database} has unexpected columns: ${columns.join(', ')}`);
-  const list = columns.join(', ');
-  return select(`SELECT ${list}, count() AS copies FROM ${database}.flows GROUP BY ${list} HAVING copies > 1 LIMIT 20`);
 }
 
 /** Sequences 1..n (a whole boot's batches, in order). */
