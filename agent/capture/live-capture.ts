@@ -21,6 +21,26 @@ export interface LiveCaptureOptions {
   /** BPF filter expression. */
   readonly filter?: string;
   readonly tcpdump?: string;
+  /**
+   * Where the pcap stream is parsed (LiveNode): 'main' (default) on the pipeline's thread; 'worker'
+   * in a worker thread that hands records over through a shared packet ring
+   * (capture-worker-host.ts). On 2 cores the worker costs more CPU per packet than it saves and
+   * captures no faster (bench/README.md, live benchmark).
+   */
+  readonly thread?: 'main' | 'worker';
+  /**
+   * How tcpdump's output is read (LiveNode): 'paced' (default) from a FIFO in paced reads
+   * (capture-worker-fifo.ts), 'stream' through a pipe and Node's stream, woken for every packet
+   * tcpdump writes (a third more CPU per packet, measured). The worker always paces.
+   */
+  readonly reads?: 'stream' | 'paced';
+  /** Slots of the worker's packet ring (a power of two; default 32k at the default snap length); 'worker' only. */
+  readonly ringSlots?: number;
+  /**
+   * tcpdump's stdout goes to this file descriptor (the write end of a FIFO the capture worker reads
+   * itself, in large paced reads) instead of a pipe to this process; `chunks` then yields nothing.
+   */
+  readonly stdoutFd?: number;
 }
 
 export class LiveCaptureError extends Error {
@@ -48,15 +68,19 @@ export function startLiveCapture(options: LiveCaptureOptions = {}): LiveCapture 
   const args = ['-i', iface, '-s', String(options.snaplen ?? 256), '-B', String(options.bufferKiB ?? 16384), '-U', '-n', '-w', '-'];
   if (iface === 'any') args.push('-y', 'LINUX_SLL2');
   if (options.filter) args.push(options.filter);
-  const child: ChildProcessByStdio<null, Readable, Readable> = spawn(options.tcpdump ?? 'tcpdump', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(options.tcpdump ?? 'tcpdump', args, { stdio: ['ignore', options.stdoutFd ?? 'pipe', 'pipe'] }) as ChildProcessByStdio<null, Readable | null, Readable>;
   let stderr = '';
   let exited = false;
+  let listening = false;
   const readiness = deferred();
   const ready = readiness.promise;
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => {
     stderr += d;
-    if (/listening on/.test(stderr)) readiness.resolve();
+    if (!listening && /listening on/.test(stderr)) {
+      listening = true;
+      readiness.resolve();
+    }
   });
   child.on('error', (e) => readiness.reject(new LiveCaptureError(`cannot start tcpdump: ${e.message} (install it: apt-get install tcpdump)`)));
   const exit = new Promise<void>((res) => {
@@ -68,7 +92,7 @@ export function startLiveCapture(options: LiveCaptureOptions = {}): LiveCapture 
     });
   });
   async function* chunks(): AsyncGenerator<Uint8Array> {
-    for await (const c of child.stdout) yield c as Uint8Array;
+    if (child.stdout) for await (const c of child.stdout) yield c as Uint8Array;
   }
   const parseCounters = (text: string) => {
     const received = [...text.matchAll(/(\d+) packets? received by filter/g)].pop();
@@ -80,6 +104,9 @@ export function startLiveCapture(options: LiveCaptureOptions = {}): LiveCapture 
     ready,
     async counters() {
       if (exited) return parseCounters(stderr);
+      // tcpdump handles SIGUSR1 only once it listens: before that, the signal's default action kills
+      // it without a word (seen in the live benchmark, where the first counters came early).
+      if (!listening) return { received: undefined, droppedByKernel: undefined };
       const before = stderr.length;
       child.kill('SIGUSR1');
       for (let i = 0; i < 20 && !/dropped by kernel/.test(stderr.slice(before)); i++) await new Promise((r) => setTimeout(r, 25));

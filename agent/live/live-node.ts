@@ -9,6 +9,8 @@ import { DEFAULT_PACKET_BYTES_CONFIG } from '../flow/packet-bytes-ring.js';
 import { CaptureStream } from '../capture/capture-stream.js';
 import type { CaptureInterface, CaptureRecord, CaptureSink } from '../capture/capture-record.js';
 import { readInterfaceIndexes, startLiveCapture, type LiveCapture, type LiveCaptureOptions } from '../capture/live-capture.js';
+import { startWorkerCapture } from '../capture/capture-worker-host.js';
+import { startPacedCapture } from '../capture/capture-worker-fifo.js';
 import { judgeGroups, type JudgedVanished } from '../flow/judged-groups.js';
 import { LINKTYPE_LINUX_SLL2 } from '../decode/link-types.js';
 import { interfaceAddresses } from '../capture/interface-addresses.js';
@@ -47,7 +49,12 @@ export interface LiveNodeOptions {
 export interface CaptureCounters {
   readonly received: number | undefined;
   readonly droppedByKernel: number | undefined;
+  /** Capture thread 'worker' only: packets lost in the ring between the worker and the pipeline. */
+  readonly droppedByRing?: number;
 }
+
+/** What LiveNode needs of either capture (tcpdump's pipe parsed here, or in the worker). */
+type CaptureHandle = Pick<LiveCapture, 'ready'> & { counters(): Promise<CaptureCounters>; stop(): Promise<CaptureCounters> };
 
 /** Packets take a moment from the kernel through tcpdump's pipe: judge only what is older than this. */
 const DELIVERY_SLACK_MS = 1000;
@@ -97,10 +104,10 @@ export class LiveNode {
     return { vanished, captureLossUnjudged: all.length - vanished.length };
   }
 
-  private async sampleCapture(capture: LiveCapture): Promise<void> {
+  private async sampleCapture(capture: CaptureHandle): Promise<void> {
     const c = await capture.counters();
     if (c.received === undefined || c.droppedByKernel === undefined) return;
-    this.captureLoss.add({ ts: Date.now(), received: c.received, dropped: c.droppedByKernel });
+    this.captureLoss.add({ ts: Date.now(), received: c.received, dropped: c.droppedByKernel + (c.droppedByRing ?? 0) });
   }
 
   async run(signal: AbortSignal): Promise<CaptureCounters> {
@@ -140,8 +147,11 @@ export class LiveNode {
           options.onKernelDrop?.(d);
         })
       : undefined;
-    const capture = startLiveCapture(options.capture);
-    const stream = new CaptureStream('tcpdump', sink, capture.chunks);
+    // Where tcpdump's stream is parsed, and how it is read (LiveCaptureOptions.thread, .reads).
+    const workerCapture = options.capture?.thread === 'worker' ? startWorkerCapture(options.capture) : undefined;
+    const liveCapture = workerCapture ? undefined : options.capture?.reads === 'stream' ? startLiveCapture(options.capture) : startPacedCapture(options.capture);
+    const capture: CaptureHandle = workerCapture ?? (liveCapture as LiveCapture);
+    const stream = liveCapture ? new CaptureStream('tcpdump', sink, liveCapture.chunks) : undefined;
     const flowInterval = options.flowIntervalMs ?? 10_000;
     let lastFlush = Date.now();
     let lastRefresh = Date.now();
@@ -197,8 +207,11 @@ export class LiveNode {
       } catch (e) {
         if (!signal.aborted) throw e; // stopped while starting: a clean stop, not an error
       }
-      while (await stream.pump()) {
-        // Each pump parses one chunk; the timer judges.
+      if (workerCapture) await workerCapture.deliver(sink); // the worker parses; this thread drains its ring
+      else {
+        while (await (stream as CaptureStream).pump()) {
+          // Each pump parses one chunk; the timer judges.
+        }
       }
     } finally {
       clearInterval(timer);

@@ -22,7 +22,8 @@
  *   a limit of at least that, no more is known.
  * - Each tool climbs a ladder of rising rates and stops at its first lossy rate: loss is
  *   1 - captured / sent (sender's count), lossy when >= 0.1%. The veth's own counters are read too,
- *   so a loss on the link (not in the capture) is told apart.
+ *   so a loss on the link (not in the capture) is told apart. A rung the sender could not reach also
+ *   ends the ladder, unless --keep-climbing (on a busy machine the sender may reach the next one).
  * - For every tool the CPU per packet is measured after the capture is ready (start-up, and
  *   pathwatch's bpftrace compile, excluded): total user+system seconds of the process tree from
  *   GNU time (which includes children the tool reaped: pathwatch's tcpdump and bpftrace) minus the
@@ -32,16 +33,28 @@
  *   agent/capture/live-capture.ts), so the difference to pathwatch is its pipe and Node alone; the
  *   same BPF filter (`udp port 9`) is given to all three. With the default pinning, pathwatch's node
  *   and tcpdump share CPU 0; `--capture-cpus none` lets the scheduler spread them.
+ * - Variants of `pathwatch watch` (bench/live/watch-variant.ts: the same local watch with capture
+ *   options the command line does not offer): `pathwatch-worker` parses the capture in a worker
+ *   thread that hands records to the pipeline's thread through a shared packet ring
+ *   (agent/capture/capture-worker-host.ts), reading tcpdump's output from a FIFO in paced reads
+ *   (capture-worker-fifo.ts); `pathwatch-paced` is the single thread with those same paced reads,
+ *   to tell what the thread brings from what the pacing brings (paced reads are the default since
+ *   this measurement; `pathwatch-stream` is the capture as it was before: tcpdump's pipe read by
+ *   Node's stream, woken for every packet); `pathwatch-paced-2xbuf` doubles the kernel buffer and
+ *   `pathwatch-worker-1k-ring` shrinks the ring, to tell what the ring's extra buffering brings. CPU is the whole process (every thread); the split between the main thread
+ *   and the others (the worker, and V8's helper threads) is reported too.
+ * - The ladders are interleaved: each rate is run for every tool still climbing before the next
+ *   rate, so a change in the machine's load during the run hits all tools alike.
  *
  * Usage (as root, after `npx tsc -p tsconfig.json`):
  *   node dist/bench/live/run-live-bench.js [--rates 25000,50000,75000,...] [--seconds 3] [--drain 1]
- *     [--tools veth,any,pathwatch] [--capture-cpus 0|none] [--sender-cpu 1] [--batch 64]
- *     [--budget 280] [--out bench/out/live-results.json]
+ *     [--tools veth,any,pathwatch,pathwatch-stream,pathwatch-worker,...] [--capture-cpus 0|none] [--sender-cpu 1] [--batch 64]
+ *     [--budget 480] [--keep-climbing] [--out bench/out/live-results.json]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -71,12 +84,32 @@ const CLK_TCK = readClockTicks();
 /** The calibration run (no capture) asks for this rate, far above what one core can send. */
 const CEILING_PROBE_RATE = 2_000_000;
 
-type ToolName = 'veth' | 'any' | 'pathwatch';
+type ToolName = 'veth' | 'any' | 'pathwatch' | 'pathwatch-stream' | 'pathwatch-paced' | 'pathwatch-paced-2xbuf' | 'pathwatch-worker' | 'pathwatch-worker-1k-ring';
 const TOOL_LABEL: Record<ToolName, string> = {
   veth: `tcpdump -i ${IF_B} -w /dev/null`,
   any: 'tcpdump -i any -w /dev/null',
-  pathwatch: 'pathwatch watch (tcpdump -i any | node)',
+  pathwatch: 'pathwatch watch (as shipped: tcpdump -i any > fifo, paced reads in node)',
+  'pathwatch-stream': 'watch, stream reads (tcpdump | node: the default before paced reads)',
+  'pathwatch-paced': 'watch, paced FIFO reads (tcpdump > fifo; node)',
+  'pathwatch-paced-2xbuf': 'watch, paced FIFO reads, kernel buffer 32 MiB',
+  'pathwatch-worker': 'watch, capture worker thread (tcpdump > fifo; worker -> 32k-slot ring -> main)',
+  'pathwatch-worker-1k-ring': 'watch, capture worker thread, 1k-slot ring',
 };
+/**
+ * The variants of `pathwatch watch`: bench/live/watch-variant.js with these capture options (the
+ * command line does not offer them); `pathwatch` itself is the real command with its defaults.
+ */
+const VARIANT_ARGS: Partial<Record<ToolName, string[]>> = {
+  'pathwatch-stream': ['--reads', 'stream'],
+  'pathwatch-paced': ['--reads', 'paced'],
+  'pathwatch-paced-2xbuf': ['--reads', 'paced', '--buffer-kib', '32768'],
+  'pathwatch-worker': ['--thread', 'worker'],
+  'pathwatch-worker-1k-ring': ['--thread', 'worker', '--ring-slots', '1024'],
+};
+const WATCH_VARIANT = join(ROOT, 'dist', 'bench', 'live', 'watch-variant.js');
+/** Other names accepted by --tools (the issue's wording). */
+const TOOL_ALIASES: Record<string, ToolName> = { tcpdump: 'any', watch: 'pathwatch', 'watch-paced': 'pathwatch-paced', 'watch-worker': 'pathwatch-worker' };
+const isPathwatch = (t: ToolName): boolean => t.startsWith('pathwatch');
 
 interface Options {
   readonly rates: readonly number[];
@@ -87,6 +120,8 @@ interface Options {
   readonly senderCpu: string;
   readonly batch: number;
   readonly budgetSeconds: number;
+  /** Go on past a rung the sender could not reach (on a busy machine it may reach the next). */
+  readonly keepClimbing: boolean;
   readonly out: string;
 }
 
@@ -134,6 +169,8 @@ interface StepResult {
   readonly cpuUsPerPacket: number | null;
   /** CPU seconds per process from readiness to just before the stop signal. */
   readonly cpuSplitSeconds: Record<string, number>;
+  /** pathwatch only: the node process's CPU seconds split into its main thread and all others. */
+  readonly nodeThreadSeconds: { main: number; others: number } | null;
   readonly peakRssKiB: Record<string, number>;
   readonly readySeconds: number;
   readonly summary: string;
@@ -340,6 +377,27 @@ function sampleProc(pid: number): ProcSample | undefined {
   }
 }
 
+/** CPU ticks (utime + stime) of a process's main thread and of all its other threads together. */
+function threadTicks(pid: number): { main: number; others: number } {
+  let main = 0;
+  let others = 0;
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return { main, others };
+  }
+  for (const t of tasks) {
+    const stat = safeRead(`/proc/${pid}/task/${t}/stat`);
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(f[11]) + Number(f[12]);
+    if (!Number.isFinite(ticks)) continue;
+    if (Number(t) === pid) main += ticks;
+    else others += ticks;
+  }
+  return { main, others };
+}
+
 function sampleTree(rootPid: number): ProcSample[] {
   return descendants(rootPid)
     .map(sampleProc)
@@ -395,7 +453,7 @@ function parseCaptureCounts(tool: ToolName, stderr: string): CaptureCounts {
     const m = [...stderr.matchAll(re)].pop();
     return m ? Number(m[1]) : null;
   };
-  if (tool === 'pathwatch') {
+  if (isPathwatch(tool)) {
     const summary = stderr.split('\n').filter((l) => /^pathwatch watch: \d+ packets/.test(l)).pop();
     if (!summary) throw new Error(`pathwatch printed no summary: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
     return {
@@ -472,11 +530,14 @@ function captureCommand(ctx: Context, tool: ToolName, timeFile: string): { args:
   const pin = ctx.opts.captureCpus === null ? [] : ['taskset', '-c', ctx.opts.captureCpus];
   const timed = [GNU_TIME, '-f', '%U %S %M', '-o', timeFile];
   const tcpdump = (iface: string): string[] => ['tcpdump', '-i', iface, '-s', String(SNAPLEN), '-B', String(BUFFER_KIB), '-n', '-w', '/dev/null', FILTER];
+  const variant = VARIANT_ARGS[tool];
   const cmd =
     tool === 'pathwatch'
       ? [process.execPath, PATHWATCH_BIN, 'watch', '--json', '--node', 'bench', '--filter', FILTER]
-      : tcpdump(tool === 'veth' ? IF_B : 'any');
-  return { args: ['netns', 'exec', ctx.nsB, ...pin, ...timed, ...cmd], ready: tool === 'pathwatch' ? /capturing on/ : /listening on/ };
+      : variant
+        ? [process.execPath, WATCH_VARIANT, '--node', 'bench', '--filter', FILTER, ...variant]
+        : tcpdump(tool === 'veth' ? IF_B : 'any');
+  return { args: ['netns', 'exec', ctx.nsB, ...pin, ...timed, ...cmd], ready: isPathwatch(tool) ? /capturing on/ : /listening on/ };
 }
 
 async function runSender(ctx: Context, rate: number): Promise<SenderResult> {
@@ -515,9 +576,17 @@ async function runStep(ctx: Context, tool: ToolName, rate: number): Promise<Step
     const readySeconds = (Date.now() - startedAt) / 1000;
     await sleep(200); // let the tool settle (pathwatch's first tick) before the baseline
     const baseline = sampleTree(cap.pid);
+    // The node process (pathwatch): its threads, for the main / worker split.
+    const nodePid = isPathwatch(tool) ? baseline.find((b) => b.comm === 'node')?.pid : undefined;
+    const threadsBefore = nodePid === undefined ? undefined : threadTicks(nodePid);
     const latest = new Map<number, ProcSample>(baseline.map((s) => [s.pid, s]));
+    // A process sampled while it exits has no VmHWM line any more: keep the highest seen.
+    const remember = (s: ProcSample): void => {
+      const prev = latest.get(s.pid);
+      latest.set(s.pid, prev && prev.hwmKiB > s.hwmKiB ? { ...s, hwmKiB: prev.hwmKiB } : s);
+    };
     const poll = setInterval(() => {
-      for (const s of sampleTree(cap.pid)) latest.set(s.pid, s);
+      for (const s of sampleTree(cap.pid)) remember(s);
     }, POLL_MS);
     try {
       const linkBefore = linkCounters(ctx.nsA, ctx.nsB);
@@ -528,7 +597,10 @@ async function runStep(ctx: Context, tool: ToolName, rate: number): Promise<Step
       const backlogDrops = softnetDrops() - backlogBefore;
       // Per-process CPU up to now (the stop and the final analysis come on top, in GNU time's total).
       const atStop = sampleTree(cap.pid);
-      for (const s of atStop) latest.set(s.pid, s);
+      for (const s of atStop) remember(s);
+      const threadsAfter = nodePid === undefined ? undefined : threadTicks(nodePid);
+      const nodeThreadSeconds =
+        threadsBefore && threadsAfter ? { main: (threadsAfter.main - threadsBefore.main) / CLK_TCK, others: (threadsAfter.others - threadsBefore.others) / CLK_TCK } : null;
       const cpuSplitSeconds: Record<string, number> = {};
       for (const s of atStop) {
         const before = baseline.find((b) => b.pid === s.pid)?.ticks ?? 0;
@@ -583,6 +655,7 @@ async function runStep(ctx: Context, tool: ToolName, rate: number): Promise<Step
         cpuSecondsAfterReady,
         cpuUsPerPacket: cpuSecondsAfterReady !== null && counts.captured > 0 ? (cpuSecondsAfterReady / counts.captured) * 1e6 : null,
         cpuSplitSeconds,
+        nodeThreadSeconds,
         peakRssKiB,
         readySeconds,
         summary: counts.summary,
@@ -605,18 +678,19 @@ function parseOptions(argv: string[]): Options {
       rates: { type: 'string', default: '25000,50000,75000,100000,125000,150000,175000,200000,250000,300000,400000,600000' },
       seconds: { type: 'string', default: '3' },
       drain: { type: 'string', default: '1' },
-      tools: { type: 'string', default: 'veth,any,pathwatch' },
+      tools: { type: 'string', default: 'veth,any,pathwatch,pathwatch-stream,pathwatch-worker' },
       'capture-cpus': { type: 'string', default: '0' },
       'sender-cpu': { type: 'string', default: '1' },
       batch: { type: 'string', default: '64' },
-      budget: { type: 'string', default: '280' },
+      budget: { type: 'string', default: '480' },
+      'keep-climbing': { type: 'boolean', default: false },
       out: { type: 'string', default: join(ROOT, 'bench', 'out', 'live-results.json') },
     },
   });
   const rates = values.rates.split(',').map(Number);
   if (rates.length === 0 || rates.length > 20 || rates.some((r) => !(r > 0 && r <= 5e6))) throw new Error('--rates: up to 20 rates in packets/s, each in (0, 5e6]');
-  const tools = values.tools.split(',') as ToolName[];
-  if (tools.some((t) => !(t in TOOL_LABEL))) throw new Error('--tools: a list of veth, any, pathwatch');
+  const tools = values.tools.split(',').map((t) => TOOL_ALIASES[t] ?? t) as ToolName[];
+  if (tools.some((t) => !(t in TOOL_LABEL))) throw new Error(`--tools: a list of ${Object.keys(TOOL_LABEL).join(', ')} (or ${Object.keys(TOOL_ALIASES).join(', ')})`);
   const seconds = Number(values.seconds);
   const drainSeconds = Number(values.drain);
   const batch = Number(values.batch);
@@ -627,7 +701,7 @@ function parseOptions(argv: string[]): Options {
   const cpuList = /^[\d,-]+$/;
   const captureCpus = values['capture-cpus'] === 'none' ? null : values['capture-cpus'];
   if ((captureCpus !== null && !cpuList.test(captureCpus)) || !cpuList.test(values['sender-cpu'])) throw new Error('--capture-cpus / --sender-cpu: a CPU list (or "none" for captures)');
-  return { rates: [...rates].sort((x, y) => x - y), seconds, drainSeconds, tools, captureCpus, senderCpu: values['sender-cpu'], batch, budgetSeconds, out: resolve(values.out) };
+  return { rates: [...rates].sort((x, y) => x - y), seconds, drainSeconds, tools, captureCpus, senderCpu: values['sender-cpu'], batch, budgetSeconds, keepClimbing: values['keep-climbing'], out: resolve(values.out) };
 }
 
 function pct(x: number): string {
@@ -661,12 +735,14 @@ async function main(): Promise<number> {
     if (spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status !== 0) throw new Error(`${bin} not found (${why})`);
   }
   if (spawnSync(GNU_TIME, ['-f', '%U', '-o', '/dev/null', 'true'], { stdio: 'ignore' }).status !== 0) throw new Error(`${GNU_TIME} (GNU time) not found: apt-get install time`);
-  if (opts.tools.includes('pathwatch') && !existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('pathwatch is not built: run npx tsc -p tsconfig.json');
+  if (opts.tools.some(isPathwatch) && !existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('pathwatch is not built: run npx tsc -p tsconfig.json');
 
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.once('exit', cleanupSync);
   const began = Date.now();
+  // Other work on the machine skews every figure: recorded with the results.
+  const loadAverageAtStart = loadavg();
   const dir = mkdtempSync(join(tmpdir(), 'pwlb-'));
   tempDir = dir;
   try {
@@ -681,19 +757,25 @@ async function main(): Promise<number> {
     await startSink(ctx);
     const ceiling = await runSender(ctx, CEILING_PROBE_RATE);
     process.stdout.write(`  sender ceiling with no capture: ${Math.round(ceiling.rate)} pps (${ceiling.sent} datagrams in ${ceiling.seconds.toFixed(2)} s)\n`);
-    const results: ToolResult[] = [];
-    for (const tool of opts.tools) {
-      process.stdout.write(`${TOOL_LABEL[tool]}:\n`);
-      const steps: StepResult[] = [];
-      let stoppedBy: ToolResult['stoppedBy'] = 'ladder-end';
-      let error: string | undefined;
-      const incidents: { rate: number; error: string }[] = [];
-      for (const rate of opts.rates) {
+    interface Ladder {
+      readonly tool: ToolName;
+      readonly steps: StepResult[];
+      stoppedBy: ToolResult['stoppedBy'] | undefined;
+      error?: string;
+      readonly incidents: { rate: number; error: string }[];
+    }
+    const ladders: Ladder[] = opts.tools.map((tool) => ({ tool, steps: [], stoppedBy: undefined, incidents: [] }));
+    // Interleaved: every tool still climbing runs a rate before any tool runs the next one.
+    for (const rate of opts.rates) {
+      for (const ladder of ladders) {
+        if (ladder.stoppedBy !== undefined) continue;
+        const tool = ladder.tool;
         if ((Date.now() - began) / 1000 > opts.budgetSeconds) {
-          stoppedBy = 'budget';
-          process.stdout.write(`  (time budget of ${opts.budgetSeconds} s spent: ladder stopped)\n`);
-          break;
+          ladder.stoppedBy = 'budget';
+          process.stdout.write(`${TOOL_LABEL[tool]}: time budget of ${opts.budgetSeconds} s spent, ladder stopped\n`);
+          continue;
         }
+        process.stdout.write(`${TOOL_LABEL[tool]}:\n`);
         let step: StepResult | undefined;
         // A failed rung is run once more (and recorded): one stuck stop should not end a ladder.
         for (let attempt = 0; attempt < 2 && step === undefined; attempt++) {
@@ -701,30 +783,26 @@ async function main(): Promise<number> {
             step = await runStep(ctx, tool, rate);
           } catch (e) {
             const message = e instanceof Error ? e.message : String(e);
-            incidents.push({ rate, error: message });
+            ladder.incidents.push({ rate, error: message });
             process.stdout.write(`  ${rate} pps: error${attempt === 0 ? ' (running the rung again)' : ''}: ${message}\n`);
           }
         }
         if (step === undefined) {
-          stoppedBy = 'error';
-          error = incidents[incidents.length - 1]?.error;
-          break;
+          ladder.stoppedBy = 'error';
+          ladder.error = ladder.incidents[ladder.incidents.length - 1]?.error;
+          continue;
         }
-        steps.push(step);
+        ladder.steps.push(step);
         printStep(step);
-        if (!step.lossFree) {
-          stoppedBy = 'loss';
-          break;
-        }
-        if (step.senderLimited) {
-          stoppedBy = 'sender-limit';
-          break;
-        }
+        if (!step.lossFree) ladder.stoppedBy = 'loss';
+        else if (step.senderLimited && !opts.keepClimbing) ladder.stoppedBy = 'sender-limit';
       }
+    }
+    const results: ToolResult[] = ladders.map(({ tool, steps, stoppedBy, error, incidents }) => {
       const clean = steps.filter((s) => s.lossFree);
       const best = clean.reduce<StepResult | null>((b, s) => (b === null || s.achievedRate > b.achievedRate ? s : b), null);
-      results.push({ tool, label: TOOL_LABEL[tool], steps, best, firstLossy: steps.find((s) => !s.lossFree) ?? null, stoppedBy, ...(error ? { error } : {}), incidents });
-    }
+      return { tool, label: TOOL_LABEL[tool], steps, best, firstLossy: steps.find((s) => !s.lossFree) ?? null, stoppedBy: stoppedBy ?? 'ladder-end', ...(error ? { error } : {}), incidents };
+    });
 
     // The table.
     process.stdout.write('\n| tool | highest loss-free rate (pps) | first lossy rung | CPU us/packet at that rate | peak RSS |\n|---|---|---|---|---|\n');
@@ -735,6 +813,18 @@ async function main(): Promise<number> {
       process.stdout.write(
         `| ${r.label} | ${b ? `${bound}${b.achievedRate} (target ${b.targetRate})` : 'none'} | ${lossy} | ${b?.cpuUsPerPacket?.toFixed(2) ?? '?'} | ${b ? fmtRss(b.peakRssKiB) : '?'} |\n`,
       );
+    }
+    // CPU per packet at the same rates (the best rates differ, and cost per packet falls with batching).
+    const ratesRun = opts.rates.filter((rate) => results.some((r) => r.steps.some((st) => st.targetRate === rate)));
+    process.stdout.write(`\nCPU us/packet by rate (loss in brackets when lossy; node main/other-thread seconds for pathwatch):\n| rate | ${results.map((r) => r.tool).join(' | ')} |\n|---|${results.map(() => '---|').join('')}\n`);
+    for (const rate of ratesRun) {
+      const cells = results.map((r) => {
+        const st = r.steps.find((x) => x.targetRate === rate);
+        if (!st) return '';
+        const threads = st.nodeThreadSeconds ? ` (${st.nodeThreadSeconds.main.toFixed(2)}/${st.nodeThreadSeconds.others.toFixed(2)} s)` : '';
+        return `${st.cpuUsPerPacket?.toFixed(2) ?? '?'}${st.lossFree ? '' : ` [${pct(st.loss)}]`}${threads}`;
+      });
+      process.stdout.write(`| ${rate} | ${cells.join(' | ')} |\n`);
     }
     const rateOf = (t: ToolName): ToolResult | undefined => results.find((r) => r.tool === t);
     const pw = rateOf('pathwatch');
@@ -747,12 +837,19 @@ async function main(): Promise<number> {
         process.stdout.write(`\npathwatch / tcpdump(${base}) loss-free rate: ${ratios[base]?.ratio.toFixed(3)} (${ratios[base]?.note})`);
       } else ratios[base] = null;
     }
+    for (const variant of Object.keys(VARIANT_ARGS) as ToolName[]) {
+      const v = rateOf(variant);
+      if (pw?.best && v?.best) {
+        ratios[`${variant}/pathwatch`] = { ratio: v.best.achievedRate / pw.best.achievedRate, note: `${variant} over pathwatch (single thread, stream reads), loss-free rates` };
+        process.stdout.write(`\n${variant} / pathwatch loss-free rate: ${(v.best.achievedRate / pw.best.achievedRate).toFixed(3)}`);
+      }
+    }
     process.stdout.write('\n');
 
     const report = {
       format: 'pathwatch-live-bench/1',
       date: new Date().toISOString(),
-      host: { cpus: spawnSync('nproc', [], { encoding: 'utf8' }).stdout.trim(), kernel: spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim(), node: process.version },
+      host: { loadAverageAtStart, loadAverageAtEnd: loadavg(), cpus: spawnSync('nproc', [], { encoding: 'utf8' }).stdout.trim(), kernel: spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim(), node: process.version },
       setup: {
         namespaces: [nsA, nsB],
         addresses: [ADDR_A, ADDR_B],
@@ -766,6 +863,7 @@ async function main(): Promise<number> {
         captureCpus: opts.captureCpus,
         tcpdumpBaselineArgs: `-s ${SNAPLEN} -B ${BUFFER_KIB} -n -w /dev/null`,
         lossLimit: LOSS_LIMIT,
+        keepClimbing: opts.keepClimbing,
         offloads,
         rates: opts.rates,
       },
