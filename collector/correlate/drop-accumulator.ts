@@ -34,28 +34,41 @@ export class DropAccumulator {
     private readonly now: () => number = Date.now,
   ) {}
 
-  prepare(received: readonly ReceivedVanished[], source: RowSource): Promise<PreparedDrops> {
+  /** `batch`: the batch's key (agent|boot|sequence), recorded in each drop state it adds to. */
+  prepare(received: readonly ReceivedVanished[], source: RowSource, batch: string): Promise<PreparedDrops> {
     const explained = received.map((r) =>
       explainVanished({ group: r.group, expectedExit: r.expectedExit, reverseExits: r.reverseExits, ...(r.kernel ? { kernel: r.kernel } : {}) }),
     );
-    return this.prepareExplained(explained, source);
+    return this.prepareExplained(explained, source, batch);
   }
 
   /** Adds drop events explained already (transit losses found by stitching). */
-  async prepareExplained(list: readonly ExplainedDrop[], source: RowSource): Promise<PreparedDrops> {
+  async prepareExplained(list: readonly ExplainedDrop[], source: RowSource, batch = ''): Promise<PreparedDrops> {
     const pending = new Map<string, StoredDrop>();
     const created = new Set<string>();
     const added = new Map<string, number>();
+    const alreadyApplied = new Set<string>();
     for (const explained of list) {
       const id = explained.event.id;
-      added.set(id, (added.get(id) ?? 0) + explained.event.packets);
-      const prev = pending.get(id) ?? this.cache.get(id) ?? (await this.load(id));
+      if (alreadyApplied.has(id)) continue;
+      const inThisBatch = pending.get(id);
+      const prev = inThisBatch ?? this.cache.get(id) ?? (await this.load(id));
       const now = this.now();
       if (!prev) {
         created.add(id);
-        pending.set(id, { event: explained.event, path: explained.path.map(storedHop), source, updatedAtMs: now });
+        added.set(id, (added.get(id) ?? 0) + explained.event.packets);
+        pending.set(id, { event: explained.event, path: explained.path.map(storedHop), source, updatedAtMs: now, lastBatch: batch });
         continue;
       }
+      // The stored state already holds this batch: its write was cut after the drop rows and the
+      // agent retried it. Its packets are counted once.
+      if (!inThisBatch && batch !== '' && prev.lastBatch === batch) {
+        alreadyApplied.add(id);
+        added.set(id, 0);
+        pending.set(id, prev);
+        continue;
+      }
+      added.set(id, (added.get(id) ?? 0) + explained.event.packets);
       const e = prev.event;
       const n = explained.event;
       const better = CONFIDENCE_RANK[n.confidence] >= CONFIDENCE_RANK[e.confidence];
@@ -71,6 +84,7 @@ export class DropAccumulator {
         source: prev.source,
         // Versions must grow even when the wall clock does not (or steps back).
         updatedAtMs: Math.max(now, prev.updatedAtMs + 1),
+        lastBatch: batch,
       });
     }
     return {

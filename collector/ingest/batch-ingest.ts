@@ -9,7 +9,7 @@ import type { WireBatch } from '../../agent/ship/wire-types.js';
 import { DropAccumulator } from '../correlate/drop-accumulator.js';
 import { dropEventId } from '../explain/drop-event.js';
 import type { BatchKey, RowSource, Storage, StoredAgentStatus, StoredDrop, StoredFlow, StoredPacket } from '../store/storage.js';
-import { BatchDedup } from './batch-dedup.js';
+import { BatchDedup, batchKeyText } from './batch-dedup.js';
 import { checkedAddress, checkedName, flowFromWire, hopFromWire, vanishedFromWire, WireContentError, type ReceivedVanished } from './from-wire.js';
 import { LiveStitcher, type LiveStitcherConfig, type StitchedArrival, type StitchedDeparture } from '../correlate/live-stitcher.js';
 
@@ -245,7 +245,7 @@ export class BatchIngest {
     }
     try {
       return await this.dedup.storing(b.key, async () => {
-        const prepared = await this.accumulator.prepare(b.vanished, b.source);
+        const prepared = await this.accumulator.prepare(b.vanished, b.source, batchKeyText(b.key));
         const status = mergeAgentStatus(this.agentStatus.get(b.key.agentId), b.status);
         const packets: StoredPacket[] = b.packets.map((p, i) => ({ ...p, dropId: b.packetDropIds[i] as string }));
         await this.storage.write({

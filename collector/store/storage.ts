@@ -47,6 +47,11 @@ export interface StoredDrop {
   readonly source: RowSource;
   /** Version: the collector's wall clock (ms) when this state was computed; the newest wins. */
   readonly updatedAtMs: number;
+  /**
+   * The batch (agent|boot|sequence) whose packets this state added last, '' if none: a batch whose
+   * write was cut after its drop rows and is retried must not add its packets twice.
+   */
+  readonly lastBatch?: string;
 }
 
 /** The first bytes of a vanished packet as captured (for the pcapng export). */

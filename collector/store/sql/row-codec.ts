@@ -134,6 +134,7 @@ export class RowCodec {
       path_json: JSON.stringify(d.path.map(checkedHop)),
       source: oneOf(d.source, SOURCES, 'drop source'),
       updated_at_ms: integer(d.updatedAtMs, 'drop updatedAtMs', 0, Number.MAX_SAFE_INTEGER),
+      last_batch: d.lastBatch ?? '',
     };
     this.p.encodeAddress('src', e.src, row);
     this.p.encodeAddress('dst', e.dst, row);
@@ -164,6 +165,7 @@ export class RowCodec {
       path: parsePath(stringField(row, 'path_json')),
       source: oneOf(stringField(row, 'source'), SOURCES, 'source'),
       updatedAtMs: numberField(row, 'updated_at_ms'),
+      ...(stringField(row, 'last_batch') !== '' ? { lastBatch: stringField(row, 'last_batch') } : {}),
     };
   }
 

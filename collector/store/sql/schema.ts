@@ -158,7 +158,13 @@ function flowBatchKeys({ database }: SchemaContext): SqlFragment[] {
   ];
 }
 
+/** Drop states remember the batch that added to them last (see StoredDrop.lastBatch). */
+function dropLastBatch({ database }: SchemaContext): SqlFragment[] {
+  return [sql`ALTER TABLE ${qualified(database, 'drops')} ADD COLUMN last_batch String DEFAULT ''`];
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial tables', statements: initialTables },
   { version: 2, name: 'flow rows keyed by their batch', statements: flowBatchKeys, alreadyApplied: /already exists|DUPLICATE_COLUMN/i },
+  { version: 3, name: 'drop states remember their last batch', statements: dropLastBatch, alreadyApplied: /already exists|DUPLICATE_COLUMN/i },
 ];

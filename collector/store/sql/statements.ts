@@ -51,7 +51,7 @@ export class Statements {
     const p = this.p;
     return sql`id, node, iface, ${p.addressSelect('src')}, ${p.addressSelect('dst')}, proto, sport, dport, packets,
       ${p.timeMs('first_seen')} AS first_seen_ms, ${p.timeMs('last_seen')} AS last_seen_ms,
-      verdict, confidence, evidence_json, remedy, path_json, source, updated_at_ms`;
+      verdict, confidence, evidence_json, remedy, path_json, source, updated_at_ms, last_batch`;
   }
 
   /**
@@ -92,6 +92,7 @@ export class Statements {
       FROM ${this.table('packets')}
       WHERE drop_id = ${str(dropId)}
       ORDER BY ts ASC
+      LIMIT 1 BY node, iface, ts, bytes_base64
       LIMIT ${checkedLimit(limit)}`;
   }
 
