@@ -5,6 +5,7 @@
  * to do with the results (print them, ship them) is the caller's: `onTick` sees the node after each
  * tick, `onFlows` gets the interval's flow records.
  */
+import { readFileSync } from 'node:fs';
 import { DEFAULT_PACKET_BYTES_CONFIG } from '../flow/packet-bytes-ring.js';
 import { CaptureStream } from '../capture/capture-stream.js';
 import type { CaptureInterface, CaptureRecord, CaptureSink } from '../capture/capture-record.js';
@@ -115,6 +116,8 @@ export class LiveNode {
     const pipeline = this.pipeline;
     const node = this.registry.node(options.node);
     const binding: CaptureBinding = { node: options.node, ifaceByCaptureInterface: [], ifnameByIndex: readInterfaceIndexes(), ifaceByIfindex: new Int32Array(0) };
+    const operStates = new Map<string, string>();
+    interfaceChanges(new Map(), binding.ifnameByIndex, operStates);
     const sink: CaptureSink = {
       onInterface: (ci: CaptureInterface) => {
         if (ci.linkType === LINKTYPE_LINUX_SLL2) {
@@ -165,8 +168,10 @@ export class LiveNode {
         if (!final) await this.sampleCapture(capture);
         if (Date.now() - lastRefresh >= INTERFACE_REFRESH_MS) {
           // Pods come and go: names are looked up afresh (an index seen before its name was known).
+          const previous = binding.ifnameByIndex;
           binding.ifnameByIndex = readInterfaceIndexes();
           binding.ifaceByIfindex = new Int32Array(0);
+          for (const line of interfaceChanges(previous, binding.ifnameByIndex, operStates)) options.onNotice?.(line);
           learnOwnAddresses();
           lastRefresh = Date.now();
         }
@@ -225,5 +230,39 @@ export class LiveNode {
     await tick(true);
     await monitor?.stop();
     return counters;
+  }
+}
+
+/**
+ * What changed among the node's interfaces since the last look: one line per interface that
+ * appeared, went away, or changed its operational state (a tunnel going down and up). Interfaces
+ * are looked at every couple of seconds, so a shorter flap can pass unseen.
+ */
+function interfaceChanges(before: ReadonlyMap<number, string>, after: ReadonlyMap<number, string>, operStates: Map<string, string>): string[] {
+  const lines: string[] = [];
+  const beforeNames = new Set(before.values());
+  const afterNames = new Set(after.values());
+  const first = before.size === 0;
+  for (const name of afterNames) {
+    const state = readOperState(name);
+    const was = operStates.get(name);
+    operStates.set(name, state);
+    if (first) continue;
+    if (!beforeNames.has(name)) lines.push(`interface ${name} appeared (${state}); capturing it`);
+    else if (was !== undefined && was !== state) lines.push(`interface ${name} is ${state} (was ${was})`);
+  }
+  for (const name of beforeNames) {
+    if (afterNames.has(name)) continue;
+    operStates.delete(name);
+    lines.push(`interface ${name} went away; its packets seen so far are still judged`);
+  }
+  return lines;
+}
+
+function readOperState(name: string): string {
+  try {
+    return readFileSync(`/sys/class/net/${name}/operstate`, 'utf8').trim();
+  } catch {
+    return 'gone';
   }
 }
