@@ -34,6 +34,12 @@ export class KernelEvidenceCollector {
   private readonly routes = new Map<string, { back: string | undefined; check: string | null }>();
   /** Whether the eBPF monitor runs (drop reasons are then authoritative). */
   monitoring = false;
+  /**
+   * The kernel's index of an interface (set by the live node). Drops are matched to a group only
+   * where the kernel dropped them on the group's interface: while a tunnel is down, packets that
+   * vanish on the uplink must not borrow the tunnel's rp_filter drops of the same addresses.
+   */
+  interfaceIndex: (name: string) => number | undefined = () => undefined;
 
   addDrop(d: KernelDrop): void {
     if (this.drops.length >= MAX_DROPS) this.drops.splice(0, MAX_DROPS / 2);
@@ -63,8 +69,10 @@ export class KernelEvidenceCollector {
     const to = group.lastSeen + MATCH_MARGIN_MS;
     const reasons: Record<string, number> = {};
     const portsMatter = id.sport !== null;
+    const ifindex = this.interfaceIndex(group.iface);
     for (const d of this.drops) {
       if (d.ts < from || d.ts > to || d.src !== id.src || d.dst !== id.dst || d.proto !== id.proto) continue;
+      if (ifindex !== undefined && d.ifindex > 0 && d.ifindex !== ifindex) continue;
       if (portsMatter && (d.sport !== id.sport || d.dport !== id.dport)) continue;
       reasons[d.reason] = (reasons[d.reason] ?? 0) + 1;
     }

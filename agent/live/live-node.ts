@@ -117,6 +117,10 @@ export class LiveNode {
     const node = this.registry.node(options.node);
     const binding: CaptureBinding = { node: options.node, ifaceByCaptureInterface: [], ifnameByIndex: readInterfaceIndexes(), ifaceByIfindex: new Int32Array(0) };
     const operStates = new Map<string, string>();
+    this.kernel.interfaceIndex = (name) => {
+      for (const [index, n] of binding.ifnameByIndex) if (n === name) return index;
+      return undefined;
+    };
     interfaceChanges(new Map(), binding.ifnameByIndex, operStates);
     const sink: CaptureSink = {
       onInterface: (ci: CaptureInterface) => {

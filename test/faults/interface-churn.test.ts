@@ -153,12 +153,10 @@ describe.skipIf(unavailable !== null)('fault: a pod veth removed and the tunnel 
     // The packets that arrived while the tunnel was down vanished for want of a VXLAN socket; n2's
     // uplink's rp_filter dropped nothing (its traffic is symmetric). No drop event may say otherwise.
     const blamed = final.filter((d) => d.node === 'n2' && d.iface !== tunnel && d.verdict === 'reverse-path');
-    // Known bug (issue 7, open): kernel drop events are matched to a group by addresses and time, not
-    // by interface, so packets that vanished on the uplink while the tunnel was down can borrow the
-    // tunnel's IP_RPFILTER drops. Reported in the closing note; shown here, not asserted.
-    if (blamed.length > 0) {
-      console.warn(`known gap: while ${tunnel} was down (${droppedWhileDown} datagrams without a VXLAN socket), blamed on n2: ${blamed.map((d) => `${d.iface} x${d.packets} ${d.verdict}/${d.confidence}`).join(', ')}`);
-    }
+    expect(
+      blamed.map((d) => `${d.iface} x${d.packets} ${d.verdict}/${d.confidence}: ${d.evidence.map((e) => e.detail).join('; ')}`),
+      `while ${tunnel} was down, ${droppedWhileDown} datagrams reached n2 without a VXLAN socket (Udp NoPorts); no rp_filter drop on n2's uplink`,
+    ).toEqual([]);
 
     // What they said about it: one line per change, seen every couple of seconds (a shorter flap of
     // the tunnel can pass unseen, so only the removed veth is asserted).
