@@ -85,7 +85,7 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
   let live: LiveNode | undefined;
 
   const batch = (parts: Partial<WireBatch>): WireBatch => {
-    const lost = shipper.takeUnreportedLoss();
+    const lost = shipper.lossSoFar();
     const loss = { batches_dropped: lost.batches, bytes_dropped: lost.bytes };
     const stats = live?.pipeline.matchers[0]?.stats;
     return {

@@ -451,7 +451,6 @@ export class BatchShipper {
   private running = false;
   private stopping: Promise<void> | undefined;
   private roundRobin = 0;
-  private reportedLoss = { batches: 0, bytes: 0 };
   private onSettled: (() => void) | undefined;
   private readonly contentEncoding: 'gzip' | undefined;
 
@@ -524,12 +523,13 @@ export class BatchShipper {
     return this.stopping;
   }
 
-  /** Loss (batches, bytes) not yet reported by takeUnreportedLoss(): for the next batch to carry. */
-  takeUnreportedLoss(): { batches: number; bytes: number } {
-    const total = this.totalLoss();
-    const loss = { batches: total.batches - this.reportedLoss.batches, bytes: total.bytes - this.reportedLoss.bytes };
-    this.reportedLoss = total;
-    return loss;
+  /**
+   * Everything the spools dropped since this shipper started (batches, bytes): every batch carries
+   * the running total, so a later batch reports a loss even when the batch built right after it was
+   * itself dropped.
+   */
+  lossSoFar(): { batches: number; bytes: number } {
+    return this.totalLoss();
   }
 
   get stats(): ShipperStats {

@@ -138,7 +138,7 @@ export interface AgentStatusParts {
   readonly bootId: string;
   readonly receivedAtMs: number;
   readonly capture: WireBatch['capture'] | null;
-  /** Batches (and bytes) the agent's spool had to drop, reported with this batch. */
+  /** Batches (and bytes) the agent's spools dropped since it started: a running total. */
   readonly lossBatches: number;
   readonly lossBytes: number;
   /** Sent with flow batches only: null in the others. */
@@ -149,14 +149,15 @@ export interface AgentStatusParts {
 
 /**
  * The agent's status as `/api/v1/nodes` shows it: interfaces and addresses from its last batch that
- * had them (agents send them every flow interval), spool losses added up over the agent's boot.
+ * had them (agents send them every flow interval), spool losses as the highest running total of the boot.
  */
 export function mergeAgentStatus(prev: AgentStatusParts | undefined, next: AgentStatusParts): AgentStatusParts {
   const sameBoot = prev !== undefined && prev.agentId === next.agentId && prev.bootId === next.bootId;
   return {
     ...next,
-    lossBatches: next.lossBatches + (sameBoot ? prev.lossBatches : 0),
-    lossBytes: next.lossBytes + (sameBoot ? prev.lossBytes : 0),
+    // Agents send running totals per boot; batches can arrive out of order (spool, retries).
+    lossBatches: Math.max(next.lossBatches, sameBoot ? prev.lossBatches : 0),
+    lossBytes: Math.max(next.lossBytes, sameBoot ? prev.lossBytes : 0),
     interfaces: next.interfaces ?? prev?.interfaces ?? null,
     addresses: next.addresses ?? prev?.addresses ?? null,
     agentVersion: next.agentVersion ?? prev?.agentVersion ?? null,

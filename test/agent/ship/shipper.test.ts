@@ -266,7 +266,7 @@ describe('BatchShipper outages, restarts and limits', () => {
     expect(bodies(collector)).toEqual([...range(500, 504), 'batch-0']);
   });
 
-  it('drops the oldest batches when the spool is full and reports the loss once', async () => {
+  it('drops the oldest batches when the spool is full, and keeps the running total of the loss', async () => {
     const port = await freePort();
     const logs: string[] = [];
     const s = shipper({ targets: [`http://127.0.0.1:${port}`], spoolMaxBytes: 450 }, logs);
@@ -274,8 +274,8 @@ describe('BatchShipper outages, restarts and limits', () => {
     const hundred = (seq: number): Buffer => Buffer.concat([batch(seq), Buffer.alloc(100 - batch(seq).length, 0x2e)]);
     for (let seq = 1; seq <= 10; seq++) s.enqueue(hundred(seq), { sequence: seq });
     expect(s.stats).toMatchObject({ spooledBatches: 4, spooledBytes: 400, lostBatches: 6, lostBytes: 600 });
-    expect(s.takeUnreportedLoss()).toEqual({ batches: 6, bytes: 600 });
-    expect(s.takeUnreportedLoss()).toEqual({ batches: 0, bytes: 0 });
+    expect(s.lossSoFar()).toEqual({ batches: 6, bytes: 600 });
+    expect(s.lossSoFar()).toEqual({ batches: 6, bytes: 600 });
     expect(logs.filter((l) => l.includes('full'))).toHaveLength(1);
 
     const collector = await startCollector({ port });

@@ -161,10 +161,11 @@ describe('queries', () => {
     ]);
     const nodes = (await (await get('/api/v1/nodes')).json()) as { nodes: { node: string }[] };
     expect(nodes.nodes.map((n) => n.node).sort()).toEqual(['n2', 'n3']);
-    // Interfaces come with flow batches only; a batch without them keeps the last ones, and spool
-    // losses add up over the agent's boot.
+    // Interfaces come with flow batches only; a batch without them keeps the last ones; spool losses
+    // are running totals per boot (the highest wins, whatever order batches arrive in).
     const status = { interfaces: [{ name: 'tunl0', role: 'tunnel', packets: 9, bytes: 900 }], addresses: ['192.168.77.12'], agent_version: '0.1.0' };
     await ingest(encoded(batch({ sequence: 20, status, loss: { batches_dropped: 2, bytes_dropped: 200 } })));
+    await ingest(encoded(batch({ sequence: 22, vanished: [rpfVanished({ packets: 0 })], loss: { batches_dropped: 3, bytes_dropped: 300 } })));
     await ingest(encoded(batch({ sequence: 21, vanished: [rpfVanished({ packets: 0 })], loss: { batches_dropped: 1, bytes_dropped: 100 } })));
     const n2Status = ((await (await get('/api/v1/nodes')).json()) as { nodes: { node: string; interfaces: unknown; loss: unknown; addresses: unknown }[] }).nodes.find((n) => n.node === 'n2');
     expect(n2Status).toMatchObject({ interfaces: status.interfaces, addresses: status.addresses, loss: { batches_dropped: 3, bytes_dropped: 300 } });
