@@ -80,12 +80,15 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
     };
     if (!o.fix) return result;
     const remedy = await applyRemedy(t);
+    const fixedAt = Date.now();
     o.log(`applied the remedy: sysctl -w ${remedy.key}=${remedy.value} in ${remedy.ns} (was ${remedy.previous}); sending the traffic again`);
     const before = new Map(drops.map((d) => [d.event.id, d.event.packets]));
     const trafficAfter = await runStoryTraffic(t);
     checkAborted();
+    // Drops of the traffic after the remedy: grown since, and seen vanishing after it (a packet
+    // dropped before the fix can reach the collector late: TCP retransmits for seconds).
     const after = (await settledDrops(running, o.signal))
-      .filter((d) => d.event.packets > (before.get(d.event.id) ?? 0))
+      .filter((d) => d.event.packets > (before.get(d.event.id) ?? 0) && Date.parse(d.event.lastSeen) >= fixedAt)
       .map((d) => ({ ...d, event: { ...d.event, packets: d.event.packets - (before.get(d.event.id) ?? 0) } }));
     return { ...result, afterFix: { remedy, traffic: trafficAfter, drops: after } };
   } finally {
