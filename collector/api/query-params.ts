@@ -34,7 +34,8 @@ export function parseTime(name: string, text: string): number {
 
 export function parseAddressParam(name: string, text: string): string {
   const v = isIP(text);
-  if (v === 0) throw new QueryParamError(`${name} must be an IPv4 or IPv6 address`);
+  // isIP accepts an IPv6 zone (fe80::1%eth0), which no stored address has and URL cannot parse.
+  if (v === 0 || text.includes('%')) throw new QueryParamError(`${name} must be an IPv4 or IPv6 address`);
   return v === 4 ? text : new URL(`http://[${text}]/`).hostname.slice(1, -1);
 }
 

@@ -1,0 +1,345 @@
+/**
+ * The collector's ingest path below HTTP under hostile input: agent/ship/wire-codec.ts decodeBatch
+ * (protobuf bytes to a WireBatch), then collector/ingest/batch-ingest.ts checkBatch (a WireBatch to
+ * rows). Complements test/agent/ship/wire-codec.test.ts (random and corrupted bytes fail only with
+ * WireDecodeError) with the whole path and its resource use:
+ *  - arbitrary bytes, mutations of real batches (made with test/support/wire-batches.ts), absurd
+ *    length prefixes and varints, and generated batches with hostile strings and numbers fail only
+ *    with WireDecodeError (decode) or WireContentError (check);
+ *  - every call returns within a time budget;
+ *  - a length prefix claiming gigabytes allocates nothing for it, and memory stays within a small
+ *    multiple of the input.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeBatch, encodeBatch, MAX_BATCH_BYTES, WireDecodeError } from '../../agent/ship/wire-codec.js';
+import { WireDirection, type WireBatch, type WireFlowRecord } from '../../agent/ship/wire-types.js';
+import { checkBatch } from '../../collector/ingest/batch-ingest.js';
+import { WireContentError } from '../../collector/ingest/from-wire.js';
+import { T0, batch, hop, rpfVanished } from '../support/wire-batches.js';
+import { arrayBufferGrowth, collectGarbage, timeOf, withinBudget } from './support/budget.js';
+
+const BUDGET_MS = 50;
+
+function flow(o: Partial<WireFlowRecord> = {}): WireFlowRecord {
+  return {
+    iface: 'eth0',
+    direction: WireDirection.DIRECTION_IN,
+    src: new Uint8Array([100, 64, 0, 1]),
+    dst: new Uint8Array([10, 91, 1, 130]),
+    proto: 6,
+    sport: 40000,
+    dport: 80,
+    encap: 'ipip',
+    outer_src: new Uint8Array([192, 168, 77, 11]),
+    outer_dst: new Uint8Array([192, 168, 77, 12]),
+    vni: -1,
+    packets: 3,
+    bytes: 180,
+    first_seen_ms: T0,
+    last_seen_ms: T0 + 5,
+    ...o,
+  };
+}
+
+/** A batch with every message kind, as agents send them. */
+const FULL: WireBatch = batch({
+  sequence: 7,
+  flows: [flow(), flow({ src: new Uint8Array(16).fill(0x20), dst: new Uint8Array(16).fill(1), proto: 17 })],
+  vanished: [rpfVanished(), rpfVanished({ proto: 6, sport: 80, dport: 42458, kernel: undefined, first_bytes: undefined })],
+  kernel_drops: [{ reason: 'IP_RPFILTER', ifindex: 3, src: '100.64.0.1', dst: '10.91.1.130', proto: 1, sport: 0, dport: 0, ts_ms: T0 }],
+  cross_node: [
+    { fingerprint: '1f2e3d4c5b6a79', departure: true, outer_peer: '192.168.77.12', ts_ms: T0, path: [hop({ iface: 'eth0', direction: WireDirection.DIRECTION_OUT, ts_ms: T0 })], src: '10.91.0.2', dst: '10.91.1.130', proto: 6, sport: 1, dport: 2 },
+    { fingerprint: 'abc', departure: false, outer_peer: '', ts_ms: T0, path: [], src: '', dst: '', proto: 0, sport: 0, dport: 0 },
+  ],
+  capture: { received: 10, dropped_by_kernel: 1, dropped_by_interface: 0, ebpf_monitor: true, ebpf_unavailable_reason: '', truncated_unjudged: 0 },
+  loss: { batches_dropped: 1, bytes_dropped: 100 },
+  status: { interfaces: [{ name: 'tunl0', role: 'tunnel', packets: 9, bytes: 900 }], addresses: ['192.168.77.12', 'fe80::1'], agent_version: '0.1.0' },
+});
+const FULL_BYTES = encodeBatch(FULL);
+
+/** decodeBatch then checkBatch; what was thrown, if anything, and how long it took. */
+function ingest(bytes: Uint8Array): { thrown: unknown; ms: number } {
+  let thrown: unknown;
+  const ms = withinBudget(BUDGET_MS, () => {
+    thrown = undefined;
+    try {
+      checkBatch(decodeBatch(bytes), 'live', T0);
+    } catch (e) {
+      thrown = e;
+    }
+  });
+  return { thrown, ms };
+}
+
+function expectOnlyDocumentedErrors(bytes: Uint8Array, what: string): void {
+  const { thrown, ms } = ingest(bytes);
+  if (thrown !== undefined) {
+    if (!(thrown instanceof WireDecodeError) && !(thrown instanceof WireContentError)) {
+      expect.fail(`${what}: threw ${String((thrown as Error)?.stack ?? thrown)} for ${Buffer.from(bytes).toString('hex').slice(0, 400)}`);
+    }
+    expect((thrown as Error).message).not.toMatch(/\n/);
+  }
+  if (ms > BUDGET_MS) expect.fail(`${what}: ${ms.toFixed(1)} ms (budget ${BUDGET_MS}) for ${bytes.length} bytes`);
+}
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  let v = n;
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+  return out;
+}
+
+/** Byte offsets where a length-delimited field's length varint starts (walking the top-level message). */
+function lengthPrefixes(b: Uint8Array): number[] {
+  const out: number[] = [];
+  const walk = (start: number, end: number, depth: number): void => {
+    let p = start;
+    while (p < end) {
+      let key = 0;
+      let shift = 0;
+      for (;;) {
+        if (p >= end) return;
+        const byte = b[p++]!;
+        key += (byte & 0x7f) * 2 ** shift;
+        shift += 7;
+        if (byte < 0x80) break;
+      }
+      const type = key % 8;
+      if (type === 0) {
+        while (p < end && b[p]! >= 0x80) p++;
+        p++;
+      } else if (type === 1) p += 8;
+      else if (type === 5) p += 4;
+      else if (type === 2) {
+        out.push(p);
+        let len = 0;
+        shift = 0;
+        for (;;) {
+          if (p >= end) return;
+          const byte = b[p++]!;
+          len += (byte & 0x7f) * 2 ** shift;
+          shift += 7;
+          if (byte < 0x80) break;
+        }
+        // Nested messages are walked too (strings and bytes just look like short messages, or fail).
+        if (depth < 4 && p + len <= end) walk(p, p + len, depth + 1);
+        p += len;
+      } else return;
+    }
+  };
+  walk(0, b.length, 0);
+  return out;
+}
+
+/** Replaces the varint at `at` with `value` (as a varint, so lengths can grow to 10 bytes). */
+function withVarintAt(b: Uint8Array, at: number, value: number): Uint8Array {
+  let end = at;
+  while (end < b.length && b[end]! >= 0x80) end++;
+  end++;
+  const v = varint(value);
+  const out = new Uint8Array(b.length - (end - at) + v.length);
+  out.set(b.subarray(0, at), 0);
+  out.set(v, at);
+  out.set(b.subarray(end), at + v.length);
+  return out;
+}
+
+const ABSURD_VARINTS = [0, 1, 127, 128, 0x3fff, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff, 2 ** 32 + 1, 2 ** 40, 2 ** 53 - 1, 2 ** 63];
+
+describe('protobuf ingest (decodeBatch, then checkBatch)', () => {
+  it('the batch the mutations start from is accepted', () => {
+    expect(() => checkBatch(decodeBatch(FULL_BYTES), 'live', T0)).not.toThrow();
+    expect(lengthPrefixes(FULL_BYTES).length).toBeGreaterThan(40);
+  });
+
+  it('arbitrary bytes, and arbitrary bytes after a valid identity', () => {
+    const identity = encodeBatch(batch({ sequence: 1 }));
+    fc.assert(
+      fc.property(fc.boolean(), fc.uint8Array({ maxLength: 2000 }), (prefixed, tail) => {
+        const bytes = prefixed ? new Uint8Array([...identity, ...tail]) : tail;
+        expectOnlyDocumentedErrors(bytes, 'arbitrary');
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('mutated batches: flipped bytes, cuts, inserted garbage', () => {
+    const edit = fc.oneof(
+      fc.record({ op: fc.constant('flip' as const), at: fc.nat(), mask: fc.integer({ min: 1, max: 255 }) }),
+      fc.record({ op: fc.constant('cut' as const), at: fc.nat() }),
+      fc.record({ op: fc.constant('insert' as const), at: fc.nat(), garbage: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(edit, { minLength: 1, maxLength: 6 }), (edits) => {
+        let b = FULL_BYTES;
+        for (const e of edits) {
+          const at = e.at % (b.length + 1);
+          if (e.op === 'flip') {
+            b = b.slice();
+            if (at < b.length) b[at] = b[at]! ^ e.mask;
+          } else if (e.op === 'cut') b = b.slice(0, at);
+          else b = new Uint8Array([...b.subarray(0, at), ...e.garbage, ...b.subarray(at)]);
+        }
+        expectOnlyDocumentedErrors(b, 'mutated');
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('every length prefix set to absurd values (up to 2^63): refused without allocating what it claims', () => {
+    const prefixes = lengthPrefixes(FULL_BYTES);
+    for (const at of prefixes) {
+      collectGarbage();
+      for (const value of ABSURD_VARINTS) {
+        const b = withVarintAt(FULL_BYTES, at, value);
+        const growth = arrayBufferGrowth(() => expectOnlyDocumentedErrors(b, `length at ${at} = ${value}`), false);
+        if (growth.thrown !== undefined) throw growth.thrown;
+        // The decoder copies the input once; nothing near what a length claims.
+        expect(growth.bytes, `length at ${at} = ${value}`).toBeLessThan(1024 * 1024);
+      }
+    }
+  });
+
+  it('fields of every wire type with absurd values, and unknown fields, at the top and nested', () => {
+    const field = fc.tuple(fc.integer({ min: 0, max: 600 }), fc.integer({ min: 0, max: 7 }), fc.constantFrom(...ABSURD_VARINTS), fc.uint8Array({ maxLength: 12 }));
+    fc.assert(
+      fc.property(fc.array(field, { minLength: 1, maxLength: 6 }), fc.nat(), ([...fields], where) => {
+        const extra: number[] = [];
+        for (const [num, type, value, rest] of fields) extra.push(...varint(num * 8 + type), ...varint(value), ...rest);
+        const prefixes = lengthPrefixes(FULL_BYTES);
+        // Either appended at the top level, or spliced right after a nested message's length.
+        const at = where % 2 === 0 ? FULL_BYTES.length : prefixes[where % prefixes.length]! + 1;
+        const b = new Uint8Array([...FULL_BYTES.subarray(0, at), ...extra, ...FULL_BYTES.subarray(at)]);
+        expectOnlyDocumentedErrors(b, 'extra fields');
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('valid batches with a few fields made hostile are accepted or refused with WireContentError', () => {
+    // Overrides of a few fields of valid records, so that the checks after the first one are reached
+    // (a record made wholly of random values fails its first check, or cannot even be encoded).
+    const text = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.string({ unit: 'grapheme', maxLength: 20 }),
+      // (An IPv6 zone such as fe80::1%eth0 is left out: the known bug below.)
+      fc.constantFrom('', ' ', "'; DROP TABLE drops; --", '\\', '"', '\u0000', '\n', '../../etc/passwd', '%s%n', '\u202e', '😀', 'a'.repeat(257), '1.2.3.4', '::ffff:1.2.3.4', '10.0.0.256', '::', '0.0.0.0', 'IP_RPFILTER', '__proto__', 'constructor'),
+    );
+    const int = fc.oneof(fc.integer(), fc.constantFrom(-1, 0, 1, 255, 256, 65535, 65536, 2 ** 31, 2 ** 32, 2 ** 53 - 1, -(2 ** 31)));
+    const time = fc.oneof(fc.double({ noNaN: true }), fc.constantFrom(0, -1, T0, 946_684_799_999, 7_258_118_400_001, 8.64e15, 2 ** 53, Number.MAX_VALUE, -Infinity, Infinity, Number.NaN));
+    const bytes = fc.oneof(fc.uint8Array({ maxLength: 20 }), fc.constant(new Uint8Array(4)), fc.constant(new Uint8Array(16)));
+    /** One to three of the record's fields, made hostile. */
+    const few = <T extends Record<string, unknown>>(spec: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<Partial<T>> =>
+      fc.tuple(fc.record(spec), fc.shuffledSubarray(Object.keys(spec), { minLength: 1, maxLength: 3 })).map(([r, keys]) => Object.fromEntries(keys.map((k) => [k, r[k]])) as Partial<T>);
+    const hostileHop = few({ node: text, iface: text, role: text, direction: fc.constantFrom(0, 1, 2, 7).map((d) => d as WireDirection), direction_source: text, ts_ms: time, encap: text, outer_src: text, outer_dst: text, vni: int, ttl: int, length: int });
+    const hostileKernel = few({ drop_reasons: fc.dictionary(text, int, { maxKeys: 3 }), has_rp_filter: fc.boolean(), rp_filter_all: int, rp_filter_iface: int, rp_filter_effective: int, rp_filter_counter_delta: int, route_back_iface: text, route_check_error: text });
+    const vanishedOverride = few({
+      iface: text, role: text, src: text, dst: text, proto: int, sport: int, dport: int, packets: int, first_seen_ms: time, last_seen_ms: time,
+      fingerprints: fc.array(text, { maxLength: 3 }), path: fc.array(hostileHop.map((h) => hop({ iface: 'eth0', direction: WireDirection.DIRECTION_IN, ts_ms: T0, ...h })), { maxLength: 3 }),
+      expected_exit: text, reverse_exits: fc.array(text, { maxLength: 3 }), kernel: hostileKernel.map((k) => ({ ...rpfVanished().kernel!, ...k })),
+      link_type: int, first_orig_len: int, first_bytes_ts_ms: time, first_bytes: fc.uint8Array({ maxLength: 600 }),
+    });
+    const flowOverride = few({ iface: text, direction: fc.constantFrom(0, 1, 2, 9).map((d) => d as WireDirection), src: bytes, dst: bytes, proto: int, sport: int, dport: int, encap: text, outer_src: bytes, outer_dst: bytes, vni: int, packets: int, bytes: int, first_seen_ms: time, last_seen_ms: time });
+    const crossOverride = few({ fingerprint: text, departure: fc.boolean(), outer_peer: text, ts_ms: time, src: text, dst: text, proto: int, sport: int, dport: int });
+    const statusOverride = few({ interfaces: fc.array(fc.record({ name: text, role: text, packets: int, bytes: int }), { maxLength: 3 }), addresses: fc.array(text, { maxLength: 3 }), agent_version: text });
+    const topOverride = fc.option(few({ node: text, agent_id: text, boot_id: text, source: text, sequence: int, sent_at_ms: time }), { nil: {} });
+    let reachedChecks = 0;
+    let accepted = 0;
+    fc.assert(
+      fc.property(topOverride, fc.array(vanishedOverride, { maxLength: 2 }), fc.array(flowOverride, { maxLength: 2 }), fc.array(crossOverride, { maxLength: 2 }), fc.option(statusOverride), (top, vanished, flows, cross, status) => {
+        let bytesOut: Uint8Array;
+        try {
+          bytesOut = encodeBatch({
+            ...FULL,
+            ...top,
+            vanished: vanished.map((v) => ({ ...rpfVanished(), ...v })),
+            flows: flows.map((f) => flow(f)),
+            cross_node: cross.map((c) => ({ ...FULL.cross_node[0]!, ...c })),
+            ...(status ? { status: { ...FULL.status!, ...status } } : {}),
+          } as WireBatch);
+        } catch {
+          // Values the encoder cannot represent (NaN in an integer field, no agent_id) are the sender's problem.
+          return;
+        }
+        reachedChecks++;
+        const { thrown } = ingest(bytesOut);
+        if (thrown === undefined) accepted++;
+        expectOnlyDocumentedErrors(bytesOut, 'generated');
+      }),
+      { numRuns: 2000 },
+    );
+    // The generator must often reach checkBatch (about half the runs do), and sometimes get through it.
+    expect(reachedChecks, `${reachedChecks} encoded, ${accepted} accepted`).toBeGreaterThan(600);
+    expect(accepted, `${reachedChecks} encoded, ${accepted} accepted`).toBeGreaterThan(20);
+  });
+
+  // KNOWN BUG, reported (hardening, issue 7): node's isIP() accepts an IPv6 address with a zone
+  // (fe80::1%eth0), and collector/ingest/from-wire.ts then canonicalises it with new URL(), which
+  // throws a TypeError: the collector answers 500 and logs an internal error instead of a 400. The
+  // query API had the same fault (fixed in collector/api/query-params.ts). `it.fails` keeps the suite
+  // green while the bug is open; when it is fixed this test fails: make it a plain `it`.
+  it.fails('KNOWN BUG: an IPv6 address with a zone in any address field is a WireContentError', () => {
+    const zone = 'fe80::1%eth0';
+    const variants: WireBatch[] = [
+      { ...batch({ sequence: 1 }), vanished: [rpfVanished({ src: zone })] },
+      { ...batch({ sequence: 1 }), vanished: [rpfVanished({ path: [hop({ iface: 'eth0', direction: WireDirection.DIRECTION_IN, ts_ms: T0, outer_src: zone })] })] },
+      { ...batch({ sequence: 1 }), status: { interfaces: [], addresses: [zone], agent_version: '' } },
+      { ...batch({ sequence: 1 }), cross_node: [{ ...FULL.cross_node[0]!, src: zone }] },
+    ];
+    for (const b of variants) {
+      const { thrown } = ingest(encodeBatch(b));
+      expect(thrown).toBeInstanceOf(WireContentError);
+    }
+  });
+
+  it('a body over the limit is refused before it is decoded', () => {
+    const big = new Uint8Array(MAX_BATCH_BYTES + 1);
+    const ms = timeOf(() => expect(() => decodeBatch(big)).toThrow(WireDecodeError));
+    expect(ms).toBeLessThan(BUDGET_MS);
+  });
+
+  it('memory stays within a small multiple of the input for realistic batches (20,000 flows, 5,000 vanished groups)', () => {
+    const many = encodeBatch(batch({ sequence: 3, flows: Array.from({ length: 20_000 }, (_, i) => flow({ sport: i % 65536 })), vanished: Array.from({ length: 5_000 }, (_, i) => rpfVanished({ sport: i, proto: 6, dport: 80 })) }));
+    collectGarbage();
+    const before = process.memoryUsage().heapUsed;
+    const t0 = Date.now();
+    const decoded = decodeBatch(many);
+    const checked = checkBatch(decoded, 'live', T0);
+    const grown = process.memoryUsage().heapUsed - before;
+    expect(checked.flows).toHaveLength(20_000);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    // About 1 KB of objects per record (decoded and checked forms); this is the measured baseline.
+    expect(grown / (25_000 * 1024), `${grown} bytes of heap for ${many.length} bytes of input`).toBeLessThan(8);
+  });
+
+  // KNOWN BUG, reported (hardening, issue 7): every 2 bytes `3a 00` (field 7, length 0) decode to a
+  // whole VanishedGroup object (~290 bytes of heap), before checkBatch refuses the first of them. A
+  // realistic batch costs ~11 bytes of heap per input byte; this one ~145. At the collector's 16 MiB
+  // decompressed limit (reached from a ~16 KiB gzip body) that is 8 million objects, 2.3 GB of heap
+  // and 11 s with the event loop blocked. `it.fails` keeps the suite green while the bug is open:
+  // when the decoder bounds this (e.g. a cap on repeated fields, or checking as it reads), this test
+  // starts failing — turn it into a plain `it`.
+  it.fails('KNOWN BUG: empty repeated messages amplify a body ~145x in heap (bound: 32x)', () => {
+    const head = encodeBatch(batch({ sequence: 1 }));
+    const n = 512 * 1024;
+    const b = new Uint8Array(head.length + 2 * n);
+    b.set(head, 0);
+    for (let i = 0; i < n; i++) b[head.length + 2 * i] = 0x3a;
+    collectGarbage();
+    const before = process.memoryUsage().heapUsed;
+    let peak = 0;
+    try {
+      const decoded = decodeBatch(b);
+      peak = process.memoryUsage().heapUsed - before;
+      checkBatch(decoded, 'live', T0);
+    } catch (e) {
+      if (!(e instanceof WireDecodeError) && !(e instanceof WireContentError)) throw e;
+    }
+    expect(peak / b.length, `${peak} bytes of heap for a ${b.length}-byte body`).toBeLessThan(32);
+  });
+});
