@@ -129,14 +129,17 @@ export function startDropMonitor(onDrop: (d: KernelDrop) => void, bpftrace = 'bp
       }
       const f = line.split(' ');
       if (f[0] !== 'D' || f.length < 8) continue;
+      const [reason, ifindex, proto, sport, dport] = [f[1], f[2], f[5], f[6], f[7]].map(Number) as [number, number, number, number, number];
+      // A line bpftrace garbled (or cut) is skipped: the collector refuses a batch with a broken record.
+      if (![reason, ifindex, proto, sport, dport].every(Number.isInteger)) continue;
       onDrop({
-        reason: names.get(Number(f[1])) ?? `REASON_${f[1]}`,
-        ifindex: Number(f[2]),
+        reason: names.get(reason) ?? `REASON_${reason}`,
+        ifindex,
         src: f[3] as string,
         dst: f[4] as string,
-        proto: Number(f[5]),
-        sport: Number(f[6]),
-        dport: Number(f[7]),
+        proto,
+        sport,
+        dport,
         ts: Date.now(),
       });
     }

@@ -115,12 +115,38 @@ function findSchema(): string {
   return found;
 }
 
-/** pbf stops a message quietly at a field number 0 and lets a length overrun its end; we do not. */
+/**
+ * At most one message (the batch, or any record inside it) per this many input bytes. Every message
+ * becomes an object with all its fields (~290 bytes of heap for an empty vanished group), while an
+ * empty one costs 2 bytes on the wire: unbounded, 16 MiB of `3a 00` made 8 million objects, ~2.3 GB
+ * of heap. Agents' records are larger (a flow ~55 bytes, a vanished group with its hops ~86 per
+ * message, a kernel drop-reason entry ~15), so real batches stay far from the bound, and heap stays
+ * within ~20x of the input.
+ */
+const MIN_BYTES_PER_MESSAGE = 16;
+/** Small batches may be all defaults (a heartbeat is ~20 bytes for 2-3 messages). */
+const MIN_MESSAGE_ALLOWANCE = 64;
+
+/**
+ * pbf stops a message quietly at a field number 0 and lets a length overrun its end; we do not.
+ * It also counts messages as they end (each one's field loop ends in one call that returns 0) to
+ * bound the objects a body can make.
+ */
 class StrictReader extends PbfReader {
+  private messagesLeft: number;
+
+  constructor(bytes: Uint8Array) {
+    super(bytes);
+    this.messagesLeft = Math.max(MIN_MESSAGE_ALLOWANCE, Math.floor(bytes.byteLength / MIN_BYTES_PER_MESSAGE));
+  }
+
   override nextField(end: number = this.length): number {
     const field = super.nextField(end);
     if (this.pos > end) throw new WireDecodeError(`a field runs past the end of its message at byte ${end}`);
-    if (field === 0 && this.pos !== end) throw new WireDecodeError(`field number 0 at byte ${this.pos}`);
+    if (field === 0) {
+      if (this.pos !== end) throw new WireDecodeError(`field number 0 at byte ${this.pos}`);
+      if (--this.messagesLeft < 0) throw new WireDecodeError(`more than one record per ${MIN_BYTES_PER_MESSAGE} bytes (empty or near-empty records)`);
+    }
     return field;
   }
 }

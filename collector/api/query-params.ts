@@ -2,7 +2,7 @@
  * The query API's parameters, checked and turned into typed filters: a bad value is a 400 with a
  * one-line reason, never a query. Addresses come out canonical, times as epoch milliseconds.
  */
-import { isIP } from 'node:net';
+import { canonicalIpText } from '../store/ip-address.js';
 import type { DropFilter, FlowFilter } from '../store/storage.js';
 
 export class QueryParamError extends Error {
@@ -33,10 +33,9 @@ export function parseTime(name: string, text: string): number {
 }
 
 export function parseAddressParam(name: string, text: string): string {
-  const v = isIP(text);
-  // isIP accepts an IPv6 zone (fe80::1%eth0), which no stored address has and URL cannot parse.
-  if (v === 0 || text.includes('%')) throw new QueryParamError(`${name} must be an IPv4 or IPv6 address`);
-  return v === 4 ? text : new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  const canonical = canonicalIpText(text);
+  if (canonical === undefined) throw new QueryParamError(`${name} must be an IPv4 or IPv6 address`);
+  return canonical;
 }
 
 function parseNode(text: string): string {

@@ -10,7 +10,7 @@ import { DropAccumulator } from '../correlate/drop-accumulator.js';
 import { dropEventId } from '../explain/drop-event.js';
 import type { BatchKey, RowSource, Storage, StoredAgentStatus, StoredDrop, StoredFlow, StoredPacket } from '../store/storage.js';
 import { BatchDedup, batchKeyText } from './batch-dedup.js';
-import { checkedAddress, checkedName, flowFromWire, hopFromWire, vanishedFromWire, WireContentError, type ReceivedVanished } from './from-wire.js';
+import { checkedAddress, checkKernelDrop, checkedName, flowFromWire, hopFromWire, vanishedFromWire, WireContentError, type ReceivedVanished } from './from-wire.js';
 import { LiveStitcher, type LiveStitcherConfig, type StitchedArrival, type StitchedDeparture } from '../correlate/live-stitcher.js';
 
 /** The queue of batches waiting to be stored is full (429). */
@@ -61,6 +61,7 @@ export function checkBatch(batch: WireBatch, source: RowSource, receivedAtMs: nu
   const bootId = checkedName('boot_id', batch.boot_id);
   if (!Number.isSafeInteger(batch.sequence) || batch.sequence < 1) throw new WireContentError('sequence must be a positive integer');
   const vanished = batch.vanished.map((v) => vanishedFromWire(node, v));
+  batch.kernel_drops.forEach(checkKernelDrop);
   const packets: Omit<StoredPacket, 'dropId'>[] = [];
   const packetDropIds: string[] = [];
   batch.vanished.forEach((v, i) => {

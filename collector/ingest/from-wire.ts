@@ -4,12 +4,12 @@
  * re-parsed and re-formatted, numbers are checked; what cannot be made sense of is rejected with a
  * one-line reason (the batch gets a 400).
  */
-import { isIP } from 'node:net';
+import { canonicalIpText } from '../store/ip-address.js';
 import type { Hop, PacketIdentity, VanishedGroup } from '../../agent/flow/hop.js';
 import type { DirectionName } from '../../agent/flow/flow-record.js';
 import type { InterfaceRole } from '../../agent/flow/interface-roles.js';
 import type { KernelEvidence } from '../../agent/kernel/kernel-evidence.js';
-import { WireDirection, type WireFlowRecord, type WireHop, type WireKernelEvidence, type WireVanishedGroup } from '../../agent/ship/wire-types.js';
+import { WireDirection, type WireFlowRecord, type WireHop, type WireKernelDrop, type WireKernelEvidence, type WireVanishedGroup } from '../../agent/ship/wire-types.js';
 import type { HopDirection, RowSource, StoredFlow, StoredHop } from '../store/storage.js';
 
 /** A batch whose content makes no sense (400). */
@@ -32,13 +32,9 @@ export function checkedName(what: string, value: string): string {
 
 /** An IP address in canonical text form (IPv6 compressed, lower case). */
 export function checkedAddress(what: string, value: string): string {
-  const v = isIP(value);
-  if (v === 0) throw new WireContentError(`${what} is not an IP address`);
-  return v === 4 ? value : canonicalIpv6(value);
-}
-
-function canonicalIpv6(text: string): string {
-  return new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  const canonical = canonicalIpText(value);
+  if (canonical === undefined) throw new WireContentError(`${what} is not an IP address`);
+  return canonical;
 }
 
 /** 4 or 16 bytes to text. */
@@ -47,7 +43,7 @@ export function addressFromBytes(what: string, bytes: Uint8Array | undefined): s
   if (bytes?.length === 16) {
     const groups: string[] = [];
     for (let i = 0; i < 16; i += 2) groups.push((((bytes[i] as number) << 8) | (bytes[i + 1] as number)).toString(16));
-    return canonicalIpv6(groups.join(':'));
+    return canonicalIpText(groups.join(':')) as string;
   }
   throw new WireContentError(`${what} must be 4 or 16 bytes`);
 }
@@ -131,6 +127,22 @@ export function kernelEvidenceFromWire(k: WireKernelEvidence | undefined): Kerne
     ...(k.route_back_iface ? { routeBackIface: checkedName('route_back_iface', k.route_back_iface) } : {}),
     ...(k.route_check_error ? { routeCheckError: k.route_check_error.slice(0, 512).replace(/[\u0000-\u001f\u007f]/g, ' ') } : {}),
   };
+}
+
+/**
+ * A kernel drop event as the agent's eBPF monitor read it. Only counted today, but checked like every
+ * other record so that nothing unchecked reaches the store or a metric later.
+ */
+export function checkKernelDrop(d: WireKernelDrop): void {
+  if (!/^[A-Z0-9_]{1,64}$/.test(d.reason)) throw new WireContentError('kernel drop reason must be a kernel name (A-Z, 0-9, _)');
+  if (!Number.isInteger(d.ifindex) || d.ifindex < 0 || d.ifindex > 0xffff_ffff) throw new WireContentError('kernel drop ifindex must be 0-4294967295');
+  optionalAddress('kernel drop src', d.src);
+  optionalAddress('kernel drop dst', d.dst);
+  if (!Number.isInteger(d.proto) || d.proto < 0 || d.proto > 255) throw new WireContentError('kernel drop proto must be 0-255');
+  for (const port of [d.sport, d.dport]) {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new WireContentError('kernel drop ports must be 0-65535');
+  }
+  checkedTime('kernel drop ts_ms', d.ts_ms);
 }
 
 /** A vanished group as the explanation core takes it, with the agent's expected and reverse exits. */

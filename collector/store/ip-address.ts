@@ -43,6 +43,17 @@ export function ipToBytes(text: string): Uint8Array {
   return bytes;
 }
 
+/**
+ * The canonical text of an address given as text (IPv4 as it is, IPv6 compressed and lower case), or
+ * undefined when it is not one. node's isIP accepts an IPv6 zone (fe80::1%eth0); a zone names an
+ * interface of one host, no stored or shipped address has one, and URL cannot parse it, so it is refused.
+ */
+export function canonicalIpText(text: string): string | undefined {
+  const family = isIP(text);
+  if (family === 0 || text.includes('%')) return undefined;
+  return family === 4 ? text : new URL(`http://[${text}]/`).hostname.slice(1, -1);
+}
+
 function writeDottedQuad(text: string, bytes: Uint8Array, at: number): void {
   text.split('.').forEach((octet, i) => (bytes[at + i] = Number(octet)));
 }
