@@ -12,6 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PbfReader, PbfWriter } from 'pbf';
+import { countMessages, nestedMessageFields, type NestedMessageFields } from './wire-message-count.js';
 import { WireDirection, type WireBatch } from './wire-types.js';
 
 /** Larger inputs are refused before decoding. */
@@ -58,8 +59,11 @@ function member<F>(from: unknown, key: string, where: string): F {
 /** Reads the .proto (by default schemas/pathwatch.proto of this package) and compiles a codec. */
 export function loadWireSchema(path: string = findSchema()): WireCodec {
   let compiled: Readonly<Record<string, unknown>>;
+  let layout: NestedMessageFields;
   try {
-    compiled = compileSchema(parseSchema(readFileSync(path)));
+    const parsed = parseSchema(readFileSync(path));
+    compiled = compileSchema(parsed);
+    layout = nestedMessageFields(schemaMessages(parsed));
   } catch (err) {
     throw new Error(`wire codec: cannot compile ${path}: ${oneLine(err)}`);
   }
@@ -80,6 +84,10 @@ export function loadWireSchema(path: string = findSchema()): WireCodec {
       if (!(bytes instanceof Uint8Array)) throw new WireDecodeError('wire batch: expected bytes');
       if (bytes.byteLength > MAX_BATCH_BYTES) {
         throw new WireDecodeError(`wire batch: ${bytes.byteLength} bytes is over the ${MAX_BATCH_BYTES} byte limit`);
+      }
+      const allowed = Math.max(MIN_MESSAGE_ALLOWANCE, Math.floor(bytes.byteLength / MIN_BYTES_PER_MESSAGE));
+      if (countMessages(bytes, 'Batch', layout, allowed) > allowed) {
+        throw new WireDecodeError(`wire batch: more than one record per ${MIN_BYTES_PER_MESSAGE} bytes (empty or near-empty records)`);
       }
       let batch: WireBatch;
       try {
@@ -116,37 +124,21 @@ function findSchema(): string {
 }
 
 /**
- * At most one message (the batch, or any record inside it) per this many input bytes. Every message
- * becomes an object with all its fields (~290 bytes of heap for an empty vanished group), while an
- * empty one costs 2 bytes on the wire: unbounded, 16 MiB of `3a 00` made 8 million objects, ~2.3 GB
- * of heap. Agents' records are larger (a flow ~55 bytes, a vanished group with its hops ~86 per
- * message, a kernel drop-reason entry ~15), so real batches stay far from the bound, and heap stays
- * within ~20x of the input.
+ * At most one message (the batch, or any record inside it) per this many input bytes, checked before
+ * decoding (wire-message-count.ts says why). Agents' records are larger (a flow ~55 bytes, a vanished
+ * group with its hops ~86 per message, a kernel drop-reason entry ~15), so real batches stay far from
+ * the bound. Unbounded, 16 MiB of `3a 00` (empty vanished groups) made 8 million objects, ~2.3 GB.
  */
 const MIN_BYTES_PER_MESSAGE = 16;
-/** Small batches may be all defaults (a heartbeat is ~20 bytes for 2-3 messages). */
+/** Small batches may be all defaults (a heartbeat is ~30 bytes in one message). */
 const MIN_MESSAGE_ALLOWANCE = 64;
 
-/**
- * pbf stops a message quietly at a field number 0 and lets a length overrun its end; we do not.
- * It also counts messages as they end (each one's field loop ends in one call that returns 0) to
- * bound the objects a body can make.
- */
+/** pbf stops a message quietly at a field number 0 and lets a length overrun its end; we do not. */
 class StrictReader extends PbfReader {
-  private messagesLeft: number;
-
-  constructor(bytes: Uint8Array) {
-    super(bytes);
-    this.messagesLeft = Math.max(MIN_MESSAGE_ALLOWANCE, Math.floor(bytes.byteLength / MIN_BYTES_PER_MESSAGE));
-  }
-
   override nextField(end: number = this.length): number {
     const field = super.nextField(end);
     if (this.pos > end) throw new WireDecodeError(`a field runs past the end of its message at byte ${end}`);
-    if (field === 0) {
-      if (this.pos !== end) throw new WireDecodeError(`field number 0 at byte ${this.pos}`);
-      if (--this.messagesLeft < 0) throw new WireDecodeError(`more than one record per ${MIN_BYTES_PER_MESSAGE} bytes (empty or near-empty records)`);
-    }
+    if (field === 0 && this.pos !== end) throw new WireDecodeError(`field number 0 at byte ${this.pos}`);
     return field;
   }
 }
@@ -163,6 +155,15 @@ function checkDirection(compiled: unknown, path: string): void {
   const actual = typeof compiled === 'object' && compiled !== null ? Object.entries(compiled) : [];
   const same = actual.length === expected.length && expected.every(([name, value]) => (compiled as Record<string, unknown>)[name] === value);
   if (!same) throw new Error(`wire codec: enum Direction in ${path} does not match WireDirection`);
+}
+
+/** The message list of protocol-buffers-schema's result, checked in shape (it ships no types). */
+function schemaMessages(parsed: unknown): Parameters<typeof nestedMessageFields>[0] {
+  const messages = typeof parsed === 'object' && parsed !== null ? (parsed as { messages?: unknown }).messages : undefined;
+  if (!Array.isArray(messages) || messages.some((m) => typeof m !== 'object' || m === null || !Array.isArray((m as { fields?: unknown }).fields))) {
+    throw new Error('the parsed schema has no message list');
+  }
+  return messages as Parameters<typeof nestedMessageFields>[0];
 }
 
 function oneLine(err: unknown): string {

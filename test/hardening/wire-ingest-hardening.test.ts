@@ -339,8 +339,8 @@ describe('protobuf ingest (decodeBatch, then checkBatch)', () => {
 
   // Every 2 bytes `3a 00` (field 7, length 0) would decode to a whole VanishedGroup object (~290 bytes
   // of heap) before checkBatch refuses the first of them: ~145 bytes of heap per input byte, 2.3 GB at
-  // the collector's 16 MiB limit (found by this suite). The decoder now allows at most one record per
-  // 16 input bytes and stops there.
+  // the collector's 16 MiB limit (found by this suite). A walk over the bytes now counts the records
+  // first (no allocation) and refuses more than one per 16 input bytes before decoding anything.
   it('empty repeated messages cannot amplify a body in heap beyond 32x', () => {
     const head = encodeBatch(batch({ sequence: 1 }));
     const n = 512 * 1024;
