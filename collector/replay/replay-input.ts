@@ -44,6 +44,9 @@ export function fileStem(path: string): string {
   return b.replace(/\.(pcapng|pcap|cap)(\.gz)?$/i, '').replace(/\.gz$/i, '') || b;
 }
 
+/** 9999-12-31T23:59:59Z: the last second an ISO 8601 date without a sign can name. */
+const LATEST_PACKET_SEC = 253_402_300_799;
+
 export class ReplayInput implements CaptureSink {
   readonly stream: CaptureStream;
   readonly binding: CaptureBinding;
@@ -52,6 +55,8 @@ export class ReplayInput implements CaptureSink {
   /** Timestamp (ms) of the earliest packet read; Infinity before the first. */
   firstTs = Infinity;
   readonly warnings: string[] = [];
+  /** Packets skipped for a timestamp before 1970 or past year 9999. */
+  skippedOutOfRange = 0;
 
   constructor(
     readonly spec: ReplayInputSpec,
@@ -91,6 +96,12 @@ export class ReplayInput implements CaptureSink {
   }
 
   onPacket(record: CaptureRecord): void {
+    if (record.tsSec > LATEST_PACKET_SEC || record.tsSec < 0) {
+      // Only a broken or hostile capture has these (a pcapng timestamp is 64 bits of any unit), and
+      // no time past year 9999 has an ISO 8601 form for a drop event: skipped, counted, said once.
+      this.skippedOutOfRange++;
+      return;
+    }
     const ts = this.pipeline.onRecord(record, this.binding);
     if (ts > this.lastTs) this.lastTs = ts;
     if (ts < this.firstTs) this.firstTs = ts;

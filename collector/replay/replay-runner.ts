@@ -183,7 +183,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     }),
     decodeEvents: pipeline.decoder.events.toRecord(),
     crossNode: { departures: stitcher.stats.departures, arrivals: stitcher.stats.arrivals, matched: stitcher.stats.matched },
-    warnings: inputs.flatMap((i) => i.warnings),
+    warnings: inputs.flatMap((i) => [
+      ...i.warnings,
+      ...(i.skippedOutOfRange > 0 ? [`${i.label}: ${i.skippedOutOfRange} packet(s) skipped: timestamp before 1970 or past year 9999`] : []),
+    ]),
     ...findings.stats,
   };
   return { drops: findings.drops, stats, vanished: judged.vanished };

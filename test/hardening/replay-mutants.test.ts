@@ -10,7 +10,7 @@
  * stdin): exit 0 or 2, exactly one line on stderr with 2, never a stack trace.
  *
  * Regression fixtures: test/fixtures/mutants/ keeps the small mutants that once broke something, with
- * a README line each. One is still open (see OPEN below).
+ * a README line each. None is open now (see OPEN below).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,14 +37,7 @@ const MUTANT_FIXTURES = fileURLToPath(new URL('../fixtures/mutants/', import.met
  * the contract, and the corpus tolerates mutants that fail the same way. Remove an entry once its
  * bug is fixed; its test (an `it.fails`) then fails to remind you.
  */
-const OPEN: ReadonlyArray<{ fixture: string; what: string; matches: (e: unknown) => boolean; stderr: RegExp }> = [
-  {
-    fixture: 'pcapng-epb-timestamp-beyond-date-range.pcapng',
-    what: 'a pcapng timestamp past year 275760 (high word 0xffffffff) makes runReplay throw RangeError: Invalid time value (exit 1, "internal error")',
-    matches: (e) => e instanceof RangeError && e.message === 'Invalid time value',
-    stderr: /^pathwatch: internal error: Invalid time value\n$/,
-  },
-];
+const OPEN: ReadonlyArray<{ fixture: string; what: string; matches: (e: unknown) => boolean; stderr: RegExp }> = [];
 
 type Outcome = { kind: 'ok'; drops: number } | { kind: 'refused'; message: string } | { kind: 'crash'; error: unknown };
 
