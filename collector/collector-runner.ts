@@ -7,6 +7,7 @@
  * plain HTTP (only processes on this machine that may open the socket file reach them).
  */
 import { createServer, type Server } from 'node:http';
+import { answerClientError } from './api/client-error.js';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import { existsSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
@@ -96,6 +97,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
       const server = tls && a.kind !== 'unix' ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createServer(handler);
       server.requestTimeout = 30_000;
       server.headersTimeout = 10_000;
+      server.on('clientError', answerClientError);
       await listen(server, a);
       servers.push(server);
       const where = server.address();

@@ -69,6 +69,14 @@ export async function buildCollectorApp(o: CollectorAppOptions): Promise<Fastify
     requestTimeout: 30_000,
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
+    // Fastify's own answers for these echo the whole path back; ours are one short line.
+    frameworkErrors: (err, _req, reply: FastifyReply) => {
+      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      void reply
+        .code(tooLong ? 414 : 400)
+        .type('application/json')
+        .send({ error: tooLong ? 'a path segment is longer than 200 characters' : 'the path is not valid URL encoding' });
+    },
   });
 
   app.addContentTypeParser('application/x-protobuf', { parseAs: 'buffer', bodyLimit: maxBody }, (_req, body, done) => done(null, body));

@@ -26,8 +26,16 @@ function single(q: Query, name: string): string | undefined {
 export function parseTime(name: string, text: string): number {
   let ms: number;
   if (/^\d{1,16}$/.test(text)) ms = Number(text);
-  else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/.test(text)) ms = Date.parse(text);
-  else throw new QueryParamError(`${name} must be ISO 8601 (2026-01-01T00:00:00.000Z) or epoch milliseconds`);
+  else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/.test(text)) {
+    // Date.parse rolls a day past the month's end over (2026-02-30 is 2 March): refuse it instead.
+    const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+    const monthEnd = new Date(0);
+    monthEnd.setUTCFullYear(year, month, 0); // (Date.UTC would read years 0-99 as 1900-1999)
+    if (month < 1 || month > 12 || day < 1 || day > monthEnd.getUTCDate()) {
+      throw new QueryParamError(`${name} has no such date: ${text.slice(0, 10)}`);
+    }
+    ms = Date.parse(text);
+  } else throw new QueryParamError(`${name} must be ISO 8601 (2026-01-01T00:00:00.000Z) or epoch milliseconds`);
   if (!Number.isFinite(ms) || ms > 8.64e15) throw new QueryParamError(`${name} is not a valid time`);
   return ms;
 }

@@ -113,9 +113,8 @@ function raw(requestText: string | Buffer, waitMs = 5000): Promise<{ status: num
 }
 
 /**
- * A raw answer that the app made: a 4xx with one line of JSON carrying an `error` string. (Errors
- * that fastify's router raises itself, such as a path parameter over maxParamLength, come in
- * fastify's format {"error","code","message"}: accepted here, listed in the hardening report.)
+ * A raw answer in the collector's shape: a 4xx with one line of JSON carrying an `error` string,
+ * also where fastify's router (a path parameter over maxParamLength) or node's HTTP parser refuses.
  */
 function expectRawRefusal(r: { status: number; text: string }, what: string, statuses: readonly number[]): void {
   const context = `${what}: ${r.status} ${r.text.slice(0, 300)}`;
@@ -124,6 +123,7 @@ function expectRawRefusal(r: { status: number; text: string }, what: string, sta
   let body: { error?: unknown } = {};
   expect(() => (body = JSON.parse(r.text) as { error?: unknown }), context).not.toThrow();
   expect(typeof body.error, context).toBe('string');
+  expect(Object.keys(body), context).toEqual(['error']);
 }
 
 function rawGet(path: string, headers = `Authorization: Bearer ${READ_TOKEN}\r\n`): Promise<{ status: number; text: string }> {
@@ -393,8 +393,7 @@ describe('a collector under attack', () => {
     const SQL = ["' OR '1'='1", "1; DROP TABLE drops; --", "1' UNION SELECT * FROM system.users --", '1)) OR ((1=1', '\\', "'", '"', '`', '/*', '--', 'SLEEP(10)', '${jndi:ldap://x}', '%27', '%00', '\u0000'];
     const NUMBERS = ['', ' ', '-1', '0x10', '1e9', '1.5', '+1', 'NaN', 'Infinity', '99999999999999999999', '9'.repeat(400), '١٢٣', '１２３', '1,2', '1 '];
     const ADDRESSES = ['10.0.0.256', '1.2.3', '1.2.3.4.5', '::g', '1::2::3', 'fe80::1%eth0', '::ffff:1.2.3.4/32', 'localhost', '0', '10.0.0.1 ', ' 10.0.0.1', '10.0.0.1\n'];
-    // (2026-02-30 is taken as 2 March by Date.parse: lenient, not wrong enough to list here.)
-    const TIMES = ['0', '9999999999999999', '99999999999999999', '-1', '2026-13-01T00:00:00Z', '2026-01-01', 'yesterday', '1e12', '8640000000000001', '2026-01-01T25:00:00Z', '+275760-09-13T00:00:00.000Z'];
+    const TIMES = ['0', '2026-02-30T00:00:00Z', '9999999999999999', '99999999999999999', '-1', '2026-13-01T00:00:00Z', '2026-01-01', 'yesterday', '1e12', '8640000000000001', '2026-01-01T25:00:00Z', '+275760-09-13T00:00:00.000Z'];
 
     async function each(route: string, params: readonly string[], values: readonly string[], allowValid: boolean): Promise<void> {
       for (const p of params) {
@@ -466,8 +465,16 @@ describe('a collector under attack', () => {
     it('a query string past the header limit is refused by the HTTP parser, not a hang', async () => {
       const r = await rawGet(`/api/v1/drops?node=${'n'.repeat(1 << 20)}`);
       seen.push(`1 MB query string -> ${r.status}`);
-      // Node's HTTP parser answers this itself (431, no body) before the app sees the request.
-      expect([400, 414, 431]).toContain(r.status);
+      // Node's HTTP parser refuses it before the app sees the request; the answer is still ours.
+      expectRawRefusal(r, '1 MB query string', [431]);
+    });
+
+    it('requests the HTTP parser refuses get one JSON line too', async () => {
+      for (const req of ['GARBAGE\r\n\r\n', 'GET / HTTP/9.9\r\n\r\n', 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 'GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n', 'GET /\u0000 HTTP/1.1\r\n\r\n']) {
+        const r = await raw(req);
+        seen.push(`${JSON.stringify(req.slice(0, 40))} -> ${r.status} ${r.text.slice(0, 100)}`);
+        expectRawRefusal(r, JSON.stringify(req), [400]);
+      }
     });
   });
 

@@ -141,12 +141,14 @@ describe('queries', () => {
   });
 
   it('answers bad parameters with 400 and one line, never 500', async () => {
-    for (const q of ['?limit=0', '?limit=10001', '?limit=abc', '?since=yesterday', '?src=10.0.0.300', '?dst=%27%3B', '?since=2&until=1', '?bogus=1', '?node=a&node=b']) {
+    for (const q of ['?limit=0', '?limit=10001', '?limit=abc', '?since=yesterday', '?src=10.0.0.300', '?dst=%27%3B', '?since=2&until=1', '?bogus=1', '?node=a&node=b', '?since=2026-02-30T00:00:00Z', '?until=2026-04-31T00:00:00Z', '?since=2026-00-10T00:00:00Z', '?since=2025-02-29T00:00:00Z']) {
       const res = await get(`/api/v1/drops${q}`);
       expect(res.status, q).toBe(400);
       const body = (await res.json()) as { error: string };
       expect(body.error, q).not.toMatch(/\n/);
     }
+    // The last day of a month, and 29 February of a leap year, are dates.
+    for (const q of ['?since=2028-02-29T00:00:00Z', '?until=2026-04-30T23:59:59Z']) expect((await get(`/api/v1/drops${q}`)).status, q).toBe(200);
     expect((await get('/api/v1/drops/not-an-id')).status).toBe(400);
     expect((await get('/api/v1/drops/00000000000000000000')).status).toBe(404);
     expect((await get('/api/v1/drops', 'wrong')).status).toBe(401);
