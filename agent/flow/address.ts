@@ -28,7 +28,11 @@ export function formatIpv6(words: Uint32Array, base = 0): string {
     const w = words[base + i] as number;
     groups.push(w >>> 16, w & 0xffff);
   }
-  // RFC 5952: compress the longest run (length >= 2) of zero groups.
+  return formatIpv6Groups(groups);
+}
+
+/** RFC 5952 text of eight 16-bit groups: lower case, the longest run (2 or more, first on a tie) of zero groups compressed. */
+export function formatIpv6Groups(groups: readonly number[]): string {
   let bestStart = -1;
   let bestLen = 0;
   for (let i = 0; i < 8; ) {
@@ -46,9 +50,7 @@ export function formatIpv6(words: Uint32Array, base = 0): string {
   }
   const hex = groups.map((g) => g.toString(16));
   if (bestStart < 0) return hex.join(':');
-  const left = hex.slice(0, bestStart).join(':');
-  const right = hex.slice(bestStart + bestLen).join(':');
-  return `${left}::${right}`;
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
 export function formatAddress(version: number, words: Uint32Array, base = 0): string {

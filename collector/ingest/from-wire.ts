@@ -4,6 +4,7 @@
  * re-parsed and re-formatted, numbers are checked; what cannot be made sense of is rejected with a
  * one-line reason (the batch gets a 400).
  */
+import { formatIpv6Groups } from '../../agent/flow/address.js';
 import { canonicalIpText } from '../store/ip-address.js';
 import type { Hop, PacketIdentity, VanishedGroup } from '../../agent/flow/hop.js';
 import type { DirectionName } from '../../agent/flow/flow-record.js';
@@ -41,9 +42,9 @@ export function checkedAddress(what: string, value: string): string {
 export function addressFromBytes(what: string, bytes: Uint8Array | undefined): string {
   if (bytes?.length === 4) return bytes.join('.');
   if (bytes?.length === 16) {
-    const groups: string[] = [];
-    for (let i = 0; i < 16; i += 2) groups.push((((bytes[i] as number) << 8) | (bytes[i + 1] as number)).toString(16));
-    return canonicalIpText(groups.join(':')) as string;
+    const groups: number[] = [];
+    for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] as number) << 8) | (bytes[i + 1] as number));
+    return formatIpv6Groups(groups);
   }
   throw new WireContentError(`${what} must be 4 or 16 bytes`);
 }

@@ -5,6 +5,7 @@
  * IPv6 (lower case, longest run of zero groups compressed), which is also what node prints.
  */
 import { isIP } from 'node:net';
+import { formatIpv6Groups } from '../../agent/flow/address.js';
 
 export class InvalidIpAddressError extends Error {
   override name = 'InvalidIpAddressError';
@@ -69,25 +70,7 @@ export function bytesToIp(bytes: Uint8Array): string {
   if (isV4Mapped(bytes)) return `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
-  // RFC 5952 4.2: compress the longest run of two or more zero groups, the first one on a tie.
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
+  return formatIpv6Groups(groups);
 }
 
 /**
