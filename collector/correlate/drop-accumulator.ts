@@ -3,8 +3,10 @@
  * shipped that group) is explained by the same core as replay, then added to the drop event of its
  * id: packets add up, first and last seen widen, and the best-supported verdict wins (a kernel
  * drop event beats configuration, which beats traffic alone). The state lives in the store; a
- * bounded cache spares a read per batch. Changes are prepared, written, and only then committed
- * to the cache, so a failed write leaves nothing half-applied.
+ * bounded cache holds the states written lately, and the ids of a batch it does not hold are read
+ * in one go before the batch is applied (one read per id would keep the ingest queue busy for tens
+ * of seconds with a batch of thousands of new groups). Changes are prepared, written, and only then
+ * committed to the cache, so a failed write leaves nothing half-applied.
  */
 import type { Confidence } from '../explain/drop-event.js';
 import { explainVanished, type ExplainedDrop } from '../explain/explain-vanished.js';
@@ -29,8 +31,9 @@ export interface PreparedDrops {
 export class DropAccumulator {
   private readonly cache = new Map<string, StoredDrop>();
 
+  /** `loadMany`: the stored state of each id that has one (Storage.getDrops); absent ids are new. */
   constructor(
-    private readonly load: (id: string) => Promise<StoredDrop | undefined>,
+    private readonly loadMany: (ids: readonly string[]) => Promise<ReadonlyMap<string, StoredDrop>>,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -48,11 +51,16 @@ export class DropAccumulator {
     const created = new Set<string>();
     const added = new Map<string, number>();
     const alreadyApplied = new Set<string>();
+    // The stored state of every id the cache does not hold, in one read (the cache only changes on
+    // commit, so what it holds now is what the loop below sees).
+    const unseen = new Set<string>();
+    for (const explained of list) if (!this.cache.has(explained.event.id)) unseen.add(explained.event.id);
+    const loaded = unseen.size === 0 ? new Map<string, StoredDrop>() : await this.loadMany([...unseen]);
     for (const explained of list) {
       const id = explained.event.id;
       if (alreadyApplied.has(id)) continue;
       const inThisBatch = pending.get(id);
-      const prev = inThisBatch ?? this.cache.get(id) ?? (await this.load(id));
+      const prev = inThisBatch ?? this.cache.get(id) ?? loaded.get(id);
       const now = this.now();
       if (!prev) {
         created.add(id);

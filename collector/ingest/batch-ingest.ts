@@ -200,7 +200,7 @@ export class BatchIngest {
   ) {
     this.now = options.now ?? Date.now;
     this.maxQueued = options.maxQueued ?? 64;
-    this.accumulator = new DropAccumulator((id) => storage.getDrop(id), this.now);
+    this.accumulator = new DropAccumulator((ids) => storage.getDrops(ids), this.now);
     this.dedup = new BatchDedup((key) => storage.hasBatch(key));
     this.stitcher = new LiveStitcher(options.stitcher);
   }

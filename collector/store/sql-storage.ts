@@ -19,7 +19,7 @@ import {
   STORED_AT,
   type SchemaContext,
 } from './sql/schema.js';
-import { SERVER_VERSION, Statements } from './sql/statements.js';
+import { DROP_IDS_PER_QUERY, SERVER_VERSION, Statements } from './sql/statements.js';
 import { mapInSlices } from './backends/json-each-row.js';
 import type { SqlExecutor } from './sql-executor.js';
 import type {
@@ -195,6 +195,19 @@ export class SqlStorage implements Storage {
     return rows.length === 0 ? undefined : this.codec.dropFromRow(rows[0]!);
   }
 
+  /** One read per DROP_IDS_PER_QUERY distinct ids (or fewer, for unusually long ids). */
+  async getDrops(ids: readonly string[]): Promise<Map<string, StoredDrop>> {
+    const found = new Map<string, StoredDrop>();
+    for (const chunk of idChunks([...new Set(ids)])) {
+      const rows = await this.reader.selectReadOnly(this.query(this.statements.getDrops(chunk)));
+      for (const row of rows) {
+        const drop = this.codec.dropFromRow(row);
+        found.set(drop.event.id, drop);
+      }
+    }
+    return found;
+  }
+
   async packetsOf(dropId: string, limit: number): Promise<StoredPacket[]> {
     const rows = await this.reader.selectReadOnly(this.query(this.statements.packetsOf(dropId, limit)));
     return rows.map((r) => this.codec.packetFromRow(r));
@@ -238,6 +251,27 @@ export class SqlStorage implements Storage {
       if (this.reader !== this.executor) await this.reader.close();
     }
   }
+}
+
+/** Characters of ids per getDrops statement: keeps a list of very long ids within the query limits too. */
+const ID_CHARS_PER_QUERY = 64 * 1024;
+
+/** `ids` in order, in slices of at most DROP_IDS_PER_QUERY ids and (past the first id) ID_CHARS_PER_QUERY characters. */
+function idChunks(ids: readonly string[]): string[][] {
+  const chunks: string[][] = [];
+  let current: string[] = [];
+  let chars = 0;
+  for (const id of ids) {
+    if (current.length > 0 && (current.length === DROP_IDS_PER_QUERY || chars + id.length > ID_CHARS_PER_QUERY)) {
+      chunks.push(current);
+      current = [];
+      chars = 0;
+    }
+    current.push(id);
+    chars += id.length;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }
 
 /**

@@ -162,6 +162,11 @@ export interface Storage {
   /** Newest first (by lastSeen, then id); the latest version of each id. */
   queryDrops(filter: DropFilter): Promise<StoredDrop[]>;
   getDrop(id: string): Promise<StoredDrop | undefined>;
+  /**
+   * The latest version of each of `ids` that is stored, by id; ids never stored are absent. Any number
+   * of ids (repeats allowed) costs a few reads, not one per id: the ingest asks for a whole batch's.
+   */
+  getDrops(ids: readonly string[]): Promise<Map<string, StoredDrop>>;
   /** The stored first bytes of a drop event's packets, oldest first, at most `limit`. */
   packetsOf(dropId: string, limit: number): Promise<StoredPacket[]>;
   /** Newest first (by lastSeen). */

@@ -76,6 +76,20 @@ export function joinSql(fragments: readonly SqlFragment[], separator: ', ' | ' A
   return new SqlFragment(texts, fragments);
 }
 
+/**
+ * `(v1, v2, ...)`: the right side of an `IN`, one typed value per element. Each element renders like
+ * any other value (a `{pN:Type}` placeholder of its own when bound, a re-formatted literal when
+ * inline), so a list works alike on every profile; 18.16 has no Array query parameters to lean on.
+ * An empty list is refused: `IN ()` is not SQL, and the caller knows better what "none" means.
+ */
+export function valueList(values: readonly SqlValue[]): SqlFragment {
+  if (values.length === 0) throw new SqlValueError('a value list needs at least one value');
+  for (const value of values) {
+    if (!(value instanceof SqlValue)) throw new SqlValueError(`a value list holds typed values only, not ${typeof value}`);
+  }
+  return new SqlFragment(['(', ...values.slice(1).map(() => ', '), ')'], [...values]);
+}
+
 /** Several identifiers as `a`.`b` (database.table). */
 export function qualified(...names: readonly string[]): SqlFragment {
   const ids = names.map((n) => SqlIdentifier.of(n));

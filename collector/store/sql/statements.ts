@@ -3,7 +3,7 @@
  * re-formatted by the profile); the profile supplies what differs (times, addresses).
  */
 import type { BatchKey, DropFilter, FlowFilter } from '../storage.js';
-import { joinSql, qualified, sql, SqlValue, type SqlFragment } from './fragment.js';
+import { joinSql, qualified, sql, SqlValue, valueList, type SqlFragment } from './fragment.js';
 import type { SqlProfile } from './profiles.js';
 import type { SchemaContext } from './schema.js';
 
@@ -18,6 +18,13 @@ function checkedLimit(limit: number): SqlValue {
   if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, not ${limit}`);
   return u32(limit);
 }
+
+/**
+ * The most ids one getDrops statement asks for: each is a placeholder (bound: a URL parameter on the
+ * HTTP backend) or a literal (legacy), so the text and the request stay far below ClickHouse's limits
+ * (max_query_size 256 KiB, 1 MiB of URI) for ids of any sane length. The storage splits longer lists.
+ */
+export const DROP_IDS_PER_QUERY = 1000;
 
 /** Asked before the profile is known: it names no table and no value, so it renders alike everywhere. */
 export const SERVER_VERSION: SqlFragment = sql`SELECT version() AS version`;
@@ -85,6 +92,17 @@ export class Statements {
       WHERE id = ${str(id)}
       ORDER BY updated_at_ms DESC
       LIMIT 1`;
+  }
+
+  /** The newest state of each of `ids` that is stored (1 to DROP_IDS_PER_QUERY ids). */
+  getDrops(ids: readonly string[]): SqlFragment {
+    if (ids.length < 1 || ids.length > DROP_IDS_PER_QUERY) {
+      throw new RangeError(`getDrops takes 1 to ${DROP_IDS_PER_QUERY} ids, not ${ids.length}`);
+    }
+    return sql`SELECT ${this.dropColumns()} FROM ${this.table('drops')}
+      WHERE id IN ${valueList(ids.map(str))}
+      ORDER BY id, updated_at_ms DESC
+      LIMIT 1 BY id`;
   }
 
   packetsOf(dropId: string, limit: number): SqlFragment {

@@ -33,6 +33,7 @@ function switchable(real: Storage): { storage: Storage; mode: { value: Mode }; r
     },
     queryDrops: (f) => real.queryDrops(f),
     getDrop: (id) => real.getDrop(id),
+    getDrops: (ids) => real.getDrops(ids),
     packetsOf: (id, n) => real.packetsOf(id, n),
     queryFlows: (f) => real.queryFlows(f),
     agents: () => real.agents(),

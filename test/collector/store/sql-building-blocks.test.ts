@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bytesToIp, canonicalIp, halvesToIp, InvalidIpAddressError, ipToBytes, ipToHalves, ipv6Text } from '../../../collector/store/ip-address.js';
-import { render, sql, SqlFragment, SqlIdentifier, SqlValue, type SqlPiece } from '../../../collector/store/sql/fragment.js';
+import { render, sql, SqlFragment, SqlIdentifier, SqlValue, valueList, type SqlPiece } from '../../../collector/store/sql/fragment.js';
 import { formatInteger, quoteString, SqlValueError } from '../../../collector/store/sql/literals.js';
 import { detectProfile } from '../../../collector/store/sql/profile-detect.js';
 import { parseStoreSpec, StoreSpecError } from '../../../collector/store/store-spec.js';
@@ -168,5 +168,20 @@ describe('SQL fragments', () => {
     expect(() => SqlValue.ipv6("1.2.3.4' OR 1")).toThrow(InvalidIpAddressError);
     expect(() => render(sql`${SqlValue.ipv6('::1')}`, 'inline')).toThrow(SqlValueError);
     expect(new SqlFragment([''], [])).toBeInstanceOf(SqlFragment);
+  });
+
+  it('value lists: one placeholder or literal per element, never empty, typed values only', () => {
+    const ids = sql`SELECT id FROM ${SqlIdentifier.of('drops')} WHERE id IN ${valueList(["a'b", 'c\\', '{p0:String}'].map(SqlValue.string))} AND packets > ${SqlValue.integer('UInt32', 1)}`;
+    expect(render(ids, 'bound')).toEqual({
+      text: 'SELECT id FROM `drops` WHERE id IN ({p0:String}, {p1:String}, {p2:String}) AND packets > {p3:UInt32}',
+      params: { p0: "a'b", p1: 'c\\', p2: '{p0:String}', p3: '1' },
+    });
+    expect(render(ids, 'inline')).toEqual({
+      text: "SELECT id FROM `drops` WHERE id IN ('a\\'b', 'c\\\\', '{p0:String}') AND packets > 1",
+      params: {},
+    });
+    expect(render(sql`${valueList([SqlValue.string('x')])}`, 'inline').text).toBe("('x')");
+    expect(() => valueList([])).toThrow(SqlValueError);
+    expect(() => valueList(['x' as unknown as SqlValue])).toThrow(SqlValueError);
   });
 });

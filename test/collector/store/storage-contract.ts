@@ -203,6 +203,51 @@ export function describeStorageContract(name: string, target: StoreUnderTest): v
       expect(await s.queryDrops({ limit: 100, untilMs: BASE + 1000 })).toEqual([]);
     });
 
+    it('getDrops: the newest version of each stored id in one call, over several statements for many ids; unknown ids absent', async () => {
+      let clock = BASE - 2 * DAY;
+      const s = await open(await fresh(), { clock: () => clock });
+      expect(await s.getDrops([])).toEqual(new Map());
+      // 2,500 distinct drop events: more than two statements' worth of ids (1,000 each).
+      const many = Array.from({ length: 2_500 }, (_, i) => makeDrop({ proto: 'tcp', sport: 1 + i, dport: 443, packets: 1 + i, updatedAtMs: 1000 + i }));
+      expect(new Set(many.map((d) => d.event.id)).size).toBe(many.length);
+      await s.write(write({ drops: many }));
+      // Newer versions of every third id, one day later (another partition), then stale ones a day after that.
+      clock += DAY;
+      const newer = many.filter((_, i) => i % 3 === 0).map((d) => ({ ...d, event: { ...d.event, packets: d.event.packets + 100 }, updatedAtMs: d.updatedAtMs + 10_000 }));
+      await s.write(write({ drops: newer }));
+      clock += DAY;
+      const stale = many.filter((_, i) => i % 3 === 0).map((d) => ({ ...d, event: { ...d.event, packets: 0 }, updatedAtMs: d.updatedAtMs + 5_000 }));
+      await s.write(write({ drops: stale }));
+      const latest = new Map(many.map((d) => [d.event.id, d]));
+      for (const d of newer) latest.set(d.event.id, d);
+
+      const unknown = Array.from({ length: 700 }, (_, i) => `no-such-id-${i}`);
+      // Stored and unknown ids mixed, in no particular order, some asked for twice.
+      const asked = [...many.map((d) => d.event.id), ...unknown, ...many.slice(0, 50).map((d) => d.event.id)].reverse();
+      const got = await s.getDrops(asked);
+      expect(got.size).toBe(many.length);
+      expect(got).toEqual(latest);
+      for (const d of many.slice(0, 9)) expect(await s.getDrop(d.event.id)).toEqual(got.get(d.event.id));
+      expect(await s.getDrops(unknown)).toEqual(new Map());
+      const few = [many[7]!.event.id, 'no-such-id', many[9]!.event.id];
+      expect([...(await s.getDrops(few)).entries()].sort()).toEqual([[many[7]!.event.id, many[7]], [many[9]!.event.id, latest.get(many[9]!.event.id)]].sort());
+    });
+
+    it('getDrops: hostile ids are looked up as they are, never as SQL', async () => {
+      const s = await open(await fresh());
+      const drops = HOSTILE_STRINGS.map((text, i) => {
+        const d = makeDrop({ sport: i, proto: 'udp', dport: 53 });
+        return { ...d, event: { ...d.event, id: text } };
+      });
+      await s.write(write({ drops }));
+      const got = await s.getDrops(HOSTILE_STRINGS);
+      expect(got).toEqual(new Map(drops.map((d) => [d.event.id, d])));
+      const probes = ["x' OR '1'='1", "') OR 1=1 --", "'); DROP TABLE drops; --", '\\', '%', '_', '{p0:String}x'];
+      expect(await s.getDrops(probes)).toEqual(new Map());
+      expect((await s.getDrops([...probes, HOSTILE_STRINGS[0]!])).size).toBe(1);
+      expect(await s.queryDrops({ limit: 100 })).toHaveLength(HOSTILE_STRINGS.length);
+    });
+
     it('drops: filters by time, node, addresses and limit; newest first, then by id', async () => {
       const s = await open(await fresh());
       const at = (ms: number) => new Date(BASE + ms).toISOString();
