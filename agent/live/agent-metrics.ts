@@ -4,7 +4,8 @@
  * the `pathwatch_agent_` prefix; no addresses or pod names become labels.
  */
 import { createServer, type Server } from 'node:http';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
+import { scrapedMetrics } from '../util/scraped-metrics.js';
 import { DECODE_EVENT_NAMES } from '../decode/decode-events.js';
 import type { BatchShipper } from '../ship/shipper.js';
 import type { LiveNode } from './live-node.js';
@@ -17,25 +18,7 @@ export interface AgentMetricsSources {
 export function createAgentMetrics(sources: AgentMetricsSources): Registry {
   const registry = new Registry();
   const live = sources.live;
-  const counter = (name: string, help: string, read: () => number) =>
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
-  const gauge = (name: string, help: string, read: () => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read());
-      },
-    });
+  const { counter, gauge } = scrapedMetrics(registry);
   counter('pathwatch_agent_packets_total', 'Packets read from the capture.', () => live()?.pipeline.stats.records ?? 0);
   counter('pathwatch_agent_bytes_total', 'Bytes (on the wire) of the packets read.', () => live()?.pipeline.stats.bytes ?? 0);
   for (const [name, help, field] of [

@@ -1,7 +1,8 @@
 /**
  * The collector's Prometheus metrics (`GET /metrics`), read from its parts when scraped.
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
+import { scrapedMetrics } from '../../agent/util/scraped-metrics.js';
 import type { AlertRules } from '../alert/alert-rules.js';
 import type { AlertSender } from '../alert/alert-senders.js';
 import type { BatchIngest } from '../ingest/batch-ingest.js';
@@ -19,27 +20,7 @@ export interface CollectorMetricsSources {
 
 export function createCollectorMetrics(s: CollectorMetricsSources): Registry {
   const registry = new Registry();
-  const counter = (name: string, help: string, read: () => number): void => {
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
-  };
-  const gauge = (name: string, help: string, read: () => number): void => {
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read());
-      },
-    });
-  };
+  const { counter, gauge } = scrapedMetrics(registry);
   counter('pathwatch_collector_batches_stored_total', 'Agent batches stored.', () => s.ingest.stats.stored);
   counter('pathwatch_collector_batches_duplicate_total', 'Retried batches recognised and not stored again.', () => s.ingest.stats.duplicates);
   counter('pathwatch_collector_batches_overloaded_total', 'Batches refused because the storage queue was full (429).', () => s.ingest.stats.refusedOverloaded);
