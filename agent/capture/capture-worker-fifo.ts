@@ -45,14 +45,16 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** A FIFO with both ends open (its name already removed), or undefined when mkfifo is not there. */
 function openFifo(): { readFd: number; writeFd: number } | undefined {
   const dir = mkdtempSync(join(tmpdir(), 'pathwatch-capture-'));
+  let readFd: number | undefined;
   try {
     const path = join(dir, 'pcap');
     execFileSync('mkfifo', ['-m', '600', path], { stdio: 'ignore' });
     // The read end first, without blocking; then the write end opens at once (a reader exists).
-    const readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     const writeFd = openSync(path, constants.O_WRONLY);
     return { readFd, writeFd };
   } catch {
+    if (readFd !== undefined) closeSync(readFd);
     return undefined;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -110,6 +112,9 @@ export function startPacedCapture(options: LiveCaptureOptions = {}): LiveCapture
   let capture: LiveCapture;
   try {
     capture = startLiveCapture({ ...options, stdoutFd: fifo.writeFd });
+  } catch (e) {
+    closeSync(fifo.readFd); // no tcpdump, no reads: nobody else would close it
+    throw e;
   } finally {
     // tcpdump holds the write end now; ours must go, or the FIFO would never report its end.
     closeSync(fifo.writeFd);

@@ -68,12 +68,22 @@ export function startLiveCapture(options: LiveCaptureOptions = {}): LiveCapture 
   const args = ['-i', iface, '-s', String(options.snaplen ?? 256), '-B', String(options.bufferKiB ?? 16384), '-U', '-n', '-w', '-'];
   if (iface === 'any') args.push('-y', 'LINUX_SLL2');
   if (options.filter) args.push(options.filter);
-  const child = spawn(options.tcpdump ?? 'tcpdump', args, { stdio: ['ignore', options.stdoutFd ?? 'pipe', 'pipe'] }) as ChildProcessByStdio<null, Readable | null, Readable>;
+  let child: ChildProcessByStdio<null, Readable | null, Readable>;
+  try {
+    child = spawn(options.tcpdump ?? 'tcpdump', args, { stdio: ['ignore', options.stdoutFd ?? 'pipe', 'pipe'] }) as ChildProcessByStdio<null, Readable | null, Readable>;
+  } catch (e) {
+    // Arguments spawn refuses outright (a NUL in the filter): nothing was started.
+    throw new LiveCaptureError(`cannot start tcpdump: ${e instanceof Error ? e.message : String(e)}`);
+  }
   let stderr = '';
   let exited = false;
   let listening = false;
   const readiness = deferred();
   const ready = readiness.promise;
+  // The caller may be busy starting something else (bpftrace) when tcpdump fails: a rejection it
+  // awaits later must not count as unhandled (which ends the process with a stack trace).
+  ready.catch(() => {});
+  const exitSeen = deferred();
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => {
     stderr += d;
@@ -82,15 +92,23 @@ export function startLiveCapture(options: LiveCaptureOptions = {}): LiveCapture 
       readiness.resolve();
     }
   });
-  child.on('error', (e) => readiness.reject(new LiveCaptureError(`cannot start tcpdump: ${e.message} (install it: apt-get install tcpdump)`)));
-  const exit = new Promise<void>((res) => {
-    child.on('exit', () => {
+  child.on('error', (e) => {
+    const code = (e as NodeJS.ErrnoException).code;
+    const hint = code === 'ENOENT' ? ' (install it: apt-get install tcpdump)' : code === 'EACCES' ? ' (it is not executable)' : '';
+    readiness.reject(new LiveCaptureError(`cannot start tcpdump: ${e.message}${hint}`));
+    // A child that never started (missing, not executable) emits no 'exit': stop() must not wait for one.
+    if (child.pid === undefined) {
       exited = true;
-      const line = stderr.split('\n').find((l) => /permission|not permitted|no suitable device|doesn't exist|No such device|syntax error/i.test(l));
-      readiness.reject(new LiveCaptureError(line ? explain(line.trim()) : `tcpdump exited before capturing: ${stderr.trim().split('\n').pop() ?? ''}`));
-      res();
-    });
+      exitSeen.resolve();
+    }
   });
+  child.on('exit', () => {
+    exited = true;
+    const line = stderr.split('\n').find((l) => /permission|not permitted|no suitable device|doesn't exist|No such device|syntax error/i.test(l));
+    readiness.reject(new LiveCaptureError(line ? explain(line.trim()) : `tcpdump exited before capturing: ${stderr.trim().split('\n').pop() ?? ''}`));
+    exitSeen.resolve();
+  });
+  const exit = exitSeen.promise;
   async function* chunks(): AsyncGenerator<Uint8Array> {
     if (child.stdout) for await (const c of child.stdout) yield c as Uint8Array;
   }
@@ -127,7 +145,7 @@ function explain(line: string): string {
   if (/permission|not permitted/i.test(line)) {
     return `capturing needs root or CAP_NET_RAW and CAP_NET_ADMIN: run with sudo, or grant tcpdump the capabilities (setcap cap_net_raw,cap_net_admin=eip "$(command -v tcpdump)") (tcpdump: ${line})`;
   }
-  return `tcpdump: ${line}`;
+  return /^tcpdump:/.test(line) ? line : `tcpdump: ${line}`;
 }
 
 /** Kernel interface index -> name, from /sys/class/net (the current network namespace's). */

@@ -111,7 +111,17 @@ export function startDropMonitor(onDrop: (d: KernelDrop) => void, bpftrace = 'bp
   let exited = false;
   const readiness = deferred();
   const ready = readiness.promise;
-  child.on('error', (e) => readiness.reject(new Error(`cannot start bpftrace: ${e.message} (apt-get install bpftrace)`)));
+  // Awaited only once the caller gets to it: a failure before then is not an unhandled rejection.
+  ready.catch(() => {});
+  const exitSeen = deferred();
+  child.on('error', (e) => {
+    readiness.reject(new Error(`cannot start bpftrace: ${e.message} (apt-get install bpftrace)`));
+    // A child that never started (missing, not executable) emits no 'exit': stop() must not wait for one.
+    if (child.pid === undefined) {
+      exited = true;
+      exitSeen.resolve();
+    }
+  });
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => (stderr += d));
   let pending = '';
@@ -144,20 +154,27 @@ export function startDropMonitor(onDrop: (d: KernelDrop) => void, bpftrace = 'bp
       });
     }
   });
-  const exit = new Promise<void>((res) =>
-    child.on('exit', () => {
-      exited = true;
-      const why = stderr.split('\n').find((l) => /ERROR|error|permission|not permitted/i.test(l) && !/RLIMIT_MEMLOCK/.test(l));
-      readiness.reject(new Error(`bpftrace stopped: ${(why ?? stderr.trim().split('\n').pop() ?? 'no output').trim()}`));
-      res();
-    }),
-  );
+  child.on('exit', () => {
+    exited = true;
+    const why = stderr.split('\n').find((l) => /ERROR|error|permission|not permitted/i.test(l) && !/RLIMIT_MEMLOCK/.test(l));
+    readiness.reject(new Error(`bpftrace stopped: ${(why ?? stderr.trim().split('\n').pop() ?? 'no output').trim()}`));
+    exitSeen.resolve();
+  });
+  const exit = exitSeen.promise;
   return {
     ready,
     async stop() {
-      if (!exited) child.kill('SIGINT');
+      if (exited) return;
+      // bpftrace misses a SIGINT that comes just as it starts its probes (seen right after "ready":
+      // it ran on until killed), so the signal is repeated until it ends, and SIGKILL ends the wait.
+      const interrupt = (): void => {
+        if (!exited) child.kill('SIGINT');
+      };
+      interrupt();
+      const again = setInterval(interrupt, 250);
       const force = setTimeout(() => child.kill('SIGKILL'), 3000);
       await exit;
+      clearInterval(again);
       clearTimeout(force);
     },
   };

@@ -135,40 +135,43 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
   };
 
   shipper.start();
-  const metricsServer = options.metricsListen ? await serveMetrics(createAgentMetrics({ live: () => live, shipper }), options.metricsListen) : undefined;
-  live = new LiveNode({
-    ...(options.sampleOneIn && options.sampleOneIn > 1 ? { sampleOneIn: options.sampleOneIn } : {}),
-    ...(crossNode ? { crossNode: { sink: crossNode, sampleOneIn: crossNodeSample } } : {}),
-    node: options.node,
-    ...(options.windowMs !== undefined ? { windowMs: options.windowMs } : {}),
-    flowIntervalMs: options.flowIntervalMs ?? 10_000,
-    ...(options.capture ? { capture: options.capture } : {}),
-    ...(options.acceptInterface ? { acceptInterface: options.acceptInterface } : {}),
-    ...(options.onReady ? { onReady: options.onReady } : {}),
-    onNotice: (m) => options.log(m),
-    onFlows: (records) => {
-      for (const r of records) flows.push(wireFlow(r));
-      shipFlows();
-    },
-    onKernelDrop: (d) => {
-      if (drops.length < MAX_DROPS_PER_BATCH) drops.push(wireKernelDrop(d));
-      else droppedKernelEvents++;
-    },
-    onTick: (node) => {
-      // Vanished groups travel as soon as they are judged, and again when they grow.
-      for (const v of node.judged().vanished) {
-        const g = v.group;
-        const before = shipped.get(g.key) ?? 0;
-        if (before === g.packets) continue;
-        shipped.set(g.key, g.packets);
-        // `packets` counts only what is new since the group was last shipped, so the collector adds
-        // it up without remembering agents' groups (a retried batch is dropped by its sequence).
-        send(batch({ vanished: [{ ...wireVanished(v, node.kernel.evidenceFor(g)), packets: g.packets - before }] }), g.fingerprints[0]);
-      }
-      if (drops.length >= MAX_DROPS_PER_BATCH) shipFlows();
-    },
-  });
+  // From here on, a failure (the metrics port is taken, the capture cannot start) stops the shipper
+  // and the metrics server: neither runs on for an agent that gave up.
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   try {
+    metricsServer = options.metricsListen ? await serveMetrics(createAgentMetrics({ live: () => live, shipper }), options.metricsListen) : undefined;
+    live = new LiveNode({
+      ...(options.sampleOneIn && options.sampleOneIn > 1 ? { sampleOneIn: options.sampleOneIn } : {}),
+      ...(crossNode ? { crossNode: { sink: crossNode, sampleOneIn: crossNodeSample } } : {}),
+      node: options.node,
+      ...(options.windowMs !== undefined ? { windowMs: options.windowMs } : {}),
+      flowIntervalMs: options.flowIntervalMs ?? 10_000,
+      ...(options.capture ? { capture: options.capture } : {}),
+      ...(options.acceptInterface ? { acceptInterface: options.acceptInterface } : {}),
+      ...(options.onReady ? { onReady: options.onReady } : {}),
+      onNotice: (m) => options.log(m),
+      onFlows: (records) => {
+        for (const r of records) flows.push(wireFlow(r));
+        shipFlows();
+      },
+      onKernelDrop: (d) => {
+        if (drops.length < MAX_DROPS_PER_BATCH) drops.push(wireKernelDrop(d));
+        else droppedKernelEvents++;
+      },
+      onTick: (node) => {
+        // Vanished groups travel as soon as they are judged, and again when they grow.
+        for (const v of node.judged().vanished) {
+          const g = v.group;
+          const before = shipped.get(g.key) ?? 0;
+          if (before === g.packets) continue;
+          shipped.set(g.key, g.packets);
+          // `packets` counts only what is new since the group was last shipped, so the collector adds
+          // it up without remembering agents' groups (a retried batch is dropped by its sequence).
+          send(batch({ vanished: [{ ...wireVanished(v, node.kernel.evidenceFor(g)), packets: g.packets - before }] }), g.fingerprints[0]);
+        }
+        if (drops.length >= MAX_DROPS_PER_BATCH) shipFlows();
+      },
+    });
     await live.run(signal);
   } finally {
     shipFlows();

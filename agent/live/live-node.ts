@@ -20,7 +20,7 @@ import type { FlowRecord } from '../flow/flow-record.js';
 import { InterfaceRegistry } from '../flow/interface-registry.js';
 import { DEFAULT_HOP_MATCHER_CONFIG, type CrossNodeSink } from '../flow/node-hop-matcher.js';
 import { SightingPipeline, type CaptureBinding } from '../flow/sighting-pipeline.js';
-import { startDropMonitor, type KernelDrop } from '../kernel/drop-monitor.js';
+import { startDropMonitor, type DropMonitor, type KernelDrop } from '../kernel/drop-monitor.js';
 import { KernelEvidenceCollector } from '../kernel/kernel-evidence.js';
 import { CaptureLossTracker } from './capture-loss.js';
 
@@ -148,92 +148,118 @@ export class LiveNode {
     };
     learnOwnAddresses();
     const useKernel = options.kernelEvidence !== false;
-    const monitor = useKernel
-      ? startDropMonitor((d) => {
-          this.kernel.addDrop(d);
-          options.onKernelDrop?.(d);
-        })
-      : undefined;
-    // Where tcpdump's stream is parsed, and how it is read (LiveCaptureOptions.thread, .reads).
-    const workerCapture = options.capture?.thread === 'worker' ? startWorkerCapture(options.capture) : undefined;
-    const liveCapture = workerCapture ? undefined : options.capture?.reads === 'stream' ? startLiveCapture(options.capture) : startPacedCapture(options.capture);
-    const capture: CaptureHandle = workerCapture ?? (liveCapture as LiveCapture);
-    const stream = liveCapture ? new CaptureStream('tcpdump', sink, liveCapture.chunks) : undefined;
-    const flowInterval = options.flowIntervalMs ?? 10_000;
-    let lastFlush = Date.now();
-    let lastRefresh = Date.now();
+    // Started in this order: the drop monitor (bpftrace), the capture (tcpdump with its FIFO, or the
+    // capture worker) and its stream, the tick timer. Whatever fails on the way (tcpdump cannot
+    // start, the stream breaks, a callback throws), everything already started is stopped before
+    // the error goes on: no child outlives run().
+    const started: { monitor?: DropMonitor; capture?: CaptureHandle; stream?: CaptureStream; timer?: ReturnType<typeof setInterval> } = {};
     let ticking = false;
-    const tick = async (final: boolean): Promise<void> => {
-      if (ticking) return;
-      ticking = true;
-      try {
-        if (!final) pipeline.advance(Math.max(this.lastTs, Date.now() - DELIVERY_SLACK_MS));
-        this.kernel.sampleCounters();
-        if (!final) await this.sampleCapture(capture);
-        if (Date.now() - lastRefresh >= INTERFACE_REFRESH_MS) {
-          // Pods come and go: names are looked up afresh (an index seen before its name was known).
-          const previous = binding.ifnameByIndex;
-          binding.ifnameByIndex = readInterfaceIndexes();
-          binding.ifaceByIfindex = new Int32Array(0);
-          for (const line of interfaceChanges(previous, binding.ifnameByIndex, operStates)) options.onNotice?.(line);
-          learnOwnAddresses();
-          lastRefresh = Date.now();
-        }
-        if (final || Date.now() - lastFlush >= flowInterval) {
-          const records: FlowRecord[] = [];
-          pipeline.flushFlows((r) => records.push(r));
-          lastFlush = Date.now();
-          if (records.length > 0) options.onFlows?.(records);
-          for (const m of pipeline.matchers) m?.pruneVanished(Date.now() - VANISHED_GROUP_TTL_MS);
-        }
-        if (useKernel) {
-          for (const m of pipeline.matchers) for (const g of m?.vanished.values() ?? []) await this.kernel.prepare(g);
-        }
-        await options.onTick?.(this);
-      } finally {
-        ticking = false;
-      }
-    };
-    const timer = setInterval(() => void tick(false), TICK_MS);
-    timer.unref();
-    const onAbort = (): void => void capture.stop();
-    signal.addEventListener('abort', onAbort, { once: true });
-    if (signal.aborted) onAbort(); // stopped before we got here: never wait for a capture nobody stops
+    /** run() is failing: what the monitor says from now on (it was stopped) is nobody's news. */
+    let failing = false;
+    const onAbort = (): void => void started.capture?.stop();
     try {
-      if (monitor) {
+      const monitor = useKernel
+        ? (started.monitor = startDropMonitor((d) => {
+            this.kernel.addDrop(d);
+            options.onKernelDrop?.(d);
+          }))
+        : undefined;
+      // Where tcpdump's stream is parsed, and how it is read (LiveCaptureOptions.thread, .reads).
+      const workerCapture = options.capture?.thread === 'worker' ? startWorkerCapture(options.capture) : undefined;
+      const liveCapture = workerCapture ? undefined : options.capture?.reads === 'stream' ? startLiveCapture(options.capture) : startPacedCapture(options.capture);
+      const capture: CaptureHandle = (started.capture = workerCapture ?? (liveCapture as LiveCapture));
+      const stream = liveCapture ? (started.stream = new CaptureStream('tcpdump', sink, liveCapture.chunks)) : undefined;
+      const flowInterval = options.flowIntervalMs ?? 10_000;
+      let lastFlush = Date.now();
+      let lastRefresh = Date.now();
+      const tick = async (final: boolean): Promise<void> => {
+        if (ticking) return;
+        ticking = true;
         try {
-          await monitor.ready;
-          this.kernel.monitoring = true;
-        } catch (e) {
-          this.ebpfUnavailable = e instanceof Error ? e.message : String(e);
-          if (!signal.aborted) options.onNotice?.(`kernel drop reasons unavailable (${this.ebpfUnavailable}); verdicts rest on rp_filter, counters and routes`);
+          if (!final) pipeline.advance(Math.max(this.lastTs, Date.now() - DELIVERY_SLACK_MS));
+          this.kernel.sampleCounters();
+          if (!final) await this.sampleCapture(capture);
+          if (Date.now() - lastRefresh >= INTERFACE_REFRESH_MS) {
+            // Pods come and go: names are looked up afresh (an index seen before its name was known).
+            const previous = binding.ifnameByIndex;
+            binding.ifnameByIndex = readInterfaceIndexes();
+            binding.ifaceByIfindex = new Int32Array(0);
+            for (const line of interfaceChanges(previous, binding.ifnameByIndex, operStates)) options.onNotice?.(line);
+            learnOwnAddresses();
+            lastRefresh = Date.now();
+          }
+          if (final || Date.now() - lastFlush >= flowInterval) {
+            const records: FlowRecord[] = [];
+            pipeline.flushFlows((r) => records.push(r));
+            lastFlush = Date.now();
+            if (records.length > 0) options.onFlows?.(records);
+            for (const m of pipeline.matchers) m?.pruneVanished(Date.now() - VANISHED_GROUP_TTL_MS);
+          }
+          if (useKernel) {
+            for (const m of pipeline.matchers) for (const g of m?.vanished.values() ?? []) await this.kernel.prepare(g);
+          }
+          await options.onTick?.(this);
+        } finally {
+          ticking = false;
         }
-      }
-      this.kernel.sampleCounters();
+      };
+      started.timer = setInterval(() => void tick(false), TICK_MS);
+      started.timer.unref();
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) onAbort(); // stopped before we got here: never wait for a capture nobody stops
+      // A capture that cannot start fails run() (unless it was stopped while starting: a clean stop).
+      const captureReady = capture.ready.then(
+        () => true,
+        (e: unknown) => {
+          if (!signal.aborted) throw e;
+          return false;
+        },
+      );
       try {
-        await capture.ready;
-        options.onReady?.();
-      } catch (e) {
-        if (!signal.aborted) throw e; // stopped while starting: a clean stop, not an error
-      }
-      if (workerCapture) await workerCapture.deliver(sink); // the worker parses; this thread drains its ring
-      else {
-        while (await (stream as CaptureStream).pump()) {
-          // Each pump parses one chunk; the timer judges.
+        if (monitor) {
+          const attached = monitor.ready.then(
+            () => {
+              if (!failing) this.kernel.monitoring = true;
+            },
+            (e: unknown) => {
+              if (failing) return;
+              this.ebpfUnavailable = e instanceof Error ? e.message : String(e);
+              if (!signal.aborted) options.onNotice?.(`kernel drop reasons unavailable (${this.ebpfUnavailable}); verdicts rest on rp_filter, counters and routes`);
+            },
+          );
+          // tcpdump failing is said at once, not after bpftrace has compiled and attached (seconds).
+          await Promise.race([attached, captureReady]);
+          await attached;
         }
+        this.kernel.sampleCounters();
+        if (await captureReady) options.onReady?.();
+        if (workerCapture) await workerCapture.deliver(sink); // the worker parses; this thread drains its ring
+        else {
+          while (await (stream as CaptureStream).pump()) {
+            // Each pump parses one chunk; the timer judges.
+          }
+        }
+      } finally {
+        clearInterval(started.timer);
+        signal.removeEventListener('abort', onAbort);
       }
-    } finally {
-      clearInterval(timer);
+      const counters = await capture.stop();
+      while (ticking) await new Promise((r) => setTimeout(r, 20));
+      const last: FlowRecord[] = [];
+      pipeline.finish(this.lastTs, (r) => last.push(r));
+      if (last.length > 0) options.onFlows?.(last);
+      await tick(true);
+      await monitor?.stop();
+      return counters;
+    } catch (e) {
+      failing = true;
+      clearInterval(started.timer);
       signal.removeEventListener('abort', onAbort);
+      // Everything started is stopped together; a stop that fails must not hide why run() failed.
+      await Promise.allSettled([started.stream?.close(), started.capture?.stop(), started.monitor?.stop()]);
+      while (ticking) await new Promise((r) => setTimeout(r, 20));
+      throw e;
     }
-    const counters = await capture.stop();
-    while (ticking) await new Promise((r) => setTimeout(r, 20));
-    const last: FlowRecord[] = [];
-    pipeline.finish(this.lastTs, (r) => last.push(r));
-    if (last.length > 0) options.onFlows?.(last);
-    await tick(true);
-    await monitor?.stop();
-    return counters;
   }
 }
 
