@@ -59,12 +59,20 @@ export function currentNetnsInode(): number {
   return Number(/\[(\d+)\]/.exec(link)?.[1] ?? '0');
 }
 
+/**
+ * bpftrace prints a line this often even when nothing drops: if the agent died without stopping it
+ * (SIGKILL, a crash), the write fails on the closed pipe and SIGPIPE ends bpftrace within this time,
+ * instead of it tracing on as an orphan until the next drop.
+ */
+const HEARTBEAT_SECONDS = 5;
+
 export function bpftraceProgram(reasons: ReadonlyMap<string, number>, netns: number): string {
   const wanted = FORWARDING_DROP_REASONS.map((r) => reasons.get(r)).filter((n): n is number => n !== undefined);
   const filter = wanted.map((n) => `args->reason == ${n}`).join(' || ');
   // The IP header is read byte-wise (version/IHL are bitfields); ports only for TCP/UDP/SCTP.
   return `
 BEGIN { printf("ready\\n"); }
+interval:s:${HEARTBEAT_SECONDS} { printf("alive\\n"); }
 tracepoint:skb:kfree_skb /${filter}/
 {
   $skb = (struct sk_buff *)args->skbaddr;

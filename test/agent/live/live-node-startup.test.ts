@@ -10,7 +10,8 @@
  * Needs root (bpftrace attaches to the kernel), tcpdump and bpftrace: skipped with the reason
  * elsewhere, failed in CI. That a missing tcpdump or bpftrace is stopped without a hang runs anywhere.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -241,6 +242,32 @@ describe.skipIf(unavailable !== null)('pathwatch watch / agent: tcpdump cannot s
     expect(r.stderr).toMatch(/^pathwatch: agent: .*(filter|syntax)/);
     expectAllEnded(w, { tcpdumpStarted: true });
   }, 200_000);
+});
+
+describe.skipIf(unavailable !== null)('an agent killed outright leaves no bpftrace tracing on', () => {
+  // SIGKILL (or a crash) gives the agent no chance to stop its children. bpftrace prints a heartbeat
+  // every 5 s, so the write to the closed pipe ends it (SIGPIPE) within that time, drops or not.
+  it('pathwatch watch SIGKILLed: its bpftrace is gone within 5 s (and a bit)', async () => {
+    ensureBuilt();
+    const w = wrapperDir('cli-killed', 0);
+    const env = { ...process.env, PATH: `${w}:${process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` };
+    const child = spawn(process.execPath, [join(ROOT, 'bin/pathwatch.js'), 'watch', '--iface', 'lo'], { cwd: ROOT, env, stdio: 'ignore' });
+    try {
+      // Until bpftrace runs and has had time to attach (a few seconds here).
+      const deadline = Date.now() + 30_000;
+      while (pids(w, 'bpftrace').length === 0 && Date.now() < deadline) await sleep(200);
+      expect(pids(w, 'bpftrace'), 'bpftrace was started').toHaveLength(1);
+      await sleep(8_000);
+      const [bpf] = pids(w, 'bpftrace') as [number];
+      expect(alive(bpf), 'bpftrace running before the kill').toBe(true);
+      child.kill('SIGKILL');
+      const killedAt = Date.now();
+      while (alive(bpf) && Date.now() - killedAt < 12_000) await sleep(250);
+      expect(alive(bpf), `bpftrace ${bpf} still running ${Date.now() - killedAt} ms after its agent was killed`).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 120_000);
 });
 
 describe('a child that never started is stopped without waiting for it', () => {
