@@ -102,11 +102,16 @@ export function startLiveCapture(options: LiveCaptureOptions = {}): LiveCapture 
       exitSeen.resolve();
     }
   });
+  // 'exit' can come before the last of stderr has been read, and tcpdump's final counters are its
+  // last lines: wait for stderr's end too (briefly: a grandchild holding it open must not stall).
+  const stderrEnded = new Promise<void>((resolve) => child.stderr.once('close', resolve));
   child.on('exit', () => {
-    exited = true;
-    const line = stderr.split('\n').find((l) => /permission|not permitted|no suitable device|doesn't exist|No such device|syntax error/i.test(l));
-    readiness.reject(new LiveCaptureError(line ? explain(line.trim()) : `tcpdump exited before capturing: ${stderr.trim().split('\n').pop() ?? ''}`));
-    exitSeen.resolve();
+    void Promise.race([stderrEnded, new Promise((r) => setTimeout(r, 500))]).then(() => {
+      exited = true;
+      const line = stderr.split('\n').find((l) => /permission|not permitted|no suitable device|doesn't exist|No such device|syntax error/i.test(l));
+      readiness.reject(new LiveCaptureError(line ? explain(line.trim()) : `tcpdump exited before capturing: ${stderr.trim().split('\n').pop() ?? ''}`));
+      exitSeen.resolve();
+    });
   });
   const exit = exitSeen.promise;
   async function* chunks(): AsyncGenerator<Uint8Array> {
