@@ -203,7 +203,16 @@ export class LiveNode {
           ticking = false;
         }
       };
-      started.timer = setInterval(() => void tick(false), TICK_MS);
+      // A tick that throws (a caller's onTick or onFlows, or a bug) fails run() like any other fault:
+      // the capture is stopped, which ends the loop below, and everything is stopped on the way out.
+      // (Left to the timer, the rejection would kill the process and orphan tcpdump and bpftrace.)
+      let tickError: { readonly error: unknown } | undefined;
+      const failTick = (error: unknown): void => {
+        if (tickError) return;
+        tickError = { error };
+        void started.capture?.stop();
+      };
+      started.timer = setInterval(() => void tick(false).catch(failTick), TICK_MS);
       started.timer.unref();
       signal.addEventListener('abort', onAbort, { once: true });
       if (signal.aborted) onAbort(); // stopped before we got here: never wait for a capture nobody stops
@@ -239,10 +248,15 @@ export class LiveNode {
             // Each pump parses one chunk; the timer judges.
           }
         }
+      } catch (e) {
+        // Stopping the capture for a failed tick can break its stream (no header yet): the tick's
+        // error is the one that says what went wrong.
+        throw tickError ? tickError.error : e;
       } finally {
         clearInterval(started.timer);
         signal.removeEventListener('abort', onAbort);
       }
+      if (tickError) throw tickError.error;
       const counters = await capture.stop();
       while (ticking) await new Promise((r) => setTimeout(r, 20));
       const last: FlowRecord[] = [];

@@ -244,6 +244,22 @@ describe.skipIf(unavailable !== null)('pathwatch watch / agent: tcpdump cannot s
   }, 200_000);
 });
 
+describe.skipIf(unavailable !== null)('live node: a tick that throws', () => {
+  it('fails run() with its error, and stops tcpdump and bpftrace', async () => {
+    const w = wrapperDir('tick-throws', 0);
+    const live = new LiveNode({
+      node: 'tick-test',
+      capture: { iface: 'lo' },
+      onTick: () => {
+        throw new Error('onTick failed on purpose');
+      },
+    });
+    const error = await withPath(w, () => live.run(new AbortController().signal).then(() => undefined, (e: unknown) => e));
+    expect((error as Error).message).toBe('onTick failed on purpose');
+    expectAllEnded(w, { tcpdumpStarted: true });
+  }, 60_000);
+});
+
 describe.skipIf(unavailable !== null)('an agent killed outright leaves no bpftrace tracing on', () => {
   // SIGKILL (or a crash) gives the agent no chance to stop its children. bpftrace prints a heartbeat
   // every 5 s, so the write to the closed pipe ends it (SIGPIPE) within that time, drops or not.
