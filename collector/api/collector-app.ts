@@ -14,7 +14,7 @@ import { BatchIngest, checkBatch, IngestOverloadedError } from '../ingest/batch-
 import { WireContentError } from '../ingest/from-wire.js';
 import { StorageUnavailableError, type Storage, type StoredDrop } from '../store/storage.js';
 import type { BearerToken } from './bearer-token.js';
-import type { DropEventHub } from './drop-event-hub.js';
+import { MAX_EVENT_STREAMS, type DropEventHub } from './drop-event-hub.js';
 import { writePcapng } from './pcapng-writer.js';
 import { parseDropId, parseDropQuery, parseFlowQuery, QueryParamError } from './query-params.js';
 import { cookieAuthorizations, tokenLogin } from './ui-token-cookie.js';
@@ -210,6 +210,10 @@ export async function buildCollectorApp(o: CollectorAppOptions): Promise<Fastify
   });
 
   app.get('/api/v1/events', (_req, reply) => {
+    if (o.hub.full) {
+      // Streams are long-lived: without a bound, a client could hold sockets and memory at will.
+      throw new HttpError(503, `too many event streams open (${MAX_EVENT_STREAMS}); try again later`, { 'retry-after': '30' });
+    }
     reply.hijack();
     o.hub.attach(reply.raw);
   });

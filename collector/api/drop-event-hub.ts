@@ -8,6 +8,8 @@ import type { DropEvent } from '../explain/drop-event.js';
 
 const MAX_BACKLOG_BYTES = 1 << 20;
 const KEEPALIVE_MS = 15_000;
+/** Open streams at most: each holds a socket and up to MAX_BACKLOG_BYTES; a browser tab needs one. */
+export const MAX_EVENT_STREAMS = 256;
 
 export class DropEventHub {
   private readonly clients = new Set<ServerResponse>();
@@ -22,6 +24,11 @@ export class DropEventHub {
 
   get clientCount(): number {
     return this.clients.size;
+  }
+
+  /** Whether another stream may be attached (the API answers 503 when not). */
+  get full(): boolean {
+    return this.clients.size >= MAX_EVENT_STREAMS;
   }
 
   /** Takes over a response and streams events into it until the client goes away. */

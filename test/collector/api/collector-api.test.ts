@@ -12,6 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WireDirection } from '../../../agent/ship/wire-types.js';
 import { startCollector, CollectorConfigError, type RunningCollector } from '../../../collector/collector-runner.js';
+import { MAX_EVENT_STREAMS } from '../../../collector/api/drop-event-hub.js';
 import type { DropEvent } from '../../../collector/explain/drop-event.js';
 import { T0, batch, encoded, rpfVanished } from '../../support/wire-batches.js';
 
@@ -203,6 +204,37 @@ describe('events and alerts', () => {
     expect(JSON.parse(data)).toMatchObject({ proto: 'tcp', sport: 40000, dport: 80, verdict: 'reverse-path' });
     controller.abort();
   });
+
+  it('holds at most MAX_EVENT_STREAMS streams: the next gets 503 with Retry-After, and a freed place is taken again', async () => {
+    const open: AbortController[] = [];
+    const stream = async (): Promise<Response> => {
+      const controller = new AbortController();
+      const res = await fetch(`${base}/api/v1/events`, { headers: { authorization: `Bearer ${READ_TOKEN}` }, signal: controller.signal });
+      if (res.status === 200) open.push(controller);
+      return res;
+    };
+    try {
+      let refused: Response | undefined;
+      for (let i = 0; i <= MAX_EVENT_STREAMS && !refused; i++) {
+        const res = await stream();
+        if (res.status !== 200) refused = res;
+      }
+      expect(refused?.status).toBe(503);
+      expect(refused?.headers.get('retry-after')).toBe('30');
+      expect(await refused?.json()).toEqual({ error: `too many event streams open (${MAX_EVENT_STREAMS}); try again later` });
+      expect(open.length).toBeLessThanOrEqual(MAX_EVENT_STREAMS);
+      open.pop()?.abort();
+      const deadline = Date.now() + 5000;
+      let again = await stream();
+      while (again.status !== 200 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        again = await stream();
+      }
+      expect(again.status).toBe(200);
+    } finally {
+      for (const c of open) c.abort();
+    }
+  }, 30_000);
 
   it('fires an alert for a reverse-path drop and resolves it when it goes quiet', async () => {
     const deadline = Date.now() + 10_000;
