@@ -137,6 +137,11 @@ export async function buildCollectorApp(o: CollectorAppOptions): Promise<Fastify
   app.post('/api/v1/ingest', async (req, reply) => {
     const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim();
     if (type !== 'application/x-protobuf') throw new HttpError(415, 'Content-Type must be application/x-protobuf');
+    // A full queue refuses before the body is decompressed and decoded: that work would be thrown away.
+    if (o.ingest.full) {
+      o.ingest.stats.refusedOverloaded++;
+      throw new HttpError(429, `${o.ingest.queueLength} batches are waiting for storage`, { 'retry-after': '2' });
+    }
     let body = req.body as Buffer;
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (encoding === 'gzip') {

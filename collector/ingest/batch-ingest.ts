@@ -179,6 +179,12 @@ function storedStatus(s: AgentStatusParts): StoredAgentStatus {
 export interface BatchIngestOptions {
   /** Batches allowed to wait for storage before new ones are refused (default 64). */
   readonly maxQueued?: number;
+  /**
+   * Records (flows, vanished groups, packet samples, cross-node hops) allowed to wait for storage
+   * (default 400,000, some 400 MB of heap): 64 batches of the largest size would hold ~11 GB. A
+   * batch larger than this on its own is still taken when nothing waits, or it could never be stored.
+   */
+  readonly maxQueuedRecords?: number;
   readonly now?: () => number;
   readonly stitcher?: LiveStitcherConfig;
 }
@@ -186,6 +192,8 @@ export interface BatchIngestOptions {
 export class BatchIngest {
   private tail: Promise<unknown> = Promise.resolve();
   private queued = 0;
+  private queuedRecords = 0;
+  private readonly maxQueuedRecords: number;
   private readonly accumulator: DropAccumulator;
   private readonly dedup: BatchDedup;
   private readonly maxQueued: number;
@@ -200,6 +208,7 @@ export class BatchIngest {
   ) {
     this.now = options.now ?? Date.now;
     this.maxQueued = options.maxQueued ?? 64;
+    this.maxQueuedRecords = options.maxQueuedRecords ?? 400_000;
     this.accumulator = new DropAccumulator((ids) => storage.getDrops(ids), this.now);
     this.dedup = new BatchDedup((key) => storage.hasBatch(key));
     this.stitcher = new LiveStitcher(options.stitcher);
@@ -228,16 +237,24 @@ export class BatchIngest {
 
   /** Stores a checked batch once; rejects with IngestOverloadedError when the queue is full. */
   submit(batch: CheckedBatch): Promise<IngestResult> {
-    if (this.queued >= this.maxQueued) {
+    const records = batch.flows.length + batch.vanished.length + batch.packets.length + batch.departures.length + batch.arrivals.length;
+    if (this.full || (this.queued > 0 && this.queuedRecords + records > this.maxQueuedRecords)) {
       this.stats.refusedOverloaded++;
-      return Promise.reject(new IngestOverloadedError(`${this.queued} batches are waiting for storage`));
+      return Promise.reject(new IngestOverloadedError(`${this.queued} batches (${this.queuedRecords} records) are waiting for storage`));
     }
     this.queued++;
+    this.queuedRecords += records;
     const run = this.tail.then(() => this.process(batch));
     this.tail = run.catch(() => undefined);
     return run.finally(() => {
       this.queued--;
+      this.queuedRecords -= records;
     });
+  }
+
+  /** No batch can be taken now (checked before a body is decoded, to spare the work). */
+  get full(): boolean {
+    return this.queued >= this.maxQueued || this.queuedRecords >= this.maxQueuedRecords;
   }
 
   private async process(b: CheckedBatch): Promise<IngestResult> {

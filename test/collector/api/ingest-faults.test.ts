@@ -12,7 +12,7 @@ import { AlertRules } from '../../../collector/alert/alert-rules.js';
 import { buildCollectorApp } from '../../../collector/api/collector-app.js';
 import { createCollectorMetrics } from '../../../collector/api/collector-metrics.js';
 import { DropEventHub } from '../../../collector/api/drop-event-hub.js';
-import { BatchIngest } from '../../../collector/ingest/batch-ingest.js';
+import { BatchIngest, checkBatch, IngestOverloadedError } from '../../../collector/ingest/batch-ingest.js';
 import { openStorage } from '../../../collector/store/open-storage.js';
 import { StorageUnavailableError, type Storage } from '../../../collector/store/storage.js';
 import { batch, encoded, rpfVanished } from '../../support/wire-batches.js';
@@ -112,5 +112,38 @@ describe('ingest under storage faults', () => {
     expect((await retried(4)).json()).toEqual({ outcome: 'stored' });
     const drops = (await app.inject('/api/v1/drops')).json() as { drops: { packets: number }[] };
     expect(drops.drops.map((d) => d.packets)).toEqual([12]);
+  });
+});
+
+describe('the queue bound in records', () => {
+  it('refuses a batch that would pass it while others wait, takes a big one alone, and counts both ways', async () => {
+    // Each group here is 2 records: the group and its packet sample.
+    const ingest = new BatchIngest(control.storage, { maxQueued: 64, maxQueuedRecords: 20 });
+    const checked = (sequence: number, groups: number) =>
+      checkBatch(batch({ sequence, agent_id: 'records-bound', vanished: Array.from({ length: groups }, (_, i) => rpfVanished({ sport: 1000 + i, proto: 6, dport: 80 })) }), 'live', Date.now());
+    control.mode.value = 'hang';
+    try {
+      // Alone, a batch over the bound is taken (or it could never be stored).
+      const big = ingest.submit(checked(1, 12));
+      expect(ingest.full).toBe(true);
+      await expect(ingest.submit(checked(2, 1))).rejects.toBeInstanceOf(IngestOverloadedError);
+      control.mode.value = 'ok';
+      control.release();
+      expect((await big).outcome).toBe('stored');
+      control.mode.value = 'hang';
+      const first = ingest.submit(checked(3, 6));
+      await expect(ingest.submit(checked(4, 5))).rejects.toBeInstanceOf(IngestOverloadedError);
+      const second = ingest.submit(checked(5, 4));
+      expect(ingest.full).toBe(true);
+      expect(ingest.stats.refusedOverloaded).toBe(2);
+      control.mode.value = 'ok';
+      control.release();
+      expect((await first).outcome).toBe('stored');
+      expect((await second).outcome).toBe('stored');
+      expect(ingest.full).toBe(false);
+    } finally {
+      control.mode.value = 'ok';
+      control.release();
+    }
   });
 });
