@@ -11,17 +11,12 @@
  * drops and counts batches, delivers the rest once the collector is there, and every batch of the
  * boot is either stored or counted lost; the collector's /api/v1/nodes shows the loss.
  */
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { run } from '../../lab/exec.js';
-import { buildStoryTopology, cleanupStaleLabNamespaces, type StoryTopology } from '../../lab/topology.js';
 import { icmpEcho } from '../../lab/traffic.js';
-import { ensureBuilt } from '../support/built-cli.js';
 import {
-  ChildSet,
-  killLeftoversInNodes,
   metric,
   nodes,
   sleep,
@@ -33,6 +28,7 @@ import {
   until,
   type NodeStatus,
 } from '../support/fault-lab.js';
+import { faultScene } from '../support/fault-scene.js';
 import { oneTo, readStore, storedBatchKeys } from '../support/fault-store.js';
 import { labUnavailableReason } from '../support/lab-prerequisites.js';
 
@@ -53,32 +49,23 @@ function sequenceOf(file: string): number {
 }
 
 describe.skipIf(unavailable !== null)('fault: the agent restarted with a full spool', () => {
-  let topo: StoryTopology | undefined;
-  let dir = '';
   let mounted: string | undefined;
-  const children = new ChildSet();
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pw-fault-spool-'));
-    ensureBuilt();
-    await cleanupStaleLabNamespaces(PREFIX, { olderThanMs: 10 * 60_000 });
-    topo = await buildStoryTopology({ overlay: 'ipip', prefix: PREFIX });
-  }, 120_000);
-
-  afterAll(async () => {
-    await children.killAll();
-    await killLeftoversInNodes(topo);
-    if (mounted !== undefined) await run(['umount', '-l', mounted]).catch(() => undefined);
-    await topo?.destroy();
-    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  const scene = faultScene({
+    prefix: PREFIX,
+    overlay: 'ipip',
+    tmpName: 'pw-fault-spool',
+    beforeDestroy: async () => {
+      if (mounted !== undefined) await run(['umount', '-l', mounted]).catch(() => undefined);
+    },
   });
+  const { children } = scene;
 
   it('drops and counts the oldest batches, and the next agent delivers the rest with the loss report', async () => {
-    const t = topo as StoryTopology;
+    const t = scene.topo;
     const t0 = Date.now();
-    const socket = join(dir, 'collector.sock');
-    const store = `embedded:${join(dir, 'data')}`;
-    const spoolDir = join(dir, 'spool-n2');
+    const socket = join(scene.dir, 'collector.sock');
+    const store = `embedded:${join(scene.dir, 'data')}`;
+    const spoolDir = join(scene.dir, 'spool-n2');
     const agentArgs = { node: 'n2' as const, socket, spoolDir, extra: ['--spool-max-mb', String(SPOOL_MB)] };
 
     // No collector: every batch goes to the spool, which overflows.
@@ -139,10 +126,10 @@ describe.skipIf(unavailable !== null)('fault: the agent restarted with a full sp
   }, 170_000);
 
   it('on a full disk, drops the oldest batches, counts them, keeps running and delivers the rest', async () => {
-    const t = topo as StoryTopology;
+    const t = scene.topo;
     const t0 = Date.now();
-    const socket = join(dir, 'collector-disk.sock');
-    const spoolDir = join(dir, 'full-disk');
+    const socket = join(scene.dir, 'collector-disk.sock');
+    const spoolDir = join(scene.dir, 'full-disk');
     mkdirSync(spoolDir);
     // A file system with room for a few batches only (tmpfs takes a page per file); the spool's own
     // bound (256 MB by default) is never what stops it.
@@ -155,7 +142,7 @@ describe.skipIf(unavailable !== null)('fault: the agent restarted with a full sp
     expect(agent.stderr(), 'the agent says it is losing batches').toMatch(/dropped the oldest batches|ENOSPC/);
 
     // The collector comes; the same agent delivers what the disk kept, and reports what it lost.
-    const collector = await startCollector(children, 'collector (full disk)', { socket, store: `embedded:${join(dir, 'data-disk')}` });
+    const collector = await startCollector(children, 'collector (full disk)', { socket, store: `embedded:${join(scene.dir, 'data-disk')}` });
     await until(() => spooledBatchFiles(spoolDir).length === 0, 30_000, () => `the spool to be delivered\n${agent.stderr()}`);
     await icmpEcho(t, 'gw', t.pods.asymmetric.address, { count: 10, intervalMs: 100, timeoutMs: 300 }); // a batch after the loss
     await sleep(4000);

@@ -9,17 +9,11 @@
  * The server is the test's own (scripts/start-clickhouse.sh, stopped with SIGTERM and started again
  * from the same directory and ports), never the one CI exports for the storage tests.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildStoryTopology, cleanupStaleLabNamespaces, type StoryTopology } from '../../lab/topology.js';
+import { describe, expect, it } from 'vitest';
 import { icmpEcho, tcpConnect } from '../../lab/traffic.js';
-import { ensureBuilt } from '../support/built-cli.js';
 import { clickHouseUnavailableReason, ControlledClickHouse } from '../support/clickhouse-server.js';
 import {
-  ChildSet,
-  killLeftoversInNodes,
   drops,
   duplicateFlows,
   get,
@@ -33,6 +27,7 @@ import {
   until,
   type Child,
 } from '../support/fault-lab.js';
+import { faultScene } from '../support/fault-scene.js';
 import { oneTo, readStore, storedBatchKeys } from '../support/fault-store.js';
 import { labUnavailableReason } from '../support/lab-prerequisites.js';
 
@@ -45,36 +40,29 @@ const ANSWERED_503 = 'pathwatch_collector_ingest_answers_total{status="503"}';
 const OUTAGE_PORT = 8081;
 
 describe.skipIf(unavailable !== null)('fault: the ClickHouse server stops and starts again', () => {
-  let topo: StoryTopology | undefined;
   let clickhouse: ControlledClickHouse | undefined;
-  let dir = '';
-  const children = new ChildSet();
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pw-fault-ch-'));
-    ensureBuilt();
-    clickhouse = await ControlledClickHouse.start();
-    await cleanupStaleLabNamespaces(PREFIX, { olderThanMs: 10 * 60_000 });
-    topo = await buildStoryTopology({ overlay: 'ipip', prefix: PREFIX });
-  }, 120_000);
-
-  afterAll(async () => {
-    await children.killAll();
-    await killLeftoversInNodes(topo);
-    await topo?.destroy();
-    await clickhouse?.destroy();
-    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  const scene = faultScene({
+    prefix: PREFIX,
+    overlay: 'ipip',
+    tmpName: 'pw-fault-ch',
+    setUp: async () => {
+      clickhouse = await ControlledClickHouse.start();
+    },
+    beforeDestroy: async () => {
+      await clickhouse?.destroy();
+    },
   });
+  const { children } = scene;
 
   it('answers 503 while it is down, loses nothing acknowledged, and flows again without a restart', async () => {
-    const t = topo as StoryTopology;
+    const t = scene.topo;
     const ch = clickhouse as ControlledClickHouse;
     const t0 = Date.now();
-    const socket = join(dir, 'collector.sock');
+    const socket = join(scene.dir, 'collector.sock');
     const store = `${ch.url}/pwfault`;
     const collector = await startCollector(children, 'collector', { socket, store });
     const agents: Child[] = await Promise.all(
-      (['n1', 'n2'] as const).map((node) => startAgent(children, t, `agent ${node}`, { node, socket, spoolDir: join(dir, `spool-${node}`) })),
+      (['n1', 'n2'] as const).map((node) => startAgent(children, t, `agent ${node}`, { node, socket, spoolDir: join(scene.dir, `spool-${node}`) })),
     );
     const pa = t.pods.asymmetric.address;
     const icmpPackets = async (): Promise<number> => storyDrop(await drops(socket), t, 'icmp')?.packets ?? 0;
@@ -92,7 +80,7 @@ describe.skipIf(unavailable !== null)('fault: the ClickHouse server stops and st
       tcpConnect(t, 'gw', pa, { port: OUTAGE_PORT, count: 5, intervalMs: 500, timeoutMs: 300 }),
     ]);
     await until(async () => (await metric(socket, ANSWERED_503)) > 0, 20_000, () => `ingest to answer 503\n${children.logs()}`);
-    await until(() => spooledBatchFiles(join(dir, 'spool-n2')).length > 0, 20_000, 'n2 to keep batches in its spool');
+    await until(() => spooledBatchFiles(join(scene.dir, 'spool-n2')).length > 0, 20_000, 'n2 to keep batches in its spool');
     const health = JSON.parse((await get(socket, '/healthz')).body) as { storage: { up: boolean } };
     expect(health.storage.up).toBe(false);
     expect((await get(socket, '/api/v1/drops')).status).toBe(503);
@@ -115,7 +103,7 @@ describe.skipIf(unavailable !== null)('fault: the ClickHouse server stops and st
 
     // Stop: every batch delivered, none lost; the exact counts hold.
     await sleep(4000);
-    await until(() => spooledBatchFiles(join(dir, 'spool-n1')).length + spooledBatchFiles(join(dir, 'spool-n2')).length === 0, 30_000, 'the spools to drain');
+    await until(() => spooledBatchFiles(join(scene.dir, 'spool-n1')).length + spooledBatchFiles(join(scene.dir, 'spool-n2')).length === 0, 30_000, 'the spools to drain');
     const stopped = await Promise.all(agents.map((a) => stopAgent(a)));
     for (const [i, s] of stopped.entries()) {
       const log = (agents[i] as Child).stderr();

@@ -13,15 +13,10 @@
  * begins (its flows and drops are stored then, its key is not). test/faults/collector-cut-write.test.ts
  * tries every such cut point without processes.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildStoryTopology, cleanupStaleLabNamespaces, type StoryTopology } from '../../lab/topology.js';
-import { ensureBuilt } from '../support/built-cli.js';
+import { describe, expect, it } from 'vitest';
 import {
-  ChildSet,
-  killLeftoversInNodes,
   drops,
   duplicateFlows,
   metric,
@@ -35,6 +30,7 @@ import {
   until,
   type Child,
 } from '../support/fault-lab.js';
+import { faultScene } from '../support/fault-scene.js';
 import { oneTo, readStore, storedBatchKeys } from '../support/fault-store.js';
 import { labUnavailableReason } from '../support/lab-prerequisites.js';
 
@@ -67,36 +63,27 @@ async function killOnInsert(c: Child, dataDir: string, table: string, ms: number
 }
 
 describe.skipIf(unavailable !== null)('fault: the collector killed while agents deliver', () => {
-  let topo: StoryTopology | undefined;
-  let dir = '';
   let socket = '';
   let dataDir = '';
   let store = '';
-  const children = new ChildSet();
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pw-fault-kill-'));
-    socket = join(dir, 'collector.sock');
-    dataDir = join(dir, 'data');
-    store = `embedded:${dataDir}`;
-    ensureBuilt();
-    await cleanupStaleLabNamespaces(PREFIX, { olderThanMs: 10 * 60_000 });
-    topo = await buildStoryTopology({ overlay: 'ipip', prefix: PREFIX });
-  }, 120_000);
-
-  afterAll(async () => {
-    await children.killAll();
-    await killLeftoversInNodes(topo);
-    await topo?.destroy();
-    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  const scene = faultScene({
+    prefix: PREFIX,
+    overlay: 'ipip',
+    tmpName: 'pw-fault-kill',
+    setUp: (dir) => {
+      socket = join(scene.dir, 'collector.sock');
+      dataDir = join(scene.dir, 'data');
+      store = `embedded:${dataDir}`;
+    },
   });
+  const { children } = scene;
 
   it('spools, delivers after each restart, and stores every batch exactly once', async () => {
-    const t = topo as StoryTopology;
+    const t = scene.topo;
     const t0 = Date.now();
     let collector: Child = await startCollector(children, 'collector #1', { socket, store });
     const agents = await Promise.all(
-      (['n1', 'n2'] as const).map((node) => startAgent(children, t, `agent ${node}`, { node, socket, spoolDir: join(dir, `spool-${node}`) })),
+      (['n1', 'n2'] as const).map((node) => startAgent(children, t, `agent ${node}`, { node, socket, spoolDir: join(scene.dir, `spool-${node}`) })),
     );
     // ~20 s of traffic to the asymmetric pod, all of it dropped at n2: n2 ships a batch per growing
     // group every tick (0.5 s), so batches are on their way all the time.
@@ -135,7 +122,7 @@ describe.skipIf(unavailable !== null)('fault: the collector killed while agents 
     // does not judge what it had no time to see leave); then everything spooled reaches the last collector.
     await sleep(4000);
     await until(
-      () => spooledBatchFiles(join(dir, 'spool-n1')).length + spooledBatchFiles(join(dir, 'spool-n2')).length === 0,
+      () => spooledBatchFiles(join(scene.dir, 'spool-n1')).length + spooledBatchFiles(join(scene.dir, 'spool-n2')).length === 0,
       60_000,
       () => `the spools to drain\n${children.logs()}`,
     );

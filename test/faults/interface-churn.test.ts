@@ -10,15 +10,13 @@
  * of a VXLAN socket: Udp NoPorts) are not blamed on rp_filter; each agent says on stderr what
  * happened to its interfaces.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { run } from '../../lab/exec.js';
-import { buildStoryTopology, cleanupStaleLabNamespaces, type StoryTopology } from '../../lab/topology.js';
+import type { StoryTopology } from '../../lab/topology.js';
 import { icmpEcho, tcpConnect } from '../../lab/traffic.js';
-import { ensureBuilt } from '../support/built-cli.js';
-import { ChildSet, drops, getJson, killLeftoversInNodes, sleep, startAgent, startCollector, stopAgent, storyDrop, until, type Child } from '../support/fault-lab.js';
+import { drops, getJson, sleep, startAgent, startCollector, stopAgent, storyDrop, until, type Child } from '../support/fault-lab.js';
+import { faultScene } from '../support/fault-scene.js';
 import { labUnavailableReason } from '../support/lab-prerequisites.js';
 
 const PREFIX = 'pwfif';
@@ -63,31 +61,16 @@ async function udpNoPorts(topo: StoryTopology, ns: 'n1' | 'n2'): Promise<number>
 }
 
 describe.skipIf(unavailable !== null)('fault: a pod veth removed and the tunnel flapped under running agents', () => {
-  let topo: StoryTopology | undefined;
-  let dir = '';
-  const children = new ChildSet();
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pw-fault-if-'));
-    ensureBuilt();
-    await cleanupStaleLabNamespaces(PREFIX, { olderThanMs: 10 * 60_000 });
-    topo = await buildStoryTopology({ overlay: 'vxlan', prefix: PREFIX });
-  }, 120_000);
-
-  afterAll(async () => {
-    await children.killAll();
-    await killLeftoversInNodes(topo);
-    await topo?.destroy();
-    if (dir !== '') rmSync(dir, { recursive: true, force: true });
-  });
+  const scene = faultScene({ prefix: PREFIX, overlay: 'vxlan', tmpName: 'pw-fault-if' });
+  const { children } = scene;
 
   it('keeps running, capturing and judging', async () => {
-    const t = topo as StoryTopology;
+    const t = scene.topo;
     const t0 = Date.now();
-    const socket = join(dir, 'collector.sock');
-    const collector = await startCollector(children, 'collector', { socket, store: `embedded:${join(dir, 'data')}` });
+    const socket = join(scene.dir, 'collector.sock');
+    const collector = await startCollector(children, 'collector', { socket, store: `embedded:${join(scene.dir, 'data')}` });
     const agents = await Promise.all(
-      (['n1', 'n2'] as const).map((node) => startAgent(children, t, `agent ${node}`, { node, socket, spoolDir: join(dir, `spool-${node}`) })),
+      (['n1', 'n2'] as const).map((node) => startAgent(children, t, `agent ${node}`, { node, socket, spoolDir: join(scene.dir, `spool-${node}`) })),
     );
     const [n1, n2] = agents as [Child, Child];
     const pa = t.pods.asymmetric.address;
