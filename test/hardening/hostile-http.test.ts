@@ -7,7 +7,7 @@
  * JSON error (or a 200 for what is valid after all), never a 5xx or a hang; and afterwards the
  * collector still answers /healthz and a normal query.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBatch } from '../../agent/ship/wire-codec.js';
 import { WireDirection, type WireFlowRecord } from '../../agent/ship/wire-types.js';
 import { startCollector, type RunningCollector } from '../../collector/collector-runner.js';
+import { startCollectorWithTokens } from '../support/token-collector.js';
 import type { DropEvent } from '../../collector/explain/drop-event.js';
 import { T0, batch, encoded, hop, rpfVanished } from '../support/wire-batches.js';
 
@@ -163,15 +164,7 @@ async function gzipOfZeros(size: number): Promise<Buffer> {
 describe('a collector under attack', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pathwatch-hostile-'));
-    writeFileSync(join(dir, 'ingest.token'), INGEST_TOKEN);
-    writeFileSync(join(dir, 'read.token'), READ_TOKEN);
-    collector = await startCollector({
-      listen: ['127.0.0.1:0'],
-      store: `embedded:${join(dir, 'data')}`,
-      tokenFile: join(dir, 'ingest.token'),
-      readTokenFile: join(dir, 'read.token'),
-      log: (line) => void logged.push(line),
-    });
+    collector = await startCollectorWithTokens(dir, { ingest: INGEST_TOKEN, read: READ_TOKEN }, { log: (line) => void logged.push(line) });
     base = `http://${collector.addresses[0]}`;
     const url = new URL(base);
     host = url.hostname;

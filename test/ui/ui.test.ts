@@ -10,14 +10,15 @@
  * token cookie and the type check of the UI's JavaScript run either way.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WireDirection } from '../../agent/ship/wire-types.js';
-import { startCollector, type RunningCollector } from '../../collector/collector-runner.js';
+import type { RunningCollector } from '../../collector/collector-runner.js';
+import { startCollectorWithTokens } from '../support/token-collector.js';
 import type { DropEvent } from '../../collector/explain/drop-event.js';
 import { batch, encoded, hop, rpfVanished, T0 } from '../support/wire-batches.js';
 
@@ -97,15 +98,7 @@ const flowBatch = {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pathwatch-ui-'));
-  writeFileSync(join(dir, 'ingest.token'), INGEST_TOKEN);
-  writeFileSync(join(dir, 'read.token'), READ_TOKEN);
-  collector = await startCollector({
-    listen: ['127.0.0.1:0'],
-    store: `embedded:${join(dir, 'data')}`,
-    tokenFile: join(dir, 'ingest.token'),
-    readTokenFile: join(dir, 'read.token'),
-    log: () => {},
-  });
+  collector = await startCollectorWithTokens(dir, { ingest: INGEST_TOKEN, read: READ_TOKEN });
   base = `http://${collector.addresses[0]}`;
 }, 120_000);
 

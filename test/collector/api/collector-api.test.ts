@@ -12,6 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WireDirection } from '../../../agent/ship/wire-types.js';
 import { startCollector, CollectorConfigError, type RunningCollector } from '../../../collector/collector-runner.js';
+import { startCollectorWithTokens } from '../../support/token-collector.js';
 import { MAX_EVENT_STREAMS } from '../../../collector/api/drop-event-hub.js';
 import type { DropEvent } from '../../../collector/explain/drop-event.js';
 import { T0, batch, encoded, rpfVanished } from '../../support/wire-batches.js';
@@ -45,8 +46,6 @@ async function drops(query = ''): Promise<DropEvent[]> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pathwatch-collector-'));
-  writeFileSync(join(dir, 'ingest.token'), `${INGEST_TOKEN}\n`);
-  writeFileSync(join(dir, 'read.token'), READ_TOKEN);
   webhook = createServer((req: IncomingMessage, res) => {
     let text = '';
     req.on('data', (c: Buffer) => (text += c.toString()));
@@ -57,15 +56,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', () => r()));
   const port = (webhook.address() as { port: number }).port;
-  collector = await startCollector({
+  // (The ingest token's file ends in a newline, as editors write it: the collector trims it.)
+  collector = await startCollectorWithTokens(dir, { ingest: `${INGEST_TOKEN}\n`, read: READ_TOKEN }, {
     listen: ['127.0.0.1:0', `unix:${join(dir, 'collector.sock')}`],
-    store: `embedded:${join(dir, 'data')}`,
-    tokenFile: join(dir, 'ingest.token'),
-    readTokenFile: join(dir, 'read.token'),
     webhook: [`http://127.0.0.1:${port}/hook`],
     alertRule: { verdicts: ['reverse-path'], confidences: ['likely', 'confirmed'], minPackets: 3, windowMs: 60_000, resolveAfterMs: 1500, repeatMs: 60_000 },
     alertTickMs: 100,
-    log: () => {},
   });
   base = `http://${collector.addresses[0]}`;
 }, 120_000);
