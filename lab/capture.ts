@@ -193,15 +193,17 @@ export async function startCaptures(plan: CapturePlan): Promise<RunningCaptures>
 }
 
 /**
- * The story's capture set: every interesting interface of both nodes on its own, n2's `any`, and
- * n2's three interfaces in one pcapng, as an engineer on the incident would have captured them.
+ * The story's capture set: every interesting interface of every node on its own (n1's both tunnels
+ * in a three-node lab), n2's `any`, and each node behind n1 with its three interfaces in one
+ * pcapng, as an engineer on the incident would have captured them.
  */
 export function storyCapturePlan(topology: StoryTopology, dir?: string): CapturePlan {
-  const { n1, n2 } = topology.nodes;
+  const { n1, n2, n3 } = topology.nodes;
+  const nodes = [n1, n2, ...(n3 ? [n3] : [])];
   const plan: CapturePlan = {
-    interfaces: [n1, n2].flatMap((n) => [n.uplink, n.tunnel, n.podVeth].map((iface) => ({ label: n.role, ns: n.ns, iface }))),
+    interfaces: nodes.flatMap((n) => [n.uplink, ...n.tunnels, n.podVeth].map((iface) => ({ label: n.role, ns: n.ns, iface }))),
     any: [{ label: 'n2', ns: n2.ns }],
-    multi: [{ label: 'n2', ns: n2.ns, ifaces: [n2.uplink, n2.tunnel, n2.podVeth] }],
+    multi: nodes.slice(1).map((n) => ({ label: n.role, ns: n.ns, ifaces: [n.uplink, n.tunnel, n.podVeth] })),
   };
   return dir === undefined ? plan : { ...plan, dir };
 }

@@ -30,6 +30,13 @@
  * proxy_arp on the host-side cali veth (which answers for 169.254.1.1), and a scope-link /32 route
  * to the pod on the node.
  *
+ * Three-node labs (`thirdNode`) add n3 (eth0 .13, pod pb 10.91.2.130 in 10.91.2.128/26, also
+ * advertised wrongly from n1) behind the other tunnel type: n1 then carries both vxlan.calico and
+ * tunl0 (its second tunnel device has 10.91.0.3), and n2 and n3 each drop on their own tunnel.
+ *
+ *   gw --eth0--> n1 ==overlay==> n2 (tunnel: the overlay)          pa
+ *                   ==other=====> n3 (tunnel: the other type)      pb
+ *
  * Overlays:
  *  - vxlan: `vxlan.calico`, VNI 4096, port 4789, nolearning; the peer is reached through a
  *    permanent neighbour entry (peer tunnel address -> peer VTEP MAC) and an fdb entry (MAC -> peer
@@ -63,12 +70,27 @@ import {
 export type Overlay = 'vxlan' | 'ipip';
 /** How the tunnel is implemented: ipip uses the kernel device when the module exists. */
 export type TunnelImpl = 'vxlan' | 'ipip-kernel' | 'ipip-userspace';
-export type LabNsRole = 'fab' | 'gw' | 'n1' | 'n2' | 'ph' | 'pa';
-export type NodeRole = 'n1' | 'n2';
-export type PodRole = 'ph' | 'pa';
+export type LabNsRole = 'fab' | 'gw' | 'n1' | 'n2' | 'n3' | 'ph' | 'pa' | 'pb';
+export type NodeRole = 'n1' | 'n2' | 'n3';
+export type PodRole = 'ph' | 'pa' | 'pb';
 
-/** Creation order; destroy goes in reverse. */
-export const LAB_NS_ROLES: readonly LabNsRole[] = ['fab', 'gw', 'n1', 'n2', 'ph', 'pa'];
+/** Creation order; destroy goes in reverse. n3 and pb exist only in a three-node lab. */
+export const LAB_NS_ROLES: readonly LabNsRole[] = ['fab', 'gw', 'n1', 'n2', 'n3', 'ph', 'pa', 'pb'];
+const THIRD_NODE_ROLES: ReadonlySet<LabNsRole> = new Set(['n3', 'pb']);
+
+/** The namespaces a lab has: every role, less n3 and pb without the third node. */
+export function labRoles(thirdNode: boolean): LabNsRole[] {
+  return LAB_NS_ROLES.filter((r) => thirdNode || !THIRD_NODE_ROLES.has(r));
+}
+
+export function otherOverlay(overlay: Overlay): Overlay {
+  return overlay === 'vxlan' ? 'ipip' : 'vxlan';
+}
+
+/** The device Calico names for each overlay. */
+export function tunnelDevice(overlay: Overlay): string {
+  return overlay === 'vxlan' ? 'vxlan.calico' : 'tunl0';
+}
 
 /** The story's addresses. All of them exist only inside the lab's namespaces. */
 export const STORY = {
@@ -76,6 +98,8 @@ export const STORY = {
   gatewayUplink: '192.168.77.1',
   node1Uplink: '192.168.77.11',
   node2Uplink: '192.168.77.12',
+  /** The third node (three-node labs only), behind the other tunnel type. */
+  node3Uplink: '192.168.77.13',
   /** The external client: owned by the gateway, the source of test traffic. */
   client: '100.64.0.1',
   healthyBlock: '10.91.0.0/26',
@@ -84,6 +108,11 @@ export const STORY = {
   asymmetricBlock: '10.91.1.128/26',
   asymmetricPod: '10.91.1.130',
   node2Tunnel: '10.91.1.129',
+  /** n1's second tunnel device (toward n3) gets its own address from n1's block, as Calico does. */
+  node1SecondTunnel: '10.91.0.3',
+  asymmetricBlockN3: '10.91.2.128/26',
+  asymmetricPodN3: '10.91.2.130',
+  node3Tunnel: '10.91.2.129',
   /** Calico's fake next hop for pods, answered by proxy ARP on the cali veth. */
   podGateway: '169.254.1.1',
   vxlanVni: 4096,
@@ -103,7 +132,7 @@ export interface LabFabric {
   readonly ns: string;
   readonly bridge: string;
   /** Bridge-side veth end per attached namespace. */
-  readonly ports: Readonly<Record<'gw' | NodeRole, string>>;
+  readonly ports: Readonly<Partial<Record<'gw' | NodeRole, string>>>;
 }
 
 export interface LabNode {
@@ -111,9 +140,11 @@ export interface LabNode {
   readonly ns: string;
   readonly uplink: string;
   readonly uplinkAddress: string;
-  /** `vxlan.calico` or `tunl0`. */
+  /** `vxlan.calico` or `tunl0`: the lab's overlay (n1's toward n2; n3's is the other type). */
   readonly tunnel: string;
   readonly tunnelAddress: string;
+  /** Every tunnel device of the node: n1 in a three-node lab has both types. */
+  readonly tunnels: readonly string[];
   /** Host-side veth of the pod on this node (`cali` + 11 hex). */
   readonly podVeth: string;
   readonly podBlock: string;
@@ -134,14 +165,17 @@ export interface LabPod {
 export interface StoryTopology {
   readonly id: string;
   readonly prefix: string;
+  /** The overlay between n1 and n2 (n1 and n3 use the other one). */
   readonly overlay: Overlay;
+  /** How the n1-n2 tunnel is implemented. */
   readonly tunnelImpl: TunnelImpl;
-  /** Namespace name per role. */
-  readonly namespaces: Readonly<Record<LabNsRole, string>>;
+  /** Namespace name per role (n3 and pb only in a three-node lab). */
+  readonly namespaces: Readonly<Record<Exclude<LabNsRole, 'n3' | 'pb'>, string>> & Readonly<Partial<Record<'n3' | 'pb', string>>>;
   readonly fabric: LabFabric;
   readonly gateway: LabGateway;
-  readonly nodes: Readonly<Record<NodeRole, LabNode>>;
-  readonly pods: { readonly healthy: LabPod; readonly asymmetric: LabPod };
+  readonly nodes: Readonly<Record<'n1' | 'n2', LabNode>> & { readonly n3?: LabNode };
+  /** `asymmetricN3`: the pod behind n3, the other tunnel type (three-node labs). */
+  readonly pods: { readonly healthy: LabPod; readonly asymmetric: LabPod; readonly asymmetricN3?: LabPod };
   /** Runs argv inside one of this lab's namespaces (a role like 'n2' or the full name). */
   exec(ns: LabNsRole | string, argv: readonly string[], options?: RunOptions): Promise<string>;
   /** Like exec, but resolves with the exit code and output instead of throwing on failure. */
@@ -165,10 +199,15 @@ export interface BuildOptions {
   ipipImpl?: 'auto' | 'kernel' | 'userspace';
   /** Progress lines ("fabric ready (312 ms)"), for the `pathwatch lab` command and debugging. */
   log?: (line: string) => void;
+  /**
+   * Adds n3 behind the other tunnel type, with its own asymmetric pod pb, so n1 carries both VXLAN
+   * and IPIP and two nodes drop (each on its tunnel). Default false: the story's two nodes.
+   */
+  thirdNode?: boolean;
 }
 
 const PREFIX_RE = /^[A-Za-z0-9_]{1,16}$/;
-const VXLAN_MAC: Readonly<Record<NodeRole, string>> = { n1: '66:77:0a:5b:00:01', n2: '66:77:0a:5b:01:81' };
+const VXLAN_MAC: Readonly<Record<NodeRole, string>> = { n1: '66:77:0a:5b:00:01', n2: '66:77:0a:5b:01:81', n3: '66:77:0a:5b:02:81' };
 /** Calico gives every host-side cali veth this MAC. */
 const CALI_MAC = 'ee:ee:ee:ee:ee:ee';
 
@@ -177,7 +216,7 @@ export function sysctlKeyForInterface(iface: string, leaf: string, family: 'ipv4
   return `net.${family}.conf.${iface.replace(/\./g, '/')}.${leaf}`;
 }
 
-/** Namespace names of one lab. */
+/** Namespace names of one lab (every role; a two-node lab creates only labRoles(false)). */
 export function labNamespaceNames(prefix: string, id: string): Record<LabNsRole, string> {
   const names = {} as Record<LabNsRole, string>;
   for (const role of LAB_NS_ROLES) names[role] = `${prefix}-${id}-${role}`;
@@ -278,6 +317,8 @@ export async function buildStoryTopology(options: BuildOptions): Promise<StoryTo
   if (options.overlay !== 'vxlan' && options.overlay !== 'ipip') {
     throw new Error(`unknown overlay ${JSON.stringify(options.overlay)}`);
   }
+  const thirdNode = options.thirdNode ?? false;
+  const roles = labRoles(thirdNode);
   const id = randomBytes(3).toString('hex');
   const ns = labNamespaceNames(prefix, id);
   const created: string[] = [];
@@ -305,68 +346,74 @@ export async function buildStoryTopology(options: BuildOptions): Promise<StoryTo
     return destroying;
   };
 
-  const names = new Set(Object.values(ns));
+  const names = new Set(roles.map((r) => ns[r]));
   const resolveNs = (which: string): string => {
-    const byRole = (ns as Record<string, string | undefined>)[which];
+    const byRole = roles.includes(which as LabNsRole) ? ns[which as LabNsRole] : undefined;
     if (byRole !== undefined) return byRole;
     if (names.has(which)) return which;
     throw new Error(`${which} is not a namespace of lab ${id}`);
   };
 
-  const tunnelName = options.overlay === 'vxlan' ? 'vxlan.calico' : 'tunl0';
-  const mkNode = (role: NodeRole, uplinkAddress: string, tunnelAddress: string, podBlock: string, pod: PodRole): LabNode => ({
+  const overlay = options.overlay;
+  const second = otherOverlay(overlay);
+  const mkNode = (role: NodeRole, uplinkAddress: string, tunnel: Overlay, tunnelAddress: string, tunnels: readonly Overlay[], podBlock: string, pod: PodRole): LabNode => ({
     role,
     ns: ns[role],
     uplink: 'eth0',
     uplinkAddress,
-    tunnel: tunnelName,
+    tunnel: tunnelDevice(tunnel),
     tunnelAddress,
+    tunnels: tunnels.map(tunnelDevice),
     podVeth: caliName(id, pod),
     podBlock,
-    tunnelRpFilterKey: sysctlKeyForInterface(tunnelName, 'rp_filter'),
+    tunnelRpFilterKey: sysctlKeyForInterface(tunnelDevice(tunnel), 'rp_filter'),
   });
-  const nodes: Record<NodeRole, LabNode> = {
-    n1: mkNode('n1', STORY.node1Uplink, STORY.node1Tunnel, STORY.healthyBlock, 'ph'),
-    n2: mkNode('n2', STORY.node2Uplink, STORY.node2Tunnel, STORY.asymmetricBlock, 'pa'),
-  };
+  const n1 = mkNode('n1', STORY.node1Uplink, overlay, STORY.node1Tunnel, thirdNode ? [overlay, second] : [overlay], STORY.healthyBlock, 'ph');
+  const n2 = mkNode('n2', STORY.node2Uplink, overlay, STORY.node2Tunnel, [overlay], STORY.asymmetricBlock, 'pa');
+  const n3 = thirdNode ? mkNode('n3', STORY.node3Uplink, second, STORY.node3Tunnel, [second], STORY.asymmetricBlockN3, 'pb') : undefined;
+  const nodes = { n1, n2, ...(n3 ? { n3 } : {}) };
+  const allNodes = [n1, n2, ...(n3 ? [n3] : [])];
+  const pod = (role: PodRole, address: string, block: string, node: LabNode): LabPod => ({ role, ns: ns[role], iface: 'eth0', address, block, node: node.role, hostVeth: node.podVeth });
   const pods = {
-    healthy: { role: 'ph', ns: ns.ph, iface: 'eth0', address: STORY.healthyPod, block: STORY.healthyBlock, node: 'n1', hostVeth: nodes.n1.podVeth },
-    asymmetric: { role: 'pa', ns: ns.pa, iface: 'eth0', address: STORY.asymmetricPod, block: STORY.asymmetricBlock, node: 'n2', hostVeth: nodes.n2.podVeth },
-  } as const satisfies Record<string, LabPod>;
-  const fabric: LabFabric = { ns: ns.fab, bridge: 'br0', ports: { gw: 'sw-gw', n1: 'sw-n1', n2: 'sw-n2' } };
+    healthy: pod('ph', STORY.healthyPod, STORY.healthyBlock, n1),
+    asymmetric: pod('pa', STORY.asymmetricPod, STORY.asymmetricBlock, n2),
+    ...(n3 ? { asymmetricN3: pod('pb', STORY.asymmetricPodN3, STORY.asymmetricBlockN3, n3) } : {}),
+  };
+  const fabric: LabFabric = { ns: ns.fab, bridge: 'br0', ports: { gw: 'sw-gw', ...Object.fromEntries(allNodes.map((n) => [n.role, `sw-${n.role}`])) } };
   const gateway: LabGateway = { ns: ns.gw, uplink: 'eth0', uplinkAddress: STORY.gatewayUplink, clientAddress: STORY.client };
+  // The tunnels: n1-n2 over the lab's overlay, n1-n3 over the other type. n1's end toward n3 has
+  // its own device (the other type) and address.
+  const links: TunnelLink[] = [
+    { kind: overlay, a: { node: n1, address: STORY.node1Tunnel }, b: { node: n2, address: STORY.node2Tunnel } },
+    ...(n3 ? [{ kind: second, a: { node: n1, address: STORY.node1SecondTunnel }, b: { node: n3, address: STORY.node3Tunnel } }] : []),
+  ];
 
   let tunnelImpl: TunnelImpl = 'vxlan';
   const t0 = Date.now();
   const step = (what: string): void => options.log?.(`lab ${id}: ${what} (${Date.now() - t0} ms)`);
   try {
-    for (const role of LAB_NS_ROLES) {
+    for (const role of roles) {
       await run(['ip', 'netns', 'add', ns[role]]);
       created.push(ns[role]);
     }
     step('namespaces created');
-    await configureSysctls(ns);
+    await configureSysctls(ns, roles);
     step('sysctls set');
-    await buildFabric(ns, fabric, gateway, nodes);
+    await buildFabric(ns, roles, fabric, gateway, allNodes);
     step('fabric and uplinks ready');
-    for (const pod of [pods.healthy, pods.asymmetric]) await buildPod(nodes[pod.node], pod);
+    for (const p of Object.values(pods)) await buildPod(nodes[p.node as 'n1'] as LabNode, p);
     step('pods ready');
-    if (options.overlay === 'vxlan') {
-      await buildVxlan(nodes);
-    } else {
-      tunnelImpl = await buildIpip(nodes, options.ipipImpl ?? 'auto', processes);
+    for (const link of links) {
+      const impl = link.kind === 'vxlan' ? (await buildVxlan(link), 'vxlan' as const) : await buildIpip(link, options.ipipImpl ?? 'auto', processes);
+      if (link.b.node.role === 'n2') tunnelImpl = impl;
     }
-    // Explicit per-tunnel strict mode on both nodes (the story's nodes share one config). Only n2
-    // drops: n1 never receives gateway traffic on its tunnel.
-    for (const node of [nodes.n1, nodes.n2]) await sysctl(node.ns, [`${node.tunnelRpFilterKey}=1`]);
-    step(`${tunnelImpl} overlay ready`);
+    // Explicit per-tunnel strict mode on every node (the story's nodes share one config). Only the
+    // nodes behind n1 drop: n1 never receives gateway traffic on a tunnel.
+    for (const node of allNodes) await sysctl(node.ns, node.tunnels.map((t) => `${sysctlKeyForInterface(t, 'rp_filter')}=1`));
+    step(`${links.map((l) => l.kind).join(' and ')} overlay ready`);
     if (options.listeners ?? true) {
       const script = labScript('lab-traffic.py');
-      const listeners: Array<[string, string]> = [
-        [ns.ph, '0.0.0.0'],
-        [ns.pa, '0.0.0.0'],
-        [ns.gw, STORY.client],
-      ];
+      const listeners: Array<[string, string]> = [...Object.values(pods).map((p): [string, string] => [p.ns, '0.0.0.0']), [ns.gw, STORY.client]];
       await startAll(processes, listeners.map(([where, addr]) => ({
         argv: inNetns(where, [pythonExecutable(), script, 'listen', '--addr', addr, '--port', String(STORY.servicePort), '--parent-pid', String(process.pid)]),
         ready: /^ready/m,
@@ -382,9 +429,9 @@ export async function buildStoryTopology(options: BuildOptions): Promise<StoryTo
   return {
     id,
     prefix,
-    overlay: options.overlay,
+    overlay,
     tunnelImpl,
-    namespaces: ns,
+    namespaces: Object.fromEntries(roles.map((r) => [r, ns[r]])) as StoryTopology['namespaces'],
     fabric,
     gateway,
     nodes,
@@ -393,6 +440,32 @@ export async function buildStoryTopology(options: BuildOptions): Promise<StoryTo
     execResult: (which, argv, opts) => runResult(inNetns(resolveNs(which), argv), opts),
     destroy,
   };
+}
+
+/** The namespace of a role of this lab; throws for n3/pb in a two-node lab. */
+export function labNamespace(topology: StoryTopology, role: LabNsRole): string {
+  const name = (topology.namespaces as Partial<Record<LabNsRole, string>>)[role];
+  if (name === undefined) throw new Error(`lab ${topology.id} has no ${role} namespace`);
+  return name;
+}
+
+/** A node of this lab; throws for n3 in a two-node lab. */
+export function labNode(topology: StoryTopology, role: NodeRole): LabNode {
+  const node = (topology.nodes as Partial<Record<NodeRole, LabNode>>)[role];
+  if (node === undefined) throw new Error(`lab ${topology.id} has no node ${role}`);
+  return node;
+}
+
+/** One tunnel between two nodes: its type and each end's node and tunnel address. */
+interface TunnelLink {
+  readonly kind: Overlay;
+  readonly a: TunnelEnd;
+  readonly b: TunnelEnd;
+}
+
+interface TunnelEnd {
+  readonly node: LabNode;
+  readonly address: string;
 }
 
 /**
@@ -421,10 +494,10 @@ async function sysctl(ns: string, assignments: readonly string[]): Promise<void>
  * silently be loose (effective = max(all, iface)) and the story would not happen. So set all
  * values explicitly, in every namespace.
  */
-async function configureSysctls(ns: Record<LabNsRole, string>): Promise<void> {
+async function configureSysctls(ns: Record<LabNsRole, string>, roles: readonly LabNsRole[]): Promise<void> {
   const ipv6 = existsSync('/proc/sys/net/ipv6');
-  for (const role of LAB_NS_ROLES) {
-    const isNode = role === 'n1' || role === 'n2';
+  for (const role of roles) {
+    const isNode = role === 'n1' || role === 'n2' || role === 'n3';
     const strict = isNode ? '1' : '0';
     const a = [
       `net.ipv4.conf.all.rp_filter=${strict}`,
@@ -439,20 +512,20 @@ async function configureSysctls(ns: Record<LabNsRole, string>): Promise<void> {
 
 async function buildFabric(
   ns: Record<LabNsRole, string>,
+  roles: readonly LabNsRole[],
   fabric: LabFabric,
   gateway: LabGateway,
-  nodes: Record<NodeRole, LabNode>,
+  nodes: readonly LabNode[],
 ): Promise<void> {
-  for (const role of LAB_NS_ROLES) await ip(ns[role], 'link', 'set', 'lo', 'up');
+  for (const role of roles) await ip(ns[role], 'link', 'set', 'lo', 'up');
   await ip(fabric.ns, 'link', 'add', fabric.bridge, 'type', 'bridge');
   await ip(fabric.ns, 'link', 'set', fabric.bridge, 'up');
   const attached: Array<['gw' | NodeRole, string, string]> = [
     ['gw', gateway.uplinkAddress, gateway.uplink],
-    ['n1', nodes.n1.uplinkAddress, nodes.n1.uplink],
-    ['n2', nodes.n2.uplinkAddress, nodes.n2.uplink],
+    ...nodes.map((n): ['gw' | NodeRole, string, string] => [n.role, n.uplinkAddress, n.uplink]),
   ];
   for (const [role, address, uplink] of attached) {
-    const port = fabric.ports[role];
+    const port = fabric.ports[role] as string;
     // Create in the fabric and push the peer straight into its namespace: no name ever exists in
     // the host namespace, so parallel labs cannot clash on "eth0".
     await ip(fabric.ns, 'link', 'add', port, 'type', 'veth', 'peer', 'name', uplink, 'netns', ns[role]);
@@ -461,12 +534,13 @@ async function buildFabric(
     await ip(ns[role], 'link', 'set', uplink, 'up');
   }
   await ip(gateway.ns, 'addr', 'add', `${gateway.clientAddress}/32`, 'dev', 'lo');
-  // Both blocks via node1: the wrong advertisement of the story. `src` makes the client address the
+  // Every block via node1: the wrong advertisement of the story. `src` makes the client address the
   // default source for anything the gateway sends to the pods.
-  for (const block of [STORY.healthyBlock, STORY.asymmetricBlock]) {
-    await ip(gateway.ns, 'route', 'add', block, 'via', nodes.n1.uplinkAddress, 'dev', gateway.uplink, 'src', gateway.clientAddress);
+  const [first] = nodes;
+  for (const node of nodes) {
+    await ip(gateway.ns, 'route', 'add', node.podBlock, 'via', (first as LabNode).uplinkAddress, 'dev', gateway.uplink, 'src', gateway.clientAddress);
   }
-  for (const node of [nodes.n1, nodes.n2]) {
+  for (const node of nodes) {
     await ip(node.ns, 'route', 'add', 'default', 'via', gateway.uplinkAddress, 'dev', node.uplink);
   }
 }
@@ -487,61 +561,59 @@ async function buildPod(node: LabNode, pod: LabPod): Promise<void> {
   await ip(node.ns, 'route', 'add', `${pod.address}/32`, 'dev', pod.hostVeth, 'scope', 'link');
 }
 
-function peerOf(nodes: Record<NodeRole, LabNode>, role: NodeRole): LabNode {
-  return role === 'n1' ? nodes.n2 : nodes.n1;
-}
-
-async function buildVxlan(nodes: Record<NodeRole, LabNode>): Promise<void> {
-  for (const node of [nodes.n1, nodes.n2]) {
-    await ip(node.ns, 'link', 'add', node.tunnel, 'address', VXLAN_MAC[node.role], 'type', 'vxlan',
+async function buildVxlan(link: TunnelLink): Promise<void> {
+  const device = tunnelDevice('vxlan');
+  for (const end of [link.a, link.b]) {
+    const node = end.node;
+    await ip(node.ns, 'link', 'add', device, 'address', VXLAN_MAC[node.role], 'type', 'vxlan',
       'id', String(STORY.vxlanVni), 'dstport', String(STORY.vxlanPort), 'local', node.uplinkAddress,
       'dev', node.uplink, 'nolearning');
-    await ip(node.ns, 'link', 'set', node.tunnel, 'mtu', '1450', 'up');
-    await ip(node.ns, 'addr', 'add', `${node.tunnelAddress}/32`, 'dev', node.tunnel);
+    await ip(node.ns, 'link', 'set', device, 'mtu', '1450', 'up');
+    await ip(node.ns, 'addr', 'add', `${end.address}/32`, 'dev', device);
   }
-  for (const node of [nodes.n1, nodes.n2]) {
-    const peer = peerOf(nodes, node.role);
-    const mac = VXLAN_MAC[peer.role];
-    await ip(node.ns, 'neigh', 'replace', peer.tunnelAddress, 'lladdr', mac, 'dev', node.tunnel, 'nud', 'permanent');
-    await run(['bridge', '-n', node.ns, 'fdb', 'replace', mac, 'dev', node.tunnel, 'dst', peer.uplinkAddress, 'self', 'permanent']);
-    await ip(node.ns, 'route', 'add', peer.podBlock, 'via', peer.tunnelAddress, 'dev', node.tunnel, 'onlink');
+  for (const [end, peer] of [[link.a, link.b], [link.b, link.a]] as const) {
+    const mac = VXLAN_MAC[peer.node.role];
+    await ip(end.node.ns, 'neigh', 'replace', peer.address, 'lladdr', mac, 'dev', device, 'nud', 'permanent');
+    await run(['bridge', '-n', end.node.ns, 'fdb', 'replace', mac, 'dev', device, 'dst', peer.node.uplinkAddress, 'self', 'permanent']);
+    await ip(end.node.ns, 'route', 'add', peer.node.podBlock, 'via', peer.address, 'dev', device, 'onlink');
   }
 }
 
 async function buildIpip(
-  nodes: Record<NodeRole, LabNode>,
+  link: TunnelLink,
   impl: 'auto' | 'kernel' | 'userspace',
   processes: BackgroundProcess[],
 ): Promise<TunnelImpl> {
+  const device = tunnelDevice('ipip');
   // With the ipip module loaded, every new namespace gets the fallback device tunl0.
-  const hasKernelTunl0 = (await runResult(['ip', '-n', nodes.n1.ns, 'link', 'show', 'tunl0'])).code === 0;
+  const hasKernelTunl0 = (await runResult(['ip', '-n', link.a.node.ns, 'link', 'show', device])).code === 0;
   if (impl === 'kernel' && !hasKernelTunl0) throw new Error('ipip: kernel tunl0 not available (no ipip module)');
   const kernel = hasKernelTunl0 && impl !== 'userspace';
   if (hasKernelTunl0 && !kernel) {
     throw new Error('ipip: the kernel already created tunl0 in the namespace; a userspace tunl0 cannot be made');
   }
-  for (const node of [nodes.n1, nodes.n2]) {
+  for (const end of [link.a, link.b]) {
     // TUN default flags from `ip tuntap` are IFF_TUN|IFF_NO_PI; persistent, so addresses and routes
     // can be set before the helper attaches, and survive a helper restart.
-    if (!kernel) await ip(node.ns, 'tuntap', 'add', 'dev', node.tunnel, 'mode', 'tun');
-    await ip(node.ns, 'link', 'set', node.tunnel, 'mtu', '1480', 'up');
-    await ip(node.ns, 'addr', 'add', `${node.tunnelAddress}/32`, 'dev', node.tunnel);
+    if (!kernel) await ip(end.node.ns, 'tuntap', 'add', 'dev', device, 'mode', 'tun');
+    await ip(end.node.ns, 'link', 'set', device, 'mtu', '1480', 'up');
+    await ip(end.node.ns, 'addr', 'add', `${end.address}/32`, 'dev', device);
   }
+  const ends = [[link.a, link.b], [link.b, link.a]] as const;
   if (!kernel) {
     const script = labScript('ipip-tunnel.py');
-    await startAll(processes, [nodes.n1, nodes.n2].map((node) => ({
-      argv: inNetns(node.ns, [pythonExecutable(), script, '--dev', node.tunnel, '--local', node.uplinkAddress,
-        '--peer', peerOf(nodes, node.role).uplinkAddress, '--parent-pid', String(process.pid)]),
+    await startAll(processes, ends.map(([end, peer]) => ({
+      argv: inNetns(end.node.ns, [pythonExecutable(), script, '--dev', device, '--local', end.node.uplinkAddress,
+        '--peer', peer.node.uplinkAddress, '--parent-pid', String(process.pid)]),
       ready: /^ready/m,
-      label: `ipip helper in ${node.ns}`,
+      label: `ipip helper in ${end.node.ns}`,
     })));
   }
-  for (const node of [nodes.n1, nodes.n2]) {
-    const peer = peerOf(nodes, node.role);
+  for (const [end, peer] of ends) {
     // Calico's IPIP route: the next hop is the peer's uplink address, which the kernel's ipip
     // driver uses as the outer destination (our helper has a fixed peer and ignores it). onlink
     // because tunl0 has no subnet containing that address.
-    await ip(node.ns, 'route', 'add', peer.podBlock, 'via', peer.uplinkAddress, 'dev', node.tunnel, 'onlink');
+    await ip(end.node.ns, 'route', 'add', peer.node.podBlock, 'via', peer.node.uplinkAddress, 'dev', device, 'onlink');
   }
   return kernel ? 'ipip-kernel' : 'ipip-userspace';
 }
@@ -560,10 +632,10 @@ export interface RemedyResult {
  * rp_filter is max(all, iface), so with all=1 the interface value 2 wins; 0 on the interface alone
  * (the story's first attempt) would change nothing.
  */
-export async function applyRemedy(topology: StoryTopology): Promise<RemedyResult> {
-  const node = topology.nodes.n2;
-  const previous = await readSysctl(topology, 'n2', node.tunnelRpFilterKey);
-  await topology.exec('n2', ['sysctl', '-q', '-w', `${node.tunnelRpFilterKey}=2`]);
+export async function applyRemedy(topology: StoryTopology, role: 'n2' | 'n3' = 'n2'): Promise<RemedyResult> {
+  const node = labNode(topology, role);
+  const previous = await readSysctl(topology, role, node.tunnelRpFilterKey);
+  await topology.exec(role, ['sysctl', '-q', '-w', `${node.tunnelRpFilterKey}=2`]);
   return { ns: node.ns, key: node.tunnelRpFilterKey, previous, value: 2 };
 }
 

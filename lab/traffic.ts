@@ -15,7 +15,7 @@
  * probe throws only if it could not run (missing python, namespace gone, deadline blown).
  */
 import { inNetns, labScript, oneLine, pythonExecutable, run } from './exec.js';
-import { STORY, type LabNsRole, type StoryTopology } from './topology.js';
+import { labNamespace, STORY, type LabNsRole, type StoryTopology } from './topology.js';
 
 export interface ProbeOptions {
   /** Source address to bind; default: the kernel's choice (for the gateway: 100.64.0.1 by route). */
@@ -95,7 +95,7 @@ export async function icmpEcho(
   const argv = [pythonExecutable(), labScript('lab-traffic.py'), 'ping', '--dst', dst, '--count', String(count),
     '--interval', String(intervalMs / 1000), '--timeout', String(timeoutMs / 1000)];
   if (options.src !== undefined) argv.push('--src', options.src);
-  const out = await run(inNetns(topology.namespaces[from], argv), { timeoutMs: hardDeadline(count, intervalMs, timeoutMs) });
+  const out = await run(inNetns(labNamespace(topology, from), argv), { timeoutMs: hardDeadline(count, intervalMs, timeoutMs) });
   const r = parseHelperOutput(out, 'icmp');
   const errors = Array.isArray(r['errors'])
     ? r['errors'].filter(isRecord).map((e) => ({
@@ -129,7 +129,7 @@ export async function tcpConnect(
   const argv = [pythonExecutable(), labScript('lab-traffic.py'), 'tcp', '--dst', dst, '--port', String(port),
     '--count', String(count), '--interval', String(intervalMs / 1000), '--timeout', String(timeoutMs / 1000)];
   if (options.src !== undefined) argv.push('--src', options.src);
-  const out = await run(inNetns(topology.namespaces[from], argv), { timeoutMs: hardDeadline(count, intervalMs, timeoutMs) });
+  const out = await run(inNetns(labNamespace(topology, from), argv), { timeoutMs: hardDeadline(count, intervalMs, timeoutMs) });
   const r = parseHelperOutput(out, 'tcp');
   return {
     kind: 'tcp',
@@ -158,6 +158,9 @@ export interface StoryTraffic {
   readonly healthyToClient: ProbePair;
   /** pa -> 100.64.0.1: leaves n2 by eth0 (the asymmetry evidence); the answers vanish on n2. */
   readonly asymmetricToClient: ProbePair;
+  /** Three-node labs: the same two for pb behind n3, across n1's other tunnel type. */
+  readonly clientToAsymmetricN3?: ProbePair;
+  readonly asymmetricN3ToClient?: ProbePair;
   readonly elapsedMs: number;
 }
 
@@ -176,11 +179,21 @@ export async function runStoryTraffic(topology: StoryTopology, options: ProbeOpt
     const [icmp, tcp] = await Promise.all([icmpEcho(topology, from, dst, opts), tcpConnect(topology, from, dst, opts)]);
     return { icmp, tcp };
   };
-  const [clientToHealthy, clientToAsymmetric, healthyToClient, asymmetricToClient] = await Promise.all([
+  const asymN3 = topology.pods.asymmetricN3?.address;
+  const [clientToHealthy, clientToAsymmetric, healthyToClient, asymmetricToClient, clientToAsymmetricN3, asymmetricN3ToClient] = await Promise.all([
     pair('gw', healthy, client),
     pair('gw', asym, client),
     pair('ph', client, undefined),
     pair('pa', client, undefined),
+    asymN3 === undefined ? undefined : pair('gw', asymN3, client),
+    asymN3 === undefined ? undefined : pair('pb', client, undefined),
   ]);
-  return { clientToHealthy, clientToAsymmetric, healthyToClient, asymmetricToClient, elapsedMs: Date.now() - started };
+  return {
+    clientToHealthy,
+    clientToAsymmetric,
+    healthyToClient,
+    asymmetricToClient,
+    ...(clientToAsymmetricN3 && asymmetricN3ToClient ? { clientToAsymmetricN3, asymmetricN3ToClient } : {}),
+    elapsedMs: Date.now() - started,
+  };
 }

@@ -197,6 +197,36 @@ describe.skipIf(unavailable !== null)(`story lab on a real kernel${unavailable =
     });
   });
 
+  it('three nodes: n1 carries both tunnel types, n2 and n3 each drop on their own tunnel', async () => {
+    current = await buildStoryTopology({ overlay: 'vxlan', prefix: PREFIX, thirdNode: true });
+    created.add(current.id);
+    const topo = current;
+    const { n1, n2, n3 } = topo.nodes;
+    const client = topo.gateway.clientAddress;
+    expect(n3).toBeDefined();
+    if (!n3 || !topo.pods.asymmetricN3) throw new Error('no third node');
+    expect(n1.tunnels).toEqual(['vxlan.calico', 'tunl0']);
+    expect([n2.tunnel, n3.tunnel]).toEqual(['vxlan.calico', 'tunl0']);
+    expect(await effectiveRpFilter(topo, 'n3', n3.tunnel)).toEqual({ all: 1, iface: 1, effective: 1 });
+
+    const traffic = await runStoryTraffic(topo);
+    expect(traffic.clientToHealthy.icmp.answered).toBe(traffic.clientToHealthy.icmp.sent);
+    expect(traffic.clientToAsymmetric.icmp.answered).toBe(0);
+    expect(traffic.clientToAsymmetricN3?.icmp.sent).toBe(3);
+    expect(traffic.clientToAsymmetricN3?.icmp.answered).toBe(0);
+    expect(traffic.clientToAsymmetricN3?.tcp.answered).toBe(0);
+    expect(traffic.asymmetricN3ToClient?.icmp.answered).toBe(0);
+
+    // The kernel refuses n3's packets on its tunnel (IPIP here) and accepts them on the uplink.
+    expect((await routeGet(topo, 'n3', STORY.asymmetricPodN3, client, n3.tunnel)).ok).toBe(false);
+    expect((await routeGet(topo, 'n3', STORY.asymmetricPodN3, client, n3.uplink)).ok).toBe(true);
+    const remedy = await applyRemedy(topo, 'n3');
+    expect(remedy).toMatchObject({ previous: 1, value: 2, key: 'net.ipv4.conf.tunl0.rp_filter' });
+    expect((await icmpEcho(topo, 'gw', STORY.asymmetricPodN3, { src: client, count: 3 })).answered).toBe(3);
+    // n2 is untouched by n3's remedy.
+    expect((await icmpEcho(topo, 'gw', STORY.asymmetricPod, { src: client, count: 2, timeoutMs: 600 })).answered).toBe(0);
+  });
+
   it('cleanupStaleLabNamespaces removes only lab-shaped names with its prefix', async () => {
     const prefix = `pwstale${randomBytes(2).toString('hex')}`;
     const stale = `${prefix}-abc123-n2`;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { DropEvent } from '../../collector/explain/drop-event.js';
 import { run } from '../../lab/exec.js';
-import type { NodeRole, StoryTopology } from '../../lab/topology.js';
+import { labNode, type NodeRole, type StoryTopology } from '../../lab/topology.js';
 import { icmpEcho, tcpConnect } from '../../lab/traffic.js';
 import { ROOT } from './built-cli.js';
 
@@ -231,7 +231,7 @@ export interface AgentArgs {
 /** Starts `pathwatch agent` inside a node's namespace, shipping to the unix socket; waits until it watches. */
 export async function startAgent(children: ChildSet, topo: StoryTopology, label: string, o: AgentArgs): Promise<Child> {
   const a = children.start(label, [
-    'ip', 'netns', 'exec', topo.nodes[o.node].ns, ...PATHWATCH, 'agent',
+    'ip', 'netns', 'exec', labNode(topo, o.node).ns, ...PATHWATCH, 'agent',
     '--collector', `unix:${o.socket}`, '--node', o.node, '--spool-dir', o.spoolDir, ...(o.extra ?? []),
   ]);
   await until(() => a.stderr().includes('watching') || a.exited(), 20_000, () => `${label} to watch (${a.stderr()})`);
