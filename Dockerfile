@@ -15,8 +15,10 @@ COPY package.json package-lock.json tsconfig.json ./
 # platform package @chdb/lib-*); cap's would compile libpcap bindings that none of these images
 # uses (the agent falls back to Node's interface list). The build (npm's `prepare`) runs below.
 RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY core core
 COPY agent agent
 COPY collector collector
+COPY modes modes
 COPY cli cli
 COPY lab lab
 COPY bench bench

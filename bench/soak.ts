@@ -47,7 +47,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { RunningCollector } from '../collector/collector-runner.js';
-import type { DropEvent } from '../collector/explain/drop-event.js';
+import type { DropEvent } from '../core/explain/drop-event.js';
 import { buildStoryTopology, cleanupStaleLabNamespaces, type Overlay, type StoryTopology } from '../lab/topology.js';
 import { icmpEcho, tcpConnect, type ProbeOptions, type ProbeResult } from '../lab/traffic.js';
 import type { LabNsRole } from '../lab/topology.js';

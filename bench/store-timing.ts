@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dropEventId, type DropEvent } from '../collector/explain/drop-event.js';
+import { dropEventId, type DropEvent } from '../core/explain/drop-event.js';
 import { ClickHouseExecutor } from '../collector/store/backends/clickhouse-executor.js';
 import { openStorage, type OpenStorageOptions } from '../collector/store/open-storage.js';
 import { render, sql, SqlIdentifier } from '../collector/store/sql/fragment.js';

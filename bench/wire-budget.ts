@@ -7,11 +7,11 @@
  */
 import { readCaptureFile } from '../agent/capture/capture-input.js';
 import type { CaptureInterface, CaptureRecord } from '../agent/capture/capture-record.js';
-import type { FlowRecord } from '../agent/flow/flow-record.js';
+import type { FlowRecord } from '../core/findings/flow-record.js';
 import { InterfaceRegistry } from '../agent/flow/interface-registry.js';
 import { SightingPipeline, type CaptureBinding } from '../agent/flow/sighting-pipeline.js';
 import { wireFlow } from '../agent/ship/batch-builder.js';
-import { encodeBatch } from '../agent/ship/wire-codec.js';
+import { encodeBatch } from '../schemas/wire-codec.js';
 import { gzipSync } from 'node:zlib';
 
 const FLOW_INTERVAL_MS = 10_000;

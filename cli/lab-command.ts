@@ -2,8 +2,8 @@
  * `pathwatch lab [--fix] [--json] [--overlay ipip|vxlan]`: the story on this machine, end to end.
  */
 import { parseArgs } from 'node:util';
-import { LabAbortedError, runLab } from '../lab/lab-run.js';
-import { renderLabReport } from '../lab/lab-report.js';
+import { LabAbortedError, runLab } from '../modes/lab/lab-run.js';
+import { renderLabReport } from '../modes/lab/lab-report.js';
 import type { Overlay } from '../lab/topology.js';
 import { UsageError } from './cli-error.js';
 

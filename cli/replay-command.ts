@@ -4,15 +4,15 @@
  */
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { parseRoleOverride, type InterfaceRole } from '../agent/flow/interface-roles.js';
-import { parseReplayInputSpec } from '../collector/replay/replay-input.js';
-import { renderReplayReport } from '../collector/replay/replay-report.js';
-import { ReplayInputError, runReplay } from '../collector/replay/replay-runner.js';
+import { parseRoleOverride, type InterfaceRole } from '../core/findings/interface-roles.js';
+import { parseReplayInputSpec } from '../modes/replay/replay-input.js';
+import { renderReplayReport } from '../modes/replay/replay-report.js';
+import { ReplayInputError, runReplay } from '../modes/replay/replay-runner.js';
 import { UsageError } from './cli-error.js';
-import type { FlowRecord } from '../agent/flow/flow-record.js';
+import type { FlowRecord } from '../core/findings/flow-record.js';
 import { CollectorUrlError, parseCollectorUrls } from '../agent/ship/collector-target.js';
 import { ShipperConfigError } from '../agent/ship/shipper.js';
-import { ReplayUploadError, uploadReplay } from '../collector/replay/replay-upload.js';
+import { ReplayUploadError, uploadReplay } from '../modes/replay/replay-upload.js';
 import { ProgressBar } from './progress-bar.js';
 
 export const REPLAY_USAGE = `Usage: pathwatch replay [--json] [--window MS] [--ifname IDX=NAME]... [--role NAME=ROLE]...

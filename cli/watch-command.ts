@@ -6,9 +6,9 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { LiveCaptureError } from '../agent/capture/live-capture.js';
-import type { ExplainedDrop } from '../collector/explain/explain-vanished.js';
-import { renderPath } from '../collector/replay/replay-report.js';
-import { runLocalWatch } from '../collector/watch/local-watch.js';
+import type { ExplainedDrop } from '../core/explain/explain-vanished.js';
+import { renderPath } from '../modes/replay/replay-report.js';
+import { runLocalWatch } from '../modes/watch/local-watch.js';
 import { UsageError } from './cli-error.js';
 
 export const WATCH_USAGE = `Usage: pathwatch watch [--node NAME] [--window MS] [--iface IF] [--filter BPF] [--json]

@@ -20,7 +20,7 @@ import { createCollectorMetrics } from './api/collector-metrics.js';
 import { DropEventHub } from './api/drop-event-hub.js';
 import { formatListenAddress, isLocalOnly, parseListenAddress, type ListenAddress } from './api/listen-address.js';
 import { BatchIngest } from './ingest/batch-ingest.js';
-import { DEFAULT_LIVE_STITCHER } from './correlate/live-stitcher.js';
+import { DEFAULT_LIVE_STITCHER } from '../core/correlate/live-stitcher.js';
 import { openStorage } from './store/open-storage.js';
 import type { Storage } from './store/storage.js';
 

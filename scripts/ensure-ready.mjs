@@ -80,7 +80,7 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
 
 // 3. Build when any source is newer than the compiled entry point.
 const builtEntry = join(root, 'dist', 'cli', 'main.js');
-const sources = Math.max(...['agent', 'collector', 'cli', 'lab', 'bench'].map((d) => newestMtime(join(root, d))));
+const sources = Math.max(...['core', 'schemas', 'agent', 'collector', 'modes', 'cli', 'lab', 'bench'].map((d) => newestMtime(join(root, d))));
 if (!existsSync(builtEntry) || statSync(builtEntry).mtimeMs < sources) {
   say('building (tsc)');
   execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });

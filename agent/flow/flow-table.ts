@@ -9,9 +9,9 @@
  * Uint32Array for the key, one of a Float64Array for the counters) rather than in one array per
  * field: a lookup then costs two or three cache misses instead of one per field.
  */
-import { formatAddress } from './address.js';
+import { formatAddress } from '../../core/net/address.js';
 import { ENCAP_NAMES, PacketView } from '../decode/packet-view.js';
-import { directionName, type FlowRecord } from './flow-record.js';
+import { directionName, type FlowRecord } from '../../core/findings/flow-record.js';
 import type { InterfaceRegistry } from './interface-registry.js';
 
 // A slot is 32 words (two 64-byte cache lines). The first line holds what every lookup compares

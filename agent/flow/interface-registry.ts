@@ -3,7 +3,7 @@
  * integer instead of names. Replay registers them as files and pcapng blocks reveal them; the live
  * agent as it discovers them.
  */
-import { interfaceRoleFromName, type InterfaceRole } from './interface-roles.js';
+import { interfaceRoleFromName, type InterfaceRole } from '../../core/findings/interface-roles.js';
 
 export interface NodeInfo {
   readonly index: number;

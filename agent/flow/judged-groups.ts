@@ -4,8 +4,8 @@
  * their source leaves by), and counts of the rest. Shared by the agent, which ships the vanished
  * groups, and by replay and the collector, which explain them.
  */
-import type { VanishedGroup } from './hop.js';
-import { judgeVanishedGroup } from './judge-vanished-group.js';
+import type { VanishedGroup } from '../../core/findings/hop.js';
+import { judgeVanishedGroup } from '../../core/judge/judge-vanished-group.js';
 import type { SightingPipeline } from './sighting-pipeline.js';
 
 export interface JudgedVanished {

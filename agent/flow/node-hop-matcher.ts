@@ -10,12 +10,12 @@
  * vanish candidates and cross-node hops.
  */
 import { ENCAP_NAMES, PacketView } from '../decode/packet-view.js';
-import { addressKey, formatAddress, isNonUnicastOrLinkLocal } from './address.js';
+import { addressKey, formatAddress, isNonUnicastOrLinkLocal } from '../../core/net/address.js';
 import { DIR_IN, DIR_OUT, DIR_UNKNOWN, inferFromHopOrder, inferFromKnowledge } from './direction-inference.js';
 import { fingerprintToHex } from './fingerprint.js';
-import { directionName } from './flow-record.js';
+import { directionName } from '../../core/findings/flow-record.js';
 import type { FlowTable } from './flow-table.js';
-import type { DirectionSourceName, Hop, PacketIdentity, VanishedGroup } from './hop.js';
+import type { DirectionSourceName, Hop, PacketIdentity, VanishedGroup } from '../../core/findings/hop.js';
 import type { InterfaceRegistry, NodeInfo } from './interface-registry.js';
 import { NodeKnowledge } from './node-knowledge.js';
 import { OpenPacketTable } from './open-packet-table.js';

@@ -10,7 +10,7 @@
  *   the direction of packets captured without it (plain pcap files).
  * Learning happens per flow record (once per flow and interval), never per packet.
  */
-import { addressKey } from './address.js';
+import { addressKey } from '../../core/net/address.js';
 import type { FlowTable } from './flow-table.js';
 
 export class NodeKnowledge {

@@ -7,7 +7,7 @@ import { Direction, DirectionSource, type CaptureRecord } from '../capture/captu
 import { DecodeStatus, PacketDecoder, type PacketDecoderConfig } from '../decode/packet-decoder.js';
 import { fingerprintIsWeak, packetFingerprint } from './fingerprint.js';
 import { FlowTable } from './flow-table.js';
-import type { FlowRecord } from './flow-record.js';
+import type { FlowRecord } from '../../core/findings/flow-record.js';
 import { InterfaceRegistry } from './interface-registry.js';
 import { DEFAULT_HOP_MATCHER_CONFIG, NodeHopMatcher, type CrossNodeSink, type HopMatcherConfig } from './node-hop-matcher.js';
 import { PACKET_OUTGOING } from '../decode/linux-sll.js';

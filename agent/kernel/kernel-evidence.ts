@@ -5,7 +5,7 @@
  * kernel would route them at all (`ip route get ... iif`). Route answers are asked once per
  * (source, destination, interface) and cached; everything else is read from memory.
  */
-import type { VanishedGroup } from '../flow/hop.js';
+import type { VanishedGroup } from '../../core/findings/hop.js';
 import type { KernelDrop } from './drop-monitor.js';
 import { readNetstat } from './netstat-counters.js';
 import { readRpFilter } from './rp-filter.js';

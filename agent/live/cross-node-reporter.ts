@@ -5,10 +5,10 @@
  * what does not fit is counted.
  */
 import type { CrossNodeSink } from '../flow/node-hop-matcher.js';
-import type { Hop, PacketIdentity } from '../flow/hop.js';
+import type { Hop, PacketIdentity } from '../../core/findings/hop.js';
 import { fingerprintToHex } from '../flow/fingerprint.js';
 import { wireHop } from '../ship/batch-builder.js';
-import type { WireCrossNodeHop } from '../ship/wire-types.js';
+import type { WireCrossNodeHop } from '../../schemas/wire-types.js';
 
 /** One in this many packets (default): ~100 hops/s at 100k encapsulated packets/s. */
 export const DEFAULT_CROSS_NODE_SAMPLE = 1024;

@@ -2,13 +2,13 @@
  * From what the agent knows to what it ships: flow records, judged vanished groups with the
  * kernel's evidence, and kernel drop events, as wire messages (schemas/pathwatch.proto).
  */
-import { parseAddress } from '../flow/address.js';
-import type { DirectionName, FlowRecord } from '../flow/flow-record.js';
-import type { Hop } from '../flow/hop.js';
+import { parseAddress } from '../../core/net/address.js';
+import type { DirectionName, FlowRecord } from '../../core/findings/flow-record.js';
+import type { Hop } from '../../core/findings/hop.js';
 import type { JudgedVanished } from '../flow/judged-groups.js';
 import type { KernelDrop } from '../kernel/drop-monitor.js';
 import type { KernelEvidence } from '../kernel/kernel-evidence.js';
-import { WireDirection, type WireFlowRecord, type WireHop, type WireKernelDrop, type WireKernelEvidence, type WireVanishedGroup } from './wire-types.js';
+import { WireDirection, type WireFlowRecord, type WireHop, type WireKernelDrop, type WireKernelEvidence, type WireVanishedGroup } from '../../schemas/wire-types.js';
 
 const scratch = new Uint32Array(4);
 

@@ -10,7 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { WorkerCaptureOptions } from '../../agent/capture/capture-worker-host.js';
-import { runLocalWatch } from '../../collector/watch/local-watch.js';
+import { runLocalWatch } from '../../modes/watch/local-watch.js';
 
 async function main(): Promise<number> {
   const { values: v } = parseArgs({

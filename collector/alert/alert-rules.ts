@@ -3,7 +3,7 @@
  * confidence that lost at least 3 packets within 60 s fires; it resolves after 5 quiet minutes.
  * Counting uses the collector's clock (when packets were reported), so agents' clocks do not matter.
  */
-import type { DropEvent } from '../explain/drop-event.js';
+import type { DropEvent } from '../../core/explain/drop-event.js';
 
 export interface AlertRuleConfig {
   readonly verdicts: readonly string[];

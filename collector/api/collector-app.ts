@@ -8,7 +8,7 @@ import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
-import { decodeBatch, WireDecodeError } from '../../agent/ship/wire-codec.js';
+import { decodeBatch, WireDecodeError } from '../../schemas/wire-codec.js';
 import type { AlertRules } from '../alert/alert-rules.js';
 import { BatchIngest, checkBatch, IngestOverloadedError } from '../ingest/batch-ingest.js';
 import { WireContentError } from '../ingest/from-wire.js';

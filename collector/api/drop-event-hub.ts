@@ -4,7 +4,7 @@
  * its unsent backlog passes a bound, so one slow browser cannot make the collector hold memory.
  */
 import type { ServerResponse } from 'node:http';
-import type { DropEvent } from '../explain/drop-event.js';
+import type { DropEvent } from '../../core/explain/drop-event.js';
 
 const MAX_BACKLOG_BYTES = 1 << 20;
 const KEEPALIVE_MS = 15_000;

@@ -8,8 +8,8 @@
  * of seconds with a batch of thousands of new groups). Changes are prepared, written, and only then
  * committed to the cache, so a failed write leaves nothing half-applied.
  */
-import type { Confidence } from '../explain/drop-event.js';
-import { explainVanished, type ExplainedDrop } from '../explain/explain-vanished.js';
+import type { Confidence } from '../../core/explain/drop-event.js';
+import { explainVanished, type ExplainedDrop } from '../../core/explain/explain-vanished.js';
 import type { ReceivedVanished } from '../ingest/from-wire.js';
 import { storedHop } from '../ingest/from-wire.js';
 import type { RowSource, StoredDrop } from '../store/storage.js';

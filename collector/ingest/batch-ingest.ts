@@ -4,14 +4,14 @@
  * written, and only then acknowledged. Batches wait in a bounded queue; past it the caller answers
  * "overloaded" and the agent retries later.
  */
-import { ipProtoName } from '../../agent/flow/address.js';
-import type { WireBatch } from '../../agent/ship/wire-types.js';
+import { ipProtoName } from '../../core/net/address.js';
+import type { WireBatch } from '../../schemas/wire-types.js';
 import { DropAccumulator } from '../correlate/drop-accumulator.js';
-import { dropEventId } from '../explain/drop-event.js';
+import { dropEventId } from '../../core/explain/drop-event.js';
 import type { BatchKey, RowSource, Storage, StoredAgentStatus, StoredDrop, StoredFlow, StoredPacket } from '../store/storage.js';
 import { BatchDedup, batchKeyText } from './batch-dedup.js';
 import { checkedAddress, checkKernelDrop, checkedName, flowFromWire, hopFromWire, vanishedFromWire, WireContentError, type ReceivedVanished } from './from-wire.js';
-import { LiveStitcher, type LiveStitcherConfig, type StitchedArrival, type StitchedDeparture } from '../correlate/live-stitcher.js';
+import { LiveStitcher, type LiveStitcherConfig, type StitchedArrival, type StitchedDeparture } from '../../core/correlate/live-stitcher.js';
 
 /** The queue of batches waiting to be stored is full (429). */
 export class IngestOverloadedError extends Error {

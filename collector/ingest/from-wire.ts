@@ -4,13 +4,13 @@
  * re-parsed and re-formatted, numbers are checked; what cannot be made sense of is rejected with a
  * one-line reason (the batch gets a 400).
  */
-import { formatIpv6Groups } from '../../agent/flow/address.js';
+import { formatIpv6Groups } from '../../core/net/address.js';
 import { canonicalIpText } from '../store/ip-address.js';
-import type { Hop, PacketIdentity, VanishedGroup } from '../../agent/flow/hop.js';
-import type { DirectionName } from '../../agent/flow/flow-record.js';
-import type { InterfaceRole } from '../../agent/flow/interface-roles.js';
+import type { Hop, PacketIdentity, VanishedGroup } from '../../core/findings/hop.js';
+import type { DirectionName } from '../../core/findings/flow-record.js';
+import type { InterfaceRole } from '../../core/findings/interface-roles.js';
 import type { KernelEvidence } from '../../agent/kernel/kernel-evidence.js';
-import { WireDirection, type WireFlowRecord, type WireHop, type WireKernelDrop, type WireKernelEvidence, type WireVanishedGroup } from '../../agent/ship/wire-types.js';
+import { WireDirection, type WireFlowRecord, type WireHop, type WireKernelDrop, type WireKernelEvidence, type WireVanishedGroup } from '../../schemas/wire-types.js';
 import type { HopDirection, RowSource, StoredFlow, StoredHop } from '../store/storage.js';
 
 /** A batch whose content makes no sense (400). */

@@ -5,7 +5,7 @@
  * IPv6 (lower case, longest run of zero groups compressed), which is also what node prints.
  */
 import { isIP } from 'node:net';
-import { formatIpv6Groups } from '../../agent/flow/address.js';
+import { formatIpv6Groups } from '../../core/net/address.js';
 
 export class InvalidIpAddressError extends Error {
   override name = 'InvalidIpAddressError';

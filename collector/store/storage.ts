@@ -6,7 +6,7 @@
  * Rows are plain values already checked by the caller (addresses are canonical IP strings, times
  * epoch milliseconds); backends still never splice a value into SQL unformatted.
  */
-import type { DropEvent } from '../explain/drop-event.js';
+import type { DropEvent } from '../../core/explain/drop-event.js';
 
 /** Identifies one agent POST; a retried batch with the same key is stored once. */
 export interface BatchKey {

@@ -14,11 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGzip, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeBatch } from '../../agent/ship/wire-codec.js';
-import { WireDirection, type WireFlowRecord } from '../../agent/ship/wire-types.js';
+import { encodeBatch } from '../../schemas/wire-codec.js';
+import { WireDirection, type WireFlowRecord } from '../../schemas/wire-types.js';
 import { startCollector, type RunningCollector } from '../../collector/collector-runner.js';
 import { startCollectorWithTokens } from '../support/token-collector.js';
-import type { DropEvent } from '../../collector/explain/drop-event.js';
+import type { DropEvent } from '../../core/explain/drop-event.js';
 import { T0, batch, encoded, hop, rpfVanished } from '../support/wire-batches.js';
 
 const INGEST_TOKEN = 'hostile-ingest-token-0123456789';

@@ -1,7 +1,7 @@
 /**
- * The collector's ingest path below HTTP under hostile input: agent/ship/wire-codec.ts decodeBatch
+ * The collector's ingest path below HTTP under hostile input: schemas/wire-codec.ts decodeBatch
  * (protobuf bytes to a WireBatch), then collector/ingest/batch-ingest.ts checkBatch (a WireBatch to
- * rows). Complements test/agent/ship/wire-codec.test.ts (random and corrupted bytes fail only with
+ * rows). Complements test/schemas/wire-codec.test.ts (random and corrupted bytes fail only with
  * WireDecodeError) with the whole path and its resource use:
  *  - arbitrary bytes, mutations of real batches (made with test/support/wire-batches.ts), absurd
  *    length prefixes and varints, and generated batches with hostile strings and numbers fail only
@@ -12,8 +12,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBatch, encodeBatch, MAX_BATCH_BYTES, WireDecodeError } from '../../agent/ship/wire-codec.js';
-import { WireDirection, type WireBatch, type WireFlowRecord } from '../../agent/ship/wire-types.js';
+import { decodeBatch, encodeBatch, MAX_BATCH_BYTES, WireDecodeError } from '../../schemas/wire-codec.js';
+import { WireDirection, type WireBatch, type WireFlowRecord } from '../../schemas/wire-types.js';
 import { checkBatch } from '../../collector/ingest/batch-ingest.js';
 import { WireContentError } from '../../collector/ingest/from-wire.js';
 import { T0, batch, hop, rpfVanished } from '../support/wire-batches.js';

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DropEvent } from '../../collector/explain/drop-event.js';
+import type { DropEvent } from '../../core/explain/drop-event.js';
 import { buildStoryTopology, cleanupStaleLabNamespaces, type StoryTopology } from '../../lab/topology.js';
 import { runStoryTraffic } from '../../lab/traffic.js';
 import { ROOT, ensureBuilt } from '../support/built-cli.js';

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import type { DropEvent } from '../../collector/explain/drop-event.js';
+import type { DropEvent } from '../../core/explain/drop-event.js';
 import { STORY } from '../../lab/topology.js';
 import { ensureBuilt, runPathwatch } from '../support/built-cli.js';
 import { labUnavailableReason } from '../support/lab-prerequisites.js';

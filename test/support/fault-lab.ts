@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { DropEvent } from '../../collector/explain/drop-event.js';
+import type { DropEvent } from '../../core/explain/drop-event.js';
 import { run } from '../../lab/exec.js';
 import { labNode, type NodeRole, type StoryTopology } from '../../lab/topology.js';
 import { icmpEcho, tcpConnect } from '../../lab/traffic.js';

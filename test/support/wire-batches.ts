@@ -1,7 +1,7 @@
 /** Agent batches for collector tests, built as agents build them (wire shapes). */
 import { gzipSync } from 'node:zlib';
-import { encodeBatch } from '../../agent/ship/wire-codec.js';
-import { WireDirection, type WireBatch, type WireHop, type WireVanishedGroup } from '../../agent/ship/wire-types.js';
+import { encodeBatch } from '../../schemas/wire-codec.js';
+import { WireDirection, type WireBatch, type WireHop, type WireVanishedGroup } from '../../schemas/wire-types.js';
 
 export const T0 = Date.parse('2026-11-26T10:00:00.000Z');
 

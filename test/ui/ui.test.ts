@@ -16,10 +16,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WireDirection } from '../../agent/ship/wire-types.js';
+import { WireDirection } from '../../schemas/wire-types.js';
 import type { RunningCollector } from '../../collector/collector-runner.js';
 import { startCollectorWithTokens } from '../support/token-collector.js';
-import type { DropEvent } from '../../collector/explain/drop-event.js';
+import type { DropEvent } from '../../core/explain/drop-event.js';
 import { batch, encoded, hop, rpfVanished, T0 } from '../support/wire-batches.js';
 
 // The callbacks given to page.evaluate() run in the browser: its globals, loosely typed here.

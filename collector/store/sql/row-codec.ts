@@ -3,7 +3,7 @@
  * integers, addresses parse); reading checks every column, so a row the store cannot vouch for fails
  * loudly instead of reaching the API half-formed.
  */
-import type { Confidence, DropEvent, Evidence } from '../../explain/drop-event.js';
+import type { Confidence, DropEvent, Evidence } from '../../../core/explain/drop-event.js';
 import type {
   BatchKey,
   HopDirection,

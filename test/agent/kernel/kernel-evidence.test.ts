@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { VanishedGroup } from '../../../agent/flow/hop.js';
+import type { VanishedGroup } from '../../../core/findings/hop.js';
 import { KernelEvidenceCollector } from '../../../agent/kernel/kernel-evidence.js';
 
 const T = 1_795_000_000_000;

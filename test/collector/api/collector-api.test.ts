@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WireDirection } from '../../../agent/ship/wire-types.js';
+import { WireDirection } from '../../../schemas/wire-types.js';
 import { startCollector, CollectorConfigError, type RunningCollector } from '../../../collector/collector-runner.js';
 import { startCollectorWithTokens } from '../../support/token-collector.js';
 import { MAX_EVENT_STREAMS } from '../../../collector/api/drop-event-hub.js';
-import type { DropEvent } from '../../../collector/explain/drop-event.js';
+import type { DropEvent } from '../../../core/explain/drop-event.js';
 import { T0, batch, encoded, rpfVanished } from '../../support/wire-batches.js';
 
 const INGEST_TOKEN = 'ingest-token-0123456789';

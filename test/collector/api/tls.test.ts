@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchShipper } from '../../../agent/ship/shipper.js';
 import { startCollector, CollectorConfigError, type RunningCollector } from '../../../collector/collector-runner.js';
-import type { DropEvent } from '../../../collector/explain/drop-event.js';
+import type { DropEvent } from '../../../core/explain/drop-event.js';
 import { ensureBuilt, runPathwatch } from '../../support/built-cli.js';
 import { batch, encoded, rpfVanished } from '../../support/wire-batches.js';
 

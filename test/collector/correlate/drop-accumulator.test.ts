@@ -3,8 +3,8 @@
 // learns a state once it is committed.
 import { describe, expect, it } from 'vitest';
 import { DropAccumulator } from '../../../collector/correlate/drop-accumulator.js';
-import type { DropEvent } from '../../../collector/explain/drop-event.js';
-import type { ExplainedDrop } from '../../../collector/explain/explain-vanished.js';
+import type { DropEvent } from '../../../core/explain/drop-event.js';
+import type { ExplainedDrop } from '../../../core/explain/explain-vanished.js';
 import type { StoredDrop } from '../../../collector/store/storage.js';
 
 function explained(id: string, packets: number, confidence: DropEvent['confidence'] = 'likely'): ExplainedDrop {

@@ -4,7 +4,7 @@
  * collector does.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { dropEventId, type DropEvent } from '../../../collector/explain/drop-event.js';
+import { dropEventId, type DropEvent } from '../../../core/explain/drop-event.js';
 import { openStorage, type OpenStorageOptions } from '../../../collector/store/open-storage.js';
 import { MIGRATIONS } from '../../../collector/store/sql/schema.js';
 import type { ProfileName } from '../../../collector/store/sql/profile-detect.js';

@@ -3,11 +3,11 @@
  * collector found with its path drawn hop by hop, the evidence and the remedy; after `--fix`, the
  * same traffic again and what vanished after the remedy (nothing, when it worked).
  */
-import type { Hop } from '../agent/flow/hop.js';
-import { renderPath } from '../collector/replay/replay-report.js';
-import type { StoredHop } from '../collector/store/storage.js';
+import type { Hop } from '../../core/findings/hop.js';
+import { renderPath } from '../replay/replay-report.js';
+import type { StoredHop } from '../../collector/store/storage.js';
 import type { LabDrop, LabResult } from './lab-run.js';
-import type { ProbePair, StoryTraffic } from './traffic.js';
+import type { ProbePair, StoryTraffic } from '../../lab/traffic.js';
 
 function hop(h: StoredHop): Hop {
   return {

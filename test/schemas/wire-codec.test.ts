@@ -14,8 +14,8 @@ import {
   loadWireSchema,
   MAX_BATCH_BYTES,
   WireDecodeError,
-} from '../../../agent/ship/wire-codec.js';
-import { WireDirection, type WireBatch } from '../../../agent/ship/wire-types.js';
+} from '../../schemas/wire-codec.js';
+import { WireDirection, type WireBatch } from '../../schemas/wire-types.js';
 
 const SCHEMA_PATH = loadWireSchema().schemaPath;
 const PROTOC = process.env.PROTOC ?? 'protoc';

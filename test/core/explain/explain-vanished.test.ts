@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { VanishedGroup } from '../../../agent/flow/hop.js';
-import { explainVanished } from '../../../collector/explain/explain-vanished.js';
+import type { VanishedGroup } from '../../../core/findings/hop.js';
+import { explainVanished } from '../../../core/explain/explain-vanished.js';
 
 function group(): VanishedGroup {
   return {

@@ -8,7 +8,7 @@
  * A departure whose destination never covers it (its agent silent, or no watched node owns the
  * address) is dropped unjudged after the hold.
  */
-import type { Hop, PacketIdentity } from '../../agent/flow/hop.js';
+import type { Hop, PacketIdentity } from '../findings/hop.js';
 import type { ExplainedDrop } from '../explain/explain-vanished.js';
 import { transitLossDrop } from './find-drops.js';
 

@@ -4,9 +4,9 @@
  * CONTRACT.md: a packet is judged vanished only when the interface it should have left by was
  * captured (an `any` capture covers them all); otherwise it is unobserved, never a drop event.
  */
-import type { VanishedGroup } from './hop.js';
-import type { NodeInfo } from './interface-registry.js';
-import type { NodeKnowledge } from './node-knowledge.js';
+import type { VanishedGroup } from '../findings/hop.js';
+import type { NodeInfo } from '../../agent/flow/interface-registry.js';
+import type { NodeKnowledge } from '../../agent/flow/node-knowledge.js';
 
 export type GroupOutcome =
   | { readonly outcome: 'vanished'; readonly expectedExit: number }

@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { startCollector, type RunningCollector } from '../collector/collector-runner.js';
-import type { DropEvent } from '../collector/explain/drop-event.js';
-import type { StoredHop } from '../collector/store/storage.js';
-import { applyRemedy, buildStoryTopology, cleanupStaleLabNamespaces, type Overlay, type RemedyResult, type StoryTopology } from './topology.js';
-import { runStoryTraffic, type StoryTraffic } from './traffic.js';
+import { startCollector, type RunningCollector } from '../../collector/collector-runner.js';
+import type { DropEvent } from '../../core/explain/drop-event.js';
+import type { StoredHop } from '../../collector/store/storage.js';
+import { applyRemedy, buildStoryTopology, cleanupStaleLabNamespaces, type Overlay, type RemedyResult, type StoryTopology } from '../../lab/topology.js';
+import { runStoryTraffic, type StoryTraffic } from '../../lab/traffic.js';
 
 export interface LabOptions {
   readonly overlay: Overlay;
@@ -43,7 +43,7 @@ export class LabAbortedError extends Error {
 const PREFIX = 'pwlab';
 /** A vanished packet reaches the collector within the agent's window and tick (~1 s); wait for quiet this long. */
 const QUIET_MS = 3000;
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 type Agent = { child: ChildProcessByStdio<null, Readable, Readable>; stderr: string; exit: Promise<number | null> };
 

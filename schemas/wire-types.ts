@@ -1,6 +1,6 @@
 /**
  * The wire contract (schemas/pathwatch.proto) as TypeScript sees it: the exact object shapes the
- * pbf-compiled readers return and the writers accept (agent/ship/wire-codec.ts), so agent and
+ * pbf-compiled readers return and the writers accept (schemas/wire-codec.ts), so agent and
  * collector code can build and read batches without touching protobuf.
  *
  * Field names are the .proto names verbatim, snake_case (pbf does not camelCase them). How pbf maps

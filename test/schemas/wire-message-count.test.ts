@@ -6,10 +6,10 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBatch, encodeBatch, loadWireSchema } from '../../../agent/ship/wire-codec.js';
-import { countMessages, nestedMessageFields } from '../../../agent/ship/wire-message-count.js';
-import { WireDirection } from '../../../agent/ship/wire-types.js';
-import { T0, batch, hop, rpfVanished } from '../../support/wire-batches.js';
+import { decodeBatch, encodeBatch, loadWireSchema } from '../../schemas/wire-codec.js';
+import { countMessages, nestedMessageFields } from '../../schemas/wire-message-count.js';
+import { WireDirection } from '../../schemas/wire-types.js';
+import { T0, batch, hop, rpfVanished } from '../support/wire-batches.js';
 
 const schemaParser: string = 'protocol-buffers-schema';
 const { parse } = (await import(schemaParser)) as { parse: (source: Buffer) => { messages: Parameters<typeof nestedMessageFields>[0] } };

@@ -10,15 +10,15 @@ import { judgeGroups, type JudgedVanished } from '../../agent/flow/judged-groups
 import { DEFAULT_PACKET_BYTES_CONFIG } from '../../agent/flow/packet-bytes-ring.js';
 import { CaptureInputError } from '../../agent/capture/capture-input.js';
 import { CaptureFormatError } from '../../agent/capture/capture-record.js';
-import { addressKey, parseAddress } from '../../agent/flow/address.js';
-import type { FlowRecord } from '../../agent/flow/flow-record.js';
+import { addressKey, parseAddress } from '../../core/net/address.js';
+import type { FlowRecord } from '../../core/findings/flow-record.js';
 import { InterfaceRegistry } from '../../agent/flow/interface-registry.js';
-import type { InterfaceRole } from '../../agent/flow/interface-roles.js';
+import type { InterfaceRole } from '../../core/findings/interface-roles.js';
 import { DEFAULT_HOP_MATCHER_CONFIG } from '../../agent/flow/node-hop-matcher.js';
 import { SightingPipeline } from '../../agent/flow/sighting-pipeline.js';
-import { CrossNodeStitcher } from '../correlate/cross-node-stitcher.js';
-import { findDrops, type DropFindingStats } from '../correlate/find-drops.js';
-import type { ExplainedDrop } from '../explain/explain-vanished.js';
+import { CrossNodeStitcher } from '../../core/correlate/cross-node-stitcher.js';
+import { findDrops, type DropFindingStats } from '../../core/correlate/find-drops.js';
+import type { ExplainedDrop } from '../../core/explain/explain-vanished.js';
 import { ReplayInput, type ReplayInputSpec } from './replay-input.js';
 
 export interface ReplayOptions {

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2 } from '../../../agent/decode/link-types.js';
-import { runReplay } from '../../../collector/replay/replay-runner.js';
+import { runReplay } from '../../../modes/replay/replay-runner.js';
 import { startCollector } from '../../../collector/collector-runner.js';
-import type { DropEvent } from '../../../collector/explain/drop-event.js';
+import type { DropEvent } from '../../../core/explain/drop-event.js';
 import { ensureBuilt, runPathwatch } from '../../support/built-cli.js';
-import { parseReplayInputSpec } from '../../../collector/replay/replay-input.js';
+import { parseReplayInputSpec } from '../../../modes/replay/replay-input.js';
 import { rmSync } from 'node:fs';
 import { bytesOf, ethernet, icmpEcho, ipv4, pcapFile, pcapngFile, sll2, tcp, udp, vxlan } from '../../support/packet-builder.js';
 

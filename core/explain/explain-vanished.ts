@@ -8,8 +8,8 @@
  *   possible   only the traffic: replies from the destination to the source were seen leaving by
  *              another interface (an asymmetric path), or nothing at all (verdict `vanished`).
  */
-import type { Hop, VanishedGroup } from '../../agent/flow/hop.js';
-import { ipProtoName } from '../../agent/flow/address.js';
+import type { Hop, VanishedGroup } from '../findings/hop.js';
+import { ipProtoName } from '../net/address.js';
 import type { KernelEvidence } from '../../agent/kernel/kernel-evidence.js';
 import { dropEventId, type Confidence, type DropEvent, type Evidence, type Verdict } from './drop-event.js';
 import { netfilterRemedy, noRouteRemedy, reversePathRemedy, vanishedRemedy } from './remedy.js';

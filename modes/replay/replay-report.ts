@@ -3,8 +3,8 @@
  * by hop (node, interface, direction, encapsulation), the point where it ended, the evidence and the
  * remedy. Plain text, aligned, readable in a terminal and in a ticket.
  */
-import type { Hop } from '../../agent/flow/hop.js';
-import type { ExplainedDrop } from '../explain/explain-vanished.js';
+import type { Hop } from '../../core/findings/hop.js';
+import type { ExplainedDrop } from '../../core/explain/explain-vanished.js';
 import type { ReplayStats } from './replay-runner.js';
 
 function n(x: number): string {

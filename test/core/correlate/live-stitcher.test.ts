@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COVERAGE_MARGIN_MS, LiveStitcher, type StitchedDeparture } from '../../../collector/correlate/live-stitcher.js';
+import { COVERAGE_MARGIN_MS, LiveStitcher, type StitchedDeparture } from '../../../core/correlate/live-stitcher.js';
 
 const HOLD = 60_000;
 const T = 1_795_000_000_000;

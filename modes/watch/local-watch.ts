@@ -4,10 +4,10 @@
  * as they grow.
  */
 import type { LiveCaptureOptions } from '../../agent/capture/live-capture.js';
-import type { VanishedGroup } from '../../agent/flow/hop.js';
+import type { VanishedGroup } from '../../core/findings/hop.js';
 import { LiveNode } from '../../agent/live/live-node.js';
-import { findDrops, type DropFindingStats } from '../correlate/find-drops.js';
-import type { ExplainedDrop } from '../explain/explain-vanished.js';
+import { findDrops, type DropFindingStats } from '../../core/correlate/find-drops.js';
+import type { ExplainedDrop } from '../../core/explain/explain-vanished.js';
 
 export interface LocalWatchOptions {
   readonly node: string;

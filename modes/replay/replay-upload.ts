@@ -10,12 +10,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { FlowRecord } from '../../agent/flow/flow-record.js';
+import type { FlowRecord } from '../../core/findings/flow-record.js';
 import type { JudgedVanished } from '../../agent/flow/judged-groups.js';
 import { wireFlow, wireVanished } from '../../agent/ship/batch-builder.js';
 import { BatchShipper } from '../../agent/ship/shipper.js';
-import { encodeBatch } from '../../agent/ship/wire-codec.js';
-import type { WireBatch } from '../../agent/ship/wire-types.js';
+import { encodeBatch } from '../../schemas/wire-codec.js';
+import type { WireBatch } from '../../schemas/wire-types.js';
 
 /** Records per batch: keeps every POST far below the collector's 16 MiB body limit. */
 const FLOWS_PER_BATCH = 20_000;

@@ -4,8 +4,8 @@
  * encapsulated and never arrived at the next become candidates too, and the vanished ones are
  * explained into drop events. What could not be judged is counted, never reported as a drop.
  */
-import { ipProtoName } from '../../agent/flow/address.js';
-import type { VanishedGroup } from '../../agent/flow/hop.js';
+import { ipProtoName } from '../net/address.js';
+import type { VanishedGroup } from '../findings/hop.js';
 import { judgeGroups, type JudgedVanished, type JudgingStats } from '../../agent/flow/judged-groups.js';
 import type { SightingPipeline } from '../../agent/flow/sighting-pipeline.js';
 import { dropEventId, type DropEvent } from '../explain/drop-event.js';

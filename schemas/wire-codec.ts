@@ -30,11 +30,11 @@ export interface WireCodec {
   decodeBatch(bytes: Uint8Array): WireBatch;
 }
 
-// The .proto stays in schemas/ at the package root: two levels up from agent/ship/ (sources run
-// by vitest), three from dist/agent/ship/ (after tsc).
+// The .proto sits beside this file in schemas/ (sources run by vitest); after tsc this module is in
+// dist/schemas/, two levels below the package root that holds schemas/.
 const SCHEMA_CANDIDATES = [
+  new URL('./pathwatch.proto', import.meta.url),
   new URL('../../schemas/pathwatch.proto', import.meta.url),
-  new URL('../../../schemas/pathwatch.proto', import.meta.url),
 ].map((url) => fileURLToPath(url));
 
 // Neither entry point ships types (pbf's exports map gives ./compile no .d.ts, and

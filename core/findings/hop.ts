@@ -3,7 +3,7 @@
  * entered a node and did not leave it. These objects exist only for the rare packets worth
  * reporting; healthy traffic becomes flow records.
  */
-import type { PacketBytes } from './packet-bytes-ring.js';
+import type { PacketBytes } from '../../agent/flow/packet-bytes-ring.js';
 import type { DirectionName } from './flow-record.js';
 import type { InterfaceRole } from './interface-roles.js';
 

@@ -6,7 +6,7 @@
  * the cluster.
  */
 import type { CrossNodeSink } from '../../agent/flow/node-hop-matcher.js';
-import type { Hop, PacketIdentity } from '../../agent/flow/hop.js';
+import type { Hop, PacketIdentity } from '../findings/hop.js';
 
 interface Departure {
   readonly nodeIndex: number;
