@@ -2,12 +2,16 @@
  * `pathwatch agent --collector URL... [--node NAME] [--iface PATTERN]... [--token-file F] [--ca-file F]
  *  [--spool-dir DIR] [--spool-max-mb N] [--window MS]`: watches this node and ships what it finds.
  */
+import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LiveCaptureError } from '../agent/capture/live-capture.js';
 import { runAgent } from '../agent/live/agent-runner.js';
 import { CollectorUrlError, parseCollectorUrls } from '../agent/ship/collector-target.js';
 import { ShipperConfigError } from '../agent/ship/shipper.js';
+import { SpoolLockError, SpoolLockedError } from '../agent/ship/spool-lock.js';
 import { UsageError } from './cli-error.js';
 
 export const AGENT_USAGE = `Usage: pathwatch agent --collector URL... [--node NAME] [--iface PATTERN]... [--token-file F]
@@ -24,7 +28,9 @@ ships flow records, vanished packets with their evidence, and kernel drop events
   --ca-file F        PEM CA certificate(s) that https:// collectors' certificates must chain to (a
                      private CA, or a self-signed collector certificate); default: the system's
                      trust store
-  --spool-dir DIR    where batches wait while a collector is unreachable (default /var/lib/pathwatch/spool)
+  --spool-dir DIR    where batches wait while a collector is unreachable (default
+                     /var/lib/pathwatch/spool/NODE); it belongs to one agent, a second agent
+                     started on it is refused
   --spool-max-mb N   bound on the spool; beyond it the oldest batches are dropped and counted (default 256)
   --window MS        correlation window in milliseconds (default 250)
   --filter BPF       capture filter, e.g. "not port 22"
@@ -38,6 +44,59 @@ ships flow records, vanished packets with their evidence, and kernel drop events
 Runs as root (or with CAP_NET_RAW, CAP_NET_ADMIN, CAP_BPF, CAP_PERFMON) in the node's network
 namespace. Stops on SIGTERM or SIGINT, flushing what it has.
 `;
+
+/** Where each node's default spool directory lives. */
+export const DEFAULT_SPOOL_ROOT = '/var/lib/pathwatch/spool';
+
+/**
+ * A node name as one readable path component: letters, digits, `_`, `-` and dots after the first
+ * character are kept, every other byte is written %XX (so `/`, NUL, `.`, `..` and hidden names
+ * cannot come out of it, and two names never share a directory); names too long for a path
+ * component keep their start and get a hash.
+ */
+export function nodePathComponent(node: string): string {
+  if (node === '') throw new RangeError('a node name cannot be empty');
+  let out = '';
+  for (const byte of Buffer.from(node, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += /^[A-Za-z0-9_-]$/.test(c) || (c === '.' && out !== '') ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  if (out.length <= 200) return out;
+  return `${out.slice(0, 180)}-${createHash('sha256').update(node).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * The default --spool-dir: one directory per node under DEFAULT_SPOOL_ROOT, so agents of several
+ * nodes on one host (one per network namespace, as in the lab) do not share a spool by default.
+ */
+export function defaultSpoolDir(node: string, root: string = DEFAULT_SPOOL_ROOT): string {
+  return join(root, nodePathComponent(node));
+}
+
+/**
+ * Agents before per-node default spools kept their collectors' spools right under the root; those
+ * batches are not sent from there any more, so say where they are (a node's directory holds
+ * collector directories, never batches, and is not reported).
+ */
+function reportOldDefaultSpools(root: string, spoolDir: string, log: (line: string) => void): void {
+  let entries;
+  try {
+    entries = readdirSync(root, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    const dir = join(root, entry.name);
+    let batches = 0;
+    try {
+      batches = readdirSync(dir).filter((name) => /^\d{16}-\d{20}\.batch$/.test(name)).length;
+    } catch {
+      continue;
+    }
+    if (batches > 0) log(`${dir} holds ${batches} batch(es) spooled by an older agent under the old default spool directory; to deliver them, move it into ${spoolDir} while this agent is stopped`);
+  }
+}
 
 function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
@@ -95,6 +154,8 @@ export async function agentCommand(argv: string[]): Promise<number> {
     throw new UsageError(`agent: --cross-node-sample takes a whole number from 0 to 1000000, not "${v['cross-node-sample']}"`);
   }
   const node = v.node ?? hostname();
+  if (node === '') throw new UsageError('agent: --node cannot be empty');
+  const spoolDir = v['spool-dir'] ?? defaultSpoolDir(node);
   const controller = new AbortController();
   const stop = (): void => controller.abort();
   process.on('SIGINT', stop); // on, not once: a second signal while flushing must not kill it
@@ -107,7 +168,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
         collectors: v.collector,
         ...(v['token-file'] ? { tokenFile: v['token-file'] } : {}),
         ...(v['ca-file'] ? { caFile: v['ca-file'] } : {}),
-        spoolDir: v['spool-dir'] ?? '/var/lib/pathwatch/spool',
+        spoolDir,
         spoolMaxBytes: Math.floor(spoolMb * 1024 * 1024),
         ...(windowMs !== undefined ? { windowMs } : {}),
         capture: { ...(v.filter ? { filter: v.filter } : {}), ...(bufferMb ? { bufferKiB: bufferMb * 1024 } : {}) },
@@ -115,7 +176,11 @@ export async function agentCommand(argv: string[]): Promise<number> {
         ...(crossNodeSample !== undefined ? { crossNodeSampleOneIn: crossNodeSample } : {}),
         ...(v['metrics-listen'] ? { metricsListen: v['metrics-listen'] } : {}),
         ...(patterns.length > 0 ? { acceptInterface: (name: string) => patterns.some((p) => p.test(name)) } : {}),
-        onReady: () => log(`watching ${node}${patterns.length > 0 ? ` (interfaces ${v.iface.join(', ')})` : ''}, shipping to ${v.collector.join(', ')}`),
+        onReady: () => {
+          log(`watching ${node}${patterns.length > 0 ? ` (interfaces ${v.iface.join(', ')})` : ''}, shipping to ${v.collector.join(', ')}`);
+          // Once running, so that an agent refused at start still says one line.
+          if (v['spool-dir'] === undefined) reportOldDefaultSpools(DEFAULT_SPOOL_ROOT, spoolDir, log);
+        },
         log,
       },
       controller.signal,
@@ -124,7 +189,11 @@ export async function agentCommand(argv: string[]): Promise<number> {
     log(`stopped: ${summary.packets} packets, ${summary.batches} batches (${s.sent} delivered, ${s.spooledBatches} spooled, ${s.lostBatches} lost), ${summary.vanishedGroups} vanished groups`);
     return 0;
   } catch (e) {
-    if (e instanceof LiveCaptureError || e instanceof ShipperConfigError || (e instanceof Error && /^cannot listen on|^--metrics-listen/.test(e.message))) throw new UsageError(`agent: ${e.message}`);
+    // The spool is locked when the shipper is made, before the capture starts: a refused agent says so first.
+    if (e instanceof SpoolLockedError) throw new UsageError(`agent: ${e.message}; give each agent its own --spool-dir`);
+    if (e instanceof LiveCaptureError || e instanceof ShipperConfigError || e instanceof SpoolLockError || (e instanceof Error && /^cannot listen on|^--metrics-listen|^cannot (create|read) spool directory/.test(e.message))) {
+      throw new UsageError(`agent: ${e.message}`);
+    }
     throw e;
   } finally {
     process.removeListener('SIGINT', stop);

@@ -23,6 +23,11 @@
  * Keyed batches go to the collector rendezvous hashing picks for the key (the same one from every
  * node, even while it is down: its batches wait in its spool). Unkeyed batches (flow records) go
  * round-robin to collectors that are currently delivering.
+ *
+ * The spool directory belongs to one shipper: it is locked (spool-lock.ts) from construction until
+ * stop(), and a shipper of another agent on the same directory is refused at construction. Two
+ * shippers on one directory would reuse each other's batch file names and delete each other's
+ * batches.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
@@ -33,6 +38,7 @@ import { createSecureContext } from 'node:tls';
 import { backoffPolicy, parseRetryAfter, retryDelayMs, type BackoffPolicy } from './backoff.js';
 import { parseCollectorUrls, rendezvousPick, type CollectorTarget } from './collector-target.js';
 import { DiskSpool, type SpooledBatch } from './spool.js';
+import { SpoolLock, SpoolLockError } from './spool-lock.js';
 
 export const INGEST_PATH = '/api/v1/ingest';
 export const BATCH_CONTENT_TYPE = 'application/x-protobuf';
@@ -74,7 +80,10 @@ export interface ShipperOptions {
    * at construction. Ignored when a transport is given.
    */
   readonly caFile?: string;
-  /** Each collector gets a subdirectory here. */
+  /**
+   * Each collector gets a subdirectory here. The directory is locked to this shipper (another agent's
+   * shipper on it is refused with a SpoolLockedError) until stop().
+   */
   readonly spoolDir: string;
   /** Bound on all spools together; each collector gets an equal share. */
   readonly spoolMaxBytes: number;
@@ -453,8 +462,15 @@ export class BatchShipper {
   private roundRobin = 0;
   private onSettled: (() => void) | undefined;
   private readonly contentEncoding: 'gzip' | undefined;
+  private readonly spoolDir: string;
+  /** The spool directory's lock while this shipper owns it; undefined once stop() released it. */
+  private lock: SpoolLock | undefined;
 
-  /** Validates everything a typo could break (URLs, token file, spool directory); throws one line. */
+  /**
+   * Validates everything a typo could break (URLs, token file, spool directory) and locks the spool
+   * directory; throws one line (ShipperConfigError, or SpoolLockedError when another agent holds the
+   * directory, SpoolLockError when it cannot be created).
+   */
   constructor(options: ShipperOptions) {
     const targets = options.targets.map((t) => (typeof t === 'string' ? t : t.label));
     this.targets = parseCollectorUrls(targets);
@@ -480,21 +496,36 @@ export class BatchShipper {
       settled: () => this.onSettled?.(),
     };
     const share = Math.floor(options.spoolMaxBytes / this.targets.length);
-    this.lanes = this.targets.map((target) => {
-      const spool = new DiskSpool({ dir: join(options.spoolDir, spoolDirName(target)), maxBytes: share });
-      if (spool.recoveredBatches > 0) {
-        this.log(`collector ${target.label}: ${spool.recoveredBatches} batch(es) (${spool.bytes} bytes) left in the spool by an earlier run`);
-      }
-      if (spool.lostBatches > 0) this.log(`collector ${target.label}: ${spool.lostBatches} spooled batch(es) dropped on start: ${spool.lastError}`);
-      return new TargetLane(target, spool, ctx);
-    });
-    this.reportOrphanedSpools(options.spoolDir);
+    this.spoolDir = options.spoolDir;
+    // Locked before any spool reads the directory: a refused shipper must not touch another's batches.
+    const lock = SpoolLock.acquire(options.spoolDir, { log: this.log });
+    this.lock = lock;
+    try {
+      this.lanes = this.targets.map((target) => {
+        const spool = new DiskSpool({ dir: join(options.spoolDir, spoolDirName(target)), maxBytes: share });
+        if (spool.recoveredBatches > 0) {
+          this.log(`collector ${target.label}: ${spool.recoveredBatches} batch(es) (${spool.bytes} bytes) left in the spool by an earlier run`);
+        }
+        if (spool.lostBatches > 0) this.log(`collector ${target.label}: ${spool.lostBatches} spooled batch(es) dropped on start: ${spool.lastError}`);
+        return new TargetLane(target, spool, ctx);
+      });
+      this.reportOrphanedSpools(options.spoolDir);
+    } catch (err) {
+      lock.release();
+      this.lock = undefined;
+      throw err;
+    }
   }
 
-  /** Reads the token (it may have changed since construction) and starts delivering, spooled batches first. */
+  /**
+   * Reads the token (it may have changed since construction) and starts delivering, spooled batches
+   * first. After a stop(), takes the spool directory's lock again (SpoolLockedError if another agent
+   * took it meanwhile).
+   */
   start(): void {
     if (this.running) return;
     if (this.tokenFile !== undefined) this.token = readToken(this.tokenFile);
+    this.lock ??= SpoolLock.acquire(this.spoolDir, { log: this.log });
     this.running = true;
     this.stopping = undefined;
     for (const lane of this.lanes) {
@@ -506,19 +537,37 @@ export class BatchShipper {
   /**
    * Spools a batch for its collector and sends it when that collector's turn comes. Returns false
    * when the spool could not keep it (counted as lost). Works before start() and after stop() too:
-   * the batch then waits on disk.
+   * the batch then waits on disk. After stop() the spool directory's lock is taken again first; if
+   * another agent holds the directory by then, the batch is not written (false, and a log line).
    */
   enqueue(bytes: Uint8Array, options: EnqueueOptions): boolean {
+    if (this.lock === undefined) {
+      try {
+        this.lock = SpoolLock.acquire(this.spoolDir, { log: this.log });
+      } catch (err) {
+        if (!(err instanceof SpoolLockError)) throw err;
+        this.log(`batch ${options.sequence} not spooled: ${err.message}`);
+        return false;
+      }
+    }
     return this.laneFor(options.routingKey).enqueue(options.sequence, bytes);
   }
 
   /**
    * Stops delivering: for up to flushMs, keeps sending what is spooled (a collector waiting out a
    * retry delay gets one more try), then aborts what is on the wire. Whatever is left stays spooled
-   * for the next start.
+   * for the next start. Then releases the spool directory's lock (also when the shipper never
+   * started), so another agent may take the directory.
    */
   stop(options: { flushMs?: number } = {}): Promise<void> {
-    if (!this.running) return this.stopping ?? Promise.resolve();
+    if (!this.running) {
+      if (this.stopping === undefined) {
+        this.releaseLock();
+        return Promise.resolve();
+      }
+      // A stop in progress, or done (and enqueue() may have locked again since): release after it.
+      return this.stopping.then(() => this.releaseLock());
+    }
     this.stopping ??= this.flushThenHalt(Math.max(0, options.flushMs ?? 0));
     return this.stopping;
   }
@@ -579,8 +628,18 @@ export class BatchShipper {
     }
     this.onSettled = undefined;
     this.running = false;
-    await Promise.all(this.lanes.map((lane) => lane.halt()));
-    this.transport.close();
+    try {
+      await Promise.all(this.lanes.map((lane) => lane.halt()));
+      this.transport.close();
+    } finally {
+      // Nothing touches the spools any more.
+      this.releaseLock();
+    }
+  }
+
+  private releaseLock(): void {
+    this.lock?.release();
+    this.lock = undefined;
   }
 
   /** Spools of collectors no longer configured are not sent anywhere; say so rather than hide them. */

@@ -10,6 +10,10 @@
  * name (leftover temp files are deleted on start). There is no fsync: the spool protects against
  * process crashes and collector outages, not power loss.
  *
+ * The directory belongs to one spool: a second spool on it would count from the same ordinals,
+ * overwrite and delete the first one's batches. DiskSpool does not lock it; its owner does
+ * (BatchShipper locks the agent's spool directory, above the per-collector spools: spool-lock.ts).
+ *
  * The spool holds at most maxBytes of batch bytes; to make room, the OLDEST batches are dropped and
  * counted as lost (newer data is worth more, and the loss is reported upstream). A full disk on write
  * drops the oldest batch and retries once, otherwise the new batch is lost. Disk trouble is counted

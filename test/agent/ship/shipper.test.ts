@@ -139,7 +139,8 @@ describe('BatchShipper delivery', () => {
     expect(collector.received.every((r) => r.auth === 'Bearer secret-1' && r.contentType === 'application/x-protobuf')).toBe(true);
     await waitFor('spool empty', () => s.stats.spooledBatches === 0);
     expect(s.stats).toMatchObject({ sent: 3, retried: 0, droppedBadRequest: 0, lostBatches: 0, lastError: undefined });
-    const [laneDir] = readdirSync(spoolDir);
+    // The collector's spool directory, beside the spool directory's lock file.
+    const [laneDir] = readdirSync(spoolDir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
     expect(readdirSync(join(spoolDir, laneDir as string))).toEqual([]);
   });
 
@@ -300,9 +301,11 @@ describe('BatchShipper outages, restarts and limits', () => {
     expect(collector.received[0]?.auth).toBe('Bearer new-token');
   });
 
-  it('says when a spool belongs to a collector no longer configured', () => {
+  it('says when a spool belongs to a collector no longer configured', async () => {
     const spoolDir = tempDir();
-    shipper({ targets: ['http://10.1.1.1:7000'], spoolDir }).enqueue(batch(1), { sequence: 1 });
+    const before = shipper({ targets: ['http://10.1.1.1:7000'], spoolDir });
+    before.enqueue(batch(1), { sequence: 1 });
+    await before.stop(); // releases the spool directory for the next agent
     const logs: string[] = [];
     shipper({ targets: ['http://10.1.1.2:7000'], spoolDir }, logs);
     expect(logs).toEqual([expect.stringMatching(/holds 1 batch\(es\) for a collector no longer configured/)]);
