@@ -11,6 +11,7 @@ import type { FlowRecord } from '../core/findings/flow-record.js';
 import { InterfaceRegistry } from '../agent/flow/interface-registry.js';
 import { SightingPipeline, type CaptureBinding } from '../agent/flow/sighting-pipeline.js';
 import { wireFlow } from '../agent/ship/batch-builder.js';
+import { wireBatch } from '../schemas/wire-batch.js';
 import { encodeBatch } from '../schemas/wire-codec.js';
 import { gzipSync } from 'node:zlib';
 
@@ -40,7 +41,7 @@ async function main(argv: string[]): Promise<void> {
   const ship = (flows: FlowRecord[]): void => {
     if (flows.length === 0) return;
     records += flows.length;
-    const encoded = encodeBatch({ agent_id: 'bench', boot_id: 'b', sequence: ++sequence, node: 'bench', sent_at_ms: 0, source: '', flows: flows.map(wireFlow), vanished: [], kernel_drops: [], cross_node: [] });
+    const encoded = encodeBatch(wireBatch({ agent_id: 'bench', boot_id: 'b', sequence: ++sequence, node: 'bench', sent_at_ms: 0 }, { flows: flows.map(wireFlow) }));
     bytes += encoded.length;
     gzipped += gzipSync(encoded).length;
   };

@@ -123,13 +123,14 @@ export async function replayCommand(argv: string[]): Promise<number> {
     });
     bar?.done();
     if (values.collector !== undefined) {
-      const sent = await uploadReplay(result.vanished, flows, {
+      const sent = await uploadReplay(result.findings, flows, {
         collector: values.collector,
         ...(values['token-file'] ? { tokenFile: values['token-file'] } : {}),
         ...(values['ca-file'] ? { caFile: values['ca-file'] } : {}),
         log: (line) => void process.stderr.write(`pathwatch replay: ${line}\n`),
       });
-      process.stderr.write(`pathwatch replay: sent ${result.vanished.length} vanished groups and ${flows.length} flow records to ${values.collector} (${sent.delivered} batches)\n`);
+      const candidates = result.findings.reduce((n, f) => n + f.candidates.length, 0);
+      process.stderr.write(`pathwatch replay: sent ${candidates} candidate groups (${result.vanished.length} judged vanished) and ${flows.length} flow records to ${values.collector} (${sent.delivered} batches)\n`);
     }
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ drops: result.drops.map((d) => d.event), stats: result.stats })}\n`);

@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { LiveCaptureError } from '../agent/capture/live-capture.js';
-import type { ExplainedDrop } from '../core/explain/explain-vanished.js';
+import type { ExplainedDrop } from '../core/explain/explain-drop.js';
 import { renderPath } from '../modes/replay/replay-report.js';
 import { runLocalWatch } from '../modes/watch/local-watch.js';
 import { UsageError } from './cli-error.js';

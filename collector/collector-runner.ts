@@ -20,7 +20,7 @@ import { createCollectorMetrics } from './api/collector-metrics.js';
 import { DropEventHub } from './api/drop-event-hub.js';
 import { formatListenAddress, isLocalOnly, parseListenAddress, type ListenAddress } from './api/listen-address.js';
 import { BatchIngest } from './ingest/batch-ingest.js';
-import { DEFAULT_LIVE_STITCHER } from '../core/correlate/live-stitcher.js';
+import { DEFAULT_STITCHER_CONFIG } from '../core/correlate/tunnel-stitcher.js';
 import { openStorage } from './store/open-storage.js';
 import type { Storage } from './store/storage.js';
 
@@ -80,7 +80,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     ...(o.readStore !== undefined ? { readStore: o.readStore } : {}),
   });
   const hub = new DropEventHub();
-  const ingest = new BatchIngest(storage, o.stitchHoldMs !== undefined ? { stitcher: { ...DEFAULT_LIVE_STITCHER, holdMs: o.stitchHoldMs } } : {});
+  const ingest = new BatchIngest(storage, o.stitchHoldMs !== undefined ? { stitcher: { ...DEFAULT_STITCHER_CONFIG, holdMs: o.stitchHoldMs } } : {});
   const alerts = new AlertRules(o.alertRule ?? DEFAULT_ALERT_RULE);
   const answers: Record<string, number> = {};
   const storageUp = { value: true };

@@ -37,6 +37,12 @@ export interface WireBatch {
   status?: WireNodeStatus;
   /** "replay" for `pathwatch replay --collector`; '' for a live agent. */
   source: string;
+  knowledge?: WireNodeKnowledge;
+  counters?: WireNodeCounters;
+  capture_loss: WireCaptureLossSpan[];
+  /** 0 when the batch does not say. */
+  covered_until_ms: number;
+  covers_all_interfaces: boolean;
 }
 
 export interface WireFlowRecord {
@@ -93,7 +99,9 @@ export interface WireVanishedGroup {
   last_seen_ms: number;
   fingerprints: string[];
   path: WireHop[];
+  /** No longer written or read (the collector judges). */
   expected_exit: string;
+  /** No longer written or read (the collector judges). */
   reverse_exits: string[];
   kernel?: WireKernelEvidence;
   /** The first bytes of the first packet as captured. */
@@ -104,6 +112,37 @@ export interface WireVanishedGroup {
   first_orig_len: number;
   /** When that packet arrived (ms since the epoch). */
   first_bytes_ts_ms: number;
+  direction_uncertain: boolean;
+  /** aa:bb:cc:dd:ee:ff, or '' when none. */
+  arrival_mac_src: string;
+  arrival_mac_dst: string;
+}
+
+export interface WireNodeKnowledge {
+  own_addresses: string[];
+  locations: { address: string; iface: string }[];
+  exits: { src: string; dst: string; ifaces: string[] }[];
+  own_macs: { iface: string; mac: string }[];
+}
+
+export interface WireNodeCounters {
+  packets: number;
+  sightings: number;
+  forwarded: number;
+  originated: number;
+  direction_unknown: number;
+  not_unicast: number;
+  truncated_unjudged: number;
+  capture_ended_unjudged: number;
+  local: number;
+  vanish_candidates: number;
+  vanished_groups_overflow: number;
+}
+
+export interface WireCaptureLossSpan {
+  from_ms: number;
+  until_ms: number;
+  packets: number;
 }
 
 export interface WireKernelEvidence {

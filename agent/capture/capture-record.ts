@@ -47,6 +47,17 @@ export class CaptureRecord {
   direction: Direction = Direction.Unknown;
   /** Byte offset of this record in the input stream (decompressed), for error messages. */
   streamOffset = 0;
+  /**
+   * `data` is a buffer the reader reuses for the next record (its carry for a record that straddled
+   * two chunks): a consumer keeping the bytes must copy them. Otherwise `data` is the chunk itself,
+   * which readers never reuse.
+   */
+  transient = false;
+}
+
+/** The record's time in milliseconds since the epoch (fractional). */
+export function recordTimeMs(r: CaptureRecord): number {
+  return r.tsSec * 1000 + r.tsNsec / 1e6;
 }
 
 /** One capture interface as described by the file (pcapng IDB) or implied by it (pcap). */

@@ -172,6 +172,7 @@ export class PcapParser extends UnitStreamParser {
     rec.caplen = len - RECORD_HEADER_LEN;
     rec.origlen = le ? u32le(buf, pos + 12) : u32be(buf, pos + 12);
     rec.data = buf;
+    rec.transient = this.inCarry;
     rec.offset = pos + RECORD_HEADER_LEN;
     rec.streamOffset = this.bytesConsumed;
     this.packets++;

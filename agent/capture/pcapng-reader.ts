@@ -384,6 +384,7 @@ export class PcapngParser extends UnitStreamParser {
 
   private emit(rec: CaptureRecord, buf: Uint8Array, dataPos: number, ifx: number): void {
     rec.data = buf;
+    rec.transient = this.inCarry;
     rec.offset = dataPos;
     rec.interfaceId = ifx;
     rec.linkType = this.ifLinkType[ifx];

@@ -16,6 +16,11 @@ export abstract class UnitStreamParser implements CaptureParser {
   bytesConsumed = 0;
   protected carry: Uint8Array = new Uint8Array(0);
   protected carryLen = 0;
+  /**
+   * The unit being processed sits in the carry buffer, which the next chunk overwrites: a consumer
+   * that keeps a record's bytes past the callback must copy these (CaptureRecord.transient).
+   */
+  protected inCarry = false;
   private ended = false;
   private failure: CaptureFormatError | undefined;
 
@@ -91,7 +96,12 @@ export abstract class UnitStreamParser implements CaptureParser {
       const need = this.unitLength(this.carry, 0, this.carryLen);
       if (this.carryLen >= need) {
         this.carryLen = 0;
-        this.processUnit(this.carry, 0, need);
+        this.inCarry = true;
+        try {
+          this.processUnit(this.carry, 0, need);
+        } finally {
+          this.inCarry = false;
+        }
         this.bytesConsumed += need;
         return pos;
       }

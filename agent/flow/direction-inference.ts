@@ -7,44 +7,40 @@
  * sightings, the order of hops (first in, last out; an encapsulated arrival is followed by its
  * decapsulated arrival on the tunnel, a tunnel departure by its encapsulated departure).
  */
-import { DirectionSource } from '../capture/capture-record.js';
+import { Direction, DirectionSource } from '../capture/capture-record.js';
 import type { InterfaceRegistry } from './interface-registry.js';
 import type { NodeKnowledge } from './node-knowledge.js';
 import type { SightingStore } from './sighting-store.js';
-
-export const DIR_UNKNOWN = 0;
-export const DIR_IN = 1;
-export const DIR_OUT = 2;
 
 /** Direction sources beyond the capture's own. */
 export const SOURCE_LEARNED_MAC = DirectionSource.LearnedMac;
 export const SOURCE_ADDRESSES = DirectionSource.Addresses;
 export const SOURCE_HOP_ORDER = DirectionSource.HopOrder;
 
-/** Resolves s from MACs and addresses; returns the direction (or DIR_UNKNOWN) and sets dirSource. */
+/** Resolves s from MACs and addresses; returns the direction (or Direction.Unknown) and sets its source. */
 export function inferFromKnowledge(
   store: SightingStore,
   s: number,
   knowledge: NodeKnowledge,
   srcKey: number,
   dstKey: number,
-): number {
+): Direction {
   const iface = store.iface(s);
   const own = knowledge.ownMac(iface);
   if (own >= 0) {
-    if (store.macSrc(s) === own) return set(store, s, DIR_OUT, SOURCE_LEARNED_MAC);
-    if (store.macDst(s) === own) return set(store, s, DIR_IN, SOURCE_LEARNED_MAC);
+    if (store.macSrc(s) === own) return set(store, s, Direction.Out, SOURCE_LEARNED_MAC);
+    if (store.macDst(s) === own) return set(store, s, Direction.In, SOURCE_LEARNED_MAC);
   }
-  if (store.encapDepth(s) !== 0) return DIR_UNKNOWN; // inner addresses say nothing about this hop
-  if (knowledge.isLocal(srcKey)) return set(store, s, DIR_OUT, SOURCE_ADDRESSES);
-  if (knowledge.isLocal(dstKey)) return set(store, s, DIR_IN, SOURCE_ADDRESSES);
+  if (store.encapDepth(s) !== 0) return Direction.Unknown; // inner addresses say nothing about this hop
+  if (knowledge.isLocal(srcKey)) return set(store, s, Direction.Out, SOURCE_ADDRESSES);
+  if (knowledge.isLocal(dstKey)) return set(store, s, Direction.In, SOURCE_ADDRESSES);
   const dstAt = knowledge.locationOf(dstKey);
   const srcAt = knowledge.locationOf(srcKey);
-  if (dstAt >= 0 && dstAt !== iface) return set(store, s, DIR_IN, SOURCE_ADDRESSES);
-  if (srcAt >= 0 && srcAt !== iface) return set(store, s, DIR_OUT, SOURCE_ADDRESSES);
-  if (dstAt === iface && srcAt !== iface) return set(store, s, DIR_OUT, SOURCE_ADDRESSES);
-  if (srcAt === iface && dstAt !== iface) return set(store, s, DIR_IN, SOURCE_ADDRESSES);
-  return DIR_UNKNOWN;
+  if (dstAt >= 0 && dstAt !== iface) return set(store, s, Direction.In, SOURCE_ADDRESSES);
+  if (srcAt >= 0 && srcAt !== iface) return set(store, s, Direction.Out, SOURCE_ADDRESSES);
+  if (dstAt === iface && srcAt !== iface) return set(store, s, Direction.Out, SOURCE_ADDRESSES);
+  if (srcAt === iface && dstAt !== iface) return set(store, s, Direction.In, SOURCE_ADDRESSES);
+  return Direction.Unknown;
 }
 
 function isTunnelPlain(store: SightingStore, registry: InterfaceRegistry, s: number): boolean {
@@ -55,7 +51,7 @@ function isEncap(store: SightingStore, s: number): boolean {
   return store.encapDepth(s) !== 0;
 }
 
-function set(store: SightingStore, s: number, dir: number, source: number): number {
+function set(store: SightingStore, s: number, dir: Direction, source: number): Direction {
   store.setDirection(s, dir, source);
   return dir;
 }
@@ -79,21 +75,21 @@ export function inferFromHopOrder(
     const a = order[i] as number;
     const b = order[i + 1] as number;
     if (isEncap(store, a) && isTunnelPlain(store, registry, b)) {
-      if (store.dir(a) === DIR_UNKNOWN) set(store, a, DIR_IN, SOURCE_HOP_ORDER);
-      if (store.dir(b) === DIR_UNKNOWN) set(store, b, DIR_IN, SOURCE_HOP_ORDER);
+      if (store.dir(a) === Direction.Unknown) set(store, a, Direction.In, SOURCE_HOP_ORDER);
+      if (store.dir(b) === Direction.Unknown) set(store, b, Direction.In, SOURCE_HOP_ORDER);
     } else if (isTunnelPlain(store, registry, a) && isEncap(store, b)) {
-      if (store.dir(a) === DIR_UNKNOWN) set(store, a, DIR_OUT, SOURCE_HOP_ORDER);
-      if (store.dir(b) === DIR_UNKNOWN) set(store, b, DIR_OUT, SOURCE_HOP_ORDER);
+      if (store.dir(a) === Direction.Unknown) set(store, a, Direction.Out, SOURCE_HOP_ORDER);
+      if (store.dir(b) === Direction.Unknown) set(store, b, Direction.Out, SOURCE_HOP_ORDER);
     }
   }
-  if (store.dir(first) === DIR_UNKNOWN) set(store, first, DIR_IN, SOURCE_HOP_ORDER);
+  if (store.dir(first) === Direction.Unknown) set(store, first, Direction.In, SOURCE_HOP_ORDER);
   const last = order[n - 1] as number;
-  if (store.dir(last) === DIR_UNKNOWN) set(store, last, DIR_OUT, SOURCE_HOP_ORDER);
+  if (store.dir(last) === Direction.Unknown) set(store, last, Direction.Out, SOURCE_HOP_ORDER);
   for (let i = 0; i < n; i++) {
     const s = order[i] as number;
     if (store.dirSource(s) !== SOURCE_HOP_ORDER) continue;
     const iface = store.iface(s);
-    if (store.dir(s) === DIR_IN) knowledge.voteOwnMac(iface, store.macDst(s));
-    else if (store.dir(s) === DIR_OUT) knowledge.voteOwnMac(iface, store.macSrc(s));
+    if (store.dir(s) === Direction.In) knowledge.voteOwnMac(iface, store.macDst(s));
+    else if (store.dir(s) === Direction.Out) knowledge.voteOwnMac(iface, store.macSrc(s));
   }
 }

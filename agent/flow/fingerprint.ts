@@ -21,69 +21,72 @@ import { PacketView } from '../decode/packet-view.js';
 
 export const FINGERPRINT_PAYLOAD_BYTES = 16;
 
-function mix(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
-function finish(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
 const SEED_A = 0x9747b28c;
 const SEED_B = 0x5bd1e995;
+
+const scratch = new Float64Array(1);
 
 /**
  * Fingerprint of the innermost packet in `view`, read from `data` (the buffer the view was decoded
  * from). Returns 0 when there is no IP packet (0 is never a valid fingerprint).
  */
 export function packetFingerprint(view: PacketView, data: Uint8Array): number {
-  if (view.ipVersion === 0) return 0;
-  let a = SEED_A;
-  let b = SEED_B;
+  writePacketFingerprint(view, data, scratch, 0);
+  return scratch[0] as number;
+}
+
+/**
+ * Words the two hashes take in, in order: `inA[i]` feeds hash a and `inB[i]` hash b. Gathered first
+ * and hashed in one loop below, so no small helper returns a 32-bit value per word (one that V8
+ * happens not to inline boxes it: 16 bytes of heap per word).
+ */
+const inA = new Int32Array(64);
+const inB = new Int32Array(64);
+
+/**
+ * The same, written into out[at]: the per-packet form. A 53-bit value returned from a call is a
+ * boxed number (16 bytes of heap per packet); stored in a Float64Array it costs nothing.
+ */
+export function writePacketFingerprint(view: PacketView, data: Uint8Array, out: Float64Array, at: number): void {
+  if (view.ipVersion === 0) {
+    out[at] = 0;
+    return;
+  }
+  let n = 0;
   const head = (view.ipVersion << 24) | ((view.proto & 0xff) << 16) | (view.isFragment << 15) | (view.moreFragments << 14);
-  a = mix(a, head);
-  b = mix(b, head ^ 0x5a5a5a5a);
-  a = mix(a, view.ipLength);
-  b = mix(b, view.ipLength + 0x3c6ef372);
-  a = mix(a, view.ipId);
-  b = mix(b, view.ipId ^ 0xa54ff53a);
-  a = mix(a, view.fragOffset ^ (view.flowLabel << 12));
-  b = mix(b, view.fragOffset + 0x510e527f + view.flowLabel);
+  inA[n] = head;
+  inB[n++] = head ^ 0x5a5a5a5a;
+  inA[n] = view.ipLength;
+  inB[n++] = view.ipLength + 0x3c6ef372;
+  inA[n] = view.ipId;
+  inB[n++] = view.ipId ^ 0xa54ff53a;
+  inA[n] = view.fragOffset ^ (view.flowLabel << 12);
+  inB[n++] = view.fragOffset + 0x510e527f + view.flowLabel;
   if (neverTranslated(view)) {
     for (let k = 0; k < 4; k++) {
-      a = mix(a, view.src[k] as number);
-      b = mix(b, (view.dst[k] as number) ^ 0x2545f491);
-      a = mix(a, view.dst[k] as number);
-      b = mix(b, (view.src[k] as number) + 0x68e31da4);
+      inA[n] = view.src[k] as number;
+      inB[n++] = (view.dst[k] as number) ^ 0x2545f491;
+      inA[n] = view.dst[k] as number;
+      inB[n++] = (view.src[k] as number) + 0x68e31da4;
     }
   }
   const proto = view.proto;
   if (proto === 6) {
-    a = mix(a, view.tcpSeq);
-    b = mix(b, view.tcpSeq ^ 0x1f83d9ab);
-    a = mix(a, view.tcpAck);
-    b = mix(b, view.tcpAck + 0x5be0cd19);
-    a = mix(a, view.tcpFlags);
-    b = mix(b, view.tcpFlags ^ 0x6a09e667);
+    inA[n] = view.tcpSeq;
+    inB[n++] = view.tcpSeq ^ 0x1f83d9ab;
+    inA[n] = view.tcpAck;
+    inB[n++] = view.tcpAck + 0x5be0cd19;
+    inA[n] = view.tcpFlags;
+    inB[n++] = view.tcpFlags ^ 0x6a09e667;
   } else if (proto === 17) {
-    a = mix(a, view.udpLength);
-    b = mix(b, view.udpLength ^ 0x6a09e667);
+    inA[n] = view.udpLength;
+    inB[n++] = view.udpLength ^ 0x6a09e667;
   } else if (proto === 1 || proto === 58) {
     const icmp = ((view.icmpType & 0xff) << 24) | ((view.icmpCode & 0xff) << 16) | (view.icmpSeq & 0xffff);
-    a = mix(a, icmp);
-    b = mix(b, icmp ^ 0xbb67ae85);
-    a = mix(a, view.quotedIpId);
-    b = mix(b, view.quotedIpId + 0x3c6ef372);
+    inA[n] = icmp;
+    inB[n++] = icmp ^ 0xbb67ae85;
+    inA[n] = view.quotedIpId;
+    inB[n++] = view.quotedIpId + 0x3c6ef372;
   }
   const start = view.payloadOffset;
   if (start >= 0) {
@@ -91,18 +94,43 @@ export function packetFingerprint(view: PacketView, data: Uint8Array): number {
     let i = start;
     for (; i + 4 <= end; i += 4) {
       const w = ((data[i] as number) << 24) | ((data[i + 1] as number) << 16) | ((data[i + 2] as number) << 8) | (data[i + 3] as number);
-      a = mix(a, w);
-      b = mix(b, w ^ 0x9e3779b9);
+      inA[n] = w;
+      inB[n++] = w ^ 0x9e3779b9;
     }
     let tail = 0;
     for (; i < end; i++) tail = (tail << 8) | (data[i] as number);
-    a = mix(a, tail ^ (end - start));
-    b = mix(b, tail + (end - start));
+    inA[n] = tail ^ (end - start);
+    inB[n++] = tail + (end - start);
   }
-  const hi = finish(a) & 0x1fffff; // 21 bits
-  const lo = finish(b); // 32 bits
+  // murmur3's block mixing over both word streams, then its finaliser.
+  let a = SEED_A;
+  let b = SEED_B;
+  for (let i = 0; i < n; i++) {
+    let k = Math.imul(inA[i] as number, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    a ^= Math.imul(k, 0x1b873593);
+    a = (a << 13) | (a >>> 19);
+    a = (Math.imul(a, 5) + 0xe6546b64) | 0;
+    k = Math.imul(inB[i] as number, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    b ^= Math.imul(k, 0x1b873593);
+    b = (b << 13) | (b >>> 19);
+    b = (Math.imul(b, 5) + 0xe6546b64) | 0;
+  }
+  a ^= a >>> 16;
+  a = Math.imul(a, 0x85ebca6b);
+  a ^= a >>> 13;
+  a = Math.imul(a, 0xc2b2ae35);
+  a ^= a >>> 16;
+  b ^= b >>> 16;
+  b = Math.imul(b, 0x85ebca6b);
+  b ^= b >>> 13;
+  b = Math.imul(b, 0xc2b2ae35);
+  b ^= b >>> 16;
+  const hi = a & 0x1fffff; // 21 bits
+  const lo = b >>> 0; // 32 bits
   const fp = hi * 4294967296 + lo;
-  return fp === 0 ? 1 : fp;
+  out[at] = fp === 0 ? 1 : fp;
 }
 
 /** Multicast, broadcast and link-local packets: never NATed, so their addresses can be hashed. */

@@ -10,9 +10,11 @@
  * field: a lookup then costs two or three cache misses instead of one per field.
  */
 import { formatAddress } from '../../core/net/address.js';
+import { Direction } from '../capture/capture-record.js';
 import { ENCAP_NAMES, PacketView } from '../decode/packet-view.js';
 import { directionName, type FlowRecord } from '../../core/findings/flow-record.js';
 import type { InterfaceRegistry } from './interface-registry.js';
+import { SIGHTING_TS, type Sighting } from './sighting.js';
 
 // A slot is 32 words (two 64-byte cache lines). The first line holds what every lookup compares
 // and every packet updates (IPv4 key words and the counters); the second the rest of the key.
@@ -85,7 +87,11 @@ export class FlowTable {
   }
 
   /** Counts one packet; returns the flow's slot. */
-  add(view: PacketView, ifaceId: number, dir: number, ts: number, length: number): number {
+  add(s: Sighting): number {
+    const view = s.view;
+    const ifaceId = s.ifaceId;
+    const dir = s.direction;
+    const length = s.length;
     const src = view.src;
     const dst = view.dst;
     const depth = view.encapDepth;
@@ -132,6 +138,7 @@ export class FlowTable {
     }
     const c = slot * (SLOT_WORDS / 2);
     const counters = this.counters;
+    const ts = s.numbers[SIGHTING_TS] as number;
     counters[c + C_PACKETS]++;
     counters[c + C_BYTES] += length;
     if (ts < (counters[c + C_FIRST] as number)) counters[c + C_FIRST] = ts;
@@ -159,10 +166,10 @@ export class FlowTable {
   }
 
   /** The direction: as keyed, or as correlation resolved it later. */
-  dir(slot: number): number {
+  dir(slot: number): Direction {
     const k = slot * SLOT_WORDS;
     const resolved = ((this.keys[k + K_STATE] as number) >>> 2) & 3;
-    return resolved !== 0 ? resolved : (this.keys[k + K_META] as number) & 0xff;
+    return (resolved !== 0 ? resolved : (this.keys[k + K_META] as number) & 0xff) as Direction;
   }
 
   ipVersion(slot: number): number {
@@ -202,22 +209,32 @@ export class FlowTable {
     return slot * SLOT_WORDS + K_OUTER_DST;
   }
 
-  setDirection(slot: number, dir: number): void {
-    if (slot < 0) return;
+  /**
+   * Sets the direction correlation found for a flow keyed without one; returns true when that made
+   * the flow's direction known (the moment to learn from it), false when it was known already.
+   */
+  setDirection(slot: number, dir: Direction): boolean {
+    if (slot < 0 || dir === Direction.Unknown) return false;
     const k = slot * SLOT_WORDS + K_STATE;
     const state = this.keys[k] as number;
-    if ((state & 0b1100) === 0 && (((this.keys[slot * SLOT_WORDS + K_META] as number) & 0xff) === 0)) this.keys[k] = state | (dir << 2);
+    if ((state & 0b1100) !== 0 || ((this.keys[slot * SLOT_WORDS + K_META] as number) & 0xff) !== 0) return false;
+    this.keys[k] = state | (dir << 2);
+    return true;
   }
 
-  markOriginated(slot: number): void {
-    if (slot < 0) return;
+  /** Marks a flow as sent by the node itself; returns true the first time. */
+  markOriginated(slot: number): boolean {
+    if (slot < 0) return false;
     const k = slot * SLOT_WORDS + K_STATE;
-    this.keys[k] = (this.keys[k] as number) | 2;
+    const state = this.keys[k] as number;
+    if ((state & 2) !== 0) return false;
+    this.keys[k] = state | 2;
+    return true;
   }
 
   /**
    * Emits the interval's counters for every flow with packets and resets them; flows idle for two
-   * intervals free their slot. `onRecord` also feeds node knowledge (see NodeKnowledge.learnFromFlow).
+   * intervals free their slot.
    */
   flush(onRecord: (record: FlowRecord, slot: number) => void): void {
     let released = false;

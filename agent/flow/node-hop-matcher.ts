@@ -1,71 +1,49 @@
 /**
  * Within-node matching: the sightings of one packet on one node's interfaces, gathered by
- * fingerprint for a correlation window, then judged. A packet that arrived (in on any interface; an
- * encapsulated arrival on the uplink counts once with its decapsulated twin on the tunnel) and did
- * not leave (out on any interface) is a vanish candidate, grouped by (interface, src, dst, protocol,
- * ports). Whether a candidate is a real drop depends on what the node's traffic teaches overall
- * (its addresses, where addresses live) and is decided later by judgeVanishedGroup.
+ * fingerprint for a correlation window, then evaluated. A packet that arrived (in on any
+ * interface; an encapsulated arrival on the uplink counts once with its decapsulated twin on the
+ * tunnel) and did not leave (out on any interface) is a vanish candidate, grouped by (interface,
+ * src, dst, protocol, ports). Whether a candidate really vanished depends on what the node's
+ * traffic teaches overall and is decided above the seam (core/judge), from the NodeFindings this
+ * matcher hands out with takeFindings().
  *
- * Per packet this costs one Map lookup and a few typed-array writes; objects are made only for
- * vanish candidates and cross-node hops.
+ * Per packet this costs one hash lookup and a few typed-array writes; objects are made only for a
+ * candidate group's first packet and for the encapsulated hops reported for cross-node stitching.
  */
-import { ENCAP_NAMES, PacketView } from '../decode/packet-view.js';
-import { addressKey, formatAddress, isNonUnicastOrLinkLocal } from '../../core/net/address.js';
-import { DIR_IN, DIR_OUT, DIR_UNKNOWN, inferFromHopOrder, inferFromKnowledge } from './direction-inference.js';
-import { fingerprintToHex } from './fingerprint.js';
+import { Direction } from '../capture/capture-record.js';
+import type { DirectionSourceName, Hop, PacketIdentity } from '../../core/findings/hop.js';
+import { emptyCounters, type NodeCounters, type NodeFindings, type NodeKnowledgeFacts, type TunnelArrival, type TunnelDeparture, type VanishCandidate } from '../../core/findings/node-findings.js';
 import { directionName } from '../../core/findings/flow-record.js';
+import { addressKey, formatAddress, isNonUnicastOrLinkLocal, parseAddress } from '../../core/net/address.js';
+import { formatMac } from '../../core/net/mac.js';
+import { ENCAP_NAMES } from '../decode/packet-view.js';
+import { CandidateGroups, SAMPLE_FINGERPRINTS, type CandidateGroup } from './candidate-groups.js';
+import { inferFromHopOrder, inferFromKnowledge } from './direction-inference.js';
+import { fingerprintToHex } from './fingerprint.js';
 import type { FlowTable } from './flow-table.js';
-import type { DirectionSourceName, Hop, PacketIdentity, VanishedGroup } from '../../core/findings/hop.js';
 import type { InterfaceRegistry, NodeInfo } from './interface-registry.js';
 import { NodeKnowledge } from './node-knowledge.js';
 import { OpenPacketTable } from './open-packet-table.js';
 import type { PacketBytesRing } from './packet-bytes-ring.js';
+import { SIGHTING_FINGERPRINT, type Sighting } from './sighting.js';
 import { SightingStore } from './sighting-store.js';
 
 export interface HopMatcherConfig {
   /** How long after its first sighting a packet may still be seen elsewhere on the node. */
   readonly windowMs: number;
-  /** Cap on distinct vanish groups kept per node; beyond it packets are only counted. */
+  /** Cap on distinct candidate groups kept per node between takes; beyond it packets are only counted. */
   readonly maxVanishedGroups: number;
   /**
    * A live agent (one node) reports the encapsulated hops of one packet in N, chosen by
-   * fingerprint so both ends of the tunnel pick the same packets, for the collector to stitch
-   * across nodes. Unset: cross-node hops are reported only when several nodes are watched here.
+   * fingerprint so both ends of the tunnel pick the same packets, for stitching across nodes.
+   * Unset: encapsulated hops are reported only when several nodes are watched here (replay).
    */
-  readonly crossNodeSampleOneIn?: number;
+  readonly tunnelHopSampleOneIn?: number;
 }
 
 export const DEFAULT_HOP_MATCHER_CONFIG: HopMatcherConfig = { windowMs: 250, maxVanishedGroups: 100_000 };
 
-/** Encapsulated hops that leave toward, or arrive from, another node: for cross-node stitching. */
-export interface CrossNodeSink {
-  departure(fingerprint: number, nodeIndex: number, outerDst: string, ts: number, path: Hop[], identity: PacketIdentity): void;
-  arrival(fingerprint: number, nodeIndex: number, outerSrc: string, ts: number): void;
-  /** Fills `into` with the packet's hops on other nodes, now or when they are known. */
-  requestUpstream(fingerprint: number, nodeIndex: number, into: Hop[]): void;
-}
-
-export interface NodeMatchStats {
-  packets: number;
-  sightings: number;
-  forwarded: number;
-  originated: number;
-  vanishCandidates: number;
-  /** Packets seen on one interface only with no way to tell their direction. */
-  directionUnknown: number;
-  /** Multicast, broadcast, link-local: never judged. */
-  notUnicast: number;
-  vanishedGroupsOverflow: number;
-  /** Arrived and not seen leaving, but only in sightings the snap length cut short: not judged. */
-  truncatedUnjudged: number;
-  /** Arrived within the last window before the capture ended: its exit may simply not be in the file. */
-  captureEndedUnjudged: number;
-  /** Arrived for (or from) an address already known to be the node's own. */
-  local: number;
-}
-
 const MAX_GROUP_SIGHTINGS = 64;
-const SAMPLE_FINGERPRINTS = 5;
 const DIRECTION_SOURCES: readonly DirectionSourceName[] = ['unknown', 'pcapng-flags', 'linux-packet-type', 'learned-mac', 'addresses', 'hop-order'];
 
 /**
@@ -75,30 +53,41 @@ const DIRECTION_SOURCES: readonly DirectionSourceName[] = ['unknown', 'pcapng-fl
  */
 function stageRank(store: SightingStore, s: number): number {
   const encap = store.encapDepth(s) !== 0;
-  if (store.dir(s) === DIR_OUT) return encap ? 3 : 2;
+  if (store.dir(s) === Direction.Out) return encap ? 3 : 2;
   return encap ? 0 : 1;
+}
+
+/** One packet's sightings counted by stage (see evaluate). */
+interface StageTally {
+  inPlain: number;
+  inTunnel: number;
+  inEncap: number;
+  outPlain: number;
+  outTunnel: number;
+  outEncap: number;
+  unknown: number;
+  /** The sighting it vanished after (its last arrival; a decapsulated one over its encapsulated twin). */
+  lastArrival: number;
+  /** An arrival whose fingerprint is strong enough to trust (not cut short by the snap length). */
+  strongArrival: boolean;
+  /** A link-layer group or another host's frame among the arrivals: never forwarded anyway. */
+  linkGroup: number;
 }
 
 export class NodeHopMatcher {
   readonly knowledge: NodeKnowledge;
-  readonly vanished = new Map<number, VanishedGroup>();
-  readonly stats: NodeMatchStats = {
-    packets: 0,
-    sightings: 0,
-    forwarded: 0,
-    originated: 0,
-    vanishCandidates: 0,
-    directionUnknown: 0,
-    notUnicast: 0,
-    vanishedGroupsOverflow: 0,
-    truncatedUnjudged: 0,
-    captureEndedUnjudged: 0,
-    local: 0,
-  };
+  /** Counters since the last takeFindings(). */
+  private counters: NodeCounters = emptyCounters();
+  private readonly groups: CandidateGroups;
+  private departures: TunnelDeparture[] = [];
+  private arrivals: TunnelArrival[] = [];
   private readonly store = new SightingStore();
   private readonly open = new OpenPacketTable();
   private readonly order = new Int32Array(MAX_GROUP_SIGHTINGS);
+  private readonly tally: StageTally = { inPlain: 0, inTunnel: 0, inEncap: 0, outPlain: 0, outTunnel: 0, outEncap: 0, unknown: 0, lastArrival: -1, strongArrival: false, linkGroup: 0 };
   private readonly scratchWords = new Uint32Array(4);
+  /** expire()'s time bound, in a typed array so that comparing with it per packet boxes nothing. */
+  private readonly bound = new Float64Array(1);
   /** Per interface id: 0 not looked up yet, 1 not a tunnel, 2 a tunnel. */
   private tunnelFlags = new Uint8Array(64);
 
@@ -107,33 +96,33 @@ export class NodeHopMatcher {
     private readonly registry: InterfaceRegistry,
     private readonly flows: FlowTable,
     private readonly config: HopMatcherConfig = DEFAULT_HOP_MATCHER_CONFIG,
-    private readonly crossNode?: CrossNodeSink,
     /** Where the pipeline keeps recent packets' first bytes, when it does. */
     private readonly packetBytes?: PacketBytesRing,
   ) {
     this.knowledge = new NodeKnowledge(() => node.coversAllInterfaces);
+    this.groups = new CandidateGroups(config.maxVanishedGroups);
   }
 
-  /**
-   * Records one sighting of the packet decoded in `view` (fingerprint `fp`, already computed);
-   * `bytesSeq` is where the pipeline kept its first bytes (-1: not kept).
-   */
-  observe(view: PacketView, data: Uint8Array, fp: number, weak: boolean, ifaceId: number, dir: number, dirSource: number, ts: number, length: number, flowSlot: number, bytesSeq = -1): void {
+  /** Records one sighting (its fingerprint already computed). */
+  observe(s: Sighting): void {
     const open = this.open;
-    this.stats.sightings++;
-    let e = open.find(fp, ts, this.config.windowMs);
-    if (e < 0) e = open.create(fp, ts, view);
+    this.counters.sightings++;
+    let e = open.find(s, this.config.windowMs);
+    if (e < 0) e = open.create(s);
     else if (open.resolved(e)) return; // already seen leaving: nothing more to learn from it
     const store = this.store;
-    const s = store.alloc();
-    store.write(s, view, data, ifaceId, dir, dir === DIR_UNKNOWN ? 0 : dirSource, ts, length, flowSlot, weak, bytesSeq);
+    const i = store.alloc();
+    store.write(i, s);
     const tail = open.tail(e);
-    if (tail < 0) open.setChain(e, s, s);
+    if (tail < 0) open.setChain(e, i, i);
     else {
-      store.setNext(tail, s);
-      open.setChain(e, open.head(e), s);
+      store.setNext(tail, i);
+      open.setChain(e, open.head(e), i);
     }
-    if (dir !== DIR_UNKNOWN && !weak && this.registry.nodes.length === 1) this.countStage(e, dir, view.encapDepth !== 0, ifaceId);
+    // A packet sampled for cross-node stitching is evaluated at expiry, where its hops are reported.
+    if (s.direction !== Direction.Unknown && !s.weak && this.registry.nodes.length === 1 && !this.sampledForTunnelHops(s.numbers[SIGHTING_FINGERPRINT] as number)) {
+      this.countStage(e, s.direction, s.view.encapDepth !== 0, s.ifaceId);
+    }
   }
 
   /**
@@ -142,13 +131,10 @@ export class NodeHopMatcher {
    * sightings are released now, while they are in cache, instead of being judged at expiry. Only
    * for one node: several nodes need every hop for stitching.
    */
-  private countStage(e: number, dir: number, encap: boolean, ifaceId: number): void {
-    // A packet sampled for cross-node stitching is judged at expiry, where its hops are reported.
-    const sample = this.config.crossNodeSampleOneIn;
-    if (sample !== undefined && this.crossNode && this.open.fingerprint(e) % sample === 0) return;
+  private countStage(e: number, dir: Direction, encap: boolean, ifaceId: number): void {
     const stages = this.open.stageBytes;
     const o = this.open.stageOffset(e);
-    const b = o + (dir === DIR_OUT ? 3 : 0) + (encap ? 2 : this.isTunnel(ifaceId) ? 1 : 0);
+    const b = o + (dir === Direction.Out ? 3 : 0) + (encap ? 2 : this.isTunnel(ifaceId) ? 1 : 0);
     if ((stages[b] as number) < 255) stages[b] = (stages[b] as number) + 1;
     const inTunnel = stages[o + 1] as number;
     const arrivals = (stages[o] as number) + inTunnel + Math.max(0, (stages[o + 2] as number) - inTunnel);
@@ -162,7 +148,7 @@ export class NodeHopMatcher {
         s = next;
       }
       open.markResolved(e);
-      this.stats.forwarded++;
+      this.counters.forwarded++;
     }
   }
 
@@ -181,18 +167,31 @@ export class NodeHopMatcher {
     return f === 2;
   }
 
-  /** Judges every packet whose window closed before `watermark` (ms): all inputs have passed it. */
+  /** Whether a live agent samples this packet for cross-node stitching (one in N by fingerprint). */
+  private sampledForTunnelHops(fingerprint: number): boolean {
+    const sample = this.config.tunnelHopSampleOneIn;
+    return sample !== undefined && sample > 0 && fingerprint % sample === 0;
+  }
+
+  /** Whether this packet's encapsulated hops go to cross-node stitching. */
+  private reportsTunnelHops(fingerprint: number): boolean {
+    if (this.config.tunnelHopSampleOneIn !== undefined) return this.sampledForTunnelHops(fingerprint);
+    return this.registry.nodes.length > 1;
+  }
+
+  /** Evaluates every packet whose window closed before `watermark` (ms): all inputs have passed it. */
   expire(watermark: number): void {
     const open = this.open;
-    const window = this.config.windowMs;
-    for (let e = open.oldest(); e >= 0 && open.firstTs(e) + window < watermark; e = open.oldest()) {
-      this.evaluate(e);
+    const bound = this.bound;
+    bound[0] = watermark - this.config.windowMs;
+    for (let e = open.oldest(); e >= 0 && open.startedBefore(e, bound); e = open.oldest()) {
+      this.evaluate(e, true);
       open.removeOldest();
     }
   }
 
   /**
-   * End of input: judges what is still open. Packets first seen within the last window before
+   * End of input: evaluates what is still open. Packets first seen within the last window before
    * `endTs` (when the earliest input ended) may have left after the capture stopped: not judged.
    */
   expireAll(endTs: number): void {
@@ -203,24 +202,139 @@ export class NodeHopMatcher {
     }
   }
 
-  /** Forgets vanish groups whose last packet is older than `before` (ms): live nodes run for months. */
-  pruneVanished(before: number): void {
-    for (const [key, g] of this.vanished) if (g.lastSeen < before) this.vanished.delete(key);
-  }
-
   get openPackets(): number {
     return this.open.size;
   }
 
-  private evaluate(e: number, judgeable = true): void {
+  /**
+   * What the packets evaluated since the last call taught, as plain data (the seam): the candidate
+   * groups gathered (taken: the next call starts afresh), the knowledge about their addresses, the
+   * counters, and the encapsulated hops for stitching. `coveredUntil`: capture time before which
+   * every packet of the node has been evaluated.
+   */
+  takeFindings(coveredUntil: number): NodeFindings {
+    const groups = this.groups.take();
+    const counters = this.counters;
+    counters.vanishedGroupsOverflow += this.groups.overflow;
+    this.groups.overflow = 0;
+    this.counters = emptyCounters();
+    const departures = this.departures;
+    const arrivals = this.arrivals;
+    this.departures = [];
+    this.arrivals = [];
+    const registry = this.registry;
+    const name = (id: number): string => registry.interfaces[id]?.name ?? `if${id}`;
+    const candidates: VanishCandidate[] = groups.map((g) => ({
+      iface: name(g.ifaceId),
+      role: registry.interfaces[g.ifaceId]?.role ?? 'other',
+      identity: g.identity,
+      packets: g.packets,
+      firstSeen: g.firstSeen,
+      lastSeen: g.lastSeen,
+      directionUncertain: g.uncertain,
+      fingerprints: g.fingerprints.map(fingerprintToHex),
+      path: g.path,
+      upstreamPath: [],
+      arrivalMacSrc: formatMac(g.arrivalMacSrc),
+      arrivalMacDst: formatMac(g.arrivalMacDst),
+      ...(g.sample ? { sample: g.sample } : {}),
+    }));
+    const questions = groups.map((g) => ({
+      srcKey: addressKey(g.ipVersion, g.src),
+      dstKey: addressKey(g.ipVersion, g.dst),
+      src: g.identity.src,
+      dst: g.identity.dst,
+      ifaceId: g.ifaceId,
+    }));
+    return {
+      node: this.node.name,
+      interfaces: registry
+        .interfacesOf(this.node)
+        .map((i) => ({ name: i.name, role: i.role }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+      coversAllInterfaces: this.node.coversAllInterfaces,
+      candidates,
+      knowledge: this.knowledge.factsFor(questions, name),
+      counters,
+      departures,
+      arrivals,
+      captureLoss: [],
+      coveredUntil,
+    };
+  }
+
+  /** The node's knowledge as it stands now about these candidates' addresses (a replay's final findings). */
+  knowledgeFor(candidates: readonly VanishCandidate[]): NodeKnowledgeFacts {
+    const words = this.scratchWords;
+    const key = (address: string): number => addressKey(parseAddress(address, words), words);
+    const questions = candidates.map((c) => ({
+      srcKey: key(c.identity.src),
+      dstKey: key(c.identity.dst),
+      src: c.identity.src,
+      dst: c.identity.dst,
+      ifaceId: this.registry.interface(this.node.name, c.iface).id,
+    }));
+    return this.knowledge.factsFor(questions, (id) => this.registry.interfaces[id]?.name ?? `if${id}`);
+  }
+
+  /**
+   * A packet's window closed: gather its sightings in time order, fill in the directions the
+   * capture did not give, count its stages, and decide: forwarded, sent by the node, for the node,
+   * not judgeable, or a vanish candidate. Its encapsulated hops go to stitching when it is one of
+   * the packets reported.
+   */
+  private evaluate(e: number, judgeable: boolean): void {
     const open = this.open;
+    this.counters.packets++;
+    if (open.resolved(e)) return; // forwarded, counted when it was seen leaving
+    const n = this.gather(e);
+    const v = open.ipVersion(e);
+    const words = open.words;
+    if (isNonUnicastOrLinkLocal(v, words, open.dstOffset(e)) || isNonUnicastOrLinkLocal(v, words, open.srcOffset(e))) {
+      this.counters.notUnicast++;
+      this.release(n);
+      return;
+    }
+    const srcKey = addressKey(v, words, open.srcOffset(e));
+    const dstKey = addressKey(v, words, open.dstOffset(e));
+    this.inferDirections(n, srcKey, dstKey);
+    const t = this.countStages(n);
+    const tunnelHops = this.reportsTunnelHops(open.fingerprint(e));
+    const arrivals = t.inPlain + t.inTunnel + Math.max(0, t.inEncap - t.inTunnel);
+    const departures = t.outPlain + t.outTunnel + Math.max(0, t.outEncap - t.outTunnel);
+    const store = this.store;
+    if (arrivals === 0 && departures > 0) {
+      this.counters.originated++;
+      for (let i = 0; i < n; i++) {
+        const s = this.order[i] as number;
+        if (store.dir(s) === Direction.Out && this.flows.markOriginated(store.flowSlot(s))) this.knowledge.learnOriginated(this.flows, store.flowSlot(s));
+      }
+    } else if (arrivals > departures) {
+      const missing = arrivals - departures;
+      if (t.linkGroup !== 0) this.counters.notUnicast++;
+      else if (this.knowledge.isLocal(dstKey) || this.knowledge.isLocal(srcKey)) this.counters.local += missing;
+      else if (!t.strongArrival) this.counters.truncatedUnjudged += missing;
+      else if (!judgeable) this.counters.captureEndedUnjudged += missing;
+      else this.addCandidate(e, n, t.lastArrival, missing, false);
+    } else if (arrivals > 0) {
+      this.counters.forwarded++;
+    } else if (t.unknown > 0) {
+      // Seen only where nothing tells which way it went: a candidate to judge later, if the node has
+      // more than one captured interface (otherwise nothing here can be missing a hop).
+      this.counters.directionUnknown++;
+      const last = this.order[n - 1] as number;
+      if (judgeable && !store.weak(last) && (this.node.coversAllInterfaces || this.registry.interfacesOf(this.node).length > 1)) this.addCandidate(e, n, last, 1, true);
+    }
+    if (tunnelHops) this.reportTunnelHops(e, n);
+    this.release(n);
+  }
+
+  /** Puts the packet's sightings in time order into `order` (insertion sort: a handful); returns how many. */
+  private gather(e: number): number {
     const store = this.store;
     const order = this.order;
-    this.stats.packets++;
-    if (open.resolved(e)) return; // forwarded, counted when it was seen leaving
-    // Gather the chain, time-ordered (insertion sort: groups are a handful of sightings).
     let n = 0;
-    for (let s = open.head(e); s >= 0; ) {
+    for (let s = this.open.head(e); s >= 0; ) {
       const next = store.next(s);
       if (n < MAX_GROUP_SIGHTINGS) {
         let i = n++;
@@ -240,155 +354,122 @@ export class NodeHopMatcher {
       }
       s = next;
     }
-    const v = open.ipVersion(e);
-    const words = open.words;
-    if (isNonUnicastOrLinkLocal(v, words, open.dstOffset(e)) || isNonUnicastOrLinkLocal(v, words, open.srcOffset(e))) {
-      this.stats.notUnicast++;
-      this.release(n);
-      return;
-    }
-    const srcKey = addressKey(v, words, open.srcOffset(e));
-    const dstKey = addressKey(v, words, open.dstOffset(e));
+    return n;
+  }
 
-    // Stitching across nodes only means something when several nodes are watched.
-    const sample = this.config.crossNodeSampleOneIn;
-    const crossNode =
-      this.registry.nodes.length > 1 || (sample !== undefined && open.fingerprint(e) % sample === 0) ? this.crossNode : undefined;
+  /**
+   * Directions the capture did not give, from the node's knowledge, then from the order of hops;
+   * each flow whose direction this makes known teaches the node once.
+   */
+  private inferDirections(n: number, srcKey: number, dstKey: number): void {
+    const store = this.store;
     let unknown = 0;
     for (let i = 0; i < n; i++) {
-      const s = order[i] as number;
-      if (store.dir(s) === DIR_UNKNOWN && inferFromKnowledge(store, s, this.knowledge, srcKey, dstKey) === DIR_UNKNOWN) unknown++;
+      const s = this.order[i] as number;
+      if (store.dir(s) === Direction.Unknown && inferFromKnowledge(store, s, this.knowledge, srcKey, dstKey) === Direction.Unknown) unknown++;
     }
-    if (unknown > 0 && n > 1) inferFromHopOrder(store, order, n, this.registry, this.knowledge);
-
-    let inPlain = 0;
-    let inTunnel = 0;
-    let inEncap = 0;
-    let outPlain = 0;
-    let outTunnel = 0;
-    let outEncap = 0;
-    let lastArrival = -1;
-    let strongArrival = false;
-    let linkGroup = 0;
-    unknown = 0;
+    if (unknown > 0 && n > 1) inferFromHopOrder(store, this.order, n, this.registry, this.knowledge);
     for (let i = 0; i < n; i++) {
-      const s = order[i] as number;
+      const s = this.order[i] as number;
+      const slot = store.flowSlot(s);
+      if (this.flows.setDirection(slot, store.dir(s))) {
+        const role = this.registry.interfaces[store.iface(s)]?.role;
+        this.knowledge.learnFromFlow(this.flows, slot, role === 'pod' || role === 'tunnel');
+      }
+    }
+  }
+
+  private countStages(n: number): StageTally {
+    const store = this.store;
+    const t = this.tally;
+    t.inPlain = t.inTunnel = t.inEncap = t.outPlain = t.outTunnel = t.outEncap = t.unknown = t.linkGroup = 0;
+    t.lastArrival = -1;
+    t.strongArrival = false;
+    for (let i = 0; i < n; i++) {
+      const s = this.order[i] as number;
       const dir = store.dir(s);
       const encap = store.encapDepth(s) !== 0;
-      const tunnel = !encap && this.registry.interfaces[store.iface(s)]?.role === 'tunnel';
-      this.flows.setDirection(store.flowSlot(s), dir);
-      if (dir === DIR_IN) {
-        if (encap) inEncap++;
-        else if (tunnel) inTunnel++;
-        else inPlain++;
+      const tunnel = !encap && this.isTunnel(store.iface(s));
+      if (dir === Direction.In) {
+        if (encap) t.inEncap++;
+        else if (tunnel) t.inTunnel++;
+        else t.inPlain++;
         // The packet vanished after its last arrival; a decapsulated arrival comes after its
         // encapsulated twin, whatever the timestamps say.
-        if (lastArrival < 0 || !encap || store.encapDepth(lastArrival) !== 0) lastArrival = s;
-        if (!store.weak(s)) strongArrival = true;
-        linkGroup |= store.linkGroup(s);
-        if (encap && crossNode) crossNode.arrival(open.fingerprint(e), this.node.index, this.outer(s, false), store.ts(s));
-      } else if (dir === DIR_OUT) {
-        if (encap) outEncap++;
-        else if (tunnel) outTunnel++;
-        else outPlain++;
+        if (t.lastArrival < 0 || !encap || store.encapDepth(t.lastArrival) !== 0) t.lastArrival = s;
+        if (!store.weak(s)) t.strongArrival = true;
+        t.linkGroup |= store.linkGroup(s);
+      } else if (dir === Direction.Out) {
+        if (encap) t.outEncap++;
+        else if (tunnel) t.outTunnel++;
+        else t.outPlain++;
       } else {
-        unknown++;
+        t.unknown++;
       }
     }
-    const arrivals = inPlain + inTunnel + Math.max(0, inEncap - inTunnel);
-    const departures = outPlain + outTunnel + Math.max(0, outEncap - outTunnel);
+    return t;
+  }
 
-    if (arrivals === 0 && departures > 0) {
-      this.stats.originated++;
-      for (let i = 0; i < n; i++) {
-        const s = order[i] as number;
-        if (store.dir(s) === DIR_OUT) this.flows.markOriginated(store.flowSlot(s));
-      }
-    } else if (arrivals > departures) {
-      if (linkGroup !== 0) this.stats.notUnicast++;
-      else if (this.knowledge.isLocal(dstKey) || this.knowledge.isLocal(srcKey)) this.stats.local += arrivals - departures;
-      else if (!strongArrival) this.stats.truncatedUnjudged += arrivals - departures;
-      else if (!judgeable) this.stats.captureEndedUnjudged += arrivals - departures;
-      else this.addCandidate(e, n, lastArrival, arrivals - departures, false, srcKey, dstKey);
-    } else if (arrivals > 0) {
-      this.stats.forwarded++;
-    } else if (unknown > 0) {
-      // Seen only where nothing tells which way it went: judged later, if the node has more than one
-      // captured interface (otherwise nothing here can be missing a hop).
-      this.stats.directionUnknown++;
-      if (judgeable && !store.weak(order[n - 1] as number) && (this.node.coversAllInterfaces || this.registry.interfacesOf(this.node).length > 1)) {
-        this.addCandidate(e, n, order[n - 1] as number, 1, true, srcKey, dstKey);
+  /** The packet's encapsulated arrivals and departures, for stitching across nodes. */
+  private reportTunnelHops(e: number, n: number): void {
+    const store = this.store;
+    const fp = fingerprintToHex(this.open.fingerprint(e));
+    let path: Hop[] | undefined;
+    for (let i = 0; i < n; i++) {
+      const s = this.order[i] as number;
+      if (store.encapDepth(s) === 0) continue;
+      const dir = store.dir(s);
+      if (dir === Direction.In) this.arrivals.push({ fingerprint: fp, outerSrc: this.outer(s, false), ts: store.ts(s) });
+      else if (dir === Direction.Out) {
+        path ??= this.path(n);
+        this.departures.push({ fingerprint: fp, outerDst: this.outer(s, true), ts: store.ts(s), path, identity: this.identity(e) });
       }
     }
-    if (outEncap > 0 && crossNode) {
-      let path: Hop[] | undefined;
-      for (let i = 0; i < n; i++) {
-        const s = order[i] as number;
-        if (store.dir(s) === DIR_OUT && store.encapDepth(s) !== 0) {
-          path ??= this.path(n);
-          crossNode.departure(open.fingerprint(e), this.node.index, this.outer(s, true), store.ts(s), path, this.identity(e));
-        }
-      }
-    }
-    this.release(n);
   }
 
   private release(n: number): void {
     for (let i = 0; i < n; i++) this.store.release(this.order[i] as number);
   }
 
-  private addCandidate(e: number, n: number, arrival: number, count: number, uncertain: boolean, srcKey: number, dstKey: number): void {
+  private addCandidate(e: number, n: number, arrival: number, count: number, uncertain: boolean): void {
     const open = this.open;
     const store = this.store;
-    this.stats.vanishCandidates += count;
-    const ifaceId = store.iface(arrival);
-    const proto = open.proto(e);
-    // Groups are keyed by a hash of the numeric identity: text is made only for a new group.
-    let h = Math.imul(ifaceId ^ 0x9e3779b9, 0x85ebca6b) ^ proto ^ (uncertain ? 0x40000000 : 0);
-    h = Math.imul(h ^ (srcKey % 4294967291), 0xcc9e2d51) ^ (dstKey % 4294967279);
-    h = Math.imul(h ^ (h >>> 15), 0x1b873593) ^ ((open.sport(e) << 16) | open.dport(e));
-    const key = (((h ^ (h >>> 13)) >>> 0) * 2097152 + ((srcKey + dstKey * 31) % 2097152)) ;
+    this.counters.vanishCandidates += count;
+    const words = open.words;
+    const src = words.subarray(open.srcOffset(e), open.srcOffset(e) + 4);
+    const dst = words.subarray(open.dstOffset(e), open.dstOffset(e) + 4);
+    const key = { ifaceId: store.iface(arrival), ipVersion: open.ipVersion(e), src, dst, proto: open.proto(e), sport: open.sport(e), dport: open.dport(e), uncertain };
     const ts = store.ts(arrival);
-    const existing = this.vanished.get(key);
+    const existing = this.groups.find(key);
     if (existing) {
       existing.packets += count;
       if (ts < existing.firstSeen) existing.firstSeen = ts;
       if (ts > existing.lastSeen) existing.lastSeen = ts;
-      if (existing.fingerprints.length < SAMPLE_FINGERPRINTS) existing.fingerprints.push(fingerprintToHex(open.fingerprint(e)));
+      if (existing.fingerprints.length < SAMPLE_FINGERPRINTS) existing.fingerprints.push(open.fingerprint(e));
       // The first packet's bytes may have been overwritten on a busy node; a later one's will do.
-      if (!existing.sampleBytes && this.packetBytes) existing.sampleBytes = this.packetBytes.get(store.bytesSeq(arrival));
+      existing.sample ??= this.sample(arrival);
       return;
     }
-    const identity = this.identity(e);
-    const fp = fingerprintToHex(open.fingerprint(e));
-    if (this.vanished.size >= this.config.maxVanishedGroups) {
-      this.stats.vanishedGroupsOverflow += count;
-      return;
-    }
-    const iface = this.registry.interfaces[ifaceId];
-    const upstreamPath: Hop[] = [];
-    if (!uncertain) this.crossNode?.requestUpstream(open.fingerprint(e), this.node.index, upstreamPath);
-    this.vanished.set(key, {
-      key: `${ifaceId}|${identity.src}|${identity.dst}|${proto}|${identity.sport}|${identity.dport}|${uncertain ? 'u' : 'c'}`,
-      node: this.node.name,
-      nodeIndex: this.node.index,
-      iface: iface?.name ?? `if${ifaceId}`,
-      ifaceId,
-      role: iface?.role ?? 'other',
-      identity,
-      srcKey,
-      dstKey,
+    const group: CandidateGroup = {
+      ...key,
+      src: Uint32Array.from(src),
+      dst: Uint32Array.from(dst),
+      identity: this.identity(e),
       packets: count,
       firstSeen: ts,
       lastSeen: ts,
-      directionUncertain: uncertain,
-      fingerprints: [fp],
-      samplePath: this.path(n),
-      upstreamPath,
+      fingerprints: [open.fingerprint(e)],
+      path: this.path(n),
       arrivalMacSrc: store.macSrc(arrival),
       arrivalMacDst: store.macDst(arrival),
-      sampleBytes: this.packetBytes?.get(store.bytesSeq(arrival)),
-    });
+      sample: this.sample(arrival),
+    };
+    if (!this.groups.add(group)) this.groups.overflow += count;
+  }
+
+  private sample(arrival: number): CandidateGroup['sample'] {
+    const bytes = this.packetBytes?.get(this.store.bytesSeq(arrival));
+    return bytes ? { bytes: bytes.bytes, linkType: bytes.linkType, origLen: bytes.origLen, ts: this.store.ts(arrival) } : undefined;
   }
 
   private identity(e: number): PacketIdentity {
@@ -406,7 +487,7 @@ export class NodeHopMatcher {
     };
   }
 
-  /** The current group's sightings as hops, in time order. */
+  /** The current packet's sightings as hops, in time order. */
   private path(n: number): Hop[] {
     const store = this.store;
     const hops: Hop[] = [];
@@ -424,7 +505,7 @@ export class NodeHopMatcher {
         encap: encap ? (ENCAP_NAMES[store.encapKind(s)] ?? 'none') : 'none',
         outerSrc: encap ? this.outer(s, false) : null,
         outerDst: encap ? this.outer(s, true) : null,
-        vni: encap && (store.vni(s)) >= 0 ? (store.vni(s)) : null,
+        vni: encap && store.vni(s) >= 0 ? store.vni(s) : null,
         ttl: store.ttl(s),
         length: store.length(s),
       });

@@ -13,8 +13,8 @@
  * the addresses after), so finding, updating and expiring it touches one or two cache lines.
  */
 import { RecordBuffer } from './record-buffer.js';
-import { PacketView } from '../decode/packet-view.js';
 import { HashIndex } from './hash-index.js';
+import { SIGHTING_FINGERPRINT, SIGHTING_TS, type Sighting } from './sighting.js';
 
 const NONE = -1;
 const WORDS = 24;
@@ -54,17 +54,20 @@ export class OpenPacketTable {
     return this.byFingerprint.size;
   }
 
-  /** The open entry for this fingerprint whose window holds `ts`, or NONE. */
-  find(fp: number, ts: number, window: number): number {
-    for (let e = this.byFingerprint.get(fp); e !== NONE; e = this.rec.i32[e * WORDS + W_OLDER] as number) {
+  /** The open entry for the sighting's fingerprint whose window holds its time, or NONE. */
+  find(s: Sighting, window: number): number {
+    const ts = s.numbers[SIGHTING_TS] as number;
+    for (let e = this.byFingerprint.get(s.numbers, SIGHTING_FINGERPRINT); e !== NONE; e = this.rec.i32[e * WORDS + W_OLDER] as number) {
       const d = ts - (this.rec.f64[(e * WORDS + W_FIRST_TS) >> 1] as number);
       if (d <= window && d >= -window) return e;
     }
     return NONE;
   }
 
-  /** Creates the entry for a packet first seen now, taking its identity from the view. */
-  create(fp: number, ts: number, view: PacketView): number {
+  /** Creates the entry for a packet first seen in this sighting, taking its identity from its view. */
+  create(s: Sighting): number {
+    const view = s.view;
+    const fp = s.numbers[SIGHTING_FINGERPRINT] as number;
     let e: number;
     if (this.freeHead !== NONE) {
       e = this.freeHead;
@@ -75,13 +78,13 @@ export class OpenPacketTable {
     }
     const w = e * WORDS;
     const i32 = this.rec.i32;
-    const newest = this.byFingerprint.get(fp);
+    const newest = this.byFingerprint.get(s.numbers, SIGHTING_FINGERPRINT);
     i32[w + W_OLDER] = newest;
     i32[w + W_NEWER] = NONE;
     if (newest !== NONE) i32[newest * WORDS + W_NEWER] = e;
-    this.byFingerprint.set(fp, e);
+    this.byFingerprint.set(s.numbers, SIGHTING_FINGERPRINT, e);
     this.rec.f64[(w + W_FINGERPRINT) >> 1] = fp;
-    this.rec.f64[(w + W_FIRST_TS) >> 1] = ts;
+    this.rec.f64[(w + W_FIRST_TS) >> 1] = s.numbers[SIGHTING_TS] as number;
     i32[w + W_HEAD] = NONE;
     i32[w + W_TAIL] = NONE;
     i32[w + W_META] = view.ipVersion | ((view.proto + 1) << 8);
@@ -106,6 +109,11 @@ export class OpenPacketTable {
 
   firstTs(e: number): number {
     return this.rec.f64[(e * WORDS + W_FIRST_TS) >> 1] as number;
+  }
+
+  /** Whether the entry was first seen before bound[0] (a bound in a Float64Array: never boxed). */
+  startedBefore(e: number, bound: Float64Array): boolean {
+    return (this.rec.f64[(e * WORDS + W_FIRST_TS) >> 1] as number) < (bound[0] as number);
   }
 
   head(e: number): number {
@@ -181,7 +189,7 @@ export class OpenPacketTable {
     const w = e * WORDS;
     const newer = this.rec.i32[w + W_NEWER] as number;
     if (newer !== NONE) this.rec.i32[newer * WORDS + W_OLDER] = NONE;
-    else this.byFingerprint.delete(this.fingerprint(e));
+    else this.byFingerprint.delete(this.rec.f64, (w + W_FINGERPRINT) >> 1);
     this.rec.i32[w + W_NEXT_FREE] = this.freeHead;
     this.freeHead = e;
   }

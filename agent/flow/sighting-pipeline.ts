@@ -5,13 +5,14 @@
  */
 import { Direction, DirectionSource, type CaptureRecord } from '../capture/capture-record.js';
 import { DecodeStatus, PacketDecoder, type PacketDecoderConfig } from '../decode/packet-decoder.js';
-import { fingerprintIsWeak, packetFingerprint } from './fingerprint.js';
+import { fingerprintIsWeak, writePacketFingerprint } from './fingerprint.js';
 import { FlowTable } from './flow-table.js';
 import type { FlowRecord } from '../../core/findings/flow-record.js';
 import { InterfaceRegistry } from './interface-registry.js';
-import { DEFAULT_HOP_MATCHER_CONFIG, NodeHopMatcher, type CrossNodeSink, type HopMatcherConfig } from './node-hop-matcher.js';
+import { DEFAULT_HOP_MATCHER_CONFIG, NodeHopMatcher, type HopMatcherConfig } from './node-hop-matcher.js';
 import { PACKET_OUTGOING } from '../decode/linux-sll.js';
 import { PacketBytesRing, type PacketBytesConfig } from './packet-bytes-ring.js';
+import { Sighting, SIGHTING_FINGERPRINT, SIGHTING_TS } from './sighting.js';
 
 /** How a capture source's packets map to node interfaces. */
 export interface CaptureBinding {
@@ -35,12 +36,13 @@ export interface PipelineStats {
   malformed: number;
   /** Left out by consistent sampling. */
   sampledOut: number;
+  /** On interfaces the agent was told not to analyse (--iface): counted here, nowhere else. */
+  notAnalysed: number;
 }
 
 export interface SightingPipelineConfig {
   readonly decoder?: PacketDecoderConfig;
   readonly matcher?: HopMatcherConfig;
-  readonly crossNode?: CrossNodeSink;
   /** Only packets of interfaces whose name passes are analysed (the agent's --iface patterns). */
   readonly acceptInterface?: (name: string) => boolean;
   /**
@@ -60,13 +62,16 @@ export class SightingPipeline {
   readonly flows: FlowTable;
   readonly matchers: NodeHopMatcher[] = [];
   readonly packetBytes: PacketBytesRing | undefined;
-  readonly stats: PipelineStats = { records: 0, bytes: 0, decoded: 0, truncated: 0, notIp: 0, malformed: 0, sampledOut: 0 };
+  readonly stats: PipelineStats = { records: 0, bytes: 0, decoded: 0, truncated: 0, notIp: 0, malformed: 0, sampledOut: 0, notAnalysed: 0 };
+  /** The one sighting handed to matchers, overwritten per packet. */
+  private readonly sighting = new Sighting();
 
   constructor(
     readonly registry: InterfaceRegistry,
     private readonly config: SightingPipelineConfig = {},
   ) {
     this.decoder = new PacketDecoder(config.decoder);
+    this.sighting.view = this.decoder.view;
     this.flows = new FlowTable(registry);
     this.packetBytes = config.packetBytes ? new PacketBytesRing(config.packetBytes) : undefined;
   }
@@ -77,18 +82,14 @@ export class SightingPipeline {
     if (!m) {
       const node = this.registry.nodes[nodeIndex];
       if (!node) throw new Error(`unknown node index ${nodeIndex}`);
-      m = new NodeHopMatcher(node, this.registry, this.flows, this.config.matcher ?? DEFAULT_HOP_MATCHER_CONFIG, this.config.crossNode, this.packetBytes);
+      m = new NodeHopMatcher(node, this.registry, this.flows, this.config.matcher ?? DEFAULT_HOP_MATCHER_CONFIG, this.packetBytes);
       this.matchers[nodeIndex] = m;
     }
     return m;
   }
 
-  /**
-   * One captured packet. The record's bytes are only valid during this call. Returns its timestamp
-   * (ms), which callers track for their watermark.
-   */
-  onRecord(record: CaptureRecord, binding: CaptureBinding): number {
-    const ts = record.tsSec * 1000 + record.tsNsec / 1e6;
+  /** One captured packet. The record's bytes are only valid during this call. */
+  onRecord(record: CaptureRecord, binding: CaptureBinding): void {
     const stats = this.stats;
     stats.records++;
     stats.bytes += record.origlen;
@@ -100,38 +101,49 @@ export class SightingPipeline {
     this.countInterface(ifaceId, record.origlen);
     if (status === DecodeStatus.NotIp) {
       stats.notIp++;
-      return ts;
+      return;
     }
     if (status === DecodeStatus.Malformed) stats.malformed++;
     else if (status === DecodeStatus.Truncated) stats.truncated++;
     else stats.decoded++;
-    if (view.ipVersion === 0) return ts;
+    if (view.ipVersion === 0) return;
+    const iface = this.registry.interfaces[ifaceId];
+    if (!iface) return;
+    if (this.config.acceptInterface && !this.accepts(ifaceId, iface.name)) {
+      stats.notAnalysed++;
+      return;
+    }
 
-    let dir = record.direction as number;
-    let dirSource: number = dir === Direction.Unknown ? DirectionSource.None : DirectionSource.PcapngFlags;
+    let dir = record.direction as Direction;
+    let dirSource = dir === Direction.Unknown ? DirectionSource.None : DirectionSource.PcapngFlags;
     if (dir === Direction.Unknown && view.linuxPacketType >= 0) {
       dir = view.linuxPacketType === PACKET_OUTGOING ? Direction.Out : Direction.In;
       dirSource = DirectionSource.LinuxPacketType;
     }
-    const fp = packetFingerprint(view, record.data);
+    const s = this.sighting;
+    const numbers = s.numbers;
+    writePacketFingerprint(view, record.data, numbers, SIGHTING_FINGERPRINT);
     const sample = this.config.sampleOneIn;
-    if (sample !== undefined && sample > 1 && fp % sample !== 0) {
+    if (sample !== undefined && sample > 1 && (numbers[SIGHTING_FINGERPRINT] as number) % sample !== 0) {
       stats.sampledOut++;
-      return ts;
+      return;
     }
-    const weak = fingerprintIsWeak(view);
-    const slot = this.flows.add(view, ifaceId, dir, ts, record.origlen);
-    const iface = this.registry.interfaces[ifaceId];
-    if (!iface) return ts;
-    if (this.config.acceptInterface && !this.accepts(ifaceId, iface.name)) return ts;
+    numbers[SIGHTING_TS] = record.tsSec * 1000 + record.tsNsec / 1e6;
+    s.data = record.data;
+    s.weak = fingerprintIsWeak(view);
+    s.ifaceId = ifaceId;
+    s.direction = dir;
+    s.directionSource = dirSource;
+    s.length = record.origlen;
+    const slot = this.flows.add(s);
+    s.flowSlot = slot;
     const matcher = this.matcher(iface.node.index);
-    // A flow's first packet teaches the node at once when its direction is known (the node's
-    // addresses above all); the rest is learned when flow records are emitted.
+    // A flow whose first packet says its direction teaches the node at once (its addresses above
+    // all); one without learns when correlation resolves it (NodeHopMatcher).
     if (slot >= 0 && this.flows.created && dir !== Direction.Unknown) matcher.knowledge.learnFromFlow(this.flows, slot, iface.role === 'pod' || iface.role === 'tunnel');
     // Only arrivals (and packets of unknown direction) can become a vanished group's sample.
-    const bytesSeq = this.packetBytes && dir !== Direction.Out ? this.packetBytes.put(record.data, record.offset, record.caplen, record.origlen, record.linkType) : -1;
-    matcher.observe(view, record.data, fp, weak, ifaceId, dir, dirSource, ts, record.origlen, slot, bytesSeq);
-    return ts;
+    s.bytesSeq = this.packetBytes && dir !== Direction.Out ? this.packetBytes.put(record.data, record.offset, record.caplen, record.origlen, record.linkType) : -1;
+    matcher.observe(s);
   }
 
   /** Judges every packet whose window closed before `watermark` (ms). */
@@ -139,21 +151,14 @@ export class SightingPipeline {
     for (const m of this.matchers) m?.expire(watermark);
   }
 
-  /** Emits the interval's flow records and teaches each node what they show. */
+  /** Emits the interval's flow records. */
   flushFlows(onRecord?: (record: FlowRecord) => void): void {
-    const registry = this.registry;
-    this.flows.flush((record, slot) => {
-      const iface = registry.interfaces[this.flows.iface(slot)];
-      if (iface) {
-        this.matcher(iface.node.index).knowledge.learnFromFlow(this.flows, slot, iface.role === 'pod' || iface.role === 'tunnel');
-      }
-      onRecord?.(record);
-    });
+    this.flows.flush((record) => onRecord?.(record));
   }
 
   /**
-   * End of input (`endTs`: when the earliest input ended): judge everything still open, then flush
-   * flows so knowledge is complete.
+   * End of input (`endTs`: when the earliest input ended): evaluates everything still open, then
+   * flushes the flows.
    */
   finish(endTs: number, onRecord?: (record: FlowRecord) => void): void {
     for (const m of this.matchers) m?.expireAll(endTs);

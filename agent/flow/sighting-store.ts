@@ -9,7 +9,8 @@
  * underlays, rarely present, live in a side array.
  */
 import { RecordBuffer } from './record-buffer.js';
-import { PacketView } from '../decode/packet-view.js';
+import { Direction } from '../capture/capture-record.js';
+import { SIGHTING_TS, type Sighting } from './sighting.js';
 
 const NONE = -1;
 const WORDS = 16;
@@ -69,27 +70,29 @@ export class SightingStore {
     this.live--;
   }
 
-  /** Fills sighting i from the decoded packet. */
-  write(i: number, view: PacketView, data: Uint8Array, ifaceId: number, dir: number, dirSource: number, ts: number, length: number, flowSlot: number, weak: boolean, bytesSeq: number): void {
+  /** Fills record i from the sighting (a direction not known yet is stored without a source). */
+  write(i: number, s: Sighting): void {
+    const view = s.view;
+    const data = s.data;
     const w = i * WORDS;
     const b = w * 4;
     const i32 = this.rec.i32;
     const u8 = this.rec.u8;
-    i32[w + W_IFACE] = ifaceId;
-    i32[w + W_BYTES_SEQ] = bytesSeq;
-    this.rec.f64[(w + W_TS) >> 1] = ts;
-    this.rec.f64[(w + W_MAC_SRC) >> 1] = macAt(data, view.macSrcOffset);
-    this.rec.f64[(w + W_MAC_DST) >> 1] = macAt(data, view.macDstOffset);
-    this.rec.u32[w + W_LENGTH] = length;
-    i32[w + W_FLOW_SLOT] = flowSlot;
-    u8[b + B_DIR] = dir;
-    u8[b + B_DIR_SOURCE] = dirSource;
+    i32[w + W_IFACE] = s.ifaceId;
+    i32[w + W_BYTES_SEQ] = s.bytesSeq;
+    this.rec.f64[(w + W_TS) >> 1] = s.numbers[SIGHTING_TS] as number;
+    writeMac(data, view.macSrcOffset, this.rec.f64, (w + W_MAC_SRC) >> 1);
+    writeMac(data, view.macDstOffset, this.rec.f64, (w + W_MAC_DST) >> 1);
+    this.rec.u32[w + W_LENGTH] = s.length;
+    i32[w + W_FLOW_SLOT] = s.flowSlot;
+    u8[b + B_DIR] = s.direction;
+    u8[b + B_DIR_SOURCE] = s.direction === Direction.Unknown ? 0 : s.directionSource;
     u8[b + B_TTL] = view.ttl;
     const pt = view.linuxPacketType;
     // Broadcast, multicast, or a frame for another host (PACKET_OTHERHOST, seen in promiscuous
     // mode): the kernel does not forward these, so their missing exit means nothing.
     u8[b + B_LINK_GROUP] = view.macDstGroup | (pt === 1 || pt === 2 || pt === 3 ? 1 : 0);
-    u8[b + B_WEAK] = weak ? 1 : 0;
+    u8[b + B_WEAK] = s.weak ? 1 : 0;
     const depth = view.encapDepth;
     u8[b + B_ENCAP_DEPTH] = depth;
     if (depth === 0) {
@@ -143,15 +146,15 @@ export class SightingStore {
     return this.rec.i32[i * WORDS + W_FLOW_SLOT] as number;
   }
 
-  dir(i: number): number {
-    return this.rec.u8[i * WORDS * 4 + B_DIR] as number;
+  dir(i: number): Direction {
+    return this.rec.u8[i * WORDS * 4 + B_DIR] as Direction;
   }
 
   dirSource(i: number): number {
     return this.rec.u8[i * WORDS * 4 + B_DIR_SOURCE] as number;
   }
 
-  setDirection(i: number, dir: number, source: number): void {
+  setDirection(i: number, dir: Direction, source: number): void {
     this.rec.u8[i * WORDS * 4 + B_DIR] = dir;
     this.rec.u8[i * WORDS * 4 + B_DIR_SOURCE] = source;
   }
@@ -208,12 +211,17 @@ export class SightingStore {
   }
 }
 
-/** Reads a 48-bit MAC at offset o as a number, or -1 when o < 0. */
-export function macAt(data: Uint8Array, o: number): number {
-  if (o < 0) return -1;
-  return (
+/**
+ * Writes the 48-bit MAC at data[o] into out[at] as a number, or -1 when o < 0. (Into a Float64Array:
+ * a 48-bit number returned from a call would be boxed, 16 bytes of heap per packet.)
+ */
+export function writeMac(data: Uint8Array, o: number, out: Float64Array, at: number): void {
+  if (o < 0) {
+    out[at] = -1;
+    return;
+  }
+  out[at] =
     (data[o] as number) * 2 ** 40 +
     (data[o + 1] as number) * 2 ** 32 +
-    ((((data[o + 2] as number) << 24) | ((data[o + 3] as number) << 16) | ((data[o + 4] as number) << 8) | (data[o + 5] as number)) >>> 0)
-  );
+    ((((data[o + 2] as number) << 24) | ((data[o + 3] as number) << 16) | ((data[o + 4] as number) << 8) | (data[o + 5] as number)) >>> 0);
 }

@@ -5,23 +5,15 @@
  * kernel would route them at all (`ip route get ... iif`). Route answers are asked once per
  * (source, destination, interface) and cached; everything else is read from memory.
  */
-import type { VanishedGroup } from '../../core/findings/hop.js';
+import type { VanishCandidate } from '../../core/findings/node-findings.js';
+import type { KernelEvidence } from '../../core/findings/kernel-evidence.js';
 import type { KernelDrop } from './drop-monitor.js';
+
+export type { KernelEvidence };
 import { readNetstat } from './netstat-counters.js';
 import { readRpFilter } from './rp-filter.js';
 import { checkIngressRoute, routeInterface } from './route-check.js';
 
-export interface KernelEvidence {
-  /** Kernel drop reasons counted for these packets, e.g. { IP_RPFILTER: 5 }. */
-  readonly dropReasons?: Readonly<Record<string, number>>;
-  readonly rpFilter?: { readonly all: number; readonly iface: number; readonly effective: number };
-  /** Growth of TcpExtIPReversePathFilter on the node while the packets vanished. */
-  readonly rpFilterCounterDelta?: number;
-  /** The interface the route back to the source leaves by. */
-  readonly routeBackIface?: string;
-  /** `ip route get <dst> from <src> iif <iface>` failed (as it does for an rp_filter drop). */
-  readonly routeCheckError?: string;
-}
 
 /** Drops are matched to a group within this margin around its first and last packet. */
 const MATCH_MARGIN_MS = 1000;
@@ -55,7 +47,7 @@ export class KernelEvidenceCollector {
   }
 
   /** Asks the kernel about the group's routes (once per source, destination and interface). */
-  async prepare(group: VanishedGroup): Promise<void> {
+  async prepare(group: Pick<VanishCandidate, 'identity' | 'iface'>): Promise<void> {
     const id = group.identity;
     const key = `${id.src}|${id.dst}|${group.iface}`;
     if (this.routes.has(key) || id.ipVersion !== 4) return;
@@ -63,7 +55,7 @@ export class KernelEvidenceCollector {
     this.routes.set(key, { back, check });
   }
 
-  evidenceFor(group: VanishedGroup): KernelEvidence {
+  evidenceFor(group: Pick<VanishCandidate, 'identity' | 'iface' | 'firstSeen' | 'lastSeen'>): KernelEvidence {
     const id = group.identity;
     const from = group.firstSeen - MATCH_MARGIN_MS;
     const to = group.lastSeen + MATCH_MARGIN_MS;

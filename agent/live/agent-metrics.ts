@@ -54,7 +54,7 @@ export function createAgentMetrics(sources: AgentMetricsSources): Registry {
       });
     },
   });
-  gauge('pathwatch_agent_vanished_groups', 'Groups of packets judged vanished on this node and still remembered.', () => live()?.judged().vanished.length ?? 0);
+  counter('pathwatch_agent_vanish_candidate_packets_total', 'Packets that arrived and were not seen leaving (sent to the collector to judge).', () => live()?.totals.vanishCandidates ?? 0);
   gauge('pathwatch_agent_ebpf_monitor_up', '1 when the eBPF drop-reason monitor runs.', () => (live()?.kernel.monitoring ? 1 : 0));
   const ship = () => sources.shipper.stats;
   counter('pathwatch_agent_batches_sent_total', 'Batches delivered to a collector.', () => ship().sent);

@@ -1,8 +1,12 @@
 /**
- * The agent: a live node whose findings are shipped to collectors. Healthy traffic travels as flow
- * records (one batch per flow interval); each vanished group travels in full, with its path and
- * the kernel's evidence, to the collector its first packet's fingerprint chooses (rendezvous), again
- * whenever it grows; the kernel's drop events ride with the flows. Every batch carries
+ * The agent: a live node whose findings are shipped to collectors, which judge them. Every tick the
+ * node's findings are taken (only what is new since the last tick, so nothing here grows with
+ * time): each vanish candidate travels at once, with its path, the kernel's evidence and the
+ * knowledge needed to judge it, to the collector its first packet's fingerprint chooses
+ * (rendezvous); the collector adds up a group's parts by drop id. Healthy traffic travels as flow
+ * records, one batch per flow interval, sent even when there are none: with it go the kernel's drop
+ * events, the sampled tunnel hops, the counters, the capture's losses and how far the node's packets
+ * are accounted for, which cross-node stitching needs from quiet nodes most. Every batch carries
  * (agent id, boot id, sequence) so a collector stores a retried one once.
  */
 import { randomUUID, createHash } from 'node:crypto';
@@ -10,15 +14,22 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import type { LiveCaptureOptions } from '../capture/live-capture.js';
-import { wireFlow, wireKernelDrop, wireVanished } from '../ship/batch-builder.js';
+import { wireCandidate, wireCaptureLoss, wireCounters, wireFlow, wireKernelDrop, wireKnowledge, wireTunnelHops } from '../ship/batch-builder.js';
 import { BatchShipper, type ShipperStats } from '../ship/shipper.js';
+import { wireBatch } from '../../schemas/wire-batch.js';
 import { encodeBatch } from '../../schemas/wire-codec.js';
 import type { WireBatch, WireFlowRecord, WireKernelDrop, WireNodeStatus } from '../../schemas/wire-types.js';
 import { interfaceAddresses } from '../capture/interface-addresses.js';
 import { PATHWATCH_VERSION } from '../util/version.js';
+import { addCounters, emptyCounters, type CaptureLossSpan, type TunnelArrival, type TunnelDeparture } from '../../core/findings/node-findings.js';
+import { knowledgeExcerpt } from '../../core/findings/knowledge-excerpt.js';
 import { createAgentMetrics, serveMetrics } from './agent-metrics.js';
 import { LiveNode } from './live-node.js';
-import { CrossNodeReporter, DEFAULT_CROSS_NODE_SAMPLE } from './cross-node-reporter.js';
+
+/** One in this many packets (default) reports its tunnel hops: ~100 hops/s at 100k encapsulated packets/s. */
+export const DEFAULT_CROSS_NODE_SAMPLE = 1024;
+/** At most this many tunnel hops per flow batch (the rest are counted). */
+const MAX_TUNNEL_HOPS_PER_BATCH = 5000;
 
 export interface AgentOptions {
   readonly node: string;
@@ -45,6 +56,7 @@ export interface AgentOptions {
 export interface AgentSummary {
   readonly packets: number;
   readonly batches: number;
+  /** Vanish candidates shipped (a group that grows over several ticks counts once per tick). */
   readonly vanishedGroups: number;
   readonly shipper: ShipperStats;
 }
@@ -81,33 +93,41 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
   let flows: WireFlowRecord[] = [];
   let drops: WireKernelDrop[] = [];
   let droppedKernelEvents = 0;
-  const shipped = new Map<string, number>();
+  let candidatesShipped = 0;
+  // What the next flow batch carries besides flows: gathered from each tick's findings.
+  let departures: TunnelDeparture[] = [];
+  let arrivals: TunnelArrival[] = [];
+  let droppedTunnelHops = 0;
+  let counters = emptyCounters();
+  let coveredUntil = 0;
+  let ownAddresses: readonly string[] = [];
+  let coversAll = false;
+  let lossSentUntil = -Infinity;
+  let newLoss: CaptureLossSpan[] = [];
+  let lastFlowBatchAt = Date.now();
+  /** Once the capture runs, the node's coverage is news for the collector, even with no flows. */
+  let capturing = false;
   let live: LiveNode | undefined;
 
   const batch = (parts: Partial<WireBatch>): WireBatch => {
     const lost = shipper.lossSoFar();
     const loss = { batches_dropped: lost.batches, bytes_dropped: lost.bytes };
-    const stats = live?.pipeline.matchers[0]?.stats;
-    return {
-      ...identity,
-      sequence: ++sequence,
-      sent_at_ms: Date.now(),
-      source: '',
-      flows: [],
-      vanished: [],
-      kernel_drops: [],
-      cross_node: [],
-      capture: {
-        received: live?.captureCounters.received ?? 0,
-        dropped_by_kernel: live?.captureCounters.dropped ?? 0,
-        dropped_by_interface: 0,
-        ebpf_monitor: live?.kernel.monitoring ?? false,
-        ebpf_unavailable_reason: live?.ebpfUnavailable ?? '',
-        truncated_unjudged: stats?.truncatedUnjudged ?? 0,
+    return wireBatch(
+      { ...identity, sequence: ++sequence, sent_at_ms: Date.now() },
+      {
+        capture: {
+          received: live?.captureCounters.received ?? 0,
+          dropped_by_kernel: live?.captureCounters.dropped ?? 0,
+          dropped_by_interface: 0,
+          ebpf_monitor: live?.kernel.monitoring ?? false,
+          ebpf_unavailable_reason: live?.ebpfUnavailable ?? '',
+          truncated_unjudged: live?.totals.truncatedUnjudged ?? 0,
+        },
+        loss,
+        covers_all_interfaces: coversAll,
+        ...parts,
       },
-      loss,
-      ...parts,
-    };
+    );
   };
   const send = (b: WireBatch, routingKey?: string): void => {
     shipper.enqueue(gzipSync(encodeBatch(b), { level: 6 }), { sequence: b.sequence, ...(routingKey ? { routingKey } : {}) });
@@ -124,15 +144,28 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
     const addresses = [...new Set([...interfaceAddresses().values()].flat())];
     return { interfaces, addresses, agent_version: PATHWATCH_VERSION };
   };
-  const crossNodeSample = options.crossNodeSampleOneIn ?? DEFAULT_CROSS_NODE_SAMPLE;
-  const crossNode = crossNodeSample > 0 ? new CrossNodeReporter() : undefined;
   const shipFlows = (): void => {
-    const hops = crossNode?.take() ?? [];
-    if (flows.length === 0 && drops.length === 0 && hops.length === 0) return;
-    send(batch({ flows, kernel_drops: drops, cross_node: hops, status: status() }));
+    send(
+      batch({
+        flows,
+        kernel_drops: drops,
+        cross_node: wireTunnelHops(departures, arrivals),
+        counters: wireCounters(counters),
+        capture_loss: wireCaptureLoss(newLoss),
+        covered_until_ms: Math.max(0, coveredUntil),
+        knowledge: { own_addresses: [...ownAddresses], locations: [], exits: [], own_macs: [] },
+        status: status(),
+      }),
+    );
     flows = [];
     drops = [];
+    departures = [];
+    arrivals = [];
+    counters = emptyCounters();
+    newLoss = [];
+    lastFlowBatchAt = Date.now();
   };
+  const flowIntervalMs = options.flowIntervalMs ?? 10_000;
 
   shipper.start();
   // From here on, a failure (the metrics port is taken, the capture cannot start) stops the shipper
@@ -142,42 +175,56 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
     metricsServer = options.metricsListen ? await serveMetrics(createAgentMetrics({ live: () => live, shipper }), options.metricsListen) : undefined;
     live = new LiveNode({
       ...(options.sampleOneIn && options.sampleOneIn > 1 ? { sampleOneIn: options.sampleOneIn } : {}),
-      ...(crossNode ? { crossNode: { sink: crossNode, sampleOneIn: crossNodeSample } } : {}),
+      tunnelHopSampleOneIn: options.crossNodeSampleOneIn ?? DEFAULT_CROSS_NODE_SAMPLE,
       node: options.node,
       ...(options.windowMs !== undefined ? { windowMs: options.windowMs } : {}),
-      flowIntervalMs: options.flowIntervalMs ?? 10_000,
+      flowIntervalMs,
       ...(options.capture ? { capture: options.capture } : {}),
       ...(options.acceptInterface ? { acceptInterface: options.acceptInterface } : {}),
-      ...(options.onReady ? { onReady: options.onReady } : {}),
+      onReady: () => {
+        capturing = true;
+        options.onReady?.();
+      },
       onNotice: (m) => options.log(m),
       onFlows: (records) => {
         for (const r of records) flows.push(wireFlow(r));
-        shipFlows();
       },
       onKernelDrop: (d) => {
         if (drops.length < MAX_DROPS_PER_BATCH) drops.push(wireKernelDrop(d));
         else droppedKernelEvents++;
       },
-      onTick: (node) => {
-        // Vanished groups travel as soon as they are judged, and again when they grow.
-        for (const v of node.judged().vanished) {
-          const g = v.group;
-          const before = shipped.get(g.key) ?? 0;
-          if (before === g.packets) continue;
-          shipped.set(g.key, g.packets);
-          // `packets` counts only what is new since the group was last shipped, so the collector adds
-          // it up without remembering agents' groups (a retried batch is dropped by its sequence).
-          send(batch({ vanished: [{ ...wireVanished(v, node.kernel.evidenceFor(g)), packets: g.packets - before }] }), g.fingerprints[0]);
+      onTick: async (node) => {
+        const f = await node.takeFindings();
+        coversAll = f.coversAllInterfaces;
+        // Candidates travel at once, each with what judging it needs; `packets` counts only this
+        // tick's, so the collector adds them up by drop id (a retried batch is dropped by its sequence).
+        for (const c of f.candidates) {
+          send(
+            batch({ vanished: [wireCandidate(c)], knowledge: wireKnowledge(knowledgeExcerpt(f.knowledge, [c])), capture_loss: wireCaptureLoss(f.captureLoss) }),
+            c.fingerprints[0],
+          );
+          candidatesShipped++;
         }
-        if (drops.length >= MAX_DROPS_PER_BATCH) shipFlows();
+        for (const d of f.departures) if (departures.length + arrivals.length < MAX_TUNNEL_HOPS_PER_BATCH) departures.push(d); else droppedTunnelHops++;
+        for (const a of f.arrivals) if (departures.length + arrivals.length < MAX_TUNNEL_HOPS_PER_BATCH) arrivals.push(a); else droppedTunnelHops++;
+        addCounters(counters, f.counters);
+        coveredUntil = f.coveredUntil;
+        ownAddresses = f.knowledge.ownAddresses;
+        for (const span of f.captureLoss) {
+          if (span.until <= lossSentUntil) continue;
+          newLoss.push(span);
+          lossSentUntil = span.until;
+        }
+        if (drops.length >= MAX_DROPS_PER_BATCH || Date.now() - lastFlowBatchAt >= flowIntervalMs) shipFlows();
       },
     });
     await live.run(signal);
   } finally {
-    shipFlows();
+    if (capturing) shipFlows();
     if (droppedKernelEvents > 0) options.log(`${droppedKernelEvents} kernel drop events beyond ${MAX_DROPS_PER_BATCH} per batch were not sent one by one`);
+    if (droppedTunnelHops > 0) options.log(`${droppedTunnelHops} tunnel hops beyond ${MAX_TUNNEL_HOPS_PER_BATCH} per batch were not sent for stitching`);
     await shipper.stop({ flushMs: 3000 });
     metricsServer?.close();
   }
-  return { packets: live.pipeline.stats.records, batches, vanishedGroups: shipped.size, shipper: shipper.stats };
+  return { packets: live.pipeline.stats.records, batches, vanishedGroups: candidatesShipped, shipper: shipper.stats };
 }

@@ -1,24 +1,25 @@
 /**
  * One node, live: a capture (tcpdump on `any`, SLL2) feeds the shared pipeline (decode ->
  * fingerprint -> flows -> hop matching), the kernel is asked for its evidence (eBPF drop reasons,
- * rp_filter, counters, routes), and on every tick the packets whose window closed are judged. What
- * to do with the results (print them, ship them) is the caller's: `onTick` sees the node after each
- * tick, `onFlows` gets the interval's flow records.
+ * rp_filter, counters, routes), and on every tick the packets whose window closed are evaluated.
+ * What they taught is taken as NodeFindings (takeFindings: the candidates with the kernel's word on
+ * each, the capture's losses); judging them, and what to do with the drops (print them, ship them),
+ * is the caller's: `onTick` sees the node after each tick, `onFlows` gets the interval's flow records.
  */
 import { readFileSync } from 'node:fs';
 import { DEFAULT_PACKET_BYTES_CONFIG } from '../flow/packet-bytes-ring.js';
 import { CaptureStream } from '../capture/capture-stream.js';
-import type { CaptureInterface, CaptureRecord, CaptureSink } from '../capture/capture-record.js';
+import { recordTimeMs, type CaptureInterface, type CaptureRecord, type CaptureSink } from '../capture/capture-record.js';
 import { readInterfaceIndexes, startLiveCapture, type LiveCapture, type LiveCaptureOptions } from '../capture/live-capture.js';
 import { startWorkerCapture } from '../capture/capture-worker-host.js';
 import { startPacedCapture } from '../capture/capture-worker-fifo.js';
-import { judgeGroups, type JudgedVanished } from '../flow/judged-groups.js';
 import { LINKTYPE_LINUX_SLL2 } from '../decode/link-types.js';
 import { interfaceAddresses } from '../capture/interface-addresses.js';
 import { addressKey, parseAddress } from '../../core/net/address.js';
 import type { FlowRecord } from '../../core/findings/flow-record.js';
 import { InterfaceRegistry } from '../flow/interface-registry.js';
-import { DEFAULT_HOP_MATCHER_CONFIG, type CrossNodeSink } from '../flow/node-hop-matcher.js';
+import { DEFAULT_HOP_MATCHER_CONFIG } from '../flow/node-hop-matcher.js';
+import { addCounters, emptyCounters, type NodeCounters, type NodeFindings } from '../../core/findings/node-findings.js';
 import { SightingPipeline, type CaptureBinding } from '../flow/sighting-pipeline.js';
 import { startDropMonitor, type DropMonitor, type KernelDrop } from '../kernel/drop-monitor.js';
 import { KernelEvidenceCollector } from '../kernel/kernel-evidence.js';
@@ -36,8 +37,8 @@ export interface LiveNodeOptions {
   readonly acceptInterface?: (name: string) => boolean;
   /** Keep one packet in N by fingerprint (consistent sampling: all hops of a kept packet are kept). */
   readonly sampleOneIn?: number;
-  /** Receives the sampled encapsulated hops for cross-node stitching (one packet in `sampleOneIn`). */
-  readonly crossNode?: { readonly sink: CrossNodeSink; readonly sampleOneIn: number };
+  /** Report the encapsulated hops of one packet in N (by fingerprint) for stitching across nodes; 0: none. */
+  readonly tunnelHopSampleOneIn?: number;
   readonly onReady?: () => void;
   /** Something the user should know once (the eBPF monitor could not start, and why). */
   readonly onNotice?: (message: string) => void;
@@ -57,15 +58,13 @@ export interface CaptureCounters {
 /** What LiveNode needs of either capture (tcpdump's pipe parsed here, or in the worker). */
 type CaptureHandle = Pick<LiveCapture, 'ready'> & { counters(): Promise<CaptureCounters>; stop(): Promise<CaptureCounters> };
 
-/** Packets take a moment from the kernel through tcpdump's pipe: judge only what is older than this. */
+/** Packets take a moment from the kernel through tcpdump's pipe: evaluate only what is older than this. */
 const DELIVERY_SLACK_MS = 1000;
 const TICK_MS = 500;
-/** Capture loss this close to a group's packets makes its gap our own. */
-const CAPTURE_LOSS_MARGIN_MS = 1000;
 /** New pod veths are named (and the node's addresses re-read) within this long. */
 const INTERFACE_REFRESH_MS = 2000;
-/** A drop group with no new packet for this long is forgotten (it was reported). */
-const VANISHED_GROUP_TTL_MS = 10 * 60_000;
+/** Capture loss spans carried with findings: those of the last ten minutes (the judge looks around each candidate). */
+const CAPTURE_LOSS_LOOKBACK_MS = 10 * 60_000;
 
 export class LiveNode {
   readonly registry = new InterfaceRegistry();
@@ -76,16 +75,17 @@ export class LiveNode {
   /** The capture's own counters over time: loss there turns a gap into "unknown". */
   private readonly captureLoss = new CaptureLossTracker();
   private lastTs = -Infinity;
+  /** What the node's packets came to since the start (the sum of every findings' counters). */
+  readonly totals: NodeCounters = emptyCounters();
+  /** Capture time before which every packet has been evaluated (the last watermark, less the window). */
+  private coveredUntil = -Infinity;
+  private readonly windowMs: number;
   private readonly scratch = new Uint32Array(4);
 
   constructor(private readonly options: LiveNodeOptions) {
+    this.windowMs = options.windowMs ?? DEFAULT_HOP_MATCHER_CONFIG.windowMs;
     this.pipeline = new SightingPipeline(this.registry, {
-      matcher: {
-        ...DEFAULT_HOP_MATCHER_CONFIG,
-        windowMs: options.windowMs ?? DEFAULT_HOP_MATCHER_CONFIG.windowMs,
-        ...(options.crossNode ? { crossNodeSampleOneIn: options.crossNode.sampleOneIn } : {}),
-      },
-      ...(options.crossNode ? { crossNode: options.crossNode.sink } : {}),
+      matcher: { ...DEFAULT_HOP_MATCHER_CONFIG, windowMs: this.windowMs, tunnelHopSampleOneIn: options.tunnelHopSampleOneIn ?? 0 },
       ...(options.acceptInterface ? { acceptInterface: options.acceptInterface } : {}),
       ...(options.sampleOneIn ? { sampleOneIn: options.sampleOneIn } : {}),
       // Vanished packets are shipped with their headers as captured, for the collector's export.
@@ -98,11 +98,21 @@ export class LiveNode {
     return this.captureLoss.latest;
   }
 
-  /** Vanished groups judged, less those whose time span saw our own capture lose packets. */
-  judged(): { vanished: JudgedVanished[]; captureLossUnjudged: number } {
-    const all = judgeGroups(this.pipeline).vanished;
-    const vanished = all.filter((v) => this.captureLoss.lostDuring(v.group.firstSeen - CAPTURE_LOSS_MARGIN_MS, v.group.lastSeen + CAPTURE_LOSS_MARGIN_MS) === 0);
-    return { vanished, captureLossUnjudged: all.length - vanished.length };
+  /**
+   * What the packets evaluated since the last call taught (NodeFindings): the candidates, each with
+   * the kernel's evidence on its packets when kernel evidence is on, the knowledge about their
+   * addresses, the tunnel hops sampled, and the capture's recent loss spans.
+   */
+  async takeFindings(): Promise<NodeFindings> {
+    const node = this.registry.node(this.options.node);
+    const f = this.pipeline.matcher(node.index).takeFindings(this.coveredUntil);
+    addCounters(this.totals, f.counters);
+    let candidates = f.candidates;
+    if (this.options.kernelEvidence !== false && candidates.length > 0) {
+      for (const c of candidates) await this.kernel.prepare(c);
+      candidates = candidates.map((c) => ({ ...c, kernel: this.kernel.evidenceFor(c) }));
+    }
+    return { ...f, candidates, captureLoss: this.captureLoss.spansSince(Date.now() - CAPTURE_LOSS_LOOKBACK_MS) };
   }
 
   private async sampleCapture(capture: CaptureHandle): Promise<void> {
@@ -132,7 +142,8 @@ export class LiveNode {
         }
       },
       onPacket: (r: CaptureRecord) => {
-        const ts = pipeline.onRecord(r, binding);
+        pipeline.onRecord(r, binding);
+        const ts = recordTimeMs(r);
         if (ts > this.lastTs) this.lastTs = ts;
       },
       onWarning() {},
@@ -142,7 +153,7 @@ export class LiveNode {
       for (const addrs of interfaceAddresses().values()) {
         for (const a of addrs) {
           const v = parseAddress(a, this.scratch);
-          if (v !== 0) knowledge.addLocal(addressKey(v, this.scratch));
+          if (v !== 0) knowledge.addLocal(addressKey(v, this.scratch), a);
         }
       }
     };
@@ -176,7 +187,11 @@ export class LiveNode {
         if (ticking) return;
         ticking = true;
         try {
-          if (!final) pipeline.advance(Math.max(this.lastTs, Date.now() - DELIVERY_SLACK_MS));
+          if (!final) {
+            const watermark = Math.max(this.lastTs, Date.now() - DELIVERY_SLACK_MS);
+            pipeline.advance(watermark);
+            this.coveredUntil = watermark - this.windowMs;
+          }
           this.kernel.sampleCounters();
           if (!final) await this.sampleCapture(capture);
           if (Date.now() - lastRefresh >= INTERFACE_REFRESH_MS) {
@@ -193,10 +208,6 @@ export class LiveNode {
             pipeline.flushFlows((r) => records.push(r));
             lastFlush = Date.now();
             if (records.length > 0) options.onFlows?.(records);
-            for (const m of pipeline.matchers) m?.pruneVanished(Date.now() - VANISHED_GROUP_TTL_MS);
-          }
-          if (useKernel) {
-            for (const m of pipeline.matchers) for (const g of m?.vanished.values() ?? []) await this.kernel.prepare(g);
           }
           await options.onTick?.(this);
         } finally {
@@ -261,6 +272,7 @@ export class LiveNode {
       while (ticking) await new Promise((r) => setTimeout(r, 20));
       const last: FlowRecord[] = [];
       pipeline.finish(this.lastTs, (r) => last.push(r));
+      this.coveredUntil = this.lastTs;
       if (last.length > 0) options.onFlows?.(last);
       await tick(true);
       await monitor?.stop();

@@ -1,14 +1,26 @@
 /**
- * From what the agent knows to what it ships: flow records, judged vanished groups with the
- * kernel's evidence, and kernel drop events, as wire messages (schemas/pathwatch.proto).
+ * From what the agent knows to what it ships, as wire messages (schemas/pathwatch.proto): flow
+ * records, its findings (vanish candidates with the kernel's evidence, the knowledge to judge them,
+ * counters, tunnel hops, capture loss), and kernel drop events.
  */
 import { parseAddress } from '../../core/net/address.js';
 import type { DirectionName, FlowRecord } from '../../core/findings/flow-record.js';
 import type { Hop } from '../../core/findings/hop.js';
-import type { JudgedVanished } from '../flow/judged-groups.js';
 import type { KernelDrop } from '../kernel/drop-monitor.js';
-import type { KernelEvidence } from '../kernel/kernel-evidence.js';
-import { WireDirection, type WireFlowRecord, type WireHop, type WireKernelDrop, type WireKernelEvidence, type WireVanishedGroup } from '../../schemas/wire-types.js';
+import type { KernelEvidence } from '../../core/findings/kernel-evidence.js';
+import type { CaptureLossSpan, NodeCounters, NodeKnowledgeFacts, TunnelArrival, TunnelDeparture, VanishCandidate } from '../../core/findings/node-findings.js';
+import {
+  WireDirection,
+  type WireCaptureLossSpan,
+  type WireCrossNodeHop,
+  type WireFlowRecord,
+  type WireHop,
+  type WireKernelDrop,
+  type WireKernelEvidence,
+  type WireNodeCounters,
+  type WireNodeKnowledge,
+  type WireVanishedGroup,
+} from '../../schemas/wire-types.js';
 
 const scratch = new Uint32Array(4);
 
@@ -82,30 +94,81 @@ export function wireEvidence(k: KernelEvidence): WireKernelEvidence {
   };
 }
 
-export function wireVanished(j: JudgedVanished, kernel: KernelEvidence | undefined): WireVanishedGroup {
-  const g = j.group;
-  const id = g.identity;
+/** A vanish candidate as the wire carries it (the collector judges it with the batch's knowledge). */
+export function wireCandidate(c: VanishCandidate): WireVanishedGroup {
+  const id = c.identity;
   return {
-    iface: g.iface,
-    role: g.role,
+    iface: c.iface,
+    role: c.role,
     src: id.src,
     dst: id.dst,
     proto: id.proto,
     sport: id.sport ?? -1,
     dport: id.dport ?? -1,
-    packets: g.packets,
-    first_seen_ms: g.firstSeen,
-    last_seen_ms: g.lastSeen,
-    fingerprints: [...g.fingerprints],
-    path: [...g.upstreamPath, ...g.samplePath].map(wireHop),
-    expected_exit: j.expectedExit ?? '',
-    reverse_exits: j.reverseExits,
-    ...(kernel ? { kernel: wireEvidence(kernel) } : {}),
-    ...(g.sampleBytes ? { first_bytes: g.sampleBytes.bytes } : {}),
-    link_type: g.sampleBytes?.linkType ?? 0,
-    first_orig_len: g.sampleBytes?.origLen ?? 0,
-    first_bytes_ts_ms: g.sampleBytes ? (g.samplePath.find((h) => h.iface === g.iface && h.direction === 'in')?.ts ?? g.firstSeen) : 0,
+    packets: c.packets,
+    first_seen_ms: c.firstSeen,
+    last_seen_ms: c.lastSeen,
+    fingerprints: [...c.fingerprints],
+    path: [...c.upstreamPath, ...c.path].map(wireHop),
+    expected_exit: '',
+    reverse_exits: [],
+    ...(c.kernel ? { kernel: wireEvidence(c.kernel) } : {}),
+    ...(c.sample ? { first_bytes: c.sample.bytes } : {}),
+    link_type: c.sample?.linkType ?? 0,
+    first_orig_len: c.sample?.origLen ?? 0,
+    first_bytes_ts_ms: c.sample?.ts ?? 0,
+    direction_uncertain: c.directionUncertain,
+    arrival_mac_src: c.arrivalMacSrc ?? '',
+    arrival_mac_dst: c.arrivalMacDst ?? '',
   };
+}
+
+export function wireKnowledge(k: NodeKnowledgeFacts): WireNodeKnowledge {
+  return {
+    own_addresses: [...k.ownAddresses],
+    locations: k.locations.map((l) => ({ address: l.address, iface: l.iface })),
+    exits: k.exits.map((e) => ({ src: e.src, dst: e.dst, ifaces: [...e.ifaces] })),
+    own_macs: k.ownMacs.map((m) => ({ iface: m.iface, mac: m.mac })),
+  };
+}
+
+export function wireCounters(c: NodeCounters): WireNodeCounters {
+  return {
+    packets: c.packets,
+    sightings: c.sightings,
+    forwarded: c.forwarded,
+    originated: c.originated,
+    direction_unknown: c.directionUnknown,
+    not_unicast: c.notUnicast,
+    truncated_unjudged: c.truncatedUnjudged,
+    capture_ended_unjudged: c.captureEndedUnjudged,
+    local: c.local,
+    vanish_candidates: c.vanishCandidates,
+    vanished_groups_overflow: c.vanishedGroupsOverflow,
+  };
+}
+
+export function wireCaptureLoss(spans: readonly CaptureLossSpan[]): WireCaptureLossSpan[] {
+  return spans.map((s) => ({ from_ms: s.from, until_ms: s.until, packets: s.packets }));
+}
+
+/** Encapsulated departures and arrivals, for the collector's stitching across nodes. */
+export function wireTunnelHops(departures: readonly TunnelDeparture[], arrivals: readonly TunnelArrival[]): WireCrossNodeHop[] {
+  return [
+    ...departures.map((d) => ({
+      fingerprint: d.fingerprint,
+      departure: true,
+      outer_peer: d.outerDst,
+      ts_ms: d.ts,
+      path: d.path.map(wireHop),
+      src: d.identity.src,
+      dst: d.identity.dst,
+      proto: d.identity.proto,
+      sport: d.identity.sport ?? -1,
+      dport: d.identity.dport ?? -1,
+    })),
+    ...arrivals.map((a) => ({ fingerprint: a.fingerprint, departure: false, outer_peer: a.outerSrc, ts_ms: a.ts, path: [], src: '', dst: '', proto: 0, sport: -1, dport: -1 })),
+  ];
 }
 
 export function wireKernelDrop(d: KernelDrop): WireKernelDrop {

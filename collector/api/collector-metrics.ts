@@ -28,6 +28,11 @@ export function createCollectorMetrics(s: CollectorMetricsSources): Registry {
   counter('pathwatch_collector_flows_total', 'Flow records stored.', () => s.ingest.stats.flows);
   counter('pathwatch_collector_vanished_groups_total', 'Vanished packet groups received.', () => s.ingest.stats.vanishedGroups);
   counter('pathwatch_collector_kernel_drops_total', 'Kernel drop events received.', () => s.ingest.stats.kernelDrops);
+  // What the candidates agents ship (packets that arrived and were not seen leaving) were judged to be.
+  counter('pathwatch_collector_candidate_packets_vanished_total', 'Candidate packets judged vanished (drop events).', () => s.ingest.stats.vanishedPackets);
+  counter('pathwatch_collector_candidate_packets_unobserved_total', 'Candidate packets not judgeable: exit not captured, direction unknown, or the capture itself lost packets then.', () => s.ingest.stats.unobservedPackets);
+  counter('pathwatch_collector_candidate_packets_local_total', 'Candidate packets to or from the node itself.', () => s.ingest.stats.localPackets);
+  counter('pathwatch_collector_candidate_packets_left_total', 'Candidate packets that, after all, left the node.', () => s.ingest.stats.leftPackets);
   counter('pathwatch_collector_cross_node_departures_total', 'Sampled encapsulated departures reported by agents.', () => s.ingest.stitcher.stats.departures);
   counter('pathwatch_collector_cross_node_matched_total', 'Sampled packets seen leaving one node and arriving at the next.', () => s.ingest.stitcher.stats.matched);
   counter('pathwatch_collector_cross_node_lost_total', 'Sampled packets that left a node through the tunnel and never arrived at the next.', () => s.ingest.stitcher.stats.lost);

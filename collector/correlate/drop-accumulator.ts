@@ -1,20 +1,18 @@
 /**
- * Live drop events: each vanished group an agent ships (with only the packets new since it last
- * shipped that group) is explained by the same core as replay, then added to the drop event of its
- * id: packets add up, first and last seen widen, and the best-supported verdict wins (a kernel
- * drop event beats configuration, which beats traffic alone). The state lives in the store; a
+ * Live drop events: each candidate an agent ships (with only its packets since the last tick) is
+ * judged and explained by the same core as replay, then merged into the drop event of its id by
+ * the one merge rule (core/merge/merge-drop.ts). The state lives in the store; a
  * bounded cache holds the states written lately, and the ids of a batch it does not hold are read
  * in one go before the batch is applied (one read per id would keep the ingest queue busy for tens
  * of seconds with a batch of thousands of new groups). Changes are prepared, written, and only then
  * committed to the cache, so a failed write leaves nothing half-applied.
  */
-import type { Confidence } from '../../core/explain/drop-event.js';
-import { explainVanished, type ExplainedDrop } from '../../core/explain/explain-vanished.js';
-import type { ReceivedVanished } from '../ingest/from-wire.js';
+import { explainVanished, type ExplainedDrop } from '../../core/explain/explain-drop.js';
+import type { JudgedCandidate } from '../../core/judge/judge-findings.js';
+import { mergeDropEvents } from '../../core/merge/merge-drop.js';
 import { storedHop } from '../ingest/from-wire.js';
 import type { RowSource, StoredDrop } from '../store/storage.js';
 
-const CONFIDENCE_RANK: Readonly<Record<Confidence, number>> = { possible: 0, likely: 1, confirmed: 2 };
 const CACHE_LIMIT = 50_000;
 
 export interface PreparedDrops {
@@ -38,11 +36,8 @@ export class DropAccumulator {
   ) {}
 
   /** `batch`: the batch's key (agent|boot|sequence), recorded in each drop state it adds to. */
-  prepare(received: readonly ReceivedVanished[], source: RowSource, batch: string): Promise<PreparedDrops> {
-    const explained = received.map((r) =>
-      explainVanished({ group: r.group, expectedExit: r.expectedExit, reverseExits: r.reverseExits, ...(r.kernel ? { kernel: r.kernel } : {}) }),
-    );
-    return this.prepareExplained(explained, source, batch);
+  prepare(vanished: readonly JudgedCandidate[], source: RowSource, batch: string): Promise<PreparedDrops> {
+    return this.prepareExplained(vanished.map((j) => explainVanished(j)), source, batch);
   }
 
   /** Adds drop events explained already (transit losses found by stitching). */
@@ -77,17 +72,8 @@ export class DropAccumulator {
         continue;
       }
       added.set(id, (added.get(id) ?? 0) + explained.event.packets);
-      const e = prev.event;
-      const n = explained.event;
-      const better = CONFIDENCE_RANK[n.confidence] >= CONFIDENCE_RANK[e.confidence];
       pending.set(id, {
-        event: {
-          ...(better ? n : e),
-          id,
-          packets: e.packets + n.packets,
-          firstSeen: e.firstSeen < n.firstSeen ? e.firstSeen : n.firstSeen,
-          lastSeen: e.lastSeen > n.lastSeen ? e.lastSeen : n.lastSeen,
-        },
+        event: mergeDropEvents(prev.event, explained.event),
         path: prev.path.length > 0 ? prev.path : explained.path.map(storedHop),
         source: prev.source,
         // Versions must grow even when the wall clock does not (or steps back).

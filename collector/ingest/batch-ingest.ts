@@ -1,17 +1,21 @@
 /**
- * One agent batch, from decoded protobuf to stored rows: checked and converted first (a bad batch
- * is refused before it waits), then, one batch at a time, deduplicated, explained into drop events,
- * written, and only then acknowledged. Batches wait in a bounded queue; past it the caller answers
- * "overloaded" and the agent retries later.
+ * One agent batch, from decoded protobuf to stored rows: checked and converted into the node's
+ * findings, and its candidates judged by the core (a bad batch is refused before it waits); then,
+ * one batch at a time, deduplicated, explained into drop events, written, and only then
+ * acknowledged; its tunnel hops and coverage go to the one cross-node stitcher. Batches wait in a
+ * bounded queue; past it the caller answers "overloaded" and the agent retries later.
  */
 import { ipProtoName } from '../../core/net/address.js';
+import { DEFAULT_STITCHER_CONFIG, TunnelStitcher, type StitcherConfig } from '../../core/correlate/tunnel-stitcher.js';
+import { explainTransitLoss } from '../../core/explain/explain-drop.js';
+import type { NodeFindings } from '../../core/findings/node-findings.js';
+import { judgeFindings, type JudgedCandidate, type JudgingStats } from '../../core/judge/judge-findings.js';
 import type { WireBatch } from '../../schemas/wire-types.js';
 import { DropAccumulator } from '../correlate/drop-accumulator.js';
 import { dropEventId } from '../../core/explain/drop-event.js';
 import type { BatchKey, RowSource, Storage, StoredAgentStatus, StoredDrop, StoredFlow, StoredPacket } from '../store/storage.js';
 import { BatchDedup, batchKeyText } from './batch-dedup.js';
-import { checkedAddress, checkKernelDrop, checkedName, flowFromWire, hopFromWire, vanishedFromWire, WireContentError, type ReceivedVanished } from './from-wire.js';
-import { LiveStitcher, type LiveStitcherConfig, type StitchedArrival, type StitchedDeparture } from '../../core/correlate/live-stitcher.js';
+import { checkedAddress, checkKernelDrop, checkedName, findingsFromWire, flowFromWire, WireContentError } from './from-wire.js';
 
 /** The queue of batches waiting to be stored is full (429). */
 export class IngestOverloadedError extends Error {
@@ -35,21 +39,19 @@ export interface CheckedBatch {
   readonly node: string;
   readonly source: RowSource;
   readonly flows: StoredFlow[];
-  readonly vanished: ReceivedVanished[];
+  /** What the batch says its node's packets taught. */
+  readonly findings: NodeFindings;
+  /** Its candidates judged vanished (the others are counted in `judging`). */
+  readonly vanished: JudgedCandidate[];
+  readonly judging: JudgingStats;
   readonly packets: Omit<StoredPacket, 'dropId'>[];
   /** Parallel to packets: the drop id each belongs to. */
   readonly packetDropIds: string[];
   /** What the batch says about its agent; parts it leaves out keep their last known value. */
   readonly status: AgentStatusParts;
   readonly kernelDrops: number;
-  /** Sampled encapsulated hops for stitching across nodes. */
-  readonly departures: StitchedDeparture[];
-  readonly arrivals: StitchedArrival[];
-  /** The node's own addresses (with flow batches) and its capture's cumulative loss. */
+  /** The node's interface addresses (with flow batches). */
   readonly addresses: string[] | undefined;
-  readonly capturedLoss: number;
-  /** For batches that carry the node's cross-node hops (its flow batches): the agent's send time. */
-  readonly crossNodeSentAt: number | undefined;
 }
 
 const MAX_SAMPLE_BYTES = 512;
@@ -60,14 +62,17 @@ export function checkBatch(batch: WireBatch, source: RowSource, receivedAtMs: nu
   const agentId = checkedName('agent_id', batch.agent_id);
   const bootId = checkedName('boot_id', batch.boot_id);
   if (!Number.isSafeInteger(batch.sequence) || batch.sequence < 1) throw new WireContentError('sequence must be a positive integer');
-  const vanished = batch.vanished.map((v) => vanishedFromWire(node, v));
+  const findings = findingsFromWire(node, batch);
+  const judged = judgeFindings(findings);
   batch.kernel_drops.forEach(checkKernelDrop);
   const packets: Omit<StoredPacket, 'dropId'>[] = [];
   const packetDropIds: string[] = [];
+  // The packet samples of the candidates judged vanished: the ones that become drop events.
+  const vanishedAt = new Set(judged.vanished.map((j) => j.candidate));
   batch.vanished.forEach((v, i) => {
     const bytes = v.first_bytes;
-    if (!bytes || bytes.length === 0) return;
-    const g = (vanished[i] as ReceivedVanished).group;
+    const g = findings.candidates[i] as NodeFindings['candidates'][number];
+    if (!bytes || bytes.length === 0 || !vanishedAt.has(g)) return;
     const id = g.identity;
     packetDropIds.push(dropEventId({ node, iface: g.iface, src: id.src, dst: id.dst, proto: ipProtoName(id.proto), sport: id.sport, dport: id.dport }));
     packets.push({
@@ -96,41 +101,15 @@ export function checkBatch(batch: WireBatch, source: RowSource, receivedAtMs: nu
     node,
     source,
     flows: batch.flows.map((f) => flowFromWire(node, f, source)),
-    vanished,
+    findings,
+    vanished: judged.vanished,
+    judging: judged.stats,
     packets,
     packetDropIds,
     status,
     kernelDrops: batch.kernel_drops.length,
-    ...crossNodeFromWire(node, batch),
     addresses: batch.status?.addresses.slice(0, 1024).map((a) => checkedAddress('status address', a)),
-    capturedLoss: (batch.capture?.dropped_by_kernel ?? 0) + (batch.capture?.dropped_by_interface ?? 0),
-    // Agents send their cross-node hops with the flow batches, the ones that carry the node status.
-    crossNodeSentAt: batch.status ? batch.sent_at_ms : undefined,
   };
-}
-
-function crossNodeFromWire(node: string, batch: WireBatch): { departures: StitchedDeparture[]; arrivals: StitchedArrival[] } {
-  const departures: StitchedDeparture[] = [];
-  const arrivals: StitchedArrival[] = [];
-  for (const h of batch.cross_node) {
-    if (!/^[0-9a-f]{1,16}$/.test(h.fingerprint)) throw new WireContentError('cross_node fingerprint must be hex');
-    if (!h.departure) {
-      arrivals.push({ fingerprint: h.fingerprint, node });
-      continue;
-    }
-    const src = checkedAddress('cross_node src', h.src);
-    if (!Number.isInteger(h.proto) || h.proto < 0 || h.proto > 255) throw new WireContentError('cross_node proto must be 0-255');
-    const port = (n: number): number | null => (Number.isInteger(n) && n >= 0 && n <= 65535 ? n : null);
-    departures.push({
-      fingerprint: h.fingerprint,
-      node,
-      outerDst: checkedAddress('cross_node outer_peer', h.outer_peer),
-      ts: h.ts_ms,
-      path: h.path.slice(0, 64).map(hopFromWire),
-      identity: { ipVersion: src.includes(':') ? 6 : 4, src, dst: checkedAddress('cross_node dst', h.dst), proto: h.proto, sport: port(h.sport), dport: port(h.dport) },
-    });
-  }
-  return { departures, arrivals };
 }
 
 export interface AgentStatusParts {
@@ -186,7 +165,7 @@ export interface BatchIngestOptions {
    */
   readonly maxQueuedRecords?: number;
   readonly now?: () => number;
-  readonly stitcher?: LiveStitcherConfig;
+  readonly stitcher?: StitcherConfig;
 }
 
 export class BatchIngest {
@@ -198,9 +177,22 @@ export class BatchIngest {
   private readonly dedup: BatchDedup;
   private readonly maxQueued: number;
   private readonly now: () => number;
-  readonly stitcher: LiveStitcher;
+  readonly stitcher: TunnelStitcher;
   private readonly agentStatus = new Map<string, AgentStatusParts>();
-  readonly stats = { stored: 0, duplicates: 0, refusedOverloaded: 0, failed: 0, flows: 0, vanishedGroups: 0, kernelDrops: 0 };
+  readonly stats = {
+    stored: 0,
+    duplicates: 0,
+    refusedOverloaded: 0,
+    failed: 0,
+    flows: 0,
+    vanishedGroups: 0,
+    kernelDrops: 0,
+    /** Candidate packets by what they were judged to be. */
+    vanishedPackets: 0,
+    unobservedPackets: 0,
+    localPackets: 0,
+    leftPackets: 0,
+  };
 
   constructor(
     private readonly storage: Storage,
@@ -211,7 +203,7 @@ export class BatchIngest {
     this.maxQueuedRecords = options.maxQueuedRecords ?? 400_000;
     this.accumulator = new DropAccumulator((ids) => storage.getDrops(ids), this.now);
     this.dedup = new BatchDedup((key) => storage.hasBatch(key));
-    this.stitcher = new LiveStitcher(options.stitcher);
+    this.stitcher = new TunnelStitcher(options.stitcher ?? DEFAULT_STITCHER_CONFIG);
   }
 
   /**
@@ -222,7 +214,7 @@ export class BatchIngest {
     const run = this.tail.then(async (): Promise<IngestResult> => {
       const lost = this.stitcher.expire(this.now());
       if (lost.length === 0) return { outcome: 'stored', drops: [], created: new Set(), added: new Map(), flows: 0 };
-      const prepared = await this.accumulator.prepareExplained(lost, 'live');
+      const prepared = await this.accumulator.prepareExplained(lost.map(explainTransitLoss), 'live');
       await this.storage.write({ flows: [], drops: prepared.drops, packets: [] });
       prepared.commit();
       return { outcome: 'stored', drops: prepared.drops, created: prepared.created, added: prepared.added, flows: 0 };
@@ -237,7 +229,7 @@ export class BatchIngest {
 
   /** Stores a checked batch once; rejects with IngestOverloadedError when the queue is full. */
   submit(batch: CheckedBatch): Promise<IngestResult> {
-    const records = batch.flows.length + batch.vanished.length + batch.packets.length + batch.departures.length + batch.arrivals.length;
+    const records = batch.flows.length + batch.findings.candidates.length + batch.packets.length + batch.findings.departures.length + batch.findings.arrivals.length;
     if (this.full || (this.queued > 0 && this.queuedRecords + records > this.maxQueuedRecords)) {
       this.stats.refusedOverloaded++;
       return Promise.reject(new IngestOverloadedError(`${this.queued} batches (${this.queuedRecords} records) are waiting for storage`));
@@ -276,14 +268,16 @@ export class BatchIngest {
         });
         prepared.commit();
         this.agentStatus.set(b.key.agentId, status);
-        const now = this.now();
-        this.stitcher.nodeReport(b.node, now, b.addresses, b.capturedLoss, b.crossNodeSentAt);
-        for (const d of b.departures) this.stitcher.departure(d, now);
-        for (const a of b.arrivals) this.stitcher.arrival(a, now);
+        if (b.addresses && b.addresses.length > 0) this.stitcher.setAddresses(b.node, b.addresses);
+        this.stitcher.add(b.findings, this.now());
         this.stats.stored++;
         this.stats.flows += b.flows.length;
         this.stats.vanishedGroups += b.vanished.length;
         this.stats.kernelDrops += b.kernelDrops;
+        this.stats.vanishedPackets += b.judging.vanishedPackets;
+        this.stats.unobservedPackets += b.judging.unobservedPackets;
+        this.stats.localPackets += b.judging.localPackets;
+        this.stats.leftPackets += b.judging.leftPackets;
         return { outcome: 'stored' as const, drops: prepared.drops, created: prepared.created, added: prepared.added, flows: b.flows.length };
       });
     } catch (e) {

@@ -1,16 +1,29 @@
 /**
- * From the wire shapes (schemas/pathwatch.proto, snake_case) to the domain shapes the explanation
- * core and the store use. Everything from an agent is untrusted: strings are bounded, addresses are
- * re-parsed and re-formatted, numbers are checked; what cannot be made sense of is rejected with a
- * one-line reason (the batch gets a 400).
+ * From the wire shapes (schemas/pathwatch.proto, snake_case) to the domain shapes the judgement
+ * core and the store use: a batch becomes the node's findings (NodeFindings, the seam's data, as
+ * the engine makes it in process) and flow rows. Everything from an agent is untrusted: strings are
+ * bounded, addresses are re-parsed and re-formatted, numbers are checked; what cannot be made sense
+ * of is rejected with a one-line reason (the batch gets a 400).
  */
 import { formatIpv6Groups } from '../../core/net/address.js';
 import { canonicalIpText } from '../store/ip-address.js';
-import type { Hop, PacketIdentity, VanishedGroup } from '../../core/findings/hop.js';
+import type { Hop, PacketIdentity } from '../../core/findings/hop.js';
+import { emptyCounters, type CaptureLossSpan, type NodeCounters, type NodeFindings, type NodeKnowledgeFacts, type TunnelArrival, type TunnelDeparture, type VanishCandidate } from '../../core/findings/node-findings.js';
 import type { DirectionName } from '../../core/findings/flow-record.js';
 import type { InterfaceRole } from '../../core/findings/interface-roles.js';
-import type { KernelEvidence } from '../../agent/kernel/kernel-evidence.js';
-import { WireDirection, type WireFlowRecord, type WireHop, type WireKernelDrop, type WireKernelEvidence, type WireVanishedGroup } from '../../schemas/wire-types.js';
+import type { KernelEvidence } from '../../core/findings/kernel-evidence.js';
+import {
+  WireDirection,
+  type WireBatch,
+  type WireCaptureLossSpan,
+  type WireFlowRecord,
+  type WireHop,
+  type WireKernelDrop,
+  type WireKernelEvidence,
+  type WireNodeCounters,
+  type WireNodeKnowledge,
+  type WireVanishedGroup,
+} from '../../schemas/wire-types.js';
 import type { HopDirection, RowSource, StoredFlow, StoredHop } from '../store/storage.js';
 
 /** A batch whose content makes no sense (400). */
@@ -146,15 +159,25 @@ export function checkKernelDrop(d: WireKernelDrop): void {
   checkedTime('kernel drop ts_ms', d.ts_ms);
 }
 
-/** A vanished group as the explanation core takes it, with the agent's expected and reverse exits. */
-export interface ReceivedVanished {
-  readonly group: VanishedGroup;
-  readonly expectedExit: string | null;
-  readonly reverseExits: readonly string[];
-  readonly kernel: KernelEvidence | undefined;
+/** Bounds on what one batch may hold beyond its records (knowledge facts, loss spans). */
+const MAX_FACTS = 4096;
+const MAX_LOSS_SPANS = 256;
+const MAX_PATH_HOPS = 64;
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+function optionalMac(what: string, value: string): string | null {
+  if (value === '') return null;
+  if (!MAC.test(value)) throw new WireContentError(`${what} must be a MAC address (aa:bb:cc:dd:ee:ff)`);
+  return value;
 }
 
-export function vanishedFromWire(node: string, v: WireVanishedGroup): ReceivedVanished {
+function bounded<T>(what: string, list: readonly T[], max: number): readonly T[] {
+  if (list.length > max) throw new WireContentError(`${what}: at most ${max}`);
+  return list;
+}
+
+/** One vanish candidate of the node; its path's hops on other nodes are the ones it borrowed upstream. */
+export function candidateFromWire(node: string, v: WireVanishedGroup): VanishCandidate {
   const src = checkedAddress('vanished src', v.src);
   const dst = checkedAddress('vanished dst', v.dst);
   if (!Number.isInteger(v.proto) || v.proto < 0 || v.proto > 255) throw new WireContentError('vanished proto must be 0-255');
@@ -169,34 +192,106 @@ export function vanishedFromWire(node: string, v: WireVanishedGroup): ReceivedVa
   const firstSeen = checkedTime('vanished first_seen_ms', v.first_seen_ms);
   const lastSeen = checkedTime('vanished last_seen_ms', v.last_seen_ms);
   if (lastSeen < firstSeen) throw new WireContentError('vanished last_seen_ms is before first_seen_ms');
-  const iface = checkedName('vanished iface', v.iface);
-  const path = v.path.map(hopFromWire);
-  const group: VanishedGroup = {
-    key: `${iface}|${src}|${dst}|${v.proto}|${identity.sport}|${identity.dport}`,
-    node,
-    nodeIndex: 0,
-    iface,
-    ifaceId: 0,
+  const path = bounded('vanished path', v.path, MAX_PATH_HOPS).map(hopFromWire);
+  const kernel = kernelEvidenceFromWire(v.kernel);
+  return {
+    iface: checkedName('vanished iface', v.iface),
     role: role(v.role),
     identity,
-    srcKey: 0,
-    dstKey: 0,
     packets: checkedCount('vanished packets', v.packets),
     firstSeen,
     lastSeen,
-    directionUncertain: false,
+    directionUncertain: v.direction_uncertain,
     fingerprints: v.fingerprints.slice(0, 16).map((f) => f.slice(0, 32)),
-    // Hops on other nodes (lent by the agent's stitching) come first; this node's follow.
-    samplePath: path.filter((h) => h.node === node),
+    // This node's hops follow the ones lent from other nodes.
+    path: path.filter((h) => h.node === node),
     upstreamPath: path.filter((h) => h.node !== node),
-    arrivalMacSrc: -1,
-    arrivalMacDst: -1,
+    arrivalMacSrc: optionalMac('vanished arrival_mac_src', v.arrival_mac_src),
+    arrivalMacDst: optionalMac('vanished arrival_mac_dst', v.arrival_mac_dst),
+    ...(kernel ? { kernel } : {}),
   };
+}
+
+export function knowledgeFromWire(k: WireNodeKnowledge | undefined): NodeKnowledgeFacts {
+  if (!k) return { ownAddresses: [], locations: [], exits: [], ownMacs: [] };
   return {
-    group,
-    expectedExit: v.expected_exit ? checkedName('expected_exit', v.expected_exit) : null,
-    reverseExits: v.reverse_exits.slice(0, 64).map((x) => checkedName('reverse_exits', x)),
-    kernel: kernelEvidenceFromWire(v.kernel),
+    ownAddresses: bounded('knowledge own_addresses', k.own_addresses, MAX_FACTS).map((a) => checkedAddress('knowledge own address', a)),
+    locations: bounded('knowledge locations', k.locations, MAX_FACTS).map((l) => ({ address: checkedAddress('knowledge location address', l.address), iface: checkedName('knowledge location iface', l.iface) })),
+    exits: bounded('knowledge exits', k.exits, MAX_FACTS).map((e) => ({
+      src: checkedAddress('knowledge exit src', e.src),
+      dst: checkedAddress('knowledge exit dst', e.dst),
+      ifaces: bounded('knowledge exit ifaces', e.ifaces, 8).map((i) => checkedName('knowledge exit iface', i)),
+    })),
+    ownMacs: bounded('knowledge own_macs', k.own_macs, MAX_FACTS).map((m) => ({
+      iface: checkedName('knowledge own_mac iface', m.iface),
+      mac: optionalMac('knowledge own_mac', m.mac) ?? '',
+    })).filter((m) => m.mac !== ''),
+  };
+}
+
+export function countersFromWire(c: WireNodeCounters | undefined): NodeCounters {
+  if (!c) return emptyCounters();
+  return {
+    packets: checkedCount('counters packets', c.packets),
+    sightings: checkedCount('counters sightings', c.sightings),
+    forwarded: checkedCount('counters forwarded', c.forwarded),
+    originated: checkedCount('counters originated', c.originated),
+    directionUnknown: checkedCount('counters direction_unknown', c.direction_unknown),
+    notUnicast: checkedCount('counters not_unicast', c.not_unicast),
+    truncatedUnjudged: checkedCount('counters truncated_unjudged', c.truncated_unjudged),
+    captureEndedUnjudged: checkedCount('counters capture_ended_unjudged', c.capture_ended_unjudged),
+    local: checkedCount('counters local', c.local),
+    vanishCandidates: checkedCount('counters vanish_candidates', c.vanish_candidates),
+    vanishedGroupsOverflow: checkedCount('counters vanished_groups_overflow', c.vanished_groups_overflow),
+  };
+}
+
+function captureLossFromWire(spans: readonly WireCaptureLossSpan[]): CaptureLossSpan[] {
+  return bounded('capture_loss', spans, MAX_LOSS_SPANS).map((s) => {
+    const from = checkedTime('capture_loss from_ms', s.from_ms);
+    const until = checkedTime('capture_loss until_ms', s.until_ms);
+    if (until < from) throw new WireContentError('capture_loss until_ms is before from_ms');
+    return { from, until, packets: checkedCount('capture_loss packets', s.packets) };
+  });
+}
+
+/** The batch's encapsulated hops, for stitching across nodes. */
+function tunnelHopsFromWire(batch: WireBatch): { departures: TunnelDeparture[]; arrivals: TunnelArrival[] } {
+  const departures: TunnelDeparture[] = [];
+  const arrivals: TunnelArrival[] = [];
+  for (const h of batch.cross_node) {
+    if (!/^[0-9a-f]{1,16}$/.test(h.fingerprint)) throw new WireContentError('cross_node fingerprint must be hex');
+    const ts = checkedTime('cross_node ts_ms', h.ts_ms);
+    if (!h.departure) {
+      arrivals.push({ fingerprint: h.fingerprint, outerSrc: optionalAddress('cross_node outer_peer', h.outer_peer), ts });
+      continue;
+    }
+    const src = checkedAddress('cross_node src', h.src);
+    if (!Number.isInteger(h.proto) || h.proto < 0 || h.proto > 255) throw new WireContentError('cross_node proto must be 0-255');
+    const port = (n: number): number | null => (Number.isInteger(n) && n >= 0 && n <= 65535 ? n : null);
+    departures.push({
+      fingerprint: h.fingerprint,
+      outerDst: checkedAddress('cross_node outer_peer', h.outer_peer),
+      ts,
+      path: bounded('cross_node path', h.path, MAX_PATH_HOPS).map(hopFromWire),
+      identity: { ipVersion: src.includes(':') ? 6 : 4, src, dst: checkedAddress('cross_node dst', h.dst), proto: h.proto, sport: port(h.sport), dport: port(h.dport) },
+    });
+  }
+  return { departures, arrivals };
+}
+
+/** A batch as the node's findings (the seam's data): what the engine makes in process. */
+export function findingsFromWire(node: string, batch: WireBatch): NodeFindings {
+  return {
+    node,
+    interfaces: (batch.status?.interfaces ?? []).slice(0, MAX_FACTS).map((i) => ({ name: checkedName('status interface', i.name), role: role(i.role) })),
+    coversAllInterfaces: batch.covers_all_interfaces,
+    candidates: batch.vanished.map((v) => candidateFromWire(node, v)),
+    knowledge: knowledgeFromWire(batch.knowledge),
+    counters: countersFromWire(batch.counters),
+    ...tunnelHopsFromWire(batch),
+    captureLoss: captureLossFromWire(batch.capture_loss),
+    coveredUntil: batch.covered_until_ms > 0 ? checkedTime('covered_until_ms', batch.covered_until_ms) : -Infinity,
   };
 }
 

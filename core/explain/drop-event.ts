@@ -15,24 +15,6 @@ export interface Evidence {
   readonly detail: string;
 }
 
-export interface DropEvent {
-  readonly id: string;
-  readonly node: string;
-  readonly iface: string;
-  readonly src: string;
-  readonly dst: string;
-  readonly proto: string;
-  readonly sport: number | null;
-  readonly dport: number | null;
-  readonly packets: number;
-  readonly firstSeen: string;
-  readonly lastSeen: string;
-  readonly verdict: Verdict;
-  readonly confidence: Confidence;
-  readonly evidence: Evidence[];
-  readonly remedy: string;
-}
-
 export interface DropGroupKey {
   readonly node: string;
   readonly iface: string;
@@ -41,6 +23,17 @@ export interface DropGroupKey {
   readonly proto: string;
   readonly sport: number | null;
   readonly dport: number | null;
+}
+
+export interface DropEvent extends DropGroupKey {
+  readonly id: string;
+  readonly packets: number;
+  readonly firstSeen: string;
+  readonly lastSeen: string;
+  readonly verdict: Verdict;
+  readonly confidence: Confidence;
+  readonly evidence: Evidence[];
+  readonly remedy: string;
 }
 
 /** Stable id of a drop group: the same for the same group in every query, run and restart. */

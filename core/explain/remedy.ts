@@ -49,3 +49,11 @@ export function vanishedRemedy(src: string, dst: string, iface: string): string 
     `# run pathwatch agent on this node for kernel drop reasons (eBPF skb:kfree_skb)`,
   ].join('\n');
 }
+
+/** A packet lost between two nodes: check the underlay between them. */
+export function transitLossRemedy(from: string, to: string, outerDst: string): string {
+  return [
+    `ping -c 3 ${outerDst}`,
+    `# check the underlay between ${from} and ${to}: MTU (encapsulation overhead), firewalls for the tunnel protocol (IPIP = IP protocol 4, VXLAN = UDP 4789/8472)`,
+  ].join('\n');
+}

@@ -1,9 +1,7 @@
 /**
- * What correlation reports about packets: hops (one sighting, named) and groups of packets that
- * entered a node and did not leave it. These objects exist only for the rare packets worth
- * reporting; healthy traffic becomes flow records.
+ * A packet's identity and its hops (one sighting each, named), as findings report them. These
+ * objects exist only for the rare packets worth reporting; healthy traffic becomes flow records.
  */
-import type { PacketBytes } from '../../agent/flow/packet-bytes-ring.js';
 import type { DirectionName } from './flow-record.js';
 import type { InterfaceRole } from './interface-roles.js';
 
@@ -36,36 +34,4 @@ export interface PacketIdentity {
   /** null where the protocol has no ports. */
   readonly sport: number | null;
   readonly dport: number | null;
-}
-
-/**
- * Packets of one (node, interface, src, dst, protocol, ports) that arrived and were not seen leaving.
- * Built by the node's matcher; judged (vanished, local, unobserved) once the node's knowledge is in.
- */
-export interface VanishedGroup {
-  readonly key: string;
-  readonly node: string;
-  readonly nodeIndex: number;
-  readonly iface: string;
-  readonly ifaceId: number;
-  readonly role: InterfaceRole;
-  readonly identity: PacketIdentity;
-  readonly srcKey: number;
-  readonly dstKey: number;
-  packets: number;
-  firstSeen: number;
-  lastSeen: number;
-  /** The direction of the arrival was inferred from nothing better than a guess. */
-  directionUncertain: boolean;
-  /** Fingerprints of the first few packets, hex. */
-  readonly fingerprints: string[];
-  /** The path of the first packet on this node, in time order. */
-  readonly samplePath: Hop[];
-  /** The same packet's hops on other nodes before this one (filled by cross-node stitching). */
-  readonly upstreamPath: Hop[];
-  /** Link-level source/destination MAC of the sample's arrival (for late direction learning), -1 if none. */
-  readonly arrivalMacSrc: number;
-  readonly arrivalMacDst: number;
-  /** The first bytes of a packet of the group as it arrived (when the pipeline keeps bytes and they were still there). */
-  sampleBytes?: PacketBytes | undefined;
 }

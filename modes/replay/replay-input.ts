@@ -1,7 +1,8 @@
 /**
  * One replay input: a capture file (or stdin) bound to a node and its interfaces. It is the
- * CaptureSink of its reader: interfaces described by the file become node interfaces, packets go
- * into the shared pipeline, and the input remembers how far in time it has got (for the watermark).
+ * CaptureSink of its reader: interfaces described by the file become node interfaces, packets wait
+ * in the input's RecordQueue until they can be released in canonical order (replay-runner merges the
+ * inputs), and the input remembers the time span it covers.
  *
  * Naming (CONTRACT.md): a pcapng interface block named `node/iface` names both; other pcapng
  * interfaces keep their if_name on the input's node; a Linux SLL2 (`any`) capture names each packet's
@@ -12,7 +13,9 @@ import { basename } from 'node:path';
 import { CaptureStream } from '../../agent/capture/capture-stream.js';
 import type { CaptureInterface, CaptureRecord, CaptureSink } from '../../agent/capture/capture-record.js';
 import { LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 } from '../../agent/decode/link-types.js';
-import type { CaptureBinding, SightingPipeline } from '../../agent/flow/sighting-pipeline.js';
+import type { InterfaceRegistry } from '../../agent/flow/interface-registry.js';
+import type { CaptureBinding } from '../../agent/flow/sighting-pipeline.js';
+import { RecordQueue } from './record-queue.js';
 
 export interface ReplayInputSpec {
   readonly node: string;
@@ -50,6 +53,7 @@ const LATEST_PACKET_SEC = 253_402_300_799;
 export class ReplayInput implements CaptureSink {
   readonly stream: CaptureStream;
   readonly binding: CaptureBinding;
+  readonly queue: RecordQueue;
   /** Timestamp (ms) of the latest packet read; -Infinity before the first. */
   lastTs = -Infinity;
   /** Timestamp (ms) of the earliest packet read; Infinity before the first. */
@@ -57,14 +61,31 @@ export class ReplayInput implements CaptureSink {
   readonly warnings: string[] = [];
   /** Packets skipped for a timestamp before 1970 or past year 9999. */
   skippedOutOfRange = 0;
+  /** Nodes this input has interfaces of (a pcapng with `node/iface` names can feed several). */
+  readonly nodes = new Set<string>();
+  /** Per capture interface: `node NUL iface`, the key that orders records of equal time. */
+  private readonly tieKeys: string[] = [];
 
   constructor(
     readonly spec: ReplayInputSpec,
-    private readonly pipeline: SightingPipeline,
+    private readonly registry: InterfaceRegistry,
     ifnameByIndex: ReadonlyMap<number, string>,
   ) {
     this.stream = new CaptureStream(spec.path, this);
     this.binding = { node: spec.node, ifaceByCaptureInterface: [], ifnameByIndex, ifaceByIfindex: new Int32Array(0) };
+    this.queue = new RecordQueue((id) => this.tieKey(id));
+  }
+
+  /** The key ordering this input's records of equal time among all inputs' (node, then interface). */
+  tieKey(captureInterface: number): string {
+    return this.tieKeys[captureInterface] ?? `${this.spec.node}\u0000`;
+  }
+
+  /** Reads the next chunk into the queue; at the end, lets the queue release everything. */
+  async pump(): Promise<boolean> {
+    const more = await this.stream.pump();
+    if (!more) this.queue.end();
+    return more;
   }
 
   get label(): string {
@@ -72,7 +93,7 @@ export class ReplayInput implements CaptureSink {
   }
 
   onInterface(ci: CaptureInterface): void {
-    const registry = this.pipeline.registry;
+    const registry = this.registry;
     let node = this.spec.node;
     let name = ci.name;
     if (name !== undefined && name.includes('/')) {
@@ -80,10 +101,12 @@ export class ReplayInput implements CaptureSink {
       node = name.slice(0, slash);
       name = name.slice(slash + 1);
     }
+    this.nodes.add(node);
     if (ci.linkType === LINKTYPE_LINUX_SLL2) {
       // An `any` capture: each packet names its interface by index.
       registry.node(node).coversAllInterfaces = true;
       this.binding.ifaceByCaptureInterface[ci.id] = -1;
+      this.tieKeys[ci.id] = `${node}\u0000`;
       return;
     }
     if (ci.linkType === LINKTYPE_LINUX_SLL) {
@@ -93,6 +116,7 @@ export class ReplayInput implements CaptureSink {
     }
     name ??= this.spec.iface ?? (ci.id === 0 ? fileStem(this.spec.path) : `${fileStem(this.spec.path)}#${ci.id}`);
     this.binding.ifaceByCaptureInterface[ci.id] = registry.interface(node, name).id;
+    this.tieKeys[ci.id] = `${node}\u0000${name}`;
   }
 
   onPacket(record: CaptureRecord): void {
@@ -102,7 +126,8 @@ export class ReplayInput implements CaptureSink {
       this.skippedOutOfRange++;
       return;
     }
-    const ts = this.pipeline.onRecord(record, this.binding);
+    this.queue.push(record);
+    const ts = record.tsSec * 1000 + record.tsNsec / 1e6;
     if (ts > this.lastTs) this.lastTs = ts;
     if (ts < this.firstTs) this.firstTs = ts;
   }

@@ -4,7 +4,7 @@
  * remedy. Plain text, aligned, readable in a terminal and in a ticket.
  */
 import type { Hop } from '../../core/findings/hop.js';
-import type { ExplainedDrop } from '../../core/explain/explain-vanished.js';
+import type { ExplainedDrop } from '../../core/explain/explain-drop.js';
 import type { ReplayStats } from './replay-runner.js';
 
 function n(x: number): string {

@@ -1,24 +1,29 @@
 /**
  * Forensic replay: the live pipeline in one process, fed from capture files.
- *   files -> readers -> decode -> fingerprint -> flows + hop matching (agent/flow)
- *         -> cross-node stitching -> judging -> explaining (collector)
- * Inputs are read a chunk at a time from whichever lags behind in capture time, so several files of
- * one node (or of several nodes) interleave as the kernel saw them, and memory stays bounded by the
- * correlation window whatever the file sizes.
+ *   files -> readers -> each input's RecordQueue -> merged in canonical order -> engine
+ *         (decode, fingerprint, flows, hop matching: agent/flow) -> NodeFindings per node
+ *         -> core: stitch across nodes, judge, explain, merge
+ *
+ * One answer for one set of packets (CONTRACT.md): records reach the engine in one canonical order
+ * (time, node, interface, order on the interface) whatever the order of the inputs, how they were
+ * chunked, compressed or split into files; and everything the engine does on a clock (evaluating
+ * closed windows, emitting flows, handing out findings) runs on the capture time of that sequence.
+ * Memory stays bounded by the correlation window and the reorder window whatever the file sizes.
  */
-import { judgeGroups, type JudgedVanished } from '../../agent/flow/judged-groups.js';
-import { DEFAULT_PACKET_BYTES_CONFIG } from '../../agent/flow/packet-bytes-ring.js';
 import { CaptureInputError } from '../../agent/capture/capture-input.js';
-import { CaptureFormatError } from '../../agent/capture/capture-record.js';
-import { addressKey, parseAddress } from '../../core/net/address.js';
-import type { FlowRecord } from '../../core/findings/flow-record.js';
+import { CaptureFormatError, CaptureRecord, recordTimeMs } from '../../agent/capture/capture-record.js';
 import { InterfaceRegistry } from '../../agent/flow/interface-registry.js';
-import type { InterfaceRole } from '../../core/findings/interface-roles.js';
 import { DEFAULT_HOP_MATCHER_CONFIG } from '../../agent/flow/node-hop-matcher.js';
+import { DEFAULT_PACKET_BYTES_CONFIG } from '../../agent/flow/packet-bytes-ring.js';
 import { SightingPipeline } from '../../agent/flow/sighting-pipeline.js';
-import { CrossNodeStitcher } from '../../core/correlate/cross-node-stitcher.js';
 import { findDrops, type DropFindingStats } from '../../core/correlate/find-drops.js';
-import type { ExplainedDrop } from '../../core/explain/explain-vanished.js';
+import { DEFAULT_STITCHER_CONFIG, TunnelStitcher } from '../../core/correlate/tunnel-stitcher.js';
+import type { ExplainedDrop } from '../../core/explain/explain-drop.js';
+import type { FlowRecord } from '../../core/findings/flow-record.js';
+import type { InterfaceRole } from '../../core/findings/interface-roles.js';
+import type { NodeCounters, NodeFindings } from '../../core/findings/node-findings.js';
+import type { JudgedCandidate } from '../../core/judge/judge-findings.js';
+import { NodeFindingsAccumulator } from './node-findings-accumulator.js';
 import { ReplayInput, type ReplayInputSpec } from './replay-input.js';
 
 export interface ReplayOptions {
@@ -33,20 +38,14 @@ export interface ReplayOptions {
   readonly onFlow?: (record: FlowRecord) => void;
   /** Keep each vanished group's first packet as captured (sending to a collector needs it). */
   readonly keepPacketBytes?: boolean;
+  /** Keep every encapsulated departure and arrival in the findings (goldens; memory grows with them). */
+  readonly keepTunnelHops?: boolean;
 }
 
-export interface ReplayNodeStats {
+export interface ReplayNodeStats extends NodeCounters {
   readonly node: string;
   readonly coversAllInterfaces: boolean;
-  readonly interfaces: { readonly name: string; readonly role: InterfaceRole }[];
-  readonly packets: number;
-  readonly sightings: number;
-  readonly forwarded: number;
-  readonly originated: number;
-  readonly directionUnknown: number;
-  readonly notUnicast: number;
-  readonly truncatedUnjudged: number;
-  readonly captureEndedUnjudged: number;
+  readonly interfaces: readonly { readonly name: string; readonly role: InterfaceRole }[];
 }
 
 export interface ReplayStats extends DropFindingStats {
@@ -70,8 +69,10 @@ export interface ReplayStats extends DropFindingStats {
 export interface ReplayResult {
   readonly drops: ExplainedDrop[];
   readonly stats: ReplayStats;
-  /** The vanished groups the drops were explained from (what `--collector` sends). */
-  readonly vanished: readonly JudgedVanished[];
+  /** What each node's packets taught (the seam's data), nodes by name. */
+  readonly findings: readonly NodeFindings[];
+  /** The candidates judged vanished (what `--collector` sends as drops). */
+  readonly vanished: readonly JudgedCandidate[];
 }
 
 /** An input could not be read: names the input, keeps the reader's one-line reason. */
@@ -83,77 +84,149 @@ export class ReplayInputError extends Error {
 }
 
 /**
- * Flow records are emitted per this much capture time; knowledge is learned from them, and flows idle
- * for two intervals free their slots, which bounds memory by the traffic of the last few seconds.
+ * Capture time between flow intervals, and between findings taken from the engine: flows idle for
+ * two intervals free their slots and departures wait in the stitcher only until their target has
+ * passed them, which bounds memory by the traffic of the last few seconds.
  */
-const FLOW_INTERVAL_MS = 2_000;
+const INTERVAL_MS = 2_000;
+/** Capture time between evaluations of closed correlation windows. */
+const EXPIRE_STEP_MS = 1;
 
 export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const windowMs = options.windowMs ?? DEFAULT_HOP_MATCHER_CONFIG.windowMs;
   const registry = new InterfaceRegistry(options.roles ?? new Map());
-  const scratch = new Uint32Array(4);
-  // Clocks of different nodes disagree by milliseconds: stitching across them waits longer.
-  const stitcher: CrossNodeStitcher = new CrossNodeStitcher(Math.max(windowMs, 1000), (address: string): number => {
-    const v = parseAddress(address, scratch);
-    if (v === 0) return -1;
-    const key = addressKey(v, scratch);
-    return pipeline.matchers.findIndex((m) => m?.knowledge.isLocal(key) === true);
-  });
-  const pipeline: SightingPipeline = new SightingPipeline(registry, {
+  const pipeline = new SightingPipeline(registry, {
     matcher: { ...DEFAULT_HOP_MATCHER_CONFIG, windowMs },
-    crossNode: stitcher,
     ...(options.keepPacketBytes ? { packetBytes: DEFAULT_PACKET_BYTES_CONFIG } : {}),
   });
   const ifnames = options.ifnames ?? new Map<number, string>();
-  const inputs = options.inputs.map((spec) => new ReplayInput(spec, pipeline, ifnames));
-  let firstTs = Infinity;
-  let lastFlush = -Infinity;
+  const inputs = options.inputs.map((spec) => new ReplayInput(spec, registry, ifnames));
+  const stitcher = new TunnelStitcher(DEFAULT_STITCHER_CONFIG);
+  const accumulated = new NodeFindingsAccumulator(stitcher, options.keepTunnelHops ?? false);
+  /** Per node, the end of its captures read to their end so far (absent while all go on). */
+  let ended: ReadonlyMap<string, number> = new Map();
+  const endedAt = (node: string): number => ended.get(node) ?? Infinity;
+  /** Capture time before which every packet of the node has been evaluated. */
+  const coveredUntil = (node: string, now: number): number => Math.min(now, endedAt(node)) - windowMs;
+  const takeFindings = (now: number, final: boolean): void => {
+    const taken = pipeline.matchers.flatMap((m) => (m ? [m.takeFindings(final ? nodeEnd(inputs, m.node.name) : coveredUntil(m.node.name, now))] : []));
+    accumulated.add(taken, now);
+  };
+
+  const record = new CaptureRecord();
   let bytesRead = 0;
-  const active = [...inputs];
+  let watermark = -Infinity;
+  let nextInterval = Infinity;
   try {
-    while (active.length > 0) {
-      let next = active[0] as ReplayInput;
-      for (const i of active) if (i.lastTs < next.lastTs) next = i;
-      const before = next.stream.bytesRead;
-      let more: boolean;
-      try {
-        more = await next.stream.pump();
-      } catch (e) {
-        if (e instanceof CaptureInputError) throw new ReplayInputError(e.message);
-        if (e instanceof CaptureFormatError) throw new ReplayInputError(`${next.label}: ${e.message}`);
-        throw e;
-      }
-      bytesRead += next.stream.bytesRead - before;
-      if (!more) active.splice(active.indexOf(next), 1);
-      let watermark = Infinity;
-      for (const i of active) if (i.lastTs < watermark) watermark = i.lastTs;
-      if (watermark !== Infinity && watermark !== -Infinity) {
-        pipeline.advance(watermark);
-        stitcher.expire(watermark);
-        if (lastFlush === -Infinity) lastFlush = watermark;
-        else if (watermark - lastFlush >= FLOW_INTERVAL_MS) {
-          pipeline.flushFlows(options.onFlow);
-          lastFlush = watermark;
+    for (;;) {
+      // Every input that can still produce records must show its next one before any is released.
+      for (const input of inputs) {
+        while (!input.queue.ready && !input.stream.done) {
+          const before = input.stream.bytesRead;
+          await pumpInput(input);
+          if (input.stream.done) ended = endedNodes(inputs);
+          bytesRead += input.stream.bytesRead - before;
+          options.onProgress?.(bytesRead);
         }
       }
-      options.onProgress?.(bytesRead);
+      const next = earliest(inputs);
+      if (!next) break;
+      next.queue.pop(record);
+      pipeline.onRecord(record, next.binding);
+      const ts = recordTimeMs(record);
+      // Closed windows are evaluated at most once per millisecond of capture time (a call per record
+      // would cost a boxed number each): still a function of the records alone.
+      if (ts < watermark + EXPIRE_STEP_MS) continue;
+      watermark = ts;
+      // A node whose captures ended is not judged past their end: its packets' exits may be after it.
+      for (const m of pipeline.matchers) m?.expire(Math.min(watermark, endedAt(m.node.name)));
+      if (nextInterval === Infinity) nextInterval = intervalAfter(watermark);
+      else if (watermark >= nextInterval) {
+        pipeline.flushFlows(options.onFlow);
+        takeFindings(watermark, false);
+        nextInterval = intervalAfter(watermark);
+      }
     }
   } finally {
-    for (const i of active) await i.stream.close();
+    for (const i of inputs) if (!i.stream.done) await i.stream.close();
   }
-  let endTs = Infinity;
-  for (const i of inputs) if (i.lastTs > -Infinity && i.lastTs < endTs) endTs = i.lastTs;
-  pipeline.finish(endTs, options.onFlow);
-  stitcher.expire(Infinity, true);
-  const judged = judgeGroups(pipeline);
-  const findings = findDrops(pipeline, stitcher, undefined, judged.vanished);
+  for (const m of pipeline.matchers) m?.expireAll(nodeEnd(inputs, m.node.name));
+  pipeline.flushFlows(options.onFlow);
+  takeFindings(watermark, true);
+  const findings = accumulated.finish(pipeline);
+  const losses = stitcher.expire(Number.isFinite(watermark) ? watermark : 0, true);
+  const result = findDrops(findings, losses);
+  return { drops: result.drops, stats: replayStats(inputs, pipeline, findings, result.stats, stitcher, windowMs), findings, vanished: result.vanished };
+}
+
+async function pumpInput(input: ReplayInput): Promise<void> {
+  try {
+    await input.pump();
+  } catch (e) {
+    if (e instanceof CaptureInputError) throw new ReplayInputError(e.message);
+    if (e instanceof CaptureFormatError) throw new ReplayInputError(`${input.label}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** The input whose next record comes first: by time, then node and interface, then input and order. */
+function earliest(inputs: readonly ReplayInput[]): ReplayInput | undefined {
+  let best: ReplayInput | undefined;
+  for (const i of inputs) {
+    if (!i.queue.ready) continue;
+    if (!best || before(i, best)) best = i;
+  }
+  return best;
+}
+
+function before(a: ReplayInput, b: ReplayInput): boolean {
+  const qa = a.queue;
+  const qb = b.queue;
+  if (qa.headSec() !== qb.headSec()) return qa.headSec() < qb.headSec();
+  if (qa.headNsec() !== qb.headNsec()) return qa.headNsec() < qb.headNsec();
+  const ka = a.tieKey(qa.headInterface());
+  const kb = b.tieKey(qb.headInterface());
+  if (ka !== kb) return ka < kb;
+  // One interface split across files: by file, then by order in it.
+  if (a.spec.path !== b.spec.path) return a.spec.path < b.spec.path;
+  return qa.headSeq() < qb.headSeq();
+}
+
+function intervalAfter(ts: number): number {
+  return (Math.floor(ts / INTERVAL_MS) + 1) * INTERVAL_MS;
+}
+
+/**
+ * When the captures of a node ended: the last packet among all its inputs. A pcap does not record
+ * when its capture stopped; a node's captures start and stop together in practice, and an interface
+ * that went quiet early (a pod's veth) was still being captured, so its last packet is no end.
+ */
+function nodeEnd(inputs: readonly ReplayInput[], node: string): number {
+  let end = -Infinity;
+  for (const i of inputs) if (i.nodes.has(node)) end = Math.max(end, i.lastTs);
+  return end === -Infinity ? Infinity : end;
+}
+
+/** The end of every node all of whose inputs have been read to their end (the others go on). */
+function endedNodes(inputs: readonly ReplayInput[]): Map<string, number> {
+  const ended = new Map<string, number>();
+  const going = new Set<string>();
+  for (const i of inputs) for (const node of i.nodes) if (!i.stream.done) going.add(node);
+  for (const i of inputs) {
+    for (const node of i.nodes) if (!going.has(node)) ended.set(node, Math.max(ended.get(node) ?? -Infinity, i.lastTs));
+  }
+  return ended;
+}
+
+function replayStats(inputs: readonly ReplayInput[], pipeline: SightingPipeline, findings: readonly NodeFindings[], judged: DropFindingStats, stitcher: TunnelStitcher, windowMs: number): ReplayStats {
+  let firstTs = Infinity;
   let lastTs = -Infinity;
   for (const i of inputs) {
     if (i.lastTs > lastTs) lastTs = i.lastTs;
     if (i.firstTs < firstTs) firstTs = i.firstTs;
   }
   const ps = pipeline.stats;
-  const stats: ReplayStats = {
+  return {
     inputs: inputs.length,
     records: ps.records,
     bytes: ps.bytes,
@@ -165,29 +238,12 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     windowMs,
     firstPacket: Number.isFinite(firstTs) ? new Date(firstTs).toISOString() : null,
     lastPacket: Number.isFinite(lastTs) ? new Date(lastTs).toISOString() : null,
-    nodes: registry.nodes.map((n) => {
-      const m = pipeline.matchers[n.index];
-      return {
-        node: n.name,
-        coversAllInterfaces: n.coversAllInterfaces,
-        interfaces: registry.interfacesOf(n).map((i) => ({ name: i.name, role: i.role })),
-        packets: m?.stats.packets ?? 0,
-        sightings: m?.stats.sightings ?? 0,
-        forwarded: m?.stats.forwarded ?? 0,
-        originated: m?.stats.originated ?? 0,
-        directionUnknown: m?.stats.directionUnknown ?? 0,
-        notUnicast: m?.stats.notUnicast ?? 0,
-        truncatedUnjudged: m?.stats.truncatedUnjudged ?? 0,
-        captureEndedUnjudged: m?.stats.captureEndedUnjudged ?? 0,
-      };
-    }),
+    nodes: findings.map((f) => ({ node: f.node, coversAllInterfaces: f.coversAllInterfaces, interfaces: f.interfaces, ...f.counters })),
     decodeEvents: pipeline.decoder.events.toRecord(),
     crossNode: { departures: stitcher.stats.departures, arrivals: stitcher.stats.arrivals, matched: stitcher.stats.matched },
-    warnings: inputs.flatMap((i) => [
-      ...i.warnings,
-      ...(i.skippedOutOfRange > 0 ? [`${i.label}: ${i.skippedOutOfRange} packet(s) skipped: timestamp before 1970 or past year 9999`] : []),
-    ]),
-    ...findings.stats,
+    warnings: inputs
+      .flatMap((i) => [...i.warnings, ...(i.skippedOutOfRange > 0 ? [`${i.label}: ${i.skippedOutOfRange} packet(s) skipped: timestamp before 1970 or past year 9999`] : [])])
+      .sort(),
+    ...judged,
   };
-  return { drops: findings.drops, stats, vanished: judged.vanished };
 }

@@ -1,9 +1,10 @@
 /**
  * `pathwatch replay --collector URL`: the replay's findings go into a running collector, where
  * they are stored and shown like live data, marked as coming from a replay. What is sent is what a
- * live agent sends (vanished groups with their packets' headers, flow records), so the collector
- * explains both with the same rules; each replay is one "agent boot" with its own id, so sending
- * the same file twice stores it twice, while a retried batch is stored once.
+ * live agent sends (each node's vanish candidates with their packets' headers and the knowledge to
+ * judge them, flow records), so the collector judges and explains both with the same code as the
+ * replay itself; each replay is one "agent boot" with its own id, so sending the same file twice
+ * stores it twice, while a retried batch is stored once.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,9 +12,11 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { FlowRecord } from '../../core/findings/flow-record.js';
-import type { JudgedVanished } from '../../agent/flow/judged-groups.js';
-import { wireFlow, wireVanished } from '../../agent/ship/batch-builder.js';
+import { wireCandidate, wireCounters, wireFlow, wireKnowledge } from '../../agent/ship/batch-builder.js';
+import { knowledgeExcerpt } from '../../core/findings/knowledge-excerpt.js';
+import type { NodeFindings } from '../../core/findings/node-findings.js';
 import { BatchShipper } from '../../agent/ship/shipper.js';
+import { wireBatch } from '../../schemas/wire-batch.js';
 import { encodeBatch } from '../../schemas/wire-codec.js';
 import type { WireBatch } from '../../schemas/wire-types.js';
 
@@ -40,29 +43,28 @@ export class ReplayUploadError extends Error {
   override name = 'ReplayUploadError';
 }
 
-export async function uploadReplay(vanished: readonly JudgedVanished[], flows: readonly FlowRecord[], o: ReplayUploadOptions): Promise<ReplayUploadResult> {
+export async function uploadReplay(findings: readonly NodeFindings[], flows: readonly FlowRecord[], o: ReplayUploadOptions): Promise<ReplayUploadResult> {
   const bootId = randomUUID();
   const agentId = `replay@${hostname()}`;
-  const nodes = new Set<string>([...vanished.map((v) => v.group.node), ...flows.map((f) => f.node)]);
+  const nodes = new Set<string>([...findings.map((f) => f.node), ...flows.map((f) => f.node)]);
   const batches: WireBatch[] = [];
   let sequence = 0;
-  const batch = (node: string, parts: Partial<WireBatch>): WireBatch => ({
-    agent_id: agentId,
-    boot_id: bootId,
-    sequence: ++sequence,
-    node,
-    sent_at_ms: Date.now(),
-    source: 'replay',
-    flows: [],
-    vanished: [],
-    kernel_drops: [],
-    cross_node: [],
-    ...parts,
-  });
+  const batch = (node: string, parts: Partial<WireBatch>): WireBatch =>
+    wireBatch({ agent_id: agentId, boot_id: bootId, sequence: ++sequence, node, sent_at_ms: Date.now() }, { source: 'replay', ...parts });
+
   for (const node of nodes) {
-    const nodeVanished = vanished.filter((v) => v.group.node === node);
-    for (let i = 0; i < nodeVanished.length; i += VANISHED_PER_BATCH) {
-      batches.push(batch(node, { vanished: nodeVanished.slice(i, i + VANISHED_PER_BATCH).map((v) => wireVanished(v, undefined)) }));
+    const f = findings.find((x) => x.node === node);
+    const candidates = f?.candidates ?? [];
+    for (let i = 0; f && i < candidates.length; i += VANISHED_PER_BATCH) {
+      const part = candidates.slice(i, i + VANISHED_PER_BATCH);
+      batches.push(
+        batch(node, {
+          vanished: part.map(wireCandidate),
+          knowledge: wireKnowledge(knowledgeExcerpt(f.knowledge, part)),
+          covers_all_interfaces: f.coversAllInterfaces,
+          ...(i === 0 ? { counters: wireCounters(f.counters) } : {}),
+        }),
+      );
     }
     const nodeFlows = flows.filter((f) => f.node === node);
     for (let i = 0; i < nodeFlows.length; i += FLOWS_PER_BATCH) {

@@ -1,13 +1,15 @@
 /**
- * Watching this host live, in one process: the agent's live node (capture, pipeline, kernel
- * evidence) with the collector's judging and explaining, reporting drop events as they appear and
- * as they grow.
+ * Watching this host live, in one process: the agent's live node (capture, engine, kernel
+ * evidence) hands its findings every tick to the core, which judges, explains and merges them into
+ * drop events exactly as the collector does with an agent's batches; each event is reported when it
+ * appears and when it grows.
  */
 import type { LiveCaptureOptions } from '../../agent/capture/live-capture.js';
-import type { VanishedGroup } from '../../core/findings/hop.js';
 import { LiveNode } from '../../agent/live/live-node.js';
 import { findDrops, type DropFindingStats } from '../../core/correlate/find-drops.js';
-import type { ExplainedDrop } from '../../core/explain/explain-vanished.js';
+import type { ExplainedDrop } from '../../core/explain/explain-drop.js';
+import { emptyJudgingStats } from '../../core/judge/judge-findings.js';
+import { mergeDrops, newestFirst } from '../../core/merge/merge-drop.js';
 
 export interface LocalWatchOptions {
   readonly node: string;
@@ -29,28 +31,31 @@ export interface LocalWatchResult {
 }
 
 export async function runLocalWatch(options: LocalWatchOptions, signal: AbortSignal): Promise<LocalWatchResult> {
-  const reported = new Map<string, number>();
-  const withKernel = options.kernelEvidence !== false;
-  const evidenceOf = (live: LiveNode) => (withKernel ? (g: VanishedGroup) => live.kernel.evidenceFor(g) : undefined);
+  const drops = new Map<string, ExplainedDrop>();
+  const stats: DropFindingStats = { ...emptyJudgingStats(), transitLostPackets: 0 };
   const live: LiveNode = new LiveNode({
     node: options.node,
     ...(options.windowMs !== undefined ? { windowMs: options.windowMs } : {}),
     ...(options.capture ? { capture: options.capture } : {}),
-    kernelEvidence: withKernel,
+    kernelEvidence: options.kernelEvidence !== false,
     flowIntervalMs: 2000,
     ...(options.onReady ? { onReady: options.onReady } : {}),
     ...(options.onNotice ? { onNotice: options.onNotice } : {}),
-    onTick: (node) => {
-      for (const d of findDrops(node.pipeline, undefined, evidenceOf(node), node.judged().vanished).drops) {
-        const before = reported.get(d.event.id);
-        if (before === undefined || d.event.packets > before) {
-          reported.set(d.event.id, d.event.packets);
-          options.onDrop(d, before === undefined);
-        }
+    onTick: async (node) => {
+      const found = findDrops([await node.takeFindings()]);
+      stats.vanishedPackets += found.stats.vanishedPackets;
+      stats.unobservedPackets += found.stats.unobservedPackets;
+      stats.localPackets += found.stats.localPackets;
+      stats.leftPackets += found.stats.leftPackets;
+      for (const [reason, n] of Object.entries(found.stats.unobservedReasons)) stats.unobservedReasons[reason] = (stats.unobservedReasons[reason] ?? 0) + n;
+      for (const d of found.drops) {
+        const prev = drops.get(d.event.id);
+        const merged = prev ? mergeDrops(prev, d) : d;
+        drops.set(d.event.id, merged);
+        options.onDrop(merged, prev === undefined);
       }
     },
   });
   const counters = await live.run(signal);
-  const findings = findDrops(live.pipeline, undefined, evidenceOf(live), live.judged().vanished);
-  return { drops: findings.drops, stats: { ...findings.stats, packets: live.pipeline.stats.records, kernelDropped: counters.droppedByKernel } };
+  return { drops: [...drops.values()].sort(newestFirst), stats: { ...stats, packets: live.pipeline.stats.records, kernelDropped: counters.droppedByKernel } };
 }

@@ -115,6 +115,9 @@ function fullBatch(): WireBatch {
         link_type: 1,
         first_orig_len: 1514,
         first_bytes_ts_ms: 1718000000100.25,
+        direction_uncertain: true,
+        arrival_mac_src: '02:00:00:00:01:01',
+        arrival_mac_dst: 'ee:ee:ee:ee:ee:ee',
       },
     ],
     kernel_drops: [
@@ -148,6 +151,28 @@ function fullBatch(): WireBatch {
       addresses: ['192.168.77.12', 'fd00::2'],
       agent_version: '0.1.0',
     },
+    knowledge: {
+      own_addresses: ['192.168.77.12'],
+      locations: [{ address: '10.244.1.5', iface: 'cali1234' }],
+      exits: [{ src: '10.244.1.5', dst: '100.64.0.1', ifaces: ['eth0', 'vxlan.calico'] }],
+      own_macs: [{ iface: 'eth0', mac: '02:00:00:00:02:01' }],
+    },
+    counters: {
+      packets: 11,
+      sightings: 22,
+      forwarded: 3,
+      originated: 4,
+      direction_unknown: 5,
+      not_unicast: 6,
+      truncated_unjudged: 7,
+      capture_ended_unjudged: 8,
+      local: 9,
+      vanish_candidates: 10,
+      vanished_groups_overflow: 1,
+    },
+    capture_loss: [{ from_ms: 1718000000000.5, until_ms: 1718000000500.25, packets: 17 }],
+    covered_until_ms: 1718000000750.125,
+    covers_all_interfaces: true,
   };
 }
 
@@ -212,6 +237,12 @@ describe('wire codec', () => {
       LossReport: b.loss,
       NodeStatus: b.status,
       InterfaceStatus: b.status?.interfaces[0],
+      NodeKnowledge: b.knowledge,
+      AddressLocation: b.knowledge?.locations[0],
+      PairExits: b.knowledge?.exits[0],
+      InterfaceMac: b.knowledge?.own_macs[0],
+      NodeCounters: b.counters,
+      CaptureLossSpan: b.capture_loss[0],
     };
     const messages = parse(readFileSync(SCHEMA_PATH)).messages;
     expect(messages.map((m) => m.name).sort()).toEqual(Object.keys(samples).sort());
@@ -223,11 +254,12 @@ describe('wire codec', () => {
   });
 
   it('leaves defaults off the wire and reads them back as defaults', () => {
-    const bytes = encodeBatch({ agent_id: 'a', boot_id: '', sequence: 1, node: '', sent_at_ms: 0, source: '', flows: [], vanished: [], kernel_drops: [], cross_node: [] });
+    const bytes = encodeBatch({ agent_id: 'a', boot_id: '', sequence: 1, node: '', sent_at_ms: 0, source: '', flows: [], vanished: [], kernel_drops: [], cross_node: [], capture_loss: [], covered_until_ms: 0, covers_all_interfaces: false });
     expect(bytes.byteLength).toBe(5);
     expect(decodeBatch(bytes)).toEqual({
       agent_id: 'a', boot_id: '', sequence: 1, node: '', sent_at_ms: 0, flows: [], vanished: [], kernel_drops: [], cross_node: [],
       capture: undefined, loss: undefined, status: undefined, source: '',
+      knowledge: undefined, counters: undefined, capture_loss: [], covered_until_ms: 0, covers_all_interfaces: false,
     });
   });
 

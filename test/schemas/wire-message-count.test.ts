@@ -42,7 +42,7 @@ describe('countMessages', () => {
   });
 
   it('counts empty messages, and stops just past its limit', () => {
-    const head = encodeBatch(batch({ sequence: 1 }));
+    const head = encodeBatch(batch({ sequence: 1, knowledge: undefined }));
     const b = new Uint8Array(head.length + 2 * 1000);
     b.set(head, 0);
     for (let i = 0; i < 1000; i++) b[head.length + 2 * i] = 0x3a;

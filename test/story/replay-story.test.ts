@@ -1,16 +1,20 @@
 /**
- * The story for real (issue: forensic replay): the lab topology in network namespaces on this
- * kernel, real traffic, real captures (tcpdump per interface, tcpdump -i any, dumpcap pcapng), and
- * `pathwatch replay` over them. For both overlays (VXLAN as Calico's vxlan.calico, and IPIP on a
- * userspace tunl0), the drop must be found at node n2 on the tunnel interface for ICMP and for TCP,
- * as a reverse-path verdict from the asymmetry in the traffic; the healthy pod is never reported.
+ * The story for real (issue: forensic replay): the three-node lab in network namespaces on this
+ * kernel (n1 carries both tunnel types; n2 behind the lab's overlay, n3 behind the other), real
+ * traffic, real captures (tcpdump per interface, tcpdump -i any, dumpcap pcapng), and `pathwatch
+ * replay` over them. For both overlays (VXLAN as Calico's vxlan.calico, and IPIP on a userspace
+ * tunl0), the drop must be found at n2 and at n3, each on its tunnel, for ICMP and for TCP, as a
+ * reverse-path verdict from the asymmetry in the traffic; the healthy pod is never reported. And
+ * one answer (issue 12): every order of the inputs gives the same JSON, and so does a node's dumpcap
+ * pcapng and its tcpdump pcaps per interface (captured side by side: every packet socket gets the
+ * same packets, timestamped by the kernel).
  *
  * Needs root and namespaces: skipped with the reason outside CI, failing in CI.
  */
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCaptures, storyCapturePlan, type StoppedCaptures } from '../../lab/capture.js';
-import { buildStoryTopology, cleanupStaleLabNamespaces, type Overlay, type StoryTopology } from '../../lab/topology.js';
+import { buildStoryTopology, cleanupStaleLabNamespaces, labNode, type Overlay, type StoryTopology } from '../../lab/topology.js';
 import { runStoryTraffic } from '../../lab/traffic.js';
 import { ensureBuilt, runPathwatch } from '../support/built-cli.js';
 import { labUnavailableReason } from '../support/lab-prerequisites.js';
@@ -49,7 +53,7 @@ for (const overlay of ['vxlan', 'ipip'] as Overlay[]) {
     beforeAll(async () => {
       ensureBuilt();
       await cleanupStaleLabNamespaces(PREFIX, { olderThanMs: 10 * 60_000 });
-      topo = await buildStoryTopology({ overlay, prefix: PREFIX });
+      topo = await buildStoryTopology({ overlay, prefix: PREFIX, thirdNode: true });
       const running = await startCaptures(storyCapturePlan(topo));
       try {
         await runStoryTraffic(topo);
@@ -67,36 +71,52 @@ for (const overlay of ['vxlan', 'ipip'] as Overlay[]) {
       return (captures?.files ?? []).filter((f) => f.kind === kind && f.label === label);
     }
 
-    async function replay(args: string[]): Promise<DropEventJson[]> {
+    /** The replay's JSON document, as text without the count of inputs, and its drops. */
+    async function replayDoc(args: string[]): Promise<{ text: string; drops: DropEventJson[] }> {
       const r = await runPathwatch(['replay', '--json', ...args]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       const doc = JSON.parse(r.stdout) as { drops: DropEventJson[]; stats: Record<string, unknown> };
       expect(Object.keys(doc).sort()).toEqual(['drops', 'stats']);
-      return doc.drops;
+      delete doc.stats['inputs'];
+      return { text: JSON.stringify(doc), drops: doc.drops };
     }
 
-    function expectStoryDrops(drops: DropEventJson[]): void {
+    async function replay(args: string[]): Promise<DropEventJson[]> {
+      return (await replayDoc(args)).drops;
+    }
+
+    /** The story's drops at the nodes given (each on its own tunnel), and nothing else. */
+    function expectStoryDrops(drops: DropEventJson[], nodes: readonly ('n2' | 'n3')[] = ['n2']): void {
       const t = topo as StoryTopology;
-      const tunnel = t.nodes.n2.tunnel;
-      const pa = t.pods.asymmetric.address;
       const client = t.gateway.clientAddress;
-      const icmp = drops.find((d) => d.proto === 'icmp' && d.src === client && d.dst === pa);
-      const tcp = drops.find((d) => d.proto === 'tcp' && d.src === client && d.dst === pa && d.dport === 80);
-      for (const d of [icmp, tcp]) {
-        expect(d, JSON.stringify(drops, null, 1)).toBeDefined();
-        expect(d?.node).toBe('n2');
-        expect(d?.iface).toBe(tunnel);
-        expect(d?.verdict).toBe('reverse-path');
-        expect(d?.confidence).toBe('possible');
-        expect(d?.evidence.map((e) => e.kind)).toContain('asymmetric-path');
-        expect(d?.remedy).toContain(`sysctl -w net.ipv4.conf.${tunnel.replace(/\./g, '/')}.rp_filter=2`);
+      const pods = { n2: t.pods.asymmetric.address, n3: t.pods.asymmetricN3?.address };
+      for (const node of nodes) {
+        const tunnel = labNode(t, node).tunnel;
+        const pod = pods[node];
+        const icmp = drops.find((d) => d.proto === 'icmp' && d.src === client && d.dst === pod);
+        const tcp = drops.find((d) => d.proto === 'tcp' && d.src === client && d.dst === pod && d.dport === 80);
+        for (const d of [icmp, tcp]) {
+          expect(d, JSON.stringify(drops, null, 1)).toBeDefined();
+          expect(d?.node).toBe(node);
+          expect(d?.iface).toBe(tunnel);
+          expect(d?.verdict).toBe('reverse-path');
+          expect(d?.confidence).toBe('possible');
+          expect(d?.evidence.map((e) => e.kind)).toContain('asymmetric-path');
+          expect(d?.remedy).toContain(`sysctl -w net.ipv4.conf.${tunnel.replace(/\./g, '/')}.rp_filter=2`);
+        }
       }
-      // Every drop is the story's: on n2's tunnel; the healthy pod never appears.
+      // Every drop is the story's: on a watched node's own tunnel; the healthy pod never appears.
       for (const d of drops) {
-        expect([d.node, d.iface]).toEqual(['n2', tunnel]);
+        expect(nodes as readonly string[]).toContain(d.node);
+        expect(d.iface).toBe(labNode(t, d.node as 'n2' | 'n3').tunnel);
         expect([d.src, d.dst]).not.toContain(t.pods.healthy.address);
       }
+    }
+
+    /** Every per-interface pcap of the three nodes, as `NODE:IFACE=PATH`. */
+    function allPcaps(): string[] {
+      return (captures?.files ?? []).filter((f) => f.kind === 'pcap').map((f) => `${f.label}:${f.interfaces[0]}=${f.path}`);
     }
 
     it('finds the drop in per-interface pcaps of node n2', async () => {
@@ -118,17 +138,32 @@ for (const overlay of ['vxlan', 'ipip'] as Overlay[]) {
       expectStoryDrops(await replay([`n2:${multi?.path}`]));
     });
 
-    it('draws the path from node n1 when both nodes are captured, and never reports the healthy pod', async () => {
-      const args = [...files('pcap', 'n1'), ...files('pcap', 'n2')].map((f) => {
-        const label = (captures?.files ?? []).find((x) => x.path === f.path)?.label;
-        return `${label}:${f.interfaces[0]}=${f.path}`;
-      });
+    it('draws the path from node n1 when every node is captured, finds both far nodes\' drops, never the healthy pod', async () => {
+      const args = allPcaps();
+      expect(args.length).toBe(10);
       const drops = await replay(args);
-      expectStoryDrops(drops);
+      expectStoryDrops(drops, ['n2', 'n3']);
       const r = await runPathwatch(['replay', ...args]);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('vanished here');
       expect(r.stdout).toMatch(/n1\s+-> eth0/);
+    });
+
+    it('gives one answer for every order of the three nodes\' inputs', async () => {
+      const args = allPcaps().sort();
+      const expected = (await replayDoc(args)).text;
+      // The alphabetical order lost drops before issue 12; then reversed, and two fixed shuffles.
+      const shuffle = (seed: number) => [...args].map((a, i) => ({ a, k: (i * 7919 + seed * 104729) % 10007 })).sort((x, y) => x.k - y.k).map((x) => x.a);
+      for (const order of [[...args].reverse(), shuffle(1), shuffle(2)]) expect((await replayDoc(order)).text, order.join(' ')).toBe(expected);
+    });
+
+    it('a node\'s dumpcap pcapng and its tcpdump pcaps per interface (the same packets, captured side by side) give the same answer', async () => {
+      for (const node of ['n2', 'n3'] as const) {
+        const [multi] = files('pcapng', node);
+        expect(multi).toBeDefined();
+        const perInterface = files('pcap', node).map((f) => `${node}:${f.interfaces[0]}=${f.path}`);
+        expect((await replayDoc([`${node}:${multi?.path}`])).text, node).toBe((await replayDoc(perInterface)).text);
+      }
     });
   });
 }

@@ -1,5 +1,6 @@
 /** Agent batches for collector tests, built as agents build them (wire shapes). */
 import { gzipSync } from 'node:zlib';
+import { wireBatch } from '../../schemas/wire-batch.js';
 import { encodeBatch } from '../../schemas/wire-codec.js';
 import { WireDirection, type WireBatch, type WireHop, type WireVanishedGroup } from '../../schemas/wire-types.js';
 
@@ -28,8 +29,8 @@ export function rpfVanished(o: Partial<WireVanishedGroup> = {}): WireVanishedGro
       hop({ iface: 'eth0', role: 'uplink', direction: WireDirection.DIRECTION_IN, ts_ms: ts, encap: 'ipip', outer_src: '192.168.77.11', outer_dst: '192.168.77.12', length: 104 }),
       hop({ iface: 'tunl0', role: 'tunnel', direction: WireDirection.DIRECTION_IN, ts_ms: ts + 0.01 }),
     ],
-    expected_exit: 'cali0a1b2c3d4e5',
-    reverse_exits: ['eth0'],
+    expected_exit: '',
+    reverse_exits: [],
     kernel: {
       drop_reasons: { IP_RPFILTER: 3 },
       has_rp_filter: true,
@@ -44,23 +45,30 @@ export function rpfVanished(o: Partial<WireVanishedGroup> = {}): WireVanishedGro
     link_type: 276,
     first_orig_len: 104,
     first_bytes_ts_ms: ts + 0.01,
+    direction_uncertain: false,
+    arrival_mac_src: '',
+    arrival_mac_dst: '',
     ...o,
   };
 }
 
 export function batch(o: Partial<WireBatch> & { sequence: number }): WireBatch {
-  return {
-    agent_id: 'agent-n2',
-    boot_id: 'boot-1',
-    node: 'n2',
-    sent_at_ms: T0,
-    source: '',
-    flows: [],
-    vanished: [],
-    kernel_drops: [],
-    cross_node: [],
-    ...o,
-  };
+  const { agent_id = 'agent-n2', boot_id = 'boot-1', node = 'n2', sent_at_ms = T0, sequence, ...parts } = o;
+  return wireBatch(
+    { agent_id, boot_id, node, sent_at_ms, sequence },
+    {
+      // A live agent captures every interface of its node: its candidates are judgeable. What it
+      // ships with rpfVanished: where the pod lives, and that its traffic to the client leaves by eth0.
+      covers_all_interfaces: true,
+      knowledge: {
+        own_addresses: ['192.168.77.12'],
+        locations: [{ address: '10.91.1.130', iface: 'cali0a1b2c3d4e5' }],
+        exits: [{ src: '10.91.1.130', dst: '100.64.0.1', ifaces: ['eth0'] }],
+        own_macs: [],
+      },
+      ...parts,
+    },
+  );
 }
 
 export function encoded(b: WireBatch, gzip = true): Buffer {

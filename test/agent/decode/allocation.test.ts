@@ -11,11 +11,10 @@
  * A control run with one small object allocated per iteration shows the harness does see
  * allocation.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecodeStatus, PacketDecoder } from '../../../agent/decode/packet-decoder.js';
 import {
@@ -37,25 +36,13 @@ import {
   vxlan,
   type LinkPacket,
 } from './decode-test-helpers.js';
+import { ensureDistFresh, ROOT, runAllocationChild } from '../../support/allocation-child.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const SRC_DIR = join(ROOT, 'agent/decode');
-const DIST_DIR = join(ROOT, 'dist/agent/decode');
-const DIST_DECODER = join(DIST_DIR, 'packet-decoder.js');
+const DIST_DECODER = join(ROOT, 'dist/agent/decode/packet-decoder.js');
 
 const PACKETS_PER_RUN = 2_000_000;
 const MAX_HEAP_GROWTH = 1024 * 1024;
 const MAX_SCAVENGES = 3;
-
-/** True when some compiled decoder file is missing or older than its source. */
-function distIsStale(): boolean {
-  for (const f of readdirSync(SRC_DIR)) {
-    if (!f.endsWith('.ts')) continue;
-    const js = join(DIST_DIR, f.replace(/\.ts$/, '.js'));
-    if (!existsSync(js) || statSync(js).mtimeMs < statSync(join(SRC_DIR, f)).mtimeMs) return true;
-  }
-  return false;
-}
 
 function buildPackets(): LinkPacket[] {
   const payload = new Array<number>(64).fill(0x78);
@@ -149,35 +136,14 @@ let tmp = '';
 let packetsFile = '';
 
 function runChild(mode: 'decode' | 'control'): ChildResult {
-  const r = spawnSync(process.execPath, ['--expose-gc', '--max-semi-space-size=1', '--input-type=module', '-e', CHILD], {
-    env: {
-      ...process.env,
-      DECODER_URL: pathToFileURL(DIST_DECODER).href,
-      PACKETS_FILE: packetsFile,
-      PACKETS: String(PACKETS_PER_RUN),
-      MODE: mode,
-    },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  if (r.status !== 0 || line === undefined) throw new Error(`child failed (status ${r.status}): ${r.stderr}\n${r.stdout}`);
-  return JSON.parse(line.slice('RESULT '.length)) as ChildResult;
+  return runAllocationChild<ChildResult>(CHILD, { DECODER_URL: pathToFileURL(DIST_DECODER).href, PACKETS_FILE: packetsFile, PACKETS: String(PACKETS_PER_RUN), MODE: mode });
 }
 
 describe('decoder allocation', () => {
   const packets = buildPackets();
 
   beforeAll(() => {
-    if (distIsStale()) {
-      try {
-        execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe', timeout: 110_000 });
-      } catch {
-        // Errors elsewhere in the project (files being edited) do not stop tsc from emitting;
-        // what matters is that the decoder's output is now current, checked below.
-      }
-    }
-    if (distIsStale()) throw new Error(`dist/agent/decode is missing or older than agent/decode after tsc -p tsconfig.json`);
+    ensureDistFresh(['agent/decode']);
     tmp = mkdtempSync(join(tmpdir(), 'pathwatch-alloc-'));
     packetsFile = join(tmp, 'packets.json');
     writeFileSync(packetsFile, JSON.stringify(packets.map((p) => ({ name: p.name, linkType: p.linkType, hex: Buffer.from(p.data).toString('hex') }))));

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { PacketBytesRing } from '../../../agent/flow/packet-bytes-ring.js';
 import { InterfaceRegistry } from '../../../agent/flow/interface-registry.js';
 import { SightingPipeline, type CaptureBinding } from '../../../agent/flow/sighting-pipeline.js';
-import { judgeGroups } from '../../../agent/flow/judged-groups.js';
 import { CaptureRecord } from '../../../agent/capture/capture-record.js';
 import { ethernet, icmpEcho, ipv4 } from '../../support/packet-builder.js';
 
@@ -46,7 +45,7 @@ describe('PacketBytesRing', () => {
   });
 });
 
-describe('vanished groups carry a packet as captured', () => {
+describe('vanish candidates carry a packet as captured', () => {
   function run(packetBytes: boolean) {
     const registry = new InterfaceRegistry();
     const pipeline = new SightingPipeline(registry, packetBytes ? { packetBytes: { slots: 16, slotBytes: 64 } } : {});
@@ -64,16 +63,16 @@ describe('vanished groups carry a packet as captured', () => {
     record.tsSec = 1_700_000_000;
     pipeline.onRecord(record, binding);
     pipeline.finish(1_700_000_010_000);
-    return { frame, vanished: judgeGroups(pipeline).vanished };
+    return { frame, vanished: pipeline.matcher(node.index).takeFindings(1_700_000_010_000).candidates };
   }
 
   it('copies the arrival of the first packet when the pipeline keeps bytes', () => {
     const { frame, vanished } = run(true);
     expect(vanished).toHaveLength(1);
-    expect(vanished[0]!.group.sampleBytes).toEqual({ bytes: frame.slice(0, 64), origLen: frame.length, linkType: 1 });
+    expect(vanished[0]!.sample).toEqual({ bytes: frame.slice(0, 64), origLen: frame.length, linkType: 1, ts: 1_700_000_000_000 });
   });
 
   it('keeps none by default', () => {
-    expect(run(false).vanished[0]!.group.sampleBytes).toBeUndefined();
+    expect(run(false).vanished[0]!.sample).toBeUndefined();
   });
 });

@@ -1,33 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { VanishedGroup } from '../../../core/findings/hop.js';
 import { KernelEvidenceCollector } from '../../../agent/kernel/kernel-evidence.js';
+import { candidate } from '../../support/findings.js';
 
 const T = 1_795_000_000_000;
 
-function group(iface: string): VanishedGroup {
-  return {
-    key: iface,
-    node: 'n2',
-    nodeIndex: 0,
-    iface,
-    ifaceId: 0,
-    role: 'tunnel',
-    identity: { ipVersion: 4, src: '100.64.0.1', dst: '10.91.1.130', proto: 1, sport: null, dport: null },
-    srcKey: 0,
-    dstKey: 0,
-    packets: 3,
-    firstSeen: T,
-    lastSeen: T + 1000,
-    directionUncertain: false,
-    fingerprints: [],
-    samplePath: [],
-    upstreamPath: [],
-    arrivalMacSrc: -1,
-    arrivalMacDst: -1,
-  };
-}
+const group = (iface: string) => candidate({ iface, packets: 3, firstSeen: T, lastSeen: T + 1000 });
 
-describe('kernel drop events matched to a vanished group', () => {
+describe('kernel drop events matched to a vanish candidate', () => {
   it('counts only the drops the kernel made on the group interface, when its index is known', () => {
     const k = new KernelEvidenceCollector();
     const drop = { src: '100.64.0.1', dst: '10.91.1.130', proto: 1, sport: 0, dport: 0, ts: T + 500 };

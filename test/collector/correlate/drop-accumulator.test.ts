@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { DropAccumulator } from '../../../collector/correlate/drop-accumulator.js';
 import type { DropEvent } from '../../../core/explain/drop-event.js';
-import type { ExplainedDrop } from '../../../core/explain/explain-vanished.js';
+import type { ExplainedDrop } from '../../../core/explain/explain-drop.js';
 import type { StoredDrop } from '../../../collector/store/storage.js';
 
 function explained(id: string, packets: number, confidence: DropEvent['confidence'] = 'likely'): ExplainedDrop {

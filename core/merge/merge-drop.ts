@@ -1,0 +1,47 @@
+/**
+ * The one merge rule for drop events with the same id (the same group of packets, reported in
+ * parts: a live agent's successive batches, a replay's groups judged through different candidates):
+ * packets add up, first and last seen widen, and the best-supported explanation wins, a kernel drop
+ * event (confirmed) over the node's configuration (likely) over the traffic alone (possible); on
+ * equal support the newer part's wins, since its evidence is the more recent. The path drawn is the
+ * first part's (its first packet's), unless that part had none.
+ *
+ * Replay and the collector both merge with this, so the same packets get the same verdict in
+ * either; replay merges in a canonical order, so its result does not depend on its inputs' order.
+ */
+import type { ExplainedDrop } from '../explain/explain-drop.js';
+import type { Confidence, DropEvent } from '../explain/drop-event.js';
+
+export const CONFIDENCE_RANK: Readonly<Record<Confidence, number>> = { possible: 0, likely: 1, confirmed: 2 };
+
+/** `next` (newer) merged into `prev` (same id). */
+export function mergeDropEvents(prev: DropEvent, next: DropEvent): DropEvent {
+  const better = CONFIDENCE_RANK[next.confidence] >= CONFIDENCE_RANK[prev.confidence];
+  return {
+    ...(better ? next : prev),
+    id: prev.id,
+    packets: prev.packets + next.packets,
+    firstSeen: prev.firstSeen < next.firstSeen ? prev.firstSeen : next.firstSeen,
+    lastSeen: prev.lastSeen > next.lastSeen ? prev.lastSeen : next.lastSeen,
+  };
+}
+
+export function mergeDrops(prev: ExplainedDrop, next: ExplainedDrop): ExplainedDrop {
+  return { event: mergeDropEvents(prev.event, next.event), path: prev.path.length > 0 ? prev.path : next.path };
+}
+
+/** Merges a list by id, in list order; the result is sorted newest first (then by id). */
+export function mergeAll(drops: Iterable<ExplainedDrop>): ExplainedDrop[] {
+  const byId = new Map<string, ExplainedDrop>();
+  for (const d of drops) {
+    const prev = byId.get(d.event.id);
+    byId.set(d.event.id, prev ? mergeDrops(prev, d) : d);
+  }
+  return [...byId.values()].sort(newestFirst);
+}
+
+export function newestFirst(a: ExplainedDrop, b: ExplainedDrop): number {
+  const x = a.event;
+  const y = b.event;
+  return x.lastSeen < y.lastSeen ? 1 : x.lastSeen > y.lastSeen ? -1 : x.id < y.id ? -1 : x.id > y.id ? 1 : 0;
+}
