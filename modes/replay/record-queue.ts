@@ -1,9 +1,11 @@
 /**
  * One replay input's records, released in canonical order: by time, then interface name, then
- * their order on that interface. Files do not come in that order: a dumpcap pcapng of several
- * interfaces writes each interface's buffer as it fills (measured in the lab: records up to 206 ms
- * older than one already written), and `tcpdump -i any` interleaves CPUs. So a record is held until
- * the input has shown a record REORDER_MS later (or has ended), and released sorted.
+ * their order on that interface. A file of one capture interface (a pcap per interface, or a
+ * `tcpdump -i any` file) is in that order already: its records are released as they come. A pcapng
+ * of several interfaces is not: dumpcap writes each interface's buffer as it fills (measured in the
+ * lab: records up to 206 ms older than one already written; its read timeout is 250 ms). Once an
+ * input shows a second interface its records are held until it has shown a record REORDER_MS
+ * later (or has ended), and released sorted.
  *
  * Release depends only on the sequence of records, never on how they were chunked, read or
  * decompressed: the same packets give the same order, and the same analysis, whether they come as
@@ -15,8 +17,8 @@
  */
 import { CaptureRecord, Direction } from '../../agent/capture/capture-record.js';
 
-/** How far back in time a record may come after a later one and still be put in its place. */
-export const REORDER_MS = 1000;
+/** How far back in time a record of a multi-interface file may come and still be put in its place. */
+export const REORDER_MS = 500;
 const MAX_HELD = 1 << 20;
 
 /**
@@ -46,6 +48,8 @@ export class RecordQueue {
   /** Latest time seen in the input (ms), and whether it has ended. */
   private latestMs = -Infinity;
   private ended = false;
+  /** Hold records for reordering (the input has several interfaces); off: release at once. */
+  private hold = false;
 
   constructor(private readonly tieKey: TieBreak) {}
 
@@ -58,12 +62,22 @@ export class RecordQueue {
     this.ended = true;
   }
 
+  /** From now on, hold records REORDER_MS for sorting (the input showed a second interface). */
+  holdForReorder(): void {
+    this.hold = true;
+  }
+
+  get holding(): boolean {
+    return this.hold;
+  }
+
   /** Takes a record (its bytes are kept, or copied when the reader reuses them). */
   push(r: CaptureRecord): void {
     if (this.tail === this.cap) this.makeRoom();
     let at = this.tail;
-    // Most records come in order: find the place from the back, usually at once.
-    while (at > this.head && this.after(at - 1, r)) at--;
+    // Without a hold the file's order is kept as it is (sorting would depend on what a read chunk
+    // left in the queue). Held records mostly come in order: their place is found from the back.
+    while (this.hold && at > this.head && this.after(at - 1, r)) at--;
     if (at < this.tail) this.shift(at);
     this.tail++;
     const i = at;
@@ -85,7 +99,7 @@ export class RecordQueue {
   /** Whether the first held record may be released (no later record can sort before it). */
   get ready(): boolean {
     if (this.head === this.tail) return false;
-    if (this.ended || this.tail - this.head > MAX_HELD) return true;
+    if (!this.hold || this.ended || this.tail - this.head > MAX_HELD) return true;
     const h = this.head;
     return (this.sec[h] as number) * 1000 + (this.nsec[h] as number) / 1e6 + REORDER_MS <= this.latestMs;
   }

@@ -65,6 +65,11 @@ export class ReplayInput implements CaptureSink {
   readonly nodes = new Set<string>();
   /** Per capture interface: `node NUL iface`, the key that orders records of equal time. */
   private readonly tieKeys: string[] = [];
+  /**
+   * The only input of a replay: its records go here as they are parsed (one capture interface: the
+   * file's order is the canonical one), instead of into the queue.
+   */
+  direct: ((record: CaptureRecord) => void) | undefined;
 
   constructor(
     readonly spec: ReplayInputSpec,
@@ -117,6 +122,9 @@ export class ReplayInput implements CaptureSink {
     name ??= this.spec.iface ?? (ci.id === 0 ? fileStem(this.spec.path) : `${fileStem(this.spec.path)}#${ci.id}`);
     this.binding.ifaceByCaptureInterface[ci.id] = registry.interface(node, name).id;
     this.tieKeys[ci.id] = `${node}\u0000${name}`;
+    // Records of several interfaces in one file are not in time order across them (dumpcap): from
+    // the second interface on, they wait in the queue to be put in order.
+    if (ci.id > 0) this.queue.holdForReorder();
   }
 
   onPacket(record: CaptureRecord): void {
@@ -126,7 +134,8 @@ export class ReplayInput implements CaptureSink {
       this.skippedOutOfRange++;
       return;
     }
-    this.queue.push(record);
+    if (this.direct && !this.queue.holding && this.queue.size === 0) this.direct(record);
+    else this.queue.push(record);
     const ts = record.tsSec * 1000 + record.tsNsec / 1e6;
     if (ts > this.lastTs) this.lastTs = ts;
     if (ts < this.firstTs) this.firstTs = ts;

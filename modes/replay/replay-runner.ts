@@ -8,7 +8,8 @@
  * (time, node, interface, order on the interface) whatever the order of the inputs, how they were
  * chunked, compressed or split into files; and everything the engine does on a clock (evaluating
  * closed windows, emitting flows, handing out findings) runs on the capture time of that sequence.
- * Memory stays bounded by the correlation window and the reorder window whatever the file sizes.
+ * Memory stays bounded by the correlation window and the reorder window (multi-interface pcapngs
+ * only) whatever the file sizes.
  */
 import { CaptureInputError } from '../../agent/capture/capture-input.js';
 import { CaptureFormatError, CaptureRecord, recordTimeMs } from '../../agent/capture/capture-record.js';
@@ -113,10 +114,32 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     accumulated.add(taken, now);
   };
 
-  const record = new CaptureRecord();
-  let bytesRead = 0;
   let watermark = -Infinity;
   let nextInterval = Infinity;
+  /** One record, in canonical order, into the engine; the engine's clock runs on its time. */
+  const process = (record: CaptureRecord, input: ReplayInput): void => {
+    pipeline.onRecord(record, input.binding);
+    const ts = recordTimeMs(record);
+    // Closed windows are evaluated at most once per millisecond of capture time (a call per record
+    // would cost a boxed number each): still a function of the records alone.
+    if (ts < watermark + EXPIRE_STEP_MS) return;
+    watermark = ts;
+    // A node whose captures ended is not judged past their end: its packets' exits may be after it.
+    for (const m of pipeline.matchers) m?.expire(Math.min(watermark, endedAt(m.node.name)));
+    if (nextInterval === Infinity) nextInterval = intervalAfter(watermark);
+    else if (watermark >= nextInterval) {
+      pipeline.flushFlows(options.onFlow);
+      takeFindings(watermark, false);
+      nextInterval = intervalAfter(watermark);
+    }
+  };
+  // One input has nothing to be merged with: its records (in its canonical order) go to the engine as
+  // they are parsed, without waiting in its queue.
+  const only = inputs.length === 1 ? inputs[0] : undefined;
+  if (only) only.direct = (r) => process(r, only);
+
+  const record = new CaptureRecord();
+  let bytesRead = 0;
   try {
     for (;;) {
       // Every input that can still produce records must show its next one before any is released.
@@ -132,20 +155,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       const next = earliest(inputs);
       if (!next) break;
       next.queue.pop(record);
-      pipeline.onRecord(record, next.binding);
-      const ts = recordTimeMs(record);
-      // Closed windows are evaluated at most once per millisecond of capture time (a call per record
-      // would cost a boxed number each): still a function of the records alone.
-      if (ts < watermark + EXPIRE_STEP_MS) continue;
-      watermark = ts;
-      // A node whose captures ended is not judged past their end: its packets' exits may be after it.
-      for (const m of pipeline.matchers) m?.expire(Math.min(watermark, endedAt(m.node.name)));
-      if (nextInterval === Infinity) nextInterval = intervalAfter(watermark);
-      else if (watermark >= nextInterval) {
-        pipeline.flushFlows(options.onFlow);
-        takeFindings(watermark, false);
-        nextInterval = intervalAfter(watermark);
-      }
+      process(record, next);
     }
   } finally {
     for (const i of inputs) if (!i.stream.done) await i.stream.close();

@@ -58,7 +58,8 @@ export function bytesOf(text: string): Uint8Array {
 }
 
 /** A classic little-endian nanosecond pcap file from (timestamp ns, frame) pairs. */
-export function pcapFile(linkType: number, packets: { tsNs: number; frame: Uint8Array }[]): Uint8Array {
+/** A nanosecond pcap; a packet's time as `tsNs`, or exactly as seconds and nanoseconds (`ts`: beyond 2^53 ns a double rounds). */
+export function pcapFile(linkType: number, packets: ({ tsNs: number; frame: Uint8Array } | { ts: readonly [number, number]; frame: Uint8Array })[]): Uint8Array {
   const header = new Uint8Array(24);
   const dv = new DataView(header.buffer);
   dv.setUint32(0, 0xa1b23c4d, true);
@@ -66,11 +67,13 @@ export function pcapFile(linkType: number, packets: { tsNs: number; frame: Uint8
   dv.setUint16(6, 4, true);
   dv.setUint32(16, 262144, true);
   dv.setUint32(20, linkType, true);
-  const records = packets.map(({ tsNs, frame }) => {
+  const records = packets.map((p) => {
+    const frame = p.frame;
+    const [sec, nsec] = 'ts' in p ? p.ts : [Math.floor(p.tsNs / 1e9), p.tsNs % 1e9];
     const r = new Uint8Array(16 + frame.length);
     const rv = new DataView(r.buffer);
-    rv.setUint32(0, Math.floor(tsNs / 1e9), true);
-    rv.setUint32(4, tsNs % 1e9, true);
+    rv.setUint32(0, sec, true);
+    rv.setUint32(4, nsec, true);
     rv.setUint32(8, frame.length, true);
     rv.setUint32(12, frame.length, true);
     r.set(frame, 16);
