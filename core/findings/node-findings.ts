@@ -181,5 +181,3 @@ export function emptyCounters(): NodeCounters {
 export function addCounters(a: NodeCounters, b: NodeCounters): void {
   for (const k of Object.keys(a) as (keyof NodeCounters)[]) a[k] += b[k];
 }
-
-export const EMPTY_KNOWLEDGE: NodeKnowledgeFacts = { ownAddresses: [], locations: [], exits: [], ownMacs: [] };
