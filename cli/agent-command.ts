@@ -13,6 +13,7 @@ import { CollectorUrlError, parseCollectorUrls } from '../agent/ship/collector-t
 import { ShipperConfigError } from '../agent/ship/shipper.js';
 import { SpoolLockError, SpoolLockedError } from '../agent/ship/spool-lock.js';
 import { UsageError } from './cli-error.js';
+import { parseWindowOption } from './window-option.js';
 
 export const AGENT_USAGE = `Usage: pathwatch agent --collector URL... [--node NAME] [--iface PATTERN]... [--token-file F]
                        [--ca-file F] [--spool-dir DIR] [--spool-max-mb N] [--window MS]
@@ -142,8 +143,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   if (v['ca-file'] !== undefined && !v.collector.some((u) => /^\s*https:/i.test(u))) throw new UsageError('agent: --ca-file is for https:// collectors, and none is given');
   const spoolMb = v['spool-max-mb'] === undefined ? 256 : Number(v['spool-max-mb']);
   if (!(spoolMb > 0 && spoolMb <= 1 << 20)) throw new UsageError(`agent: --spool-max-mb must be a positive number, not "${v['spool-max-mb']}"`);
-  const windowMs = v.window === undefined ? undefined : Number(v.window);
-  if (windowMs !== undefined && !(windowMs > 0 && windowMs <= 600_000)) throw new UsageError(`agent: --window must be a number of milliseconds between 0 and 600000, not "${v.window}"`);
+  const windowMs = parseWindowOption('agent', v.window);
   const patterns = v.iface.map(globToRegExp);
   const sample = v.sample === undefined ? undefined : Number(v.sample);
   if (sample !== undefined && !(Number.isInteger(sample) && sample >= 1 && sample <= 1_000_000)) throw new UsageError(`agent: --sample takes a whole number from 1 to 1000000, not "${v.sample}"`);

@@ -9,6 +9,7 @@ import { parseReplayInputSpec } from '../modes/replay/replay-input.js';
 import { renderReplayReport } from '../modes/replay/replay-report.js';
 import { ReplayInputError, runReplay } from '../modes/replay/replay-runner.js';
 import { UsageError } from './cli-error.js';
+import { parseWindowOption } from './window-option.js';
 import type { FlowRecord } from '../core/findings/flow-record.js';
 import { CollectorUrlError, parseCollectorUrls } from '../agent/ship/collector-target.js';
 import { ShipperConfigError } from '../agent/ship/shipper.js';
@@ -69,11 +70,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length === 0) throw new UsageError('replay: no input given (see pathwatch replay --help)');
-  let windowMs: number | undefined;
-  if (values.window !== undefined) {
-    windowMs = Number(values.window);
-    if (!/^\d+(\.\d+)?$/.test(values.window) || !(windowMs > 0) || windowMs > 600_000) throw new UsageError(`replay: --window must be a number of milliseconds between 0 and 600000, not "${values.window}"`);
-  }
+  const windowMs = parseWindowOption('replay', values.window);
   const ifnames = new Map<number, string>();
   for (const spec of values.ifname) {
     const m = /^(\d+)=(\S+)$/.exec(spec);

@@ -10,6 +10,7 @@ import type { ExplainedDrop } from '../core/explain/explain-drop.js';
 import { renderPath } from '../modes/replay/replay-report.js';
 import { runLocalWatch } from '../modes/watch/local-watch.js';
 import { UsageError } from './cli-error.js';
+import { parseWindowOption } from './window-option.js';
 
 export const WATCH_USAGE = `Usage: pathwatch watch [--node NAME] [--window MS] [--iface IF] [--filter BPF] [--json]
 
@@ -48,8 +49,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
     process.stdout.write(WATCH_USAGE);
     return 0;
   }
-  const windowMs = v.window === undefined ? undefined : Number(v.window);
-  if (windowMs !== undefined && !(windowMs > 0 && windowMs <= 600_000)) throw new UsageError(`watch: --window must be a number of milliseconds between 0 and 600000, not "${v.window}"`);
+  const windowMs = parseWindowOption('watch', v.window);
   const node = v.node ?? hostname();
   const controller = new AbortController();
   const stop = (): void => controller.abort();

@@ -65,6 +65,8 @@ interface StageTally {
   outPlain: number;
   outTunnel: number;
   outEncap: number;
+  /** Departures before the packet first arrived: the node sending it, not forwarding an arrival. */
+  outFirst: number;
   unknown: number;
   /** The sighting it vanished after (its last arrival; a decapsulated one over its encapsulated twin). */
   lastArrival: number;
@@ -84,7 +86,7 @@ export class NodeHopMatcher {
   private readonly store = new SightingStore();
   private readonly open = new OpenPacketTable();
   private readonly order = new Int32Array(MAX_GROUP_SIGHTINGS);
-  private readonly tally: StageTally = { inPlain: 0, inTunnel: 0, inEncap: 0, outPlain: 0, outTunnel: 0, outEncap: 0, unknown: 0, lastArrival: -1, strongArrival: false, linkGroup: 0 };
+  private readonly tally: StageTally = { inPlain: 0, inTunnel: 0, inEncap: 0, outPlain: 0, outTunnel: 0, outEncap: 0, outFirst: 0, unknown: 0, lastArrival: -1, strongArrival: false, linkGroup: 0 };
   private readonly scratchWords = new Uint32Array(4);
   /** expire()'s time bound, in a typed array so that comparing with it per packet boxes nothing. */
   private readonly bound = new Float64Array(1);
@@ -129,11 +131,13 @@ export class NodeHopMatcher {
    * Keeps the entry's stage counts; once the packet has arrived and left (as many departures as
    * arrivals, an encapsulated hop and its decapsulated twin counting once), it is forwarded: its
    * sightings are released now, while they are in cache, instead of being judged at expiry. Only
-   * for one node: several nodes need every hop for stitching.
+   * for one node: several nodes need every hop for stitching. A departure before any arrival is the
+   * node sending the packet (one that comes back, echoed, is a new arrival): not counted here.
    */
   private countStage(e: number, dir: Direction, encap: boolean, ifaceId: number): void {
     const stages = this.open.stageBytes;
     const o = this.open.stageOffset(e);
+    if (dir === Direction.Out && stages[o] === 0 && stages[o + 1] === 0 && stages[o + 2] === 0) return;
     const b = o + (dir === Direction.Out ? 3 : 0) + (encap ? 2 : this.isTunnel(ifaceId) ? 1 : 0);
     if ((stages[b] as number) < 255) stages[b] = (stages[b] as number) + 1;
     const inTunnel = stages[o + 1] as number;
@@ -303,12 +307,17 @@ export class NodeHopMatcher {
     const arrivals = t.inPlain + t.inTunnel + Math.max(0, t.inEncap - t.inTunnel);
     const departures = t.outPlain + t.outTunnel + Math.max(0, t.outEncap - t.outTunnel);
     const store = this.store;
-    if (arrivals === 0 && departures > 0) {
+    if (t.outFirst > 0) {
+      // Sent by the node before anything arrived; an arrival after it is the packet coming back.
       this.counters.originated++;
       for (let i = 0; i < n; i++) {
         const s = this.order[i] as number;
+        if (store.dir(s) === Direction.In) break;
         if (store.dir(s) === Direction.Out && this.flows.markOriginated(store.flowSlot(s))) this.knowledge.learnOriginated(this.flows, store.flowSlot(s));
       }
+    }
+    if (arrivals === 0) {
+      // Originated (counted above), or seen only where nothing tells its direction (below).
     } else if (arrivals > departures) {
       const missing = arrivals - departures;
       if (t.linkGroup !== 0) this.counters.notUnicast++;
@@ -316,9 +325,10 @@ export class NodeHopMatcher {
       else if (!t.strongArrival) this.counters.truncatedUnjudged += missing;
       else if (!judgeable) this.counters.captureEndedUnjudged += missing;
       else this.addCandidate(e, n, t.lastArrival, missing, false);
-    } else if (arrivals > 0) {
+    } else {
       this.counters.forwarded++;
-    } else if (t.unknown > 0) {
+    }
+    if (arrivals === 0 && t.outFirst === 0 && t.unknown > 0) {
       // Seen only where nothing tells which way it went: a candidate to judge later, if the node has
       // more than one captured interface (otherwise nothing here can be missing a hop).
       this.counters.directionUnknown++;
@@ -382,7 +392,7 @@ export class NodeHopMatcher {
   private countStages(n: number): StageTally {
     const store = this.store;
     const t = this.tally;
-    t.inPlain = t.inTunnel = t.inEncap = t.outPlain = t.outTunnel = t.outEncap = t.unknown = t.linkGroup = 0;
+    t.inPlain = t.inTunnel = t.inEncap = t.outPlain = t.outTunnel = t.outEncap = t.outFirst = t.unknown = t.linkGroup = 0;
     t.lastArrival = -1;
     t.strongArrival = false;
     for (let i = 0; i < n; i++) {
@@ -400,7 +410,9 @@ export class NodeHopMatcher {
         if (!store.weak(s)) t.strongArrival = true;
         t.linkGroup |= store.linkGroup(s);
       } else if (dir === Direction.Out) {
-        if (encap) t.outEncap++;
+        // Departures count only after the packet arrived (time order): before, the node sent it.
+        if (t.lastArrival < 0) t.outFirst++;
+        else if (encap) t.outEncap++;
         else if (tunnel) t.outTunnel++;
         else t.outPlain++;
       } else {

@@ -103,7 +103,9 @@ export class SightingPipeline {
       stats.notIp++;
       return;
     }
-    if (status === DecodeStatus.Malformed) stats.malformed++;
+    // Cut short although the capture holds the whole frame (its length on the wire): a length inside
+    // the packet runs past the frame, which no snap length explains. Malformed, not truncated.
+    if (status === DecodeStatus.Malformed || (status === DecodeStatus.Truncated && record.caplen >= record.origlen)) stats.malformed++;
     else if (status === DecodeStatus.Truncated) stats.truncated++;
     else stats.decoded++;
     if (view.ipVersion === 0) return;

@@ -7,12 +7,14 @@
  * Naming (CONTRACT.md): a pcapng interface block named `node/iface` names both; other pcapng
  * interfaces keep their if_name on the input's node; a Linux SLL2 (`any`) capture names each packet's
  * interface from its ifindex (--ifname, else `ifN`) and covers every interface of its node; any other
- * pcap is one interface, named IFACE= or after the file.
+ * pcap is one interface, named IFACE= or after the file. That includes Linux SLL v1: an old
+ * `tcpdump -i any` writes it, but so does a capture of one interface (ppp0), and it carries no
+ * interface index, so nothing in the file shows more than one interface.
  */
 import { basename } from 'node:path';
 import { CaptureStream } from '../../agent/capture/capture-stream.js';
 import type { CaptureInterface, CaptureRecord, CaptureSink } from '../../agent/capture/capture-record.js';
-import { LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 } from '../../agent/decode/link-types.js';
+import { DECODED_LINK_TYPES, LINKTYPE_LINUX_SLL2, linkTypeLabel } from '../../agent/decode/link-types.js';
 import type { InterfaceRegistry } from '../../agent/flow/interface-registry.js';
 import type { CaptureBinding } from '../../agent/flow/sighting-pipeline.js';
 import { RecordQueue } from './record-queue.js';
@@ -61,6 +63,8 @@ export class ReplayInput implements CaptureSink {
   readonly warnings: string[] = [];
   /** Packets skipped for a timestamp before 1970 or past year 9999. */
   skippedOutOfRange = 0;
+  /** Packets per link type the decoder does not read (counted, not analysed; said in a warning). */
+  readonly undecoded = new Map<number, number>();
   /** Nodes this input has interfaces of (a pcapng with `node/iface` names can feed several). */
   readonly nodes = new Set<string>();
   /** Per capture interface: `node NUL iface`, the key that orders records of equal time. */
@@ -114,11 +118,6 @@ export class ReplayInput implements CaptureSink {
       this.tieKeys[ci.id] = `${node}\u0000`;
       return;
     }
-    if (ci.linkType === LINKTYPE_LINUX_SLL) {
-      // The older `any` format: every interface, but without saying which one a packet used.
-      registry.node(node).coversAllInterfaces = true;
-      name ??= this.spec.iface ?? 'any';
-    }
     name ??= this.spec.iface ?? (ci.id === 0 ? fileStem(this.spec.path) : `${fileStem(this.spec.path)}#${ci.id}`);
     this.binding.ifaceByCaptureInterface[ci.id] = registry.interface(node, name).id;
     this.tieKeys[ci.id] = `${node}\u0000${name}`;
@@ -134,6 +133,7 @@ export class ReplayInput implements CaptureSink {
       this.skippedOutOfRange++;
       return;
     }
+    if (!DECODED_LINK_TYPES.has(record.linkType)) this.undecoded.set(record.linkType, (this.undecoded.get(record.linkType) ?? 0) + 1);
     if (this.direct && !this.queue.holding && this.queue.size === 0) this.direct(record);
     else this.queue.push(record);
     const ts = record.tsSec * 1000 + record.tsNsec / 1e6;
@@ -143,5 +143,12 @@ export class ReplayInput implements CaptureSink {
 
   onWarning(message: string): void {
     this.warnings.push(`${this.label}: ${message}`);
+  }
+
+  /** What the input's warnings say at the end, its undecoded link types included. */
+  allWarnings(): string[] {
+    const undecoded = [...this.undecoded].map(([lt, n]) => `${this.label}: ${n} packet(s) of link type ${linkTypeLabel(lt)}, which pathwatch does not decode: counted, not analysed`);
+    const outOfRange = this.skippedOutOfRange > 0 ? [`${this.label}: ${this.skippedOutOfRange} packet(s) skipped: timestamp before 1970 or past year 9999`] : [];
+    return [...this.warnings, ...undecoded, ...outOfRange];
   }
 }

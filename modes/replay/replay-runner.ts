@@ -251,9 +251,7 @@ function replayStats(inputs: readonly ReplayInput[], pipeline: SightingPipeline,
     nodes: findings.map((f) => ({ node: f.node, coversAllInterfaces: f.coversAllInterfaces, interfaces: f.interfaces, ...f.counters })),
     decodeEvents: pipeline.decoder.events.toRecord(),
     crossNode: { departures: stitcher.stats.departures, arrivals: stitcher.stats.arrivals, matched: stitcher.stats.matched },
-    warnings: inputs
-      .flatMap((i) => [...i.warnings, ...(i.skippedOutOfRange > 0 ? [`${i.label}: ${i.skippedOutOfRange} packet(s) skipped: timestamp before 1970 or past year 9999`] : [])])
-      .sort(),
+    warnings: inputs.flatMap((i) => i.allWarnings()).sort(),
     ...judged,
   };
 }

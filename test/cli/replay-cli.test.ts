@@ -42,6 +42,10 @@ describe('pathwatch replay (command line)', () => {
       [['agent', '--collector', 'ftp://x'], /bad collector URL "ftp:\/\/x"/],
       [['agent', '--collector', 'http://127.0.0.1:1', '--sample', 'x'], /--sample takes a whole number/],
       [['watch', '--window', '0'], /--window must be/],
+      // The message states the range the check applies (issue 13: "between 0 and 600000" refused 0).
+      [['replay', '--window', '0', 'x.pcap'], /^pathwatch: replay: --window must be a number of milliseconds above 0 and at most 600000, not "0"$/m],
+      [['agent', '--collector', 'http://127.0.0.1:1', '--window', '1e3'], /agent: --window must be a number of milliseconds above 0/],
+      [['watch', '--window', '600001'], /watch: --window must be .* at most 600000, not "600001"/],
     ];
     for (const [args, message] of cases) {
       const r = await runPathwatch(args);
