@@ -14,6 +14,7 @@ import type { FlowRecord } from '../core/findings/flow-record.js';
 import { CollectorUrlError, parseCollectorUrls } from '../agent/ship/collector-target.js';
 import { ShipperConfigError } from '../agent/ship/shipper.js';
 import { ReplayUploadError, uploadReplay } from '../modes/replay/replay-upload.js';
+import { STORED_TIMES_MS } from '../schemas/wire-types.js';
 import { ProgressBar } from './progress-bar.js';
 
 export const REPLAY_USAGE = `Usage: pathwatch replay [--json] [--window MS] [--ifname IDX=NAME]... [--role NAME=ROLE]...
@@ -119,7 +120,18 @@ export async function replayCommand(argv: string[]): Promise<number> {
       ...(values.collector !== undefined ? { keepPacketBytes: true, onFlow: (f: FlowRecord) => void flows.push(f) } : {}),
     });
     bar?.done();
+    // The analysis first: whatever happens to the upload, it ran and is shown.
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ drops: result.drops.map((d) => d.event), stats: result.stats })}\n`);
+    } else {
+      process.stdout.write(renderReplayReport(result.drops, result.stats));
+    }
     if (values.collector !== undefined) {
+      const first = result.stats.firstPacket === null ? undefined : Date.parse(result.stats.firstPacket);
+      const last = result.stats.lastPacket === null ? undefined : Date.parse(result.stats.lastPacket);
+      if ((first !== undefined && first < STORED_TIMES_MS.from) || (last !== undefined && last > STORED_TIMES_MS.until)) {
+        throw new UsageError(`replay: not sent to ${values.collector}: the capture is dated ${result.stats.firstPacket} .. ${result.stats.lastPacket}, and a collector stores times from 2000 to 2200 (a device without a clock writes 1970); the analysis above is complete`);
+      }
       const sent = await uploadReplay(result.findings, flows, {
         collector: values.collector,
         ...(values['token-file'] ? { tokenFile: values['token-file'] } : {}),
@@ -128,11 +140,6 @@ export async function replayCommand(argv: string[]): Promise<number> {
       });
       const candidates = result.findings.reduce((n, f) => n + f.candidates.length, 0);
       process.stderr.write(`pathwatch replay: sent ${candidates} candidate groups (${result.vanished.length} judged vanished) and ${flows.length} flow records to ${values.collector} (${sent.delivered} batches)\n`);
-    }
-    if (values.json) {
-      process.stdout.write(`${JSON.stringify({ drops: result.drops.map((d) => d.event), stats: result.stats })}\n`);
-    } else {
-      process.stdout.write(renderReplayReport(result.drops, result.stats));
     }
     return 0;
   } catch (e) {

@@ -14,6 +14,12 @@
  * Field numbers live only in the .proto; keep these names in step with it (the codec tests check).
  */
 
+/**
+ * The times (ms since the epoch) a collector accepts in a batch: from 2000 to 2200. Anything else is
+ * a broken clock or a hostile value, and the store's day partitions and retention assume it.
+ */
+export const STORED_TIMES_MS = { from: 946_684_800_000, until: 7_258_118_400_000 } as const;
+
 /** pathwatch.v1.Direction (the codec checks at load time that these values match the schema). */
 export enum WireDirection {
   DIRECTION_UNKNOWN = 0,

@@ -23,6 +23,7 @@ import {
   type WireNodeCounters,
   type WireNodeKnowledge,
   type WireVanishedGroup,
+  STORED_TIMES_MS,
 } from '../../schemas/wire-types.js';
 import type { HopDirection, RowSource, StoredFlow, StoredHop } from '../store/storage.js';
 
@@ -68,8 +69,7 @@ function optionalAddress(what: string, value: string | Uint8Array | undefined): 
 }
 
 function checkedTime(what: string, ms: number): number {
-  // Between 2000 and 2200: anything else is a broken clock or a hostile value.
-  if (!Number.isFinite(ms) || ms < 946_684_800_000 || ms > 7_258_118_400_000) throw new WireContentError(`${what} is not a plausible time`);
+  if (!Number.isFinite(ms) || ms < STORED_TIMES_MS.from || ms > STORED_TIMES_MS.until) throw new WireContentError(`${what} is not a plausible time`);
   return ms;
 }
 

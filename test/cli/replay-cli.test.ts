@@ -3,9 +3,13 @@
  * gzip, and every real capture of the fixture set (many malformed on purpose) giving exit 0 or 2
  * with a one-line reason and never a stack trace.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { LINKTYPE_ETHERNET } from '../../agent/decode/link-types.js';
+import { bytesOf, ethernet, ipv4, pcapFile, udp } from '../support/packet-builder.js';
+import { writeThreeNodeCaptures } from '../support/three-node-story.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, ensureBuilt, runPathwatch } from '../support/built-cli.js';
 
@@ -92,4 +96,44 @@ describe('pathwatch replay (command line)', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
   }, 240_000);
+
+  it('with --collector and a capture dated before 2000: the analysis is printed, then one line says why it was not sent', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-1999-'));
+    try {
+      const t = Date.UTC(1999, 5, 1) * 1e6;
+      const file = join(dir, 'old.pcap');
+      writeFileSync(file, pcapFile(LINKTYPE_ETHERNET, [0, 1, 2].map((i) => ({ tsNs: t + i * 1e6, frame: ethernet({}, ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 17, id: i }, udp({ sport: 1, dport: 2 }, bytesOf('x')))) }))));
+      const r = await runPathwatch(['replay', '--json', '--collector', 'unix:/nonexistent/collector.sock', file]);
+      expect(r.code).toBe(2);
+      expect((JSON.parse(r.stdout) as { stats: { records: number } }).stats.records).toBe(3);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        'pathwatch: replay: not sent to unix:/nonexistent/collector.sock: the capture is dated 1999-06-01T00:00:00.000Z .. 1999-06-01T00:00:00.002Z, and a collector stores times from 2000 to 2200 (a device without a clock writes 1970); the analysis above is complete',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the same bytes as a file, gzip-compressed or on stdin give the same document (a capture of several MiB, read in many chunks)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-feed-'));
+    try {
+      const set = writeThreeNodeCaptures(dir);
+      const input = set.pcapsOf('n1').find((p) => p.includes(':eth0=')) as string;
+      const path = input.slice(input.indexOf('=') + 1);
+      const doc = (out: string) => {
+        const d = JSON.parse(out) as { stats: Record<string, unknown> };
+        delete d.stats['inputs'];
+        delete d.stats['warnings'];
+        return JSON.stringify(d);
+      };
+      const file = await runPathwatch(['replay', '--json', `n1:eth0=${path}`]);
+      const stdin = await runPathwatch(['replay', '--json', 'n1:eth0=-'], { input: readFileSync(path) });
+      const gz = await runPathwatch(['replay', '--json', 'n1:eth0=-'], { input: gzipSync(readFileSync(path)) });
+      expect(statSync(path).size).toBeGreaterThan(3 << 20);
+      expect(doc(stdin.stdout)).toBe(doc(file.stdout));
+      expect(doc(gz.stdout)).toBe(doc(file.stdout));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
