@@ -59,6 +59,23 @@ const MAGIC_USEC_SWAPPED = 0xd4c3b2a1;
 const MAGIC_NSEC_SWAPPED = 0x4d3cb2a1;
 
 
+const PCAP_VERSION_MAJOR = 2;
+const PCAP_VERSION_MINOR = 4;
+
+const enum LengthOrder {
+  Standard,
+  Swapped,
+  MaybeSwapped,
+}
+
+function u16le(b: Uint8Array, p: number): number {
+  return b[p] | (b[p + 1] << 8);
+}
+
+function u16be(b: Uint8Array, p: number): number {
+  return (b[p] << 8) | b[p + 1];
+}
+
 function u32le(b: Uint8Array, p: number): number {
   return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
 }
@@ -75,6 +92,11 @@ export class PcapParser extends UnitStreamParser {
   private fracToNs = 1000;
   /** The fractional field's value for one whole second, to normalise corrupt overflowing values. */
   private fracPerSec = 1_000_000;
+  /**
+   * Writers before format 2.3 put the wire length before the captured length; libpcap swaps them back
+   * for 2.0-2.2 and, for 2.3 (written both ways), whenever the captured length exceeds the wire length.
+   */
+  private lengthOrder: LengthOrder = LengthOrder.Standard;
 
   constructor(sink: CaptureSink) {
     super(sink);
@@ -108,7 +130,7 @@ export class PcapParser extends UnitStreamParser {
   }
 
   private caplenAt(buf: Uint8Array, pos: number): number {
-    const caplen = this.littleEndian ? u32le(buf, pos + 8) : u32be(buf, pos + 8);
+    const caplen = this.lengthsAt(buf, pos, true);
     if (caplen > PCAP_MAX_CAPLEN) {
       throw new CaptureFormatError(
         `absurd captured length ${caplen} (more than ${PCAP_MAX_CAPLEN}) in packet record`,
@@ -116,6 +138,15 @@ export class PcapParser extends UnitStreamParser {
       );
     }
     return caplen;
+  }
+
+  /** The captured (first) or wire length of the record at buf[pos], in the order the file's version wrote them. */
+  private lengthsAt(buf: Uint8Array, pos: number, captured: boolean): number {
+    const rd = this.littleEndian ? u32le : u32be;
+    const first = rd(buf, pos + 8);
+    const second = rd(buf, pos + 12);
+    const swapped = this.lengthOrder === LengthOrder.Swapped || (this.lengthOrder === LengthOrder.MaybeSwapped && first > second);
+    return captured === swapped ? second : first;
   }
 
   private checkMagic(magic: number): void {
@@ -145,6 +176,8 @@ export class PcapParser extends UnitStreamParser {
     this.fracToNs = nano ? 1 : 1000;
     this.fracPerSec = nano ? 1_000_000_000 : 1_000_000;
     const rd = this.littleEndian ? u32le : u32be;
+    const rd16 = this.littleEndian ? u16le : u16be;
+    this.checkVersion(rd16(buf, pos + 4), rd16(buf, pos + 6));
     const snapLen = rd(buf, pos + 16);
     const linkType = rd(buf, pos + 20) & 0xffff;
     this.headerRead = true;
@@ -153,6 +186,17 @@ export class PcapParser extends UnitStreamParser {
     rec.interfaceId = 0;
     const iface: CaptureInterface = { id: 0, linkType, snapLen, name: undefined, description: undefined };
     this.sink.onInterface(iface);
+  }
+
+  /** The versions libpcap reads (2.0 to 2.4), refused otherwise with libpcap's reason. */
+  private checkVersion(major: number, minor: number): void {
+    if (major < PCAP_VERSION_MAJOR) {
+      throw new CaptureFormatError(`archaic pcap format version ${major}.${minor} (libpcap reads 2.0 to 2.4)`, 4);
+    }
+    if (major !== PCAP_VERSION_MAJOR || minor > PCAP_VERSION_MINOR) {
+      throw new CaptureFormatError(`unsupported pcap version ${major}.${minor} (libpcap reads 2.0 to 2.4)`, 4);
+    }
+    this.lengthOrder = minor < 3 ? LengthOrder.Swapped : minor === 3 ? LengthOrder.MaybeSwapped : LengthOrder.Standard;
   }
 
   private processRecord(buf: Uint8Array, pos: number, len: number): void {
@@ -170,7 +214,7 @@ export class PcapParser extends UnitStreamParser {
     rec.tsSec = sec;
     rec.tsNsec = frac * this.fracToNs;
     rec.caplen = len - RECORD_HEADER_LEN;
-    rec.origlen = le ? u32le(buf, pos + 12) : u32be(buf, pos + 12);
+    rec.origlen = this.lengthsAt(buf, pos, false);
     rec.data = buf;
     rec.transient = this.inCarry;
     rec.offset = pos + RECORD_HEADER_LEN;

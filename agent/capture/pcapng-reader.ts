@@ -240,9 +240,10 @@ export class PcapngParser extends UnitStreamParser {
 
   private processSectionHeader(buf: Uint8Array, pos: number, le: boolean): void {
     const major = le ? u16le(buf, pos + 12) : u16be(buf, pos + 12);
-    if (major !== 1) {
-      const minor = le ? u16le(buf, pos + 14) : u16be(buf, pos + 14);
-      throw new CaptureFormatError(`unsupported pcapng version ${major}.${minor}`, this.bytesConsumed + 12);
+    const minor = le ? u16le(buf, pos + 14) : u16be(buf, pos + 14);
+    // As libpcap: 1.0, and 1.2 (which some writers used for 1.0's format); 1.1 and others were never defined.
+    if (major !== 1 || (minor !== 0 && minor !== 2)) {
+      throw new CaptureFormatError(`unsupported pcapng version ${major}.${minor} (libpcap reads 1.0 and 1.2)`, this.bytesConsumed + 12);
     }
     this.littleEndian = le;
     this.inSection = true;

@@ -243,7 +243,7 @@ describe('gopacket pcapng structure tests (libpcap rejects them)', () => {
   it('le-test901: the second SHB has major version 2, so reading stops with a format error', () => {
     expect(summary('gopacket/le-test901.pcapng')).toEqual({
       // The SHB @0x1e0 (480) has its version field at +12.
-      error: 'unsupported pcapng version 2.0 at byte offset 492',
+      error: 'unsupported pcapng version 2.0 (libpcap reads 1.0 and 1.2) at byte offset 492',
       warnings: [],
       interfaces: [[0, 1, 0, 'eth0']],
       // The first section's one packet is delivered before the error (libpcap does the same).

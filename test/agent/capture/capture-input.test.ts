@@ -145,7 +145,7 @@ describe('readCaptureFile', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(CaptureFormatError);
-    expect((err as CaptureFormatError).message).toBe('unsupported pcapng version 2.0 at byte offset 492');
+    expect((err as CaptureFormatError).message).toBe('unsupported pcapng version 2.0 (libpcap reads 1.0 and 1.2) at byte offset 492');
   });
 });
 

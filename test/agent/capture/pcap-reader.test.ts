@@ -167,6 +167,36 @@ describe('PcapParser: chunking', () => {
   });
 });
 
+describe('PcapParser: format versions, as libpcap reads them', () => {
+  function withVersion(major: number, minor: number, b: Uint8Array = LE_USEC): Uint8Array {
+    const copy = b.slice();
+    copy.set([major & 0xff, major >> 8, minor & 0xff, minor >> 8], 4);
+    return copy;
+  }
+
+  it('refuses major version 1 as archaic and anything past 2.4 as unsupported (tcpdump refuses both)', () => {
+    expect(read(withVersion(1, 0)).error?.message).toBe('archaic pcap format version 1.0 (libpcap reads 2.0 to 2.4) at byte offset 4');
+    for (const [major, minor] of [[2, 5], [3, 0]] as const) {
+      const r = read(withVersion(major, minor));
+      expect(r.error?.message).toBe(`unsupported pcap version ${major}.${minor} (libpcap reads 2.0 to 2.4) at byte offset 4`);
+      expect(r.sink.packets).toEqual([]);
+    }
+  });
+
+  it('reads 2.0 to 2.2 with the wire length first, and 2.3 whichever way round makes the captured length the smaller', () => {
+    // Record 1 of LE_USEC holds 4 captured bytes of a 60-byte packet; write it the old way round.
+    const oldOrder = LE_USEC.slice();
+    oldOrder.set([0x3c, 0, 0, 0, 0x04, 0, 0, 0], 24 + 8);
+    for (const minor of [0, 1, 2, 3]) {
+      const r = read(withVersion(2, minor, oldOrder));
+      expect(r.error, `2.${minor}`).toBeUndefined();
+      expect(r.sink.packets.map((p) => [p.caplen, p.origlen])).toEqual([[4, 60], [3, 3]]);
+    }
+    // 2.4 is read as written: the same bytes then claim 60 captured bytes, more than the file holds.
+    expect(read(withVersion(2, 4, oldOrder)).sink.packets).toHaveLength(0);
+  });
+});
+
 describe('PcapParser: truncation and bad input', () => {
   it('warns about a truncated final record and still delivers the packets before it', () => {
     const r = read(LE_USEC.subarray(0, LE_USEC.length - 2));

@@ -265,7 +265,19 @@ describe('PcapngParser: structural errors', () => {
 
   it('rejects an SHB major version other than 1, naming the version field', () => {
     const v2 = patched(SHB_LE, 12, [0x02, 0x00]);
-    expect(errorOf(v2)?.message).toBe('unsupported pcapng version 2.0 at byte offset 12');
+    expect(errorOf(v2)?.message).toBe('unsupported pcapng version 2.0 (libpcap reads 1.0 and 1.2) at byte offset 12');
+  });
+
+  it('reads the versions libpcap reads (1.0 and 1.2) and refuses 1.1 and 1.3 as it does (tcpdump: "unsupported pcapng savefile version 1.1")', () => {
+    const version = (minor: number) => [...patched(SHB_LE, 14, [minor, 0x00]), ...IDB_ETH0.flat(), ...SPB.flat()];
+    for (const minor of [0, 2]) {
+      const r = read(bytes(version(minor)));
+      expect(r.error, `1.${minor}`).toBeUndefined();
+      expect(r.sink.packets).toHaveLength(1);
+    }
+    for (const minor of [1, 3]) {
+      expect(read(bytes(version(minor))).error?.message).toBe(`unsupported pcapng version 1.${minor} (libpcap reads 1.0 and 1.2) at byte offset 12`);
+    }
   });
 
   it('rejects a bad byte-order magic', () => {
