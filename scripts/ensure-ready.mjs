@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Makes a fresh clone ready before `npm test`, `npm start` and `npm run bench`: installs the npm
-// dependencies (which builds through `prepare`), rebuilds when sources are newer than the build, and,
-// when running as root on Debian, installs the system tools the given purpose needs.
+// Makes a fresh clone ready before `npm test`, `npm start` and `npm run bench`: when running as root on
+// Debian, installs the system tools the given purpose needs (first: the npm install builds against
+// libpcap), then the npm dependencies (which builds through `prepare`), and rebuilds when sources are
+// newer than the build. Does nothing when all of that is already there.
 // Usage: node scripts/ensure-ready.mjs [test|start|bench]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -13,6 +14,8 @@ const purpose = process.argv[2] ?? 'test';
 /** Debian packages per purpose, keyed by a command that shows the package is there. */
 const SYSTEM_TOOLS = {
   test: {
+    // libpcap-dev (pcap-config) before npm ci: the optional `cap` addon builds against it.
+    'pcap-config': 'libpcap-dev',
     tcpdump: 'tcpdump',
     tshark: 'tshark',
     dumpcap: 'wireshark-common',
@@ -21,6 +24,10 @@ const SYSTEM_TOOLS = {
     protoc: 'protobuf-compiler',
     bpftrace: 'bpftrace',
     'docker-compose': 'docker-compose',
+    // The collector's TLS tests make their certificate with it (test/collector/api/tls.test.ts).
+    openssl: 'openssl',
+    // Debian's ClickHouse (18.16) for the server storage tests; the test run starts a throwaway one.
+    'clickhouse-server': 'clickhouse-server',
     // Headless Chromium for the web UI's browser tests (test/ui).
     chromium: 'chromium',
   },
@@ -62,9 +69,15 @@ const missing = [...new Set(Object.entries(wanted).filter(([cmd]) => !has(cmd)).
 if (missing.length > 0) {
   if (process.getuid?.() === 0 && has('apt-get')) {
     say(`installing ${missing.join(', ')} with apt-get`);
-    run('apt-get', ['update', '-qq']);
-    const r = spawnSync('apt-get', ['install', '-y', '-qq', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (r.status !== 0) say(`apt-get install failed; tests that need ${missing.join(', ')} will say so`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const apt = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env }).status === 0;
+    if (!apt(['update', '-qq'])) say('apt-get update failed; installing from the package lists there are');
+    const install = (pkgs) => apt(['install', '-y', '-qq', '--no-install-recommends', ...pkgs]);
+    // One package this release lacks must not keep the others out: on failure, each on its own.
+    if (!install(missing)) {
+      const failed = missing.filter((pkg) => !install([pkg]));
+      if (failed.length > 0) say(`apt-get could not install ${failed.join(', ')}; the tests that need them will say so`);
+    }
   } else {
     say(`not installed: ${missing.join(', ')} (run as root, or install them, for the tests that need them)`);
   }

@@ -16,6 +16,17 @@ export function clickHouseUnavailableReason(): string | null {
   return path.some((p) => existsSync(p)) ? null : 'clickhouse-server is not installed (apt-get install clickhouse-server)';
 }
 
+/**
+ * Why PATHWATCH_CLICKHOUSE_URL is not set, for a skip (or, under CI=true, a failure) message: the test
+ * run's global setup (test/setup/clickhouse-server.ts) starts a server unless it cannot, and says why.
+ */
+export function clickHouseUrlMissingReason(): string {
+  const why = process.env['PATHWATCH_CLICKHOUSE_UNAVAILABLE'];
+  return why
+    ? `PATHWATCH_CLICKHOUSE_URL is not set and the test run could not start a server: ${why}`
+    : 'PATHWATCH_CLICKHOUSE_URL is not set (the test run starts a server when a selected test file needs one: test/setup/clickhouse-server.ts)';
+}
+
 function serverBinary(): string {
   for (const candidate of ['/usr/sbin/clickhouse-server', '/usr/bin/clickhouse-server']) if (existsSync(candidate)) return candidate;
   return 'clickhouse-server';

@@ -174,7 +174,7 @@ describe('UI routes', () => {
 
 if (!HAVE_CHROMIUM && IN_CI) {
   it('has Chromium for the browser tests', () => {
-    throw new Error(`CI=true but ${CHROMIUM} is missing: .ci/run installs Debian's chromium`);
+    throw new Error(`CI=true but ${CHROMIUM} is missing: npm test installs Debian's chromium as root (scripts/ensure-ready.mjs)`);
   });
 } else if (!HAVE_CHROMIUM) {
   it.skip(`browser tests skipped: ${CHROMIUM} is not installed (apt-get install chromium)`, () => {});

@@ -1,6 +1,7 @@
 // quoteString is the one function that puts strings into SQL text on servers without query parameters.
 // Property: for any string, the quoted literal reads back through the engine as exactly that string.
-// Run against chDB always and against the ClickHouse server (18.16 in CI) when one is given.
+// Run against chDB always and against the ClickHouse server (18.16, started by the test run unless
+// PATHWATCH_CLICKHOUSE_URL is given) when there is one.
 import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -3,8 +3,9 @@
  * `readonly = 2`, so a statement that tries to write or change the schema through it is refused by
  * the server (or chDB) itself, and the setting does not outlive the query (writes go on working).
  *
- * The server half needs PATHWATCH_CLICKHOUSE_URL (CI's .ci/run starts Debian's 18.16 and sets it);
- * under CI=true a missing URL fails, elsewhere it is skipped with the reason.
+ * The server half needs PATHWATCH_CLICKHOUSE_URL (the test run starts Debian's 18.16 and sets it unless
+ * one is given: test/setup/clickhouse-server.ts); under CI=true a missing URL fails, elsewhere it is
+ * skipped with the reason.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { qualified, render, sql, SqlIdentifier, SqlValue } from '../../../collec
 import { parseStoreSpec } from '../../../collector/store/store-spec.js';
 import type { SqlExecutor } from '../../../collector/store/sql-executor.js';
 import { StorageUnavailableError } from '../../../collector/store/storage.js';
+import { clickHouseUrlMissingReason } from '../../support/clickhouse-server.js';
 
 const url = process.env.PATHWATCH_CLICKHOUSE_URL;
 const inCi = process.env.CI === 'true';
@@ -194,10 +196,10 @@ if (url) {
   });
 } else if (inCi) {
   it('has a ClickHouse server to test the read-only query path against', () => {
-    throw new Error('CI=true but PATHWATCH_CLICKHOUSE_URL is not set: .ci/run starts one with scripts/start-clickhouse.sh');
+    throw new Error(`CI=true but ${clickHouseUrlMissingReason()}`);
   });
 } else {
-  it.skip('server read-only query path skipped: PATHWATCH_CLICKHOUSE_URL is not set (scripts/start-clickhouse.sh starts one and prints it)', () => {});
+  it.skip(`server read-only query path skipped: ${clickHouseUrlMissingReason()}`, () => {});
 }
 
 describe('--read-store without a server', () => {

@@ -1,10 +1,12 @@
-// The storage contract on a ClickHouse server over HTTP. CI starts Debian's 18.16 (scripts/start-clickhouse.sh)
-// and exports PATHWATCH_CLICKHOUSE_URL, so the legacy profile runs there; under CI=true a missing URL
-// fails this file rather than letting the server backend go untested.
+// The storage contract on a ClickHouse server over HTTP. The test run starts Debian's 18.16 (test/setup/
+// clickhouse-server.ts, through scripts/start-clickhouse.sh) and sets PATHWATCH_CLICKHOUSE_URL unless one is
+// given, so the legacy profile runs there; under CI=true a missing URL fails this file rather than letting
+// the server backend go untested.
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { openStorage, StorageUnavailableError, StoreSpecError } from '../../../collector/store/open-storage.js';
 import { detectProfile } from '../../../collector/store/sql/profile-detect.js';
+import { clickHouseUrlMissingReason } from '../../support/clickhouse-server.js';
 import { describeStorageContract } from './storage-contract.js';
 import { serverTarget, serverVersion } from './store-targets.js';
 
@@ -16,10 +18,10 @@ if (url) {
   describeStorageContract(`ClickHouse server ${version} at ${url}`, serverTarget(url, detectProfile(version)));
 } else if (inCi) {
   it('has a ClickHouse server to test against', () => {
-    throw new Error('CI=true but PATHWATCH_CLICKHOUSE_URL is not set: .ci/run starts one with scripts/start-clickhouse.sh');
+    throw new Error(`CI=true but ${clickHouseUrlMissingReason()}`);
   });
 } else {
-  it.skip('server storage contract skipped: PATHWATCH_CLICKHOUSE_URL is not set (scripts/start-clickhouse.sh starts one and prints it)', () => {});
+  it.skip(`server storage contract skipped: ${clickHouseUrlMissingReason()}`, () => {});
 }
 
 /** A loopback port nothing listens on: bound, then released. */
