@@ -4,6 +4,11 @@
  * sends the story's traffic, and reads back what the collector found. With `fix`, applies the
  * remedy, sends the traffic again and reports what vanished after it. Everything it made is
  * removed at the end, on error, and when the signal it is given aborts.
+ *
+ * With `ui`, the collector also serves its API and web UI on 127.0.0.1 from the start, and outlives
+ * the story: once the result is known (handed to `ui.onResult`), the agents are stopped and the
+ * namespaces removed, and the collector alone goes on serving what it stored until `ui.serve`
+ * resolves; then it is closed and its temporary directory removed.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +27,16 @@ export interface LabOptions {
   readonly fix: boolean;
   readonly log: (line: string) => void;
   readonly signal: AbortSignal;
+  readonly ui?: LabUi;
+}
+
+export interface LabUi {
+  /** The TCP port on 127.0.0.1 (0: one the system picks). */
+  readonly port: number;
+  /** The story's result, as soon as it is known (before the lab is taken down). */
+  readonly onResult: (result: LabResult) => void;
+  /** The lab is down; the collector serves alone at `url` (http://127.0.0.1:PORT/) until this resolves. */
+  readonly serve: (url: string) => Promise<void>;
 }
 
 export interface LabDrop {
@@ -55,6 +70,19 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
   const checkAborted = (): void => {
     if (o.signal.aborted) throw new LabAbortedError('interrupted');
   };
+  /** Stops the agents and removes the namespaces (once; the collector stays). */
+  const takeDown = async (): Promise<void> => {
+    const stopping = agents.splice(0);
+    for (const a of stopping) a.child.kill('SIGTERM');
+    // A timer cleared once they are gone: a pending one would keep the process alive for nothing.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(stopping.map((a) => a.exit)), new Promise((r) => (timer = setTimeout(r, 8000)))]);
+    clearTimeout(timer);
+    for (const a of stopping) a.child.kill('SIGKILL');
+    const built = topology;
+    topology = undefined;
+    await built?.destroy();
+  };
   try {
     await cleanupStaleLabNamespaces(PREFIX, { olderThanMs: 10 * 60_000 });
     o.log(`building the story's topology (${o.overlay}) in network namespaces`);
@@ -62,8 +90,21 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
     checkAborted();
     const t = topology;
     const socket = join(work, 'collector.sock');
-    collector = await startCollector({ listen: [`unix:${socket}`], store: `embedded:${join(work, 'store')}`, log: (line) => o.log(`collector: ${line}`), });
-    o.log(`collector on unix:${socket} (embedded store in ${work})`);
+    const listen = [`unix:${socket}`, ...(o.ui ? [`127.0.0.1:${o.ui.port}`] : [])];
+    collector = await startCollector({ listen, store: `embedded:${join(work, 'store')}`, log: (line) => o.log(`collector: ${line}`), });
+    o.log(`collector on ${collector.addresses.join(' and ')} (embedded store in ${work})`);
+    const tcp = collector.addresses.find((a) => !a.startsWith('unix:'));
+    const uiUrl = tcp ? `http://${tcp}/` : '';
+    /** With `ui`: report, take the lab down, and serve until told to stop. */
+    const finish = async (result: LabResult): Promise<LabResult> => {
+      if (!o.ui) return result;
+      o.ui.onResult(result);
+      o.log('stopping the agents and removing the namespaces; the collector keeps serving what it found');
+      await takeDown();
+      await o.ui.serve(uiUrl);
+      o.log('stopping the collector');
+      return result;
+    };
     for (const node of ['n1', 'n2'] as const) {
       agents.push(startAgent(t.nodes[node].ns, node, socket, join(work, `spool-${node}`)));
     }
@@ -78,7 +119,7 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
       traffic,
       drops,
     };
-    if (!o.fix) return result;
+    if (!o.fix) return await finish(result); // await: the finally below must wait for it
     const remedy = await applyRemedy(t);
     const fixedAt = Date.now();
     o.log(`applied the remedy: sysctl -w ${remedy.key}=${remedy.value} in ${remedy.ns} (was ${remedy.previous}); sending the traffic again`);
@@ -90,14 +131,14 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
     const after = (await settledDrops(running, o.signal))
       .filter((d) => d.event.packets > (before.get(d.event.id) ?? 0) && Date.parse(d.event.lastSeen) >= fixedAt)
       .map((d) => ({ ...d, event: { ...d.event, packets: d.event.packets - (before.get(d.event.id) ?? 0) } }));
-    return { ...result, afterFix: { remedy, traffic: trafficAfter, drops: after } };
+    return await finish({ ...result, afterFix: { remedy, traffic: trafficAfter, drops: after } });
   } finally {
-    for (const a of agents) a.child.kill('SIGTERM');
-    await Promise.race([Promise.all(agents.map((a) => a.exit)), new Promise((r) => setTimeout(r, 8000))]);
-    for (const a of agents) a.child.kill('SIGKILL');
-    await collector?.close().catch(() => undefined);
-    await topology?.destroy();
-    rmSync(work, { recursive: true, force: true });
+    try {
+      await takeDown();
+    } finally {
+      await collector?.close().catch(() => undefined);
+      rmSync(work, { recursive: true, force: true });
+    }
   }
 }
 

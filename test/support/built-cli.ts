@@ -9,7 +9,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const SOURCE_DIRS = ['agent', 'collector', 'cli', 'lab', 'bench'];
+// Every directory tsconfig.json compiles (as scripts/ensure-ready.mjs checks them).
+const SOURCE_DIRS = ['core', 'schemas', 'agent', 'collector', 'modes', 'cli', 'lab', 'bench'];
 
 function newestSource(dir: string): number {
   let newest = 0;
