@@ -7,6 +7,8 @@ import { parseArgs } from 'node:util';
 import { parseRoleOverride, type InterfaceRole } from '../core/findings/interface-roles.js';
 import { parseReplayInputSpec } from '../modes/replay/replay-input.js';
 import { renderReplayReport } from '../modes/replay/replay-report.js';
+import { renderFlowTable, type FlowTableOptions } from '../modes/replay/flow-table-report.js';
+import { replayFlowJson, type ReplayFlow } from '../modes/replay/flow-catalog.js';
 import { ReplayInputError, runReplay } from '../modes/replay/replay-runner.js';
 import { UsageError } from './cli-error.js';
 import { parseWindowOption } from './window-option.js';
@@ -17,7 +19,8 @@ import { ReplayUploadError, uploadReplay } from '../modes/replay/replay-upload.j
 import { STORED_TIMES_MS } from '../schemas/wire-types.js';
 import { ProgressBar } from './progress-bar.js';
 
-export const REPLAY_USAGE = `Usage: pathwatch replay [--json] [--window MS] [--ifname IDX=NAME]... [--role NAME=ROLE]...
+export const REPLAY_USAGE = `Usage: pathwatch replay [--json] [--flows [--sort packets|bytes] [--top N]] [--window MS]
+                        [--ifname IDX=NAME]... [--role NAME=ROLE]...
                         [--collector URL [--token-file F] [--ca-file F]] INPUT...
 
 Finds packets that entered a node and never left it in capture files, and says why.
@@ -30,7 +33,11 @@ INPUT is [NODE:][IFACE=]PATH. PATH is a pcap or pcapng file (gzip-compressed too
   NODE defaults to "local"; inputs with the same NODE are one node seen on several interfaces.
 
 Options:
-  --json             print one JSON document {"drops": [...], "stats": {...}} on stdout
+  --json             print one JSON document {"drops": [...], "flows": [...], "stats": {...}} on stdout
+  --flows            add the table of what was decoded to the report: per node and interface, each
+                     innermost 5-tuple with its encapsulation, packets, bytes, first and last seen
+  --sort KEY         order the table by packets (the default) or bytes
+  --top N            show the first N flows of the table (default: all)
   --window MS        correlation window in milliseconds (default 250)
   --ifname IDX=NAME  name of interface index IDX in Linux \`any\` captures (repeatable)
   --role NAME=ROLE   override the role of an interface: tunnel, pod, uplink, loopback, other
@@ -45,6 +52,38 @@ A packet is judged vanished only when the interface it should have left by was c
 otherwise it is counted as unobserved. Exit status: 0 when the analysis ran, 2 for bad input.
 `;
 
+/**
+ * The one JSON document, byte for byte what JSON.stringify of {drops, flows, stats} gives, written
+ * a slice of flows at a time: a capture can hold hundreds of thousands of flows, and one string of
+ * them all would double the memory at the end of the run.
+ */
+async function writeJsonDocument(result: { drops: readonly { event: unknown }[]; flows: readonly ReplayFlow[]; stats: unknown }): Promise<void> {
+  const write = (text: string): Promise<void> => new Promise((resolve, reject) => void process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
+  await write(`{"drops":${JSON.stringify(result.drops.map((d) => d.event))},"flows":[`);
+  const SLICE = 2_000;
+  for (let i = 0; i < result.flows.length; i += SLICE) {
+    const slice = result.flows.slice(i, i + SLICE).map(replayFlowJson);
+    await write(`${i > 0 ? ',' : ''}${slice.join(',')}`);
+  }
+  await write(`],"stats":${JSON.stringify(result.stats)}}\n`);
+}
+
+/** --flows, --sort and --top: the table's options, checked together. */
+function parseFlowTableOptions(flows: boolean, sort: string | undefined, top: string | undefined, json: boolean): FlowTableOptions | undefined {
+  if (!flows) {
+    if (sort !== undefined || top !== undefined) throw new UsageError(`replay: ${sort !== undefined ? '--sort' : '--top'} goes with --flows`);
+    return undefined;
+  }
+  if (json) throw new UsageError('replay: --flows is the table in the report; --json already holds the flows');
+  if (sort !== undefined && sort !== 'packets' && sort !== 'bytes') throw new UsageError(`replay: --sort takes packets or bytes, not "${sort}"`);
+  let limit: number | undefined;
+  if (top !== undefined) {
+    if (!/^\d+$/.test(top) || Number(top) < 1) throw new UsageError(`replay: --top takes a whole number of flows above 0, not "${top}"`);
+    limit = Number(top);
+  }
+  return { sortBy: sort === 'bytes' ? 'bytes' : 'packets', ...(limit !== undefined ? { top: limit } : {}) };
+}
+
 export async function replayCommand(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -53,6 +92,9 @@ export async function replayCommand(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         json: { type: 'boolean', default: false },
+        flows: { type: 'boolean', default: false },
+        sort: { type: 'string' },
+        top: { type: 'string' },
         window: { type: 'string' },
         ifname: { type: 'string', multiple: true, default: [] },
         role: { type: 'string', multiple: true, default: [] },
@@ -72,6 +114,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length === 0) throw new UsageError('replay: no input given (see pathwatch replay --help)');
   const windowMs = parseWindowOption('replay', values.window);
+  const table = parseFlowTableOptions(values.flows, values.sort, values.top, values.json);
   const ifnames = new Map<number, string>();
   for (const spec of values.ifname) {
     const m = /^(\d+)=(\S+)$/.exec(spec);
@@ -122,9 +165,10 @@ export async function replayCommand(argv: string[]): Promise<number> {
     bar?.done();
     // The analysis first: whatever happens to the upload, it ran and is shown.
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ drops: result.drops.map((d) => d.event), stats: result.stats })}\n`);
+      await writeJsonDocument(result);
     } else {
       process.stdout.write(renderReplayReport(result.drops, result.stats));
+      if (table) process.stdout.write(renderFlowTable(result.flows, table));
     }
     if (values.collector !== undefined) {
       const first = result.stats.firstPacket === null ? undefined : Date.parse(result.stats.firstPacket);

@@ -60,7 +60,7 @@ export interface WireFlowRecord {
   proto: number;
   sport: number;
   dport: number;
-  /** none, ipip, vxlan, geneve, gre */
+  /** none, ipip, vxlan, geneve, gre, erspan */
   encap: string;
   outer_src?: Uint8Array;
   outer_dst?: Uint8Array;

@@ -20,6 +20,8 @@ export const enum Layer {
   Ipv4,
   Ipv6,
   Gre,
+  Erspan,
+  Ppp,
   Vxlan,
   Geneve,
   Tcp,

@@ -6,7 +6,7 @@
  */
 import { DecodeContext } from './decode-context.js';
 import { DecodeEvent } from './decode-events.js';
-import { EncapKind, MAX_ENCAP_DEPTH } from './packet-view.js';
+import { EncapKind, MAX_ENCAP_DEPTH, UndecodedTunnel } from './packet-view.js';
 
 /** Returns false when the depth cap is reached (the caller stops decoding). */
 export function pushEncapLayer(ctx: DecodeContext, kind: EncapKind, vni: number): boolean {
@@ -28,4 +28,22 @@ export function pushEncapLayer(ctx: DecodeContext, kind: EncapKind, vni: number)
   // The inner packet is what the fingerprint and flow key describe: forget the outer transport.
   v.resetInner();
   return true;
+}
+
+/**
+ * A tunnel whose payload is not decoded: its layer is kept (outer addresses, key) so the packet is
+ * shown as that tunnel, never as plain traffic of the outer addresses, and its inner packet is
+ * unknown. Ends decoding.
+ */
+export function pushUndecodedTunnel(ctx: DecodeContext, kind: EncapKind, vni: number, reason: UndecodedTunnel, value: number): void {
+  if (!pushEncapLayer(ctx, kind, vni)) return;
+  markUndecodedTunnel(ctx, reason, value);
+}
+
+/** The innermost layer already pushed carries a payload we do not decode. */
+export function markUndecodedTunnel(ctx: DecodeContext, reason: UndecodedTunnel, value: number): void {
+  const v = ctx.view;
+  v.resetInner();
+  v.undecodedTunnel = reason;
+  v.undecodedValue = value;
 }

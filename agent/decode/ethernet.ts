@@ -27,6 +27,8 @@ export function decodeEthernet(d: Uint8Array, ctx: DecodeContext): Layer {
   }
   const type = be16(d, o + 12);
   ctx.offset = o + 14;
+  // Inside a tunnel, what the frame carried names the tunnel's payload when it is not IP.
+  if (view.encapDepth !== 0) view.undecodedValue = type;
   if (type < 0x0600) {
     ctx.events.count(DecodeEvent.EthernetNotIp);
     return Layer.NotIp;

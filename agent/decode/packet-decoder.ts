@@ -10,6 +10,7 @@ import { DecodeEvent, DecodeEventCounters } from './decode-events.js';
 import { DEFAULT_TUNNEL_PORTS, DispatchTables, type TunnelPortConfig } from './dispatch-tables.js';
 import { decodeEthernet } from './ethernet.js';
 import { decodeGeneve } from './geneve.js';
+import { decodeErspan } from './erspan.js';
 import { decodeGre } from './gre.js';
 import { decodeIcmp, decodeIcmpv6 } from './icmp.js';
 import { decodeIpv4 } from './ipv4.js';
@@ -26,7 +27,8 @@ import {
 } from './link-types.js';
 import { decodeLinuxSll, decodeLinuxSll2 } from './linux-sll.js';
 import { decodeNullLoopback } from './null-loopback.js';
-import { PacketView } from './packet-view.js';
+import { PacketView, UndecodedTunnel } from './packet-view.js';
+import { decodePpp } from './ppp.js';
 import { decodeTcp } from './tcp.js';
 import { decodeUdp } from './udp.js';
 import { decodeVlan } from './vlan.js';
@@ -41,6 +43,11 @@ export const enum DecodeStatus {
   NotIp = 2,
   /** A header contradicted itself; the view holds the layers before it. */
   Malformed = 3,
+  /**
+   * A tunnel whose payload we do not decode (PPP that is not IP, GRE keepalives, MPLS, ...): the
+   * view holds its layers and view.undecodedTunnel says why; there is no inner packet.
+   */
+  UndecodedTunnel = 4,
 }
 
 export interface PacketDecoderConfig {
@@ -102,12 +109,25 @@ export class PacketDecoder {
         case Layer.Gre:
           layer = decodeGre(data, ctx);
           break;
+        case Layer.Erspan:
+          layer = decodeErspan(data, ctx);
+          break;
+        case Layer.Ppp:
+          layer = decodePpp(data, ctx);
+          break;
         default:
           // NotIp and Unknown end the walk; whatever was decoded before stays in the view.
           layer = Layer.Done;
       }
     }
-    if (view.ipVersion === 0) return view.malformed !== 0 ? DecodeStatus.Malformed : view.truncated !== 0 ? DecodeStatus.Truncated : DecodeStatus.NotIp;
+    if (view.ipVersion === 0) {
+      if (view.undecodedTunnel !== UndecodedTunnel.None) return DecodeStatus.UndecodedTunnel;
+      // A tunnel packet without an inner IP packet still names its tunnel (never plain traffic).
+      if (view.encapDepth !== 0) view.undecodedTunnel = view.malformed !== 0 ? UndecodedTunnel.PayloadMalformed : view.truncated !== 0 ? UndecodedTunnel.PayloadTruncated : UndecodedTunnel.PayloadNotIp;
+      if (view.malformed !== 0) return DecodeStatus.Malformed;
+      if (view.truncated !== 0) return DecodeStatus.Truncated;
+      return DecodeStatus.NotIp;
+    }
     if (view.malformed !== 0) return DecodeStatus.Malformed;
     return view.truncated !== 0 ? DecodeStatus.Truncated : DecodeStatus.Ok;
   }

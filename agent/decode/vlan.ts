@@ -28,5 +28,7 @@ export function decodeVlan(d: Uint8Array, ctx: DecodeContext): Layer {
   // The outermost tag names the capture's VLAN; tags inside a tunnel's inner frame do not.
   if (view.vlanDepth === 1 && view.encapDepth === 0) view.vlanId = be16(d, o) & 0x0fff;
   ctx.offset = o + 4;
-  return ctx.tables.byEtherType[be16(d, o + 2)] as Layer;
+  const type = be16(d, o + 2);
+  if (ctx.view.encapDepth !== 0) ctx.view.undecodedValue = type;
+  return ctx.tables.byEtherType[type] as Layer;
 }

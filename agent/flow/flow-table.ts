@@ -12,7 +12,8 @@
 import { formatAddress } from '../../core/net/address.js';
 import { Direction } from '../capture/capture-record.js';
 import { ENCAP_NAMES, PacketView } from '../decode/packet-view.js';
-import { directionName, type FlowRecord } from '../../core/findings/flow-record.js';
+import { directionName, type EncapLayerRecord, type FlowRecord } from '../../core/findings/flow-record.js';
+import { EncapChains } from './encap-chains.js';
 import type { InterfaceRegistry } from './interface-registry.js';
 import { SIGHTING_TS, type Sighting } from './sighting.js';
 
@@ -66,6 +67,10 @@ export class FlowTable {
   private counters = new Float64Array(0);
   /** Outer IP version per slot (rarely read). */
   private outerVersions = new Uint8Array(0);
+  /** Per slot, the id of its whole encapsulation chain when it has two layers or more (else 0). */
+  private chainIds = new Uint16Array(0);
+  /** The chains those ids name. */
+  readonly chains = new EncapChains();
   private freeList: number[] = [];
   private used = 0;
   readonly stats: FlowTableStats = { flows: 0, records: 0, overflowPackets: 0 };
@@ -97,6 +102,7 @@ export class FlowTable {
     const depth = view.encapDepth;
     const proto = view.proto & 0xff;
     const kind = depth !== 0 ? (view.encapKind[0] as number) : 0;
+    const chain = depth > 1 ? this.chains.idOf(view) : 0;
     const meta = (dir | (proto << 8) | (view.ipVersion << 16) | (kind << 24)) >>> 0;
     const ports = ((view.sport << 16) | view.dport) >>> 0;
     let h = mix(0x2545f491, ifaceId ^ meta);
@@ -108,6 +114,7 @@ export class FlowTable {
       h = mix(h, (dst[3] as number) ^ (dst[2] as number) ^ (dst[1] as number));
     }
     if (kind !== 0) h = mix(h, (view.encapOuterSrc[0] as number) ^ (view.encapOuterDst[0] as number));
+    if (chain !== 0) h = mix(h, chain);
     h ^= h >>> 16;
     const keys = this.keys;
     const mask = this.bucketMask;
@@ -121,6 +128,7 @@ export class FlowTable {
         keys[k + K_DST0] === dst[0] &&
         keys[k + K_PORTS] === ports &&
         keys[k + K_IFACE] === ifaceId &&
+        this.chainIds[c] === chain &&
         this.sameRest(k, view, kind)
       ) {
         slot = c;
@@ -131,6 +139,7 @@ export class FlowTable {
     this.created = slot < 0;
     if (slot < 0) {
       slot = this.allocate(view, ifaceId, meta, ports, kind, h);
+      if (slot >= 0) this.chainIds[slot] = chain;
       if (slot < 0) {
         this.stats.overflowPackets++;
         return -1;
@@ -182,6 +191,38 @@ export class FlowTable {
 
   outerVersion(slot: number): number {
     return this.outerVersions[slot] as number;
+  }
+
+  /** IP protocol of the flow's innermost packet. */
+  proto(slot: number): number {
+    return ((this.keys[slot * SLOT_WORDS + K_META] as number) >>> 8) & 0xff;
+  }
+
+  /** Source port << 16 | destination port (0 when the packet had no transport header). */
+  portsWord(slot: number): number {
+    return this.keys[slot * SLOT_WORDS + K_PORTS] as number;
+  }
+
+  /** The outermost layer's VNI or key as stored (0xffffffff for none); 0 without encapsulation. */
+  vniWord(slot: number): number {
+    return this.keys[slot * SLOT_WORDS + K_VNI] as number;
+  }
+
+  /** The id of the flow's whole encapsulation chain in `chains` when it has two layers or more, else 0. */
+  chainId(slot: number): number {
+    return this.chainIds[slot] as number;
+  }
+
+  /** The flow's encapsulation layers, outermost first (for reports: allocates). */
+  encapLayers(slot: number): EncapLayerRecord[] {
+    const chain = this.chainIds[slot] as number;
+    if (chain !== 0) return this.chains.layers(chain);
+    const kind = this.encapKind(slot);
+    if (kind === 0) return [];
+    const k = slot * SLOT_WORDS;
+    const version = this.outerVersions[slot] as number;
+    const vni = (this.keys[k + K_VNI] as number) | 0;
+    return [{ kind: ENCAP_NAMES[kind] ?? 'none', src: formatAddress(version, this.keys, k + K_OUTER_SRC), dst: formatAddress(version, this.keys, k + K_OUTER_DST), vni: vni >= 0 ? vni : null }];
   }
 
   originated(slot: number): boolean {
@@ -382,6 +423,9 @@ export class FlowTable {
     const versions = new Uint8Array(cap);
     versions.set(this.outerVersions);
     this.outerVersions = versions;
+    const chainIds = new Uint16Array(cap);
+    chainIds.set(this.chainIds);
+    this.chainIds = chainIds;
     this.capacity = cap;
     this.rehash(cap * 2);
   }

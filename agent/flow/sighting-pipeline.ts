@@ -5,6 +5,7 @@
  */
 import { Direction, DirectionSource, type CaptureRecord } from '../capture/capture-record.js';
 import { DecodeStatus, PacketDecoder, type PacketDecoderConfig } from '../decode/packet-decoder.js';
+import { UndecodedTunnel, type PacketView } from '../decode/packet-view.js';
 import { fingerprintIsWeak, writePacketFingerprint } from './fingerprint.js';
 import { FlowTable } from './flow-table.js';
 import type { FlowRecord } from '../../core/findings/flow-record.js';
@@ -38,7 +39,12 @@ export interface PipelineStats {
   sampledOut: number;
   /** On interfaces the agent was told not to analyse (--iface): counted here, nowhere else. */
   notAnalysed: number;
+  /** Tunnel packets whose payload we do not decode (PPP that is not IP, GRE keepalives, ...): not judged. */
+  undecodedTunnel: number;
 }
+
+/** A tunnel packet whose payload was not decoded: the view holds its layers and the reason. */
+export type UndecodedTunnelObserver = (view: PacketView, ifaceId: number, tsMs: number, length: number) => void;
 
 export interface SightingPipelineConfig {
   readonly decoder?: PacketDecoderConfig;
@@ -55,6 +61,8 @@ export interface SightingPipelineConfig {
    * agent ships them for the pcapng export). Off by default: replay has the file itself.
    */
   readonly packetBytes?: PacketBytesConfig;
+  /** Told of every tunnel packet whose payload was not decoded (replay lists them as such). */
+  readonly onUndecodedTunnel?: UndecodedTunnelObserver;
 }
 
 export class SightingPipeline {
@@ -62,7 +70,7 @@ export class SightingPipeline {
   readonly flows: FlowTable;
   readonly matchers: NodeHopMatcher[] = [];
   readonly packetBytes: PacketBytesRing | undefined;
-  readonly stats: PipelineStats = { records: 0, bytes: 0, decoded: 0, truncated: 0, notIp: 0, malformed: 0, sampledOut: 0, notAnalysed: 0 };
+  readonly stats: PipelineStats = { records: 0, bytes: 0, decoded: 0, truncated: 0, notIp: 0, malformed: 0, sampledOut: 0, notAnalysed: 0, undecodedTunnel: 0 };
   /** The one sighting handed to matchers, overwritten per packet. */
   private readonly sighting = new Sighting();
 
@@ -99,8 +107,15 @@ export class SightingPipeline {
     let ifaceId = binding.ifaceByCaptureInterface[record.interfaceId] ?? -1;
     if (ifaceId < 0) ifaceId = this.ifaceForIfindex(binding, view.linuxIfindex, view.linuxHatype);
     this.countInterface(ifaceId, record.origlen);
+    // A tunnel packet with no inner IP packet is neither plain traffic of its outer addresses nor a
+    // packet we can follow through the tunnel's end: counted and shown as that tunnel, never judged.
+    if (view.undecodedTunnel !== UndecodedTunnel.None) this.observeUndecodedTunnel(record, ifaceId);
     if (status === DecodeStatus.NotIp) {
       stats.notIp++;
+      return;
+    }
+    if (status === DecodeStatus.UndecodedTunnel) {
+      stats.undecodedTunnel++;
       return;
     }
     // Cut short although the capture holds the whole frame (its length on the wire): a length inside
@@ -148,21 +163,27 @@ export class SightingPipeline {
     matcher.observe(s);
   }
 
+  private observeUndecodedTunnel(record: CaptureRecord, ifaceId: number): void {
+    const observer = this.config.onUndecodedTunnel;
+    const iface = this.registry.interfaces[ifaceId];
+    if (observer && iface && (!this.config.acceptInterface || this.accepts(ifaceId, iface.name))) observer(this.decoder.view, ifaceId, record.tsSec * 1000 + record.tsNsec / 1e6, record.origlen);
+  }
+
   /** Judges every packet whose window closed before `watermark` (ms). */
   advance(watermark: number): void {
     for (const m of this.matchers) m?.expire(watermark);
   }
 
   /** Emits the interval's flow records. */
-  flushFlows(onRecord?: (record: FlowRecord) => void): void {
-    this.flows.flush((record) => onRecord?.(record));
+  flushFlows(onRecord?: (record: FlowRecord, slot: number) => void): void {
+    this.flows.flush((record, slot) => onRecord?.(record, slot));
   }
 
   /**
    * End of input (`endTs`: when the earliest input ended): evaluates everything still open, then
    * flushes the flows.
    */
-  finish(endTs: number, onRecord?: (record: FlowRecord) => void): void {
+  finish(endTs: number, onRecord?: (record: FlowRecord, slot: number) => void): void {
     for (const m of this.matchers) m?.expireAll(endTs);
     this.flushFlows(onRecord);
   }

@@ -34,7 +34,7 @@ export class WireContentError extends Error {
 
 const MAX_NAME = 256;
 const ROLES: readonly InterfaceRole[] = ['tunnel', 'pod', 'uplink', 'loopback', 'other'];
-const ENCAPS = new Set(['none', 'ipip', 'vxlan', 'geneve', 'gre']);
+const ENCAPS = new Set(['none', 'ipip', 'vxlan', 'geneve', 'gre', 'erspan']);
 const DIRECTION_SOURCES = new Set(['pcapng-flags', 'linux-packet-type', 'learned-mac', 'addresses', 'hop-order', 'unknown']);
 
 /** A node or interface name: printable, bounded. */

@@ -25,7 +25,7 @@ export interface StoredHop {
   readonly role: string;
   readonly direction: HopDirection;
   readonly tsMs: number;
-  /** none, ipip, vxlan, geneve, gre */
+  /** none, ipip, vxlan, geneve, gre, erspan */
   readonly encap: string;
   /** '' when not encapsulated. */
   readonly outerSrc: string;

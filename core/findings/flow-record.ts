@@ -15,7 +15,7 @@ export interface FlowRecord {
   readonly proto: number;
   readonly sport: number;
   readonly dport: number;
-  /** Outermost encapsulation: 'none', 'ipip', 'vxlan', 'geneve', 'gre'. */
+  /** Outermost encapsulation: 'none', 'ipip', 'vxlan', 'geneve', 'gre', 'erspan'. */
   readonly encap: string;
   readonly outerSrc: string;
   readonly outerDst: string;
@@ -29,4 +29,15 @@ export interface FlowRecord {
 
 export function directionName(dir: number): DirectionName {
   return dir === 1 ? 'in' : dir === 2 ? 'out' : 'unknown';
+}
+
+/** One encapsulation layer around a packet, as replay's flows and the report show it. */
+export interface EncapLayerRecord {
+  /** 'ipip', 'gre', 'vxlan', 'geneve', 'erspan'. */
+  readonly kind: string;
+  /** The outer header's addresses: the tunnel's ends (the nodes, for an overlay). */
+  readonly src: string;
+  readonly dst: string;
+  /** VXLAN/Geneve VNI, GRE key (PPTP: call id), ERSPAN session id; null when the layer has none. */
+  readonly vni: number | null;
 }

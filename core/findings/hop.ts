@@ -16,7 +16,7 @@ export interface Hop {
   readonly directionSource: DirectionSourceName;
   /** Milliseconds since the epoch (fractional, microsecond precision). */
   readonly ts: number;
-  /** Outermost encapsulation of the packet as seen here: 'none', 'ipip', 'vxlan', 'geneve', 'gre'. */
+  /** Outermost encapsulation of the packet as seen here: 'none', 'ipip', 'vxlan', 'geneve', 'gre', 'erspan'. */
   readonly encap: string;
   readonly outerSrc: string | null;
   readonly outerDst: string | null;

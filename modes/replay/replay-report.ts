@@ -43,15 +43,15 @@ export function renderPath(path: readonly Hop[], vanishedAt: { node: string; ifa
 
 /** What replay could not check, by reason: no exit captured, direction unknown, cut short, last window. */
 function notChecked(stats: ReplayStats): string {
-  const sum = (k: 'directionUnknown' | 'truncatedUnjudged' | 'captureEndedUnjudged'): number => stats.nodes.reduce((a, x) => a + x[k], 0);
-  const exitNotCaptured = stats.unobservedReasons['the interface it should have left by was not captured'] ?? 0;
-  const ownLoss = stats.unobservedReasons['the capture itself lost packets then'] ?? 0;
+  const sum = (k: 'truncatedUnjudged' | 'captureEndedUnjudged'): number => stats.nodes.reduce((a, x) => a + x[k], 0);
+  const reason = (r: string): number => stats.unobservedReasons[r] ?? 0;
   const parts = [
-    `${n(exitNotCaptured)} whose exit interface was not captured`,
-    `${n(sum('directionUnknown'))} of unknown direction`,
+    `${n(reason('the interface it should have left by was not captured'))} whose exit interface was not captured`,
+    `${n(reason('direction unknown'))} of unknown direction`,
     `${n(sum('truncatedUnjudged'))} cut short before what identifies them`,
     `${n(sum('captureEndedUnjudged'))} in a capture's last window`,
   ];
+  const ownLoss = reason('the capture itself lost packets then');
   if (ownLoss > 0) parts.push(`${n(ownLoss)} while the capture itself lost packets`);
   return `${parts.join(', ')}; ${n(stats.localPackets)} to or from the node itself (never drops)`;
 }
@@ -62,7 +62,8 @@ function noDropsVerdict(stats: ReplayStats): string {
   if (single) return 'No drops judged: each node was captured on one interface only, so no missing exit could be seen. Capture the way in and the way out (or `tcpdump -i any`).';
   const packets = stats.nodes.reduce((a, x) => a + x.packets, 0);
   const forwarded = stats.nodes.reduce((a, x) => a + x.forwarded, 0);
-  const unchecked = stats.unobservedPackets + stats.nodes.reduce((a, x) => a + x.directionUnknown + x.truncatedUnjudged + x.captureEndedUnjudged, 0);
+  // The parts of the "not checked" line (the unobserved reasons, cut short, last window), each once.
+  const unchecked = stats.unobservedPackets + stats.nodes.reduce((a, x) => a + x.truncatedUnjudged + x.captureEndedUnjudged, 0);
   const checked = `No vanished packets among those that could be checked: ${n(forwarded)} of ${n(packets)} distinct packets were seen coming in and going out`;
   return unchecked > 0 ? `${checked}; ${n(unchecked)} could not be checked (see "not checked" above).` : `${checked}, and the rest were sent by or for the nodes themselves.`;
 }
@@ -71,14 +72,16 @@ export function renderReplayReport(drops: readonly ExplainedDrop[], stats: Repla
   const out: string[] = [];
   const nodes = stats.nodes;
   // Each count is named for what it counts: capture records (one per packet per interface it was
-  // captured on), distinct packets (one per packet and node, however many hops), flow records.
-  out.push(`pathwatch replay: ${n(stats.records)} capture records (${n(stats.ipPackets)} IP) from ${stats.inputs} input(s), ${nodes.length} node(s), ${n(stats.flows)} flow records`);
+  // captured on; the count after each interface), distinct packets (one per packet and node, however
+  // many hops), flow records.
+  out.push(`pathwatch replay: ${n(stats.records)} capture records (${n(stats.ipPackets)} IP) from ${stats.inputs} input(s), ${nodes.length} node(s), ${n(stats.flowRecords)} flow records`);
   if (stats.firstPacket) out.push(`  capture time ${stats.firstPacket} .. ${stats.lastPacket}, correlation window ${stats.windowMs} ms`);
   for (const node of nodes) {
-    const ifaces = node.interfaces.map((i) => `${i.name} (${i.role})`).join(', ');
+    const ifaces = node.interfaces.map((i) => `${i.name} (${i.role}) ${n(i.packets)}`).join(', ');
     out.push(`  node ${node.node}: ${ifaces || 'no IP packets'}${node.coversAllInterfaces ? ' [any: every interface captured]' : ''}`);
     out.push(`    ${n(node.packets)} distinct packets (${n(node.sightings)} sightings): ${n(node.forwarded)} forwarded, ${n(node.originated)} sent by the node, ${n(node.notUnicast)} multicast/broadcast/link-local, ${n(node.directionUnknown)} of unknown direction`);
   }
+  if (stats.encapsulations.length > 0) out.push(`  encapsulations: ${stats.encapsulations.map((e) => `${e.chain} ${n(e.packets)}`).join(', ')}`);
   out.push(`  vanished: ${n(stats.vanishedPackets)} packets in ${drops.length} group(s)${stats.transitLostPackets ? `; lost between nodes: ${n(stats.transitLostPackets)}` : ''}`);
   out.push(`  not checked: ${notChecked(stats)}`);
   if (stats.truncated || stats.malformed) out.push(`  capture: ${n(stats.truncated)} cut by the snap length, ${n(stats.malformed)} malformed (lengths inside the packet run past the frame)`);

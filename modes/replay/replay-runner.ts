@@ -26,6 +26,7 @@ import type { NodeCounters, NodeFindings } from '../../core/findings/node-findin
 import type { JudgedCandidate } from '../../core/judge/judge-findings.js';
 import { NodeFindingsAccumulator } from './node-findings-accumulator.js';
 import { ReplayInput, type ReplayInputSpec } from './replay-input.js';
+import { FlowCatalog, type EncapsulationSeen, type ReplayFlow } from './flow-catalog.js';
 
 export interface ReplayOptions {
   readonly inputs: readonly ReplayInputSpec[];
@@ -46,7 +47,8 @@ export interface ReplayOptions {
 export interface ReplayNodeStats extends NodeCounters {
   readonly node: string;
   readonly coversAllInterfaces: boolean;
-  readonly interfaces: readonly { readonly name: string; readonly role: InterfaceRole }[];
+  /** Each interface with the capture records read on it (IP or not) and their bytes on the wire. */
+  readonly interfaces: readonly { readonly name: string; readonly role: InterfaceRole; readonly packets: number; readonly bytes: number }[];
 }
 
 export interface ReplayStats extends DropFindingStats {
@@ -57,7 +59,14 @@ export interface ReplayStats extends DropFindingStats {
   readonly truncated: number;
   readonly malformed: number;
   readonly notIp: number;
+  /** Tunnel packets whose payload was not decoded (listed in flows with `undecoded`), never judged. */
+  readonly undecodedTunnel: number;
+  /** Packets per encapsulation chain seen. */
+  readonly encapsulations: readonly EncapsulationSeen[];
+  /** Flow table entries created (a flow idle for two intervals that comes back counts again). */
   readonly flows: number;
+  /** Flow records emitted: one per flow per 2 s interval it had packets in (what an agent sends). */
+  readonly flowRecords: number;
   readonly windowMs: number;
   readonly firstPacket: string | null;
   readonly lastPacket: string | null;
@@ -69,6 +78,8 @@ export interface ReplayStats extends DropFindingStats {
 
 export interface ReplayResult {
   readonly drops: ExplainedDrop[];
+  /** What was decoded: flows over the whole input (CONTRACT.md). */
+  readonly flows: ReplayFlow[];
   readonly stats: ReplayStats;
   /** What each node's packets taught (the seam's data), nodes by name. */
   readonly findings: readonly NodeFindings[];
@@ -99,7 +110,14 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const pipeline = new SightingPipeline(registry, {
     matcher: { ...DEFAULT_HOP_MATCHER_CONFIG, windowMs },
     ...(options.keepPacketBytes ? { packetBytes: DEFAULT_PACKET_BYTES_CONFIG } : {}),
+    // Called only while records are processed, after `catalog` exists.
+    onUndecodedTunnel: (view, ifaceId, tsMs, length) => catalog.addUndecodedTunnel(view, ifaceId, tsMs, length),
   });
+  const catalog = new FlowCatalog(registry, pipeline.flows);
+  const onFlow = (record: FlowRecord, slot: number): void => {
+    catalog.addFlowRecord(slot, record);
+    options.onFlow?.(record);
+  };
   const ifnames = options.ifnames ?? new Map<number, string>();
   const inputs = options.inputs.map((spec) => new ReplayInput(spec, registry, ifnames));
   const stitcher = new TunnelStitcher(DEFAULT_STITCHER_CONFIG);
@@ -128,7 +146,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     for (const m of pipeline.matchers) m?.expire(Math.min(watermark, endedAt(m.node.name)));
     if (nextInterval === Infinity) nextInterval = intervalAfter(watermark);
     else if (watermark >= nextInterval) {
-      pipeline.flushFlows(options.onFlow);
+      pipeline.flushFlows(onFlow);
       takeFindings(watermark, false);
       nextInterval = intervalAfter(watermark);
     }
@@ -161,12 +179,25 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     for (const i of inputs) if (!i.stream.done) await i.stream.close();
   }
   for (const m of pipeline.matchers) m?.expireAll(nodeEnd(inputs, m.node.name));
-  pipeline.flushFlows(options.onFlow);
+  pipeline.flushFlows(onFlow);
   takeFindings(watermark, true);
   const findings = accumulated.finish(pipeline);
   const losses = stitcher.expire(Number.isFinite(watermark) ? watermark : 0, true);
   const result = findDrops(findings, losses);
-  return { drops: result.drops, stats: replayStats(inputs, pipeline, findings, result.stats, stitcher, windowMs), findings, vanished: result.vanished };
+  const stats = replayStats(inputs, pipeline, findings, result.stats, stitcher, windowMs, catalog);
+  // Flows are made when first asked for: a capture can hold hundreds of thousands, and the human
+  // report without --flows never needs them.
+  let flows: ReplayFlow[] | undefined;
+  return {
+    drops: result.drops,
+    get flows(): ReplayFlow[] {
+      flows ??= catalog.flows();
+      return flows;
+    },
+    stats,
+    findings,
+    vanished: result.vanished,
+  };
 }
 
 async function pumpInput(input: ReplayInput): Promise<void> {
@@ -228,7 +259,14 @@ function endedNodes(inputs: readonly ReplayInput[]): Map<string, number> {
   return ended;
 }
 
-function replayStats(inputs: readonly ReplayInput[], pipeline: SightingPipeline, findings: readonly NodeFindings[], judged: DropFindingStats, stitcher: TunnelStitcher, windowMs: number): ReplayStats {
+/** Capture records read on one interface of a node, and their bytes on the wire. */
+function interfaceCounts(pipeline: SightingPipeline, node: string, name: string): { packets: number; bytes: number } {
+  const iface = pipeline.registry.interfaces.find((i) => i.node.name === node && i.name === name);
+  if (!iface) return { packets: 0, bytes: 0 };
+  return { packets: pipeline.interfacePackets[iface.id] ?? 0, bytes: pipeline.interfaceBytes[iface.id] ?? 0 };
+}
+
+function replayStats(inputs: readonly ReplayInput[], pipeline: SightingPipeline, findings: readonly NodeFindings[], judged: DropFindingStats, stitcher: TunnelStitcher, windowMs: number, catalog: FlowCatalog): ReplayStats {
   let firstTs = Infinity;
   let lastTs = -Infinity;
   for (const i of inputs) {
@@ -244,11 +282,14 @@ function replayStats(inputs: readonly ReplayInput[], pipeline: SightingPipeline,
     truncated: ps.truncated,
     malformed: ps.malformed,
     notIp: ps.notIp,
+    undecodedTunnel: ps.undecodedTunnel,
+    encapsulations: catalog.encapsulations(),
     flows: pipeline.flows.stats.flows,
+    flowRecords: pipeline.flows.stats.records,
     windowMs,
     firstPacket: Number.isFinite(firstTs) ? new Date(firstTs).toISOString() : null,
     lastPacket: Number.isFinite(lastTs) ? new Date(lastTs).toISOString() : null,
-    nodes: findings.map((f) => ({ node: f.node, coversAllInterfaces: f.coversAllInterfaces, interfaces: f.interfaces, ...f.counters })),
+    nodes: findings.map((f) => ({ node: f.node, coversAllInterfaces: f.coversAllInterfaces, interfaces: f.interfaces.map((i) => ({ ...i, ...interfaceCounts(pipeline, f.node, i.name) })), ...f.counters })),
     decodeEvents: pipeline.decoder.events.toRecord(),
     crossNode: { departures: stitcher.stats.departures, arrivals: stitcher.stats.arrivals, matched: stitcher.stats.matched },
     warnings: inputs.flatMap((i) => i.allWarnings()).sort(),

@@ -50,6 +50,10 @@ describe('pathwatch replay (command line)', () => {
       [['replay', '--window', '0', 'x.pcap'], /^pathwatch: replay: --window must be a number of milliseconds above 0 and at most 600000, not "0"$/m],
       [['agent', '--collector', 'http://127.0.0.1:1', '--window', '1e3'], /agent: --window must be a number of milliseconds above 0/],
       [['watch', '--window', '600001'], /watch: --window must be .* at most 600000, not "600001"/],
+      [['replay', '--top', '5', 'x.pcap'], /replay: --top goes with --flows/],
+      [['replay', '--flows', '--sort', 'time', 'x.pcap'], /replay: --sort takes packets or bytes, not "time"/],
+      [['replay', '--flows', '--top', '0', 'x.pcap'], /replay: --top takes a whole number of flows above 0, not "0"/],
+      [['replay', '--flows', '--json', 'x.pcap'], /replay: --flows is the table in the report; --json already holds the flows/],
     ];
     for (const [args, message] of cases) {
       const r = await runPathwatch(args);
@@ -80,13 +84,13 @@ describe('pathwatch replay (command line)', () => {
 
   it('never crashes on any fixture: exit 0 with one JSON document, or 2 with one line', async () => {
     const files = captures(FIXTURES);
-    expect(files.length).toBe(78);
+    expect(files.length).toBe(90);
     for (const f of files) {
       const r = await runPathwatch(['replay', '--json', f]);
       expect([0, 2], `${f}: ${r.stderr}`).toContain(r.code);
       if (r.code === 0) {
         const doc = JSON.parse(r.stdout) as Record<string, unknown>;
-        expect(Object.keys(doc).sort()).toEqual(['drops', 'stats']);
+        expect(Object.keys(doc).sort()).toEqual(['drops', 'flows', 'stats']);
         // One interface per file: flows and statistics, never drops.
         if (!f.endsWith('.pcapng')) expect(doc['drops']).toEqual([]);
       } else {
@@ -112,6 +116,59 @@ describe('pathwatch replay (command line)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('--json lists what was decoded: flows with the whole encapsulation chain, outermost first', async () => {
+    // Zeek's PPTP capture: IPv6 carrying IPv4 (4in6), carrying PPTP's GREv1 with PPP, carrying a DNS query and its answer.
+    const r = await runPathwatch(['replay', '--json', join(FIXTURES, 'zeek/tunnels/gre-pptp.pcap')]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as { flows: unknown[]; stats: { encapsulations: unknown[]; nodes: { interfaces: unknown[] }[] } };
+    // Equal packet counts: the larger (the answer) first.
+    expect(doc.flows).toEqual([
+      expect.objectContaining({ src: '8.8.8.8', dst: '172.16.44.3', sport: 53, dport: 40768, packets: 1, bytes: 268 }),
+      {
+        node: 'local',
+        iface: 'gre-pptp',
+        src: '172.16.44.3',
+        dst: '8.8.8.8',
+        proto: 'udp',
+        sport: 40768,
+        dport: 53,
+        encap: [
+          { kind: 'ipip', src: '2402:f000:1:8e01::5555', dst: '2607:fcd0:100:2300::b108:2a6b', vni: null },
+          { kind: 'gre', src: '16.0.0.200', dst: '192.52.166.154', vni: 6016 },
+        ],
+        packets: 1,
+        bytes: 197,
+        firstSeen: '2014-12-03T03:35:03.821Z',
+        lastSeen: '2014-12-03T03:35:03.821Z',
+      },
+    ]);
+    expect(doc.stats.encapsulations).toEqual([{ chain: 'ipip>gre', packets: 2 }]);
+    expect(doc.stats.nodes[0]?.interfaces).toEqual([{ name: 'gre-pptp', role: 'uplink', packets: 2, bytes: 465 }]);
+  });
+
+  it('--flows prints the table, sorted by packets or bytes, --top cut; undecoded tunnels are shown as such', async () => {
+    const fixture = join(FIXTURES, 'tcpdump/various_gre.pcap');
+    const byPackets = await runPathwatch(['replay', '--flows', fixture]);
+    expect(byPackets.code).toBe(0);
+    const table = byPackets.stdout.slice(byPackets.stdout.indexOf('flows: '));
+    const rows = table.trim().split('\n').slice(2);
+    expect(table).toMatch(/^flows: 10 \(node, interface, encapsulation, innermost 5-tuple; both directions\), by packets\n/);
+    expect(rows).toHaveLength(10);
+    expect(rows[0]).toMatch(/^local\s+various_gre\s+icmp 172\.17\.1\.5[45] > 172\.17\.1\.5[45]\s+gre key 40 10\.172\.64\.[67] > 10\.172\.64\.[67]\s+5\s+770\s/);
+    // GRE keepalives and CDP over GRE: never plain traffic of the outer addresses.
+    expect(rows.filter((l) => l.includes('(payload not decoded: gre-protocol-0x0000)'))).toHaveLength(4);
+    expect(rows.filter((l) => l.includes('(payload not decoded: gre-protocol-0x2000)'))).toHaveLength(2);
+    expect(rows.some((l) => / 47 /.test(l))).toBe(false);
+    expect(byPackets.stdout).toMatch(/encapsulations: gre 12, /);
+    const byBytes = await runPathwatch(['replay', '--flows', '--sort', 'bytes', '--top', '3', fixture]);
+    const top = byBytes.stdout.slice(byBytes.stdout.indexOf('flows: ')).trim().split('\n');
+    expect(top[0]).toMatch(/by bytes, first 3$/);
+    expect(top.slice(2)).toHaveLength(3);
+    const bytesColumn = top.slice(2).map((l) => Number((/\s(\d[\d,]*)\s+\d\d:\d\d/.exec(l)?.[1] ?? '').replace(/,/g, '')));
+    expect(bytesColumn).toEqual([...bytesColumn].sort((a, b) => b - a));
+    expect(bytesColumn[0]).toBe(770);
   });
 
   it('the same bytes as a file, gzip-compressed or on stdin give the same document (a capture of several MiB, read in many chunks)', async () => {

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { DECODE_EVENT_NAMES, DecodeEvent, type DecodeEventName } from '../../../agent/decode/decode-events.js';
 import { DecodeStatus, PacketDecoder } from '../../../agent/decode/packet-decoder.js';
-import { EncapKind, MAX_ENCAP_DEPTH } from '../../../agent/decode/packet-view.js';
+import { EncapKind, MAX_ENCAP_DEPTH, undecodedTunnelName } from '../../../agent/decode/packet-view.js';
 import { bytes, v4, v4words, v6bytes, v6words } from './decode-test-helpers.js';
 
 const LINKTYPE_NULL = 0;
@@ -915,11 +915,12 @@ describe('IP-in-IP tunnels', () => {
   });
 });
 
+/** Outer Ethernet + IPv4 (192.0.2.1 -> 192.0.2.2, protocol 47) around `rest`. */
+function overGre(rest: number[] | Uint8Array): Uint8Array {
+  return bytes(ETH_IPV4, ip4hdr(20 + rest.length, 47, [192, 0, 2, 1], [192, 0, 2, 2]), rest);
+}
+
 describe('GRE', () => {
-  /** Outer Ethernet + IPv4 (192.0.2.1 -> 192.0.2.2, protocol 47) around `rest`. */
-  function overGre(rest: number[] | Uint8Array): Uint8Array {
-    return bytes(ETH_IPV4, ip4hdr(20 + rest.length, 47, [192, 0, 2, 1], [192, 0, 2, 2]), rest);
-  }
   const innerIp = bytes(ip4hdr(28, 17, [172, 16, 0, 1], [172, 16, 0, 2]), udphdr(123, 123, 8));
 
   it('plain GRE (no flags) carrying IPv4', () => {
@@ -1005,32 +1006,130 @@ describe('GRE', () => {
     expect(v.icmpSeq).toBe(51712);
   });
 
-  it('GREv1 (PPTP enhanced GRE) is recognised and not decoded (decoder.gre.unsupported_version)', () => {
+  it('GREv1 (PPTP enhanced GRE) carrying PPP LCP is an undecoded tunnel, its call id the key (decoder.ppp.unsupported_protocol)', () => {
     const pkt = overGre([
       0x30, 0x81, //             flags K=1 S=1, A=1, version 1
       0x88, 0x0b, //             protocol PPP
       0x00, 0x04, //             key: payload length 4
-      0x00, 0x00, //             key: call id 0
+      0x01, 0x02, //             key: call id 258
       0x00, 0x00, 0x00, 0x00, // sequence number 0
       0x00, 0x00, 0x00, 0x00, // acknowledgment number 0
       0xff, 0x03, 0xc0, 0x21, // PPP: address, control, protocol LCP
     ]);
     const d = decode(pkt, LINKTYPE_ETHERNET);
     const v = d.dec.view;
-    expect(d.status).toBe(DecodeStatus.Ok);
-    expectEvents(d, 'decoder.gre.unsupported_version');
-    expect(v.encapDepth).toBe(0);
-    expect(v.ipVersion).toBe(4);
-    expect(v.proto).toBe(47);
-    expect(words(v.src)).toEqual(v4words('192.0.2.1'));
+    expect(d.status).toBe(DecodeStatus.UndecodedTunnel);
+    expectEvents(d, 'decoder.ppp.unsupported_protocol');
+    expect(v.encapDepth).toBe(1);
+    expect(v.encapKind[0]).toBe(EncapKind.Gre);
+    expect(v.encapVni[0]).toBe(258);
+    expect(words(v.encapOuterSrc.subarray(0, 4))).toEqual(v4words('192.0.2.1'));
+    expect(v.ipVersion).toBe(0);
+    expect(undecodedTunnelName(v.undecodedTunnel, v.undecodedValue)).toBe('ppp-protocol-0xc021');
   });
 
-  it('GRE carrying a protocol we do not decode stays the outer packet (decoder.gre.unsupported_protocol)', () => {
-    const pkt = overGre([0x00, 0x00, 0x89, 0x09, 0x00, 0x00, 0x00, 0x00]); // protocol 0x8909 (Cisco MetaData)
+  it('GREv1 carrying PPP with IPv4 (protocol compressed to one byte) decodes the inner packet', () => {
+    const inner = bytes(ip4hdr(28, 17, [10, 0, 0, 1], [10, 0, 0, 2]), udphdr(5353, 53, 8));
+    const pkt = overGre(bytes(
+      [0x30, 0x01, 0x88, 0x0b], //  flags K=1 S=1, version 1; protocol PPP
+      [0x00, inner.length + 1, 0x00, 0x07], // key: payload length, call id 7
+      [0x00, 0x00, 0x00, 0x01], //  sequence number 1
+      [0x21], //                    PPP protocol 0x21 (IPv4), compressed, no address/control
+      inner,
+    ));
+    const d = decode(pkt, LINKTYPE_ETHERNET);
+    const v = d.dec.view;
+    expect(d.status).toBe(DecodeStatus.Ok);
+    expect(v.encapDepth).toBe(1);
+    expect(v.encapVni[0]).toBe(7);
+    expect(words(v.src)).toEqual(v4words('10.0.0.1'));
+    expect([v.proto, v.sport, v.dport]).toEqual([17, 5353, 53]);
+  });
+
+  it('a GREv1 acknowledgement without payload is an undecoded tunnel (pptp-ack), never plain traffic', () => {
+    const pkt = overGre([0x20, 0x81, 0x88, 0x0b, 0x00, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x05]);
+    const d = decode(pkt, LINKTYPE_ETHERNET);
+    expect(d.status).toBe(DecodeStatus.UndecodedTunnel);
+    expect(d.dec.view.encapDepth).toBe(1);
+    expect(undecodedTunnelName(d.dec.view.undecodedTunnel, d.dec.view.undecodedValue)).toBe('pptp-ack');
+  });
+
+  it('GRE carrying a protocol we do not decode is an undecoded tunnel with its key (decoder.gre.unsupported_protocol)', () => {
+    const pkt = overGre([0x20, 0x00, 0x88, 0x47, 0x00, 0x00, 0x00, 0x28, 0x00, 0x01, 0x41, 0xff]); // key 40, MPLS
+    const d = decode(pkt, LINKTYPE_ETHERNET);
+    expect(d.status).toBe(DecodeStatus.UndecodedTunnel);
+    expectEvents(d, 'decoder.gre.unsupported_protocol');
+    const v = d.dec.view;
+    expect(v.encapDepth).toBe(1);
+    expect(v.encapVni[0]).toBe(40);
+    expect(v.ipVersion).toBe(0);
+    expect(undecodedTunnelName(v.undecodedTunnel, v.undecodedValue)).toBe('gre-protocol-0x8847');
+  });
+
+  it('GRE version 2 and GRE with routing are undecoded tunnels (decoder.gre.unsupported_version)', () => {
+    for (const [flags, name] of [[[0x00, 0x02], 'gre-version-2'], [[0x40, 0x00], 'gre-routing']] as const) {
+      const d = decode(overGre([...flags, 0x08, 0x00, 0, 0, 0, 0]), LINKTYPE_ETHERNET);
+      expect(d.status).toBe(DecodeStatus.UndecodedTunnel);
+      expectEvents(d, 'decoder.gre.unsupported_version');
+      expect(undecodedTunnelName(d.dec.view.undecodedTunnel, d.dec.view.undecodedValue)).toBe(name);
+    }
+  });
+
+  it('Cisco MetaData (0x8909) carrying IPv4 is decoded through its SGT tag', () => {
+    const inner = bytes(ip4hdr(28, 17, [172, 17, 1, 54], [172, 17, 1, 55]), udphdr(1000, 2000, 8));
+    const pkt = overGre(bytes([0x20, 0x00, 0x89, 0x09, 0, 0, 0, 0x28], [0x08, 0x00, 0x01, 0x01, 0x00, 0x01, 0x00, 0x00], inner));
     const d = decode(pkt, LINKTYPE_ETHERNET);
     expect(d.status).toBe(DecodeStatus.Ok);
-    expectEvents(d, 'decoder.gre.unsupported_protocol');
-    expect(d.dec.view.encapDepth).toBe(0);
+    expect(d.dec.view.encapKind[0]).toBe(EncapKind.Gre);
+    expect(words(d.dec.view.src)).toEqual(v4words('172.17.1.54'));
+  });
+});
+
+describe('ERSPAN', () => {
+  const mirrored = bytes([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00], ip4hdr(28, 17, [10, 1, 1, 1], [10, 1, 1, 2]), udphdr(4000, 53, 8));
+
+  it('type I (0x88BE without a sequence number): the mirrored Ethernet frame follows GRE', () => {
+    const d = decode(overGre(bytes([0x00, 0x00, 0x88, 0xbe], mirrored)), LINKTYPE_ETHERNET);
+    const v = d.dec.view;
+    expect(d.status).toBe(DecodeStatus.Ok);
+    expect([v.encapDepth, v.encapKind[0], v.encapVni[0]]).toEqual([1, EncapKind.Erspan, -1]);
+    expect(words(v.src)).toEqual(v4words('10.1.1.1'));
+    expect([v.proto, v.sport, v.dport]).toEqual([17, 4000, 53]);
+  });
+
+  it('type II: the 8-byte header gives the session id', () => {
+    const header = [0x10, 0x00, 0x02, 0x9a, 0x00, 0x00, 0x7f, 0xf8]; // version 1, session 666, index 32760
+    const d = decode(overGre(bytes([0x10, 0x00, 0x88, 0xbe, 0, 0, 0, 171], header, mirrored)), LINKTYPE_ETHERNET);
+    const v = d.dec.view;
+    expect(d.status).toBe(DecodeStatus.Ok);
+    expect([v.encapKind[0], v.encapVni[0]]).toEqual([EncapKind.Erspan, 666]);
+    expect(words(v.dst)).toEqual(v4words('10.1.1.2'));
+  });
+
+  it('type III: 12 bytes, 8 more with the O flag; frame type 2 is an IP packet, others are undecoded', () => {
+    const header = (frameType: number, optional: boolean) => [0x20, 0x00, 0x00, 0x05, 0, 0, 0, 0, 0x00, 0x00, (frameType << 2) & 0x7c, optional ? 1 : 0];
+    const ethernet = decode(overGre(bytes([0x10, 0x00, 0x22, 0xeb, 0, 0, 0, 1], header(0, true), [1, 2, 3, 4, 5, 6, 7, 8], mirrored)), LINKTYPE_ETHERNET);
+    expect(ethernet.status).toBe(DecodeStatus.Ok);
+    expect([ethernet.dec.view.encapKind[0], ethernet.dec.view.encapVni[0]]).toEqual([EncapKind.Erspan, 5]);
+    expect(words(ethernet.dec.view.src)).toEqual(v4words('10.1.1.1'));
+    const ip = decode(overGre(bytes([0x10, 0x00, 0x22, 0xeb, 0, 0, 0, 1], header(2, false), mirrored.subarray(14))), LINKTYPE_ETHERNET);
+    expect(ip.status).toBe(DecodeStatus.Ok);
+    expect(words(ip.dec.view.src)).toEqual(v4words('10.1.1.1'));
+    const other = decode(overGre(bytes([0x10, 0x00, 0x22, 0xeb, 0, 0, 0, 1], header(7, false), mirrored)), LINKTYPE_ETHERNET);
+    expect(other.status).toBe(DecodeStatus.UndecodedTunnel);
+    expectEvents(other, 'decoder.erspan.unsupported');
+    expect(undecodedTunnelName(other.dec.view.undecodedTunnel, other.dec.view.undecodedValue)).toBe('erspan-frame-type-7');
+  });
+
+  it('a mirrored frame that is not IP names its EtherType; a cut header is truncated', () => {
+    const arp = bytes([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x06], new Array(28).fill(0));
+    const d = decode(overGre(bytes([0x00, 0x00, 0x88, 0xbe], arp)), LINKTYPE_ETHERNET);
+    expect(d.status).toBe(DecodeStatus.NotIp);
+    expect(d.dec.view.encapDepth).toBe(1);
+    expect(undecodedTunnelName(d.dec.view.undecodedTunnel, d.dec.view.undecodedValue)).toBe('not-ip-0x0806');
+    const cut = decode(overGre([0x10, 0x00, 0x88, 0xbe, 0, 0, 0, 1, 0x10, 0x00]), LINKTYPE_ETHERNET);
+    expect(cut.status).toBe(DecodeStatus.Truncated);
+    expectEvents(cut, 'decoder.erspan.truncated');
   });
 });
 

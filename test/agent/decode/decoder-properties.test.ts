@@ -31,7 +31,7 @@ import {
 } from './decode-test-helpers.js';
 
 const LINK_TYPES = [0, 1, 101, 108, 113, 228, 229, 276] as const;
-const VALID_STATUS = new Set<number>([DecodeStatus.Ok, DecodeStatus.Truncated, DecodeStatus.NotIp, DecodeStatus.Malformed]);
+const VALID_STATUS = new Set<number>([DecodeStatus.Ok, DecodeStatus.Truncated, DecodeStatus.NotIp, DecodeStatus.Malformed, DecodeStatus.UndecodedTunnel]);
 const RUNS = 1000;
 
 /** Consistency between the status and the view that must hold for any input (plain checks: hot). */
@@ -43,6 +43,8 @@ function checkInvariants(dec: PacketDecoder, status: DecodeStatus, length: numbe
   if (status === DecodeStatus.NotIp && (v.ipVersion !== 0 || v.truncated !== 0 || v.malformed !== 0)) problems.push('NotIp with IP or anomalies');
   if (status === DecodeStatus.Truncated && v.truncated !== 1) problems.push('Truncated without view.truncated');
   if (status === DecodeStatus.Malformed && v.malformed !== 1) problems.push('Malformed without view.malformed');
+  if (status === DecodeStatus.UndecodedTunnel && (v.ipVersion !== 0 || v.encapDepth === 0 || v.undecodedTunnel === 0)) problems.push('UndecodedTunnel without a tunnel layer and a reason, or with an inner packet');
+  if (v.undecodedTunnel !== 0 && (v.encapDepth === 0 || v.ipVersion !== 0)) problems.push('an undecoded tunnel payload outside a tunnel, or with an inner packet');
   if (v.encapDepth < 0 || v.encapDepth > v.encapKind.length) problems.push(`encapDepth ${v.encapDepth}`);
   // Offsets stay inside the packet.
   for (const f of OFFSET_FIELDS) {

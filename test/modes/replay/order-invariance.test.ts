@@ -26,7 +26,7 @@ const small = writeThreeNodeCaptures(join(root, 'small'), 0);
 async function answer(inputs: readonly string[]): Promise<string> {
   const r = await runReplay({ inputs: inputs.map(parseReplayInputSpec) });
   const { inputs: _count, ...stats } = r.stats;
-  return JSON.stringify({ drops: r.drops.map((d) => d.event), stats });
+  return JSON.stringify({ drops: r.drops.map((d) => d.event), flows: r.flows, stats });
 }
 
 function permutations<T>(list: readonly T[]): T[][] {
