@@ -19,7 +19,7 @@ import { withinBudget, youngAllocation } from './support/budget.js';
 const LINK_TYPES: readonly number[] = Object.entries(LinkTypes)
   .filter(([name, v]) => name.startsWith('LINKTYPE_') && typeof v === 'number')
   .map(([, v]) => v as number);
-const VALID_STATUS = new Set<number>([DecodeStatus.Ok, DecodeStatus.Truncated, DecodeStatus.NotIp, DecodeStatus.Malformed]);
+const VALID_STATUS = new Set<number>([DecodeStatus.Ok, DecodeStatus.Truncated, DecodeStatus.NotIp, DecodeStatus.Malformed, DecodeStatus.UndecodedTunnel]);
 /** One decode is a few hundred nanoseconds; 20 ms means something loops. */
 const DECODE_BUDGET_MS = 20;
 

@@ -78,8 +78,9 @@ for (const overlay of ['vxlan', 'ipip'] as Overlay[]) {
       const r = await runPathwatch(['replay', '--json', ...args]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      const doc = JSON.parse(r.stdout) as { drops: DropEventJson[]; stats: Record<string, unknown> };
-      expect(Object.keys(doc).sort()).toEqual(['drops', 'stats']);
+      const doc = JSON.parse(r.stdout) as { drops: DropEventJson[]; flows: unknown[]; stats: Record<string, unknown> };
+      expect(Object.keys(doc).sort()).toEqual(['drops', 'flows', 'stats']);
+      expect(doc.flows.length).toBeGreaterThan(0);
       delete doc.stats['inputs'];
       return { text: JSON.stringify(doc), drops: doc.drops };
     }

@@ -17,7 +17,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureDistFresh, ROOT, runAllocationChild } from '../../support/allocation-child.js';
 
 const PACKETS = 1_000_000;
-const MAX_HEAP_GROWTH = 1024 * 1024;
+/**
+ * The smallest object V8 allocates is 16 bytes, so one per packet grows the heap by 16 MB here. What
+ * does grow without a packet allocating (optimised code, inline caches, feedback: 0.7 to 1.1 MB
+ * measured with 0 scavenges) stays well under a quarter of that.
+ */
+const MAX_HEAP_GROWTH = 4 * 1024 * 1024;
 const MAX_SCAVENGES = 3;
 
 const CHILD = String.raw`
@@ -125,7 +130,7 @@ describe('flow stages allocate nothing per packet', () => {
   beforeAll(() => ensureDistFresh(['agent/flow', 'agent/decode', 'agent/capture', 'core/net', 'core/findings']));
 
   for (const mode of ['fingerprint', 'flows', 'pipeline'] as const) {
-    it(`${mode}: ${PACKETS.toLocaleString('en')} packets grow the heap by < 1 MB with at most ${MAX_SCAVENGES} scavenges`, () => {
+    it(`${mode}: ${PACKETS.toLocaleString('en')} packets grow the heap by < 4 MB with at most ${MAX_SCAVENGES} scavenges`, () => {
       const r = runChild(mode);
       console.log(`${mode}: ${JSON.stringify(r)}`);
       expect(r.acc).toBeGreaterThan(0);
