@@ -83,6 +83,11 @@ export function decodeGre(d: Uint8Array, ctx: DecodeContext): Layer {
     ctx.offset = o + headerLength;
     return Layer.Ppp;
   }
+  return enterPayload(ctx, protocol, key, o + headerLength);
+}
+
+/** The GRE layer with its key, then the payload its EtherType names (IP or Ethernet), else an undecoded tunnel. */
+function enterPayload(ctx: DecodeContext, protocol: number, key: number, at: number): Layer {
   const next = ctx.tables.byEtherType[protocol] as Layer;
   if (next !== Layer.Ipv4 && next !== Layer.Ipv6 && next !== Layer.Ethernet) {
     ctx.events.count(DecodeEvent.GreUnsupportedProtocol);
@@ -90,7 +95,7 @@ export function decodeGre(d: Uint8Array, ctx: DecodeContext): Layer {
     return Layer.Done;
   }
   if (!pushEncapLayer(ctx, EncapKind.Gre, key)) return Layer.Done;
-  ctx.offset = o + headerLength;
+  ctx.offset = at;
   return next;
 }
 
@@ -118,16 +123,7 @@ function decodeEnhancedGre(d: Uint8Array, ctx: DecodeContext, flags: number, pro
 /** The SGT tag is skipped; what follows is dispatched on the tag's own EtherType, as GRE's would be. */
 function decodeCiscoMetadata(d: Uint8Array, ctx: DecodeContext, at: number, key: number): Layer {
   if (ctx.end - at < CISCO_METADATA_LENGTH) return truncated(ctx);
-  const protocol = be16(d, at);
-  const next = ctx.tables.byEtherType[protocol] as Layer;
-  if (next !== Layer.Ipv4 && next !== Layer.Ipv6 && next !== Layer.Ethernet) {
-    ctx.events.count(DecodeEvent.GreUnsupportedProtocol);
-    pushUndecodedTunnel(ctx, EncapKind.Gre, key, UndecodedTunnel.GreProtocol, protocol);
-    return Layer.Done;
-  }
-  if (!pushEncapLayer(ctx, EncapKind.Gre, key)) return Layer.Done;
-  ctx.offset = at + CISCO_METADATA_LENGTH;
-  return next;
+  return enterPayload(ctx, be16(d, at), key, at + CISCO_METADATA_LENGTH);
 }
 
 function truncated(ctx: DecodeContext): Layer {

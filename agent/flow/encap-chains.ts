@@ -9,6 +9,7 @@
 import { formatAddress } from '../../core/net/address.js';
 import type { EncapLayerRecord } from '../../core/findings/flow-record.js';
 import { ENCAP_NAMES, MAX_ENCAP_DEPTH, type PacketView } from '../decode/packet-view.js';
+import { mix } from './hash-mix.js';
 
 /** Per layer: kind, outer IP version, VNI, 4 source words, 4 destination words. */
 const LAYER_WORDS = 11;
@@ -16,14 +17,6 @@ const LAYER_WORDS = 11;
 const ROW_WORDS = 1 + MAX_ENCAP_DEPTH * LAYER_WORDS;
 /** Ids fit the flow table's 16-bit field; 0 means "no chain beyond the outermost layer". */
 const MAX_CHAINS = 0xffff;
-
-function mix(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  h ^= Math.imul(k, 0x1b873593);
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
 
 export class EncapChains {
   private rows = new Uint32Array(ROW_WORDS * 64);

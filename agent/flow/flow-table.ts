@@ -14,6 +14,7 @@ import { Direction } from '../capture/capture-record.js';
 import { ENCAP_NAMES, PacketView } from '../decode/packet-view.js';
 import { directionName, type EncapLayerRecord, type FlowRecord } from '../../core/findings/flow-record.js';
 import { EncapChains } from './encap-chains.js';
+import { mix } from './hash-mix.js';
 import type { InterfaceRegistry } from './interface-registry.js';
 import { SIGHTING_TS, type Sighting } from './sighting.js';
 
@@ -41,14 +42,6 @@ const K_OUTER_SRC = 24;
 const K_OUTER_DST = 28;
 /** vni and outer version share word 7 of the first line's spare room. */
 const K_VNI = 7;
-
-function mix(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  h ^= Math.imul(k, 0x1b873593);
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
 
 export interface FlowTableStats {
   flows: number;

@@ -16,6 +16,7 @@ import { formatAddress, ipProtoName } from '../../core/net/address.js';
 import { ENCAP_NAMES, undecodedTunnelName, type PacketView } from '../../agent/decode/packet-view.js';
 import type { FlowTable } from '../../agent/flow/flow-table.js';
 import type { InterfaceRegistry } from '../../agent/flow/interface-registry.js';
+import { mix } from '../../agent/flow/hash-mix.js';
 
 export interface ReplayFlow {
   readonly node: string;
@@ -62,14 +63,6 @@ const C_BYTES = 1;
 const C_FIRST = 2;
 const C_LAST = 3;
 const COUNTERS = 4;
-
-function mix(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  h ^= Math.imul(k, 0x1b873593);
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
 
 function hasPorts(proto: number): boolean {
   return proto === 6 || proto === 17 || proto === 132;
