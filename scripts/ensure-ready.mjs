@@ -11,11 +11,22 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const purpose = process.argv[2] ?? 'test';
 
-/** Debian packages per purpose, keyed by a command that shows the package is there. */
+/**
+ * What `npm ci` needs to build the native packet engine (scripts/build-native.mjs), for every
+ * purpose: a C compiler, make and python3 for node-gyp, libpcap and zlib to link with.
+ */
+const NATIVE_BUILD = {
+  cc: 'gcc',
+  make: 'make',
+  python3: 'python3',
+  'pcap-config': 'libpcap-dev',
+  '/usr/include/zlib.h': 'zlib1g-dev',
+};
+
+/** Debian packages per purpose, keyed by a command (or a file) that shows the package is there. */
 const SYSTEM_TOOLS = {
   test: {
-    // libpcap-dev (pcap-config) before npm ci: the optional `cap` addon builds against it.
-    'pcap-config': 'libpcap-dev',
+    ...NATIVE_BUILD,
     tcpdump: 'tcpdump',
     tshark: 'tshark',
     dumpcap: 'wireshark-common',
@@ -31,9 +42,8 @@ const SYSTEM_TOOLS = {
     // Headless Chromium for the web UI's browser tests (test/ui).
     chromium: 'chromium',
   },
-  bench: { tcpdump: 'tcpdump', tshark: 'tshark' },
-  // libpcap-dev (pcap-config) before npm ci: the optional `cap` addon builds against it.
-  start: { tcpdump: 'tcpdump', bpftrace: 'bpftrace', 'pcap-config': 'libpcap-dev' },
+  bench: { ...NATIVE_BUILD, tcpdump: 'tcpdump', tshark: 'tshark' },
+  start: { ...NATIVE_BUILD, tcpdump: 'tcpdump', bpftrace: 'bpftrace' },
 };
 
 function say(msg) {
@@ -49,16 +59,17 @@ function run(cmd, args) {
 }
 
 function has(command) {
+  if (command.startsWith('/')) return existsSync(command);
   return spawnSync('sh', ['-c', `command -v ${command} || test -x /usr/sbin/${command}`], { stdio: 'ignore' }).status === 0;
 }
 
-function newestMtime(dir) {
+function newestMtime(dir, extensions = ['.ts']) {
   let newest = 0;
   if (!existsSync(dir)) return 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(p));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(p, extensions));
+    else if (extensions.some((ext) => entry.name.endsWith(ext))) newest = Math.max(newest, statSync(p).mtimeMs);
   }
   return newest;
 }
@@ -91,7 +102,15 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 
-// 3. Build when any source is newer than the compiled entry point.
+// 3. Rebuild the native engine when one of its sources (or binding.gyp) is newer than the addon.
+const addon = join(root, 'build', 'Release', 'pathwatch_native.node');
+const nativeSources = Math.max(newestMtime(join(root, 'native'), ['.c', '.h']), statSync(join(root, 'binding.gyp')).mtimeMs);
+if (!existsSync(addon) || statSync(addon).mtimeMs < nativeSources) {
+  say('building the native engine (node-gyp)');
+  run(process.execPath, [join(root, 'scripts', 'build-native.mjs')]);
+}
+
+// 4. Build when any source is newer than the compiled entry point.
 const builtEntry = join(root, 'dist', 'cli', 'main.js');
 const sources = Math.max(...['core', 'schemas', 'agent', 'collector', 'modes', 'cli', 'lab', 'bench'].map((d) => newestMtime(join(root, d))));
 if (!existsSync(builtEntry) || statSync(builtEntry).mtimeMs < sources) {
