@@ -5,9 +5,8 @@
   "targets": [
     {
       "target_name": "pathwatch_native",
-      "sources": [
-        "native/addon/addon.c"
-      ],
+      # Every C file of the addon's glue, the engine and live capture: a file added is a file built.
+      "sources": ["<!@(find native/addon native/engine native/capture -maxdepth 1 -name '*.c' 2>/dev/null | sort; true)"],
       "include_dirs": ["native"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wshadow", "-Werror=implicit-function-declaration", "-Werror=incompatible-pointer-types", "-fvisibility=hidden"],

@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include "addon/napi_util.h"
+#include "addon/registrations.h"
 
 /* versions() -> { libpcap: string, zlib: string }: what the addon runs with (for `doctor` output). */
 static napi_value versions(napi_env env, napi_callback_info info) {
@@ -23,6 +24,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"versions", NULL, versions, NULL, NULL, NULL, napi_default, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  NAPI_CALL(env, register_engine(env, exports));
+  NAPI_CALL(env, register_live_capture(env, exports));
   return exports;
 }
 
