@@ -7,6 +7,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import type { NativeEngineExports } from './engine-native.js';
+import type { NativeLiveCaptureExports } from './live-capture-native.js';
 
 /** The libraries the addon runs with. */
 export interface NativeVersions {
@@ -14,8 +16,8 @@ export interface NativeVersions {
   readonly zlib: string;
 }
 
-/** The addon's functions, as their TypeScript callers see them. */
-export interface NativeAddon {
+/** The addon's functions, as their TypeScript callers see them (each concern declares its own). */
+export interface NativeAddon extends NativeEngineExports, NativeLiveCaptureExports {
   versions(): NativeVersions;
 }
 
