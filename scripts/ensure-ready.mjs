@@ -41,6 +41,9 @@ const SYSTEM_TOOLS = {
     'clickhouse-server': 'clickhouse-server',
     // Headless Chromium for the web UI's browser tests (test/ui).
     chromium: 'chromium',
+    // The engine's sanitizer and libFuzzer builds (test/native/sanitizers.test.ts); clang's runtimes are only Recommended.
+    clang: 'clang',
+    '/usr/lib/clang/14/lib/linux/libclang_rt.fuzzer-x86_64.a': 'libclang-rt-dev',
   },
   bench: { ...NATIVE_BUILD, tcpdump: 'tcpdump', tshark: 'tshark' },
   start: { ...NATIVE_BUILD, tcpdump: 'tcpdump', bpftrace: 'bpftrace' },
