@@ -119,7 +119,7 @@ describe('the native decoder is the TypeScript decoder under mutation', () => {
       vx = ipv4({ ...nodes, proto: 17 }, udp({ sport: 1, dport: 4789 }, vxlan(i, ethernet({}, vx))));
       ipNested.push(ipip, vx);
     }
-    let ext = new Uint8Array([128, 0, 0, 0, 0, 1, 0, 1]);
+    let ext: Uint8Array = new Uint8Array([128, 0, 0, 0, 0, 1, 0, 1]);
     let next = 58;
     for (let i = 0; i < 12; i++) {
       ext = concat([next, 0, 1, 4, 0, 0, 0, 0], ext);
