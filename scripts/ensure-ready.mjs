@@ -46,7 +46,7 @@ const SYSTEM_TOOLS = {
     '/usr/lib/clang/14/lib/linux/libclang_rt.fuzzer-x86_64.a': 'libclang-rt-dev',
   },
   bench: { ...NATIVE_BUILD, tcpdump: 'tcpdump', tshark: 'tshark' },
-  start: { ...NATIVE_BUILD, tcpdump: 'tcpdump', bpftrace: 'bpftrace' },
+  start: { ...NATIVE_BUILD, bpftrace: 'bpftrace' },
 };
 
 function say(msg) {
