@@ -18,7 +18,7 @@ import { parseWindowOption } from './window-option.js';
 export const AGENT_USAGE = `Usage: pathwatch agent --collector URL... [--node NAME] [--iface PATTERN]... [--token-file F]
                        [--ca-file F] [--spool-dir DIR] [--spool-max-mb N] [--window MS]
 
-Watches this node (every interface, tcpdump on any; the kernel's drop reasons through eBPF) and
+Watches this node (every interface, libpcap on any; the kernel's drop reasons through eBPF) and
 ships flow records, vanished packets with their evidence, and kernel drop events to collectors.
 
   --collector URL    http://host:port, https://host:port or unix:/path/to/socket (repeatable: each

@@ -71,8 +71,8 @@ export async function startCommand(argv: string[]): Promise<number> {
   }
   log(`open ${url}  (collector and UI on 127.0.0.1, store in ${join(data, 'store')})`);
   if (!privileged) {
-    log('not watching this host: the agent needs root. Run `sudo npm start`, or grant the capabilities:');
-    log('  sudo setcap cap_net_raw,cap_net_admin+eip "$(command -v tcpdump)"; sudo setcap cap_bpf,cap_perfmon+eip "$(command -v bpftrace)"  then: pathwatch agent --collector ' + `http://${collector.addresses[0]}`);
+    log('not watching this host: the agent needs root. Run `sudo npm start`, or the agent alone as root');
+    log(`  (it captures with CAP_NET_RAW and CAP_NET_ADMIN; bpftrace runs only as root): sudo npx pathwatch agent --collector http://${collector.addresses[0]}`);
   }
   let stopping = false;
   await new Promise<void>((done) => {

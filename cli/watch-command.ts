@@ -14,9 +14,9 @@ import { parseWindowOption } from './window-option.js';
 
 export const WATCH_USAGE = `Usage: pathwatch watch [--node NAME] [--window MS] [--iface IF] [--filter BPF] [--json]
 
-Watches this host live (tcpdump on every interface) and reports each group of packets that
+Watches this host live (libpcap on every interface) and reports each group of packets that
 entered and never left, with the verdict, the evidence and the remedy, as it is found.
-Needs root (or CAP_NET_RAW and CAP_NET_ADMIN for tcpdump). Stops on Ctrl-C or SIGTERM.
+Needs root (or CAP_NET_RAW and CAP_NET_ADMIN to capture). Stops on Ctrl-C or SIGTERM.
 
 Options:
   --node NAME    name of this node in the reports (default: the host name)

@@ -50,7 +50,9 @@ export class CaptureRecord {
   /**
    * `data` is a buffer the reader reuses for the next record (its carry for a record that straddled
    * two chunks): a consumer keeping the bytes must copy them. Otherwise `data` is the chunk itself,
-   * which readers never reuse.
+   * which readers never reuse; a live capture's chunks (agent/capture/live-capture.ts) are its
+   * blocks, filled again once the next chunk is read, and the live pipeline keeps nothing past the
+   * callback.
    */
   transient = false;
 }

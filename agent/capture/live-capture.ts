@@ -1,46 +1,32 @@
 /**
- * Live capture through a tcpdump child writing pcap to a pipe: the kernel's TPACKET ring is read in
- * batches by libpcap in native code, and the pipe is parsed in large chunks by the same streaming
- * reader as replay (measured in the live-agent issue: per-packet callbacks into JS through the `cap`
- * binding lose packets far earlier). One `any` handle with Linux SLL2 headers gives every
- * interface's index and each packet's direction in one stream, and follows interfaces (pod veths)
- * that appear after the start.
+ * Live capture through libpcap inside the native addon (native/capture/live_capture.c): a capture
+ * thread reads the kernel's TPACKET_V3 ring a block at a time (pcap_dispatch with a C callback) and
+ * writes the packets in pcap file format into a few large blocks, which come here one event per
+ * block, never one per packet. `chunks` yields each block as it lies in memory and hands it back to
+ * the capture thread when the next one is asked for, so the stream is parsed by the same reader as
+ * replay with no copy. One `any` handle with Linux SLL2 headers gives every interface's index and
+ * each packet's direction, and follows interfaces (pod veths) that appear after the start.
  */
-import { deferred } from '../util/deferred.js';
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { nativeAddon, NativeAddonMissingError, type NativeAddon } from '../native/native-addon.js';
+import type { NativeCaptureEvent, NativeCaptureFailure, NativeCaptureHandle } from '../native/live-capture-native.js';
+import { deferred } from '../util/deferred.js';
 
 export interface LiveCaptureOptions {
   /** Interface to capture on; `any` (default) covers all, with SLL2 headers. */
   readonly iface?: string;
   /** Bytes kept per packet: enough for tunnel headers, the inner headers and the fingerprint's payload. */
   readonly snaplen?: number;
-  /** Kernel buffer in KiB. */
+  /** The kernel's capture ring in KiB: what absorbs a burst, or a stall of this process. */
   readonly bufferKiB?: number;
   /** BPF filter expression. */
   readonly filter?: string;
-  readonly tcpdump?: string;
   /**
-   * Where the pcap stream is parsed (LiveNode): 'main' (default) on the pipeline's thread; 'worker'
-   * in a worker thread that hands records over through a shared packet ring
-   * (capture-worker-host.ts). On 2 cores the worker costs more CPU per packet than it saves and
-   * captures no faster (bench/README.md, live benchmark).
+   * Capture inside this network namespace (a path such as /run/netns/NAME): the handle is opened on
+   * the capture thread after it entered the namespace, and the rest of the process stays where it
+   * is. Interface indexes are then the namespace's.
    */
-  readonly thread?: 'main' | 'worker';
-  /**
-   * How tcpdump's output is read (LiveNode): 'paced' (default) from a FIFO in paced reads
-   * (capture-worker-fifo.ts), 'stream' through a pipe and Node's stream, woken for every packet
-   * tcpdump writes (a third more CPU per packet, measured). The worker always paces.
-   */
-  readonly reads?: 'stream' | 'paced';
-  /** Slots of the worker's packet ring (a power of two; default 32k at the default snap length); 'worker' only. */
-  readonly ringSlots?: number;
-  /**
-   * tcpdump's stdout goes to this file descriptor (the write end of a FIFO the capture worker reads
-   * itself, in large paced reads) instead of a pipe to this process; `chunks` then yields nothing.
-   */
-  readonly stdoutFd?: number;
+  readonly netns?: string;
 }
 
 export class LiveCaptureError extends Error {
@@ -50,107 +36,177 @@ export class LiveCaptureError extends Error {
   }
 }
 
+export interface LiveCaptureCounters {
+  /** Packets that passed the filter, as the kernel counts them. */
+  readonly received: number | undefined;
+  /** Of those, packets the kernel dropped before we read them (its ring was full). */
+  readonly droppedByKernel: number | undefined;
+}
+
 export interface LiveCapture {
+  /** The capture as a pcap stream; each chunk is valid until the next one is asked for. */
   readonly chunks: AsyncGenerator<Uint8Array>;
   /**
-   * The capture's counters so far (tcpdump prints them on SIGUSR1): packets the kernel dropped
-   * before we saw them make any gap in that time our own, never a drop event.
+   * The capture's counters so far: packets the kernel dropped before we saw them make any gap in
+   * that time our own, never a drop event.
    */
-  counters(): Promise<{ received: number | undefined; droppedByKernel: number | undefined }>;
-  /** Resolves once tcpdump says it is listening (or rejects with why it could not). */
+  counters(): Promise<LiveCaptureCounters>;
+  /** Resolves once the handle is active (or rejects with why it could not be opened). */
   readonly ready: Promise<void>;
-  /** Kernel drop counters from tcpdump's exit summary, once stopped. */
-  stop(): Promise<{ received: number | undefined; droppedByKernel: number | undefined }>;
+  /** Ends the capture (safe to call again); the final counters. */
+  stop(): Promise<LiveCaptureCounters>;
 }
 
+const DEFAULT_SNAPLEN = 256;
+const DEFAULT_BUFFER_KIB = 16384;
+/**
+ * libpcap's read timeout: the kernel hands over a partly filled ring block after this long, so a
+ * quiet link's packets reach the pipeline within it. Shorter costs wake-ups on a trickle.
+ */
+const READ_TIMEOUT_MS = 50;
+/**
+ * The blocks between the capture thread and this one: a block goes when full or whenever the
+ * kernel has nothing more ready. Their number bounds what waits here (8 MiB at most); past it, the
+ * capture thread waits and the kernel's ring holds the backlog, counting what it must drop.
+ */
+const BLOCKS = 8;
+const BLOCK_BYTES = 1 << 20;
+/** The file header and one record header besides a packet at the snap length. */
+const BLOCK_OVERHEAD = 24 + 16;
+
+/** One line for the user, from the capture thread's failure. */
+function failureMessage(failure: NativeCaptureFailure, message: string, iface: string, filter: string | undefined): string {
+  const detail = message.replace(/\s+/g, ' ').trim();
+  switch (failure) {
+    case 'permission':
+      return `capturing needs root or CAP_NET_RAW and CAP_NET_ADMIN: run with sudo, or give the process both capabilities (libpcap: ${detail})`;
+    case 'no-device':
+      return `cannot capture on ${iface}: no such interface (libpcap: ${detail})`;
+    case 'filter':
+      return `bad capture filter "${filter ?? ''}": ${detail}`;
+    case 'netns':
+      return detail;
+    case 'other':
+      return `cannot capture on ${iface}: ${detail}`;
+  }
+}
+
+/** Starts the capture thread at once; `ready` says when it captures. Throws LiveCaptureError when the addon is missing. */
 export function startLiveCapture(options: LiveCaptureOptions = {}): LiveCapture {
   const iface = options.iface ?? 'any';
-  const args = ['-i', iface, '-s', String(options.snaplen ?? 256), '-B', String(options.bufferKiB ?? 16384), '-U', '-n', '-w', '-'];
-  if (iface === 'any') args.push('-y', 'LINUX_SLL2');
-  if (options.filter) args.push(options.filter);
-  let child: ChildProcessByStdio<null, Readable | null, Readable>;
+  const snaplen = options.snaplen ?? DEFAULT_SNAPLEN;
+  if (options.filter?.includes('\0') || iface.includes('\0')) throw new LiveCaptureError('the capture filter and interface name cannot hold a NUL character');
+  let addon: NativeAddon;
   try {
-    child = spawn(options.tcpdump ?? 'tcpdump', args, { stdio: ['ignore', options.stdoutFd ?? 'pipe', 'pipe'] }) as ChildProcessByStdio<null, Readable | null, Readable>;
+    addon = nativeAddon();
   } catch (e) {
-    // Arguments spawn refuses outright (a NUL in the filter): nothing was started.
-    throw new LiveCaptureError(`cannot start tcpdump: ${e instanceof Error ? e.message : String(e)}`);
+    if (e instanceof NativeAddonMissingError) throw new LiveCaptureError(e.message);
+    throw e;
   }
-  let stderr = '';
-  let exited = false;
-  let listening = false;
+  const blockBytes = Math.max(BLOCK_BYTES, snaplen + BLOCK_OVERHEAD);
+  const blocks = Array.from({ length: BLOCKS }, () => new ArrayBuffer(blockBytes));
+
   const readiness = deferred();
-  const ready = readiness.promise;
-  // The caller may be busy starting something else (bpftrace) when tcpdump fails: a rejection it
-  // awaits later must not count as unhandled (which ends the process with a stack trace).
-  ready.catch(() => {});
-  const exitSeen = deferred();
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (d: string) => {
-    stderr += d;
-    if (!listening && /listening on/.test(stderr)) {
-      listening = true;
-      readiness.resolve();
-    }
-  });
-  child.on('error', (e) => {
-    const code = (e as NodeJS.ErrnoException).code;
-    const hint = code === 'ENOENT' ? ' (install it: apt-get install tcpdump)' : code === 'EACCES' ? ' (it is not executable)' : '';
-    readiness.reject(new LiveCaptureError(`cannot start tcpdump: ${e.message}${hint}`));
-    // A child that never started (missing, not executable) emits no 'exit': stop() must not wait for one.
-    if (child.pid === undefined) {
-      exited = true;
-      exitSeen.resolve();
-    }
-  });
-  // 'exit' can come before the last of stderr has been read, and tcpdump's final counters are its
-  // last lines: wait for stderr's end too (briefly: a grandchild holding it open must not stall).
-  const stderrEnded = new Promise<void>((resolve) => child.stderr.once('close', resolve));
-  child.on('exit', () => {
-    void Promise.race([stderrEnded, new Promise((r) => setTimeout(r, 500))]).then(() => {
-      exited = true;
-      const line = stderr.split('\n').find((l) => /permission|not permitted|no suitable device|doesn't exist|No such device|syntax error/i.test(l));
-      readiness.reject(new LiveCaptureError(line ? explain(line.trim()) : `tcpdump exited before capturing: ${stderr.trim().split('\n').pop() ?? ''}`));
-      exitSeen.resolve();
-    });
-  });
-  const exit = exitSeen.promise;
-  async function* chunks(): AsyncGenerator<Uint8Array> {
-    if (child.stdout) for await (const c of child.stdout) yield c as Uint8Array;
-  }
-  const parseCounters = (text: string) => {
-    const received = [...text.matchAll(/(\d+) packets? received by filter/g)].pop();
-    const dropped = [...text.matchAll(/(\d+) packets? dropped by kernel/g)].pop();
-    return { received: received ? Number(received[1]) : undefined, droppedByKernel: dropped ? Number(dropped[1]) : undefined };
+  // The caller may be busy starting something else (bpftrace) when the capture fails: a rejection
+  // it awaits later must not count as unhandled (which ends the process with a stack trace).
+  readiness.promise.catch(() => {});
+  const ended = deferred<LiveCaptureCounters>();
+  let started = false;
+  let finished = false;
+  /** A failure after the start: the stream ends with it once what came before is read. */
+  let broke: LiveCaptureError | undefined;
+  const queue: { index: number; length: number }[] = [];
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
   };
+
+  const onEvent = (event: NativeCaptureEvent): void => {
+    switch (event.type) {
+      case 'ready':
+        started = true;
+        readiness.resolve();
+        break;
+      case 'block':
+        queue.push({ index: event.index, length: event.length });
+        notify();
+        break;
+      case 'failed': {
+        const error = new LiveCaptureError(failureMessage(event.failure, event.message, iface, options.filter));
+        if (started) broke = error;
+        else readiness.reject(error);
+        break;
+      }
+      case 'end':
+        finished = true;
+        // Stopped before it was active: nothing failed, but nothing will capture either.
+        if (!started) readiness.reject(new LiveCaptureError('the capture was stopped before it started'));
+        ended.resolve(counters());
+        notify();
+        break;
+    }
+  };
+
+  let handle: NativeCaptureHandle;
+  try {
+    handle = addon.startCapture(
+      {
+        iface,
+        snaplen,
+        bufferBytes: (options.bufferKiB ?? DEFAULT_BUFFER_KIB) * 1024,
+        timeoutMs: READ_TIMEOUT_MS,
+        ...(options.filter !== undefined ? { filter: options.filter } : {}),
+        ...(options.netns !== undefined ? { netns: options.netns } : {}),
+      },
+      blocks,
+      onEvent,
+    );
+  } catch (e) {
+    // Options the addon refuses (a snap length or buffer out of range): nothing was started.
+    throw new LiveCaptureError(`cannot start the capture: ${e instanceof Error ? e.message : String(e)}`);
+  }
+
+  function counters(): LiveCaptureCounters {
+    const k = handle.counters();
+    return { received: k.received, droppedByKernel: k.dropped };
+  }
+
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    let held = -1;
+    try {
+      for (;;) {
+        const next = queue.shift();
+        if (next === undefined) {
+          if (finished) break;
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          continue;
+        }
+        held = next.index;
+        yield new Uint8Array(blocks[next.index], 0, next.length);
+        // Asked for the next chunk: the parser is done with this one.
+        handle.release(held);
+        held = -1;
+      }
+    } finally {
+      // The consumer stopped reading early: the block goes back all the same.
+      if (held >= 0) handle.release(held);
+    }
+    if (broke) throw broke;
+  }
+
   return {
     chunks: chunks(),
-    ready,
-    async counters() {
-      if (exited) return parseCounters(stderr);
-      // tcpdump handles SIGUSR1 only once it listens: before that, the signal's default action kills
-      // it without a word (seen in the live benchmark, where the first counters came early).
-      if (!listening) return { received: undefined, droppedByKernel: undefined };
-      const before = stderr.length;
-      child.kill('SIGUSR1');
-      for (let i = 0; i < 20 && !/dropped by kernel/.test(stderr.slice(before)); i++) await new Promise((r) => setTimeout(r, 25));
-      return parseCounters(stderr.slice(before));
-    },
-    async stop() {
-      if (!exited) child.kill('SIGTERM');
-      // A capture that does not stop within seconds is killed: shutdown must not hang.
-      const force = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exit;
-      clearTimeout(force);
-      return parseCounters(stderr);
+    ready: readiness.promise,
+    counters: async () => counters(),
+    stop() {
+      handle.stop();
+      return ended.promise;
     },
   };
-}
-
-function explain(line: string): string {
-  if (/permission|not permitted/i.test(line)) {
-    return `capturing needs root or CAP_NET_RAW and CAP_NET_ADMIN: run with sudo, or grant tcpdump the capabilities (setcap cap_net_raw,cap_net_admin=eip "$(command -v tcpdump)") (tcpdump: ${line})`;
-  }
-  return /^tcpdump:/.test(line) ? line : `tcpdump: ${line}`;
 }
 
 /** Kernel interface index -> name, from /sys/class/net (the current network namespace's). */

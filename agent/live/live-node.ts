@@ -1,5 +1,5 @@
 /**
- * One node, live: a capture (tcpdump on `any`, SLL2) feeds the shared pipeline (decode ->
+ * One node, live: a capture (libpcap on `any`, SLL2, in the native addon) feeds the shared pipeline (decode ->
  * fingerprint -> flows -> hop matching), the kernel is asked for its evidence (eBPF drop reasons,
  * rp_filter, counters, routes), and on every tick the packets whose window closed are evaluated.
  * What they taught is taken as NodeFindings (takeFindings: the candidates with the kernel's word on
@@ -10,9 +10,7 @@ import { readFileSync } from 'node:fs';
 import { DEFAULT_PACKET_BYTES_CONFIG } from '../flow/packet-bytes-ring.js';
 import { CaptureStream } from '../capture/capture-stream.js';
 import { recordTimeMs, type CaptureInterface, type CaptureRecord, type CaptureSink } from '../capture/capture-record.js';
-import { readInterfaceIndexes, startLiveCapture, type LiveCapture, type LiveCaptureOptions } from '../capture/live-capture.js';
-import { startWorkerCapture } from '../capture/capture-worker-host.js';
-import { startPacedCapture } from '../capture/capture-worker-fifo.js';
+import { readInterfaceIndexes, startLiveCapture, type LiveCapture, type LiveCaptureCounters, type LiveCaptureOptions } from '../capture/live-capture.js';
 import { LINKTYPE_LINUX_SLL2 } from '../decode/link-types.js';
 import { interfaceAddresses } from '../capture/interface-addresses.js';
 import { addressKey, parseAddress } from '../../core/net/address.js';
@@ -48,17 +46,9 @@ export interface LiveNodeOptions {
   readonly onTick?: (node: LiveNode) => void | Promise<void>;
 }
 
-export interface CaptureCounters {
-  readonly received: number | undefined;
-  readonly droppedByKernel: number | undefined;
-  /** Capture thread 'worker' only: packets lost in the ring between the worker and the pipeline. */
-  readonly droppedByRing?: number;
-}
+export type CaptureCounters = LiveCaptureCounters;
 
-/** What LiveNode needs of either capture (tcpdump's pipe parsed here, or in the worker). */
-type CaptureHandle = Pick<LiveCapture, 'ready'> & { counters(): Promise<CaptureCounters>; stop(): Promise<CaptureCounters> };
-
-/** Packets take a moment from the kernel through tcpdump's pipe: evaluate only what is older than this. */
+/** Packets take a moment from the kernel to the pipeline (the ring's read timeout, a block's wait): evaluate only what is older than this. */
 const DELIVERY_SLACK_MS = 1000;
 const TICK_MS = 500;
 /** New pod veths are named (and the node's addresses re-read) within this long. */
@@ -115,10 +105,10 @@ export class LiveNode {
     return { ...f, candidates, captureLoss: this.captureLoss.spansSince(Date.now() - CAPTURE_LOSS_LOOKBACK_MS) };
   }
 
-  private async sampleCapture(capture: CaptureHandle): Promise<void> {
+  private async sampleCapture(capture: LiveCapture): Promise<void> {
     const c = await capture.counters();
     if (c.received === undefined || c.droppedByKernel === undefined) return;
-    this.captureLoss.add({ ts: Date.now(), received: c.received, dropped: c.droppedByKernel + (c.droppedByRing ?? 0) });
+    this.captureLoss.add({ ts: Date.now(), received: c.received, dropped: c.droppedByKernel });
   }
 
   async run(signal: AbortSignal): Promise<CaptureCounters> {
@@ -159,11 +149,11 @@ export class LiveNode {
     };
     learnOwnAddresses();
     const useKernel = options.kernelEvidence !== false;
-    // Started in this order: the drop monitor (bpftrace), the capture (tcpdump with its FIFO, or the
-    // capture worker) and its stream, the tick timer. Whatever fails on the way (tcpdump cannot
-    // start, the stream breaks, a callback throws), everything already started is stopped before
-    // the error goes on: no child outlives run().
-    const started: { monitor?: DropMonitor; capture?: CaptureHandle; stream?: CaptureStream; timer?: ReturnType<typeof setInterval> } = {};
+    // Started in this order: the drop monitor (bpftrace), the capture (the addon's capture thread)
+    // and its stream, the tick timer. Whatever fails on the way (the capture cannot start, the
+    // stream breaks, a callback throws), everything already started is stopped before the error
+    // goes on: no child or capture thread outlives run().
+    const started: { monitor?: DropMonitor; capture?: LiveCapture; stream?: CaptureStream; timer?: ReturnType<typeof setInterval> } = {};
     let ticking = false;
     /** run() is failing: what the monitor says from now on (it was stopped) is nobody's news. */
     let failing = false;
@@ -175,11 +165,8 @@ export class LiveNode {
             options.onKernelDrop?.(d);
           }))
         : undefined;
-      // Where tcpdump's stream is parsed, and how it is read (LiveCaptureOptions.thread, .reads).
-      const workerCapture = options.capture?.thread === 'worker' ? startWorkerCapture(options.capture) : undefined;
-      const liveCapture = workerCapture ? undefined : options.capture?.reads === 'stream' ? startLiveCapture(options.capture) : startPacedCapture(options.capture);
-      const capture: CaptureHandle = (started.capture = workerCapture ?? (liveCapture as LiveCapture));
-      const stream = liveCapture ? (started.stream = new CaptureStream('tcpdump', sink, liveCapture.chunks)) : undefined;
+      const capture = (started.capture = startLiveCapture(options.capture));
+      const stream = (started.stream = new CaptureStream('live capture', sink, capture.chunks));
       const flowInterval = options.flowIntervalMs ?? 10_000;
       let lastFlush = Date.now();
       let lastRefresh = Date.now();
@@ -216,7 +203,7 @@ export class LiveNode {
       };
       // A tick that throws (a caller's onTick or onFlows, or a bug) fails run() like any other fault:
       // the capture is stopped, which ends the loop below, and everything is stopped on the way out.
-      // (Left to the timer, the rejection would kill the process and orphan tcpdump and bpftrace.)
+      // (Left to the timer, the rejection would kill the process and orphan bpftrace.)
       let tickError: { readonly error: unknown } | undefined;
       const failTick = (error: unknown): void => {
         if (tickError) return;
@@ -247,17 +234,14 @@ export class LiveNode {
               if (!signal.aborted) options.onNotice?.(`kernel drop reasons unavailable (${this.ebpfUnavailable}); verdicts rest on rp_filter, counters and routes`);
             },
           );
-          // tcpdump failing is said at once, not after bpftrace has compiled and attached (seconds).
+          // A capture failing is said at once, not after bpftrace has compiled and attached (seconds).
           await Promise.race([attached, captureReady]);
           await attached;
         }
         this.kernel.sampleCounters();
         if (await captureReady) options.onReady?.();
-        if (workerCapture) await workerCapture.deliver(sink); // the worker parses; this thread drains its ring
-        else {
-          while (await (stream as CaptureStream).pump()) {
-            // Each pump parses one chunk; the timer judges.
-          }
+        while (await stream.pump()) {
+          // Each pump parses one block of the capture; the timer judges.
         }
       } catch (e) {
         // Stopping the capture for a failed tick can break its stream (no header yet): the tick's
