@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { NativeEngineExports } from './engine-native.js';
 import type { NativeLiveCaptureExports } from './live-capture-native.js';
+import type { NativePipelineExports } from './pipeline-native.js';
 
 /** The libraries the addon runs with. */
 export interface NativeVersions {
@@ -17,7 +18,7 @@ export interface NativeVersions {
 }
 
 /** The addon's functions, as their TypeScript callers see them (each concern declares its own). */
-export interface NativeAddon extends NativeEngineExports, NativeLiveCaptureExports {
+export interface NativeAddon extends NativeEngineExports, NativePipelineExports, NativeLiveCaptureExports {
   versions(): NativeVersions;
 }
 

@@ -25,6 +25,7 @@ static napi_value init(napi_env env, napi_value exports) {
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   NAPI_CALL(env, register_engine(env, exports));
+  NAPI_CALL(env, register_pipeline(env, exports));
   NAPI_CALL(env, register_live_capture(env, exports));
   return exports;
 }

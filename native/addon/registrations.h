@@ -6,6 +6,8 @@
 
 /* native/addon/engine_napi.c: decode, fingerprint and the capture-file walker. */
 napi_status register_engine(napi_env env, napi_value exports);
+/* native/addon/pipeline_napi.c: the sighting pipeline (flow table, hop matcher) over blocks of records. */
+napi_status register_pipeline(napi_env env, napi_value exports);
 /* native/addon/live_capture_napi.c: live capture through libpcap. */
 napi_status register_live_capture(napi_env env, napi_value exports);
 
