@@ -1,7 +1,7 @@
 # pathwatch images. One build stage (TypeScript -> dist/), three final targets:
 #
 #   docker build --target collector -t pathwatch:collector .   # pathwatch collector, with chDB; runs as `node`
-#   docker build --target agent     -t pathwatch:agent .       # pathwatch agent: tcpdump, bpftrace, iproute2; no chDB
+#   docker build --target agent     -t pathwatch:agent .       # pathwatch agent: the native addon (libpcap), bpftrace, iproute2; no chDB
 #   docker build --target watch     -t pathwatch:watch .       # pathwatch watch on one host (no collector)
 #
 # Every image's entry point is the pathwatch command line; its CMD names the command.
@@ -9,12 +9,20 @@
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
+# The native packet engine's build (node-gyp against this Node's own headers, which the image has):
+# a C compiler, make and python3, and the headers of libpcap and zlib it links with.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends build-essential python3 libpcap-dev zlib1g-dev \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY package.json package-lock.json tsconfig.json ./
+COPY package.json package-lock.json tsconfig.json binding.gyp ./
 # --ignore-scripts: no install script runs. chDB's is empty (its library comes prebuilt in the
-# platform package @chdb/lib-*); cap's would compile libpcap bindings that none of these images
-# uses (the agent falls back to Node's interface list). The build (npm's `prepare`) runs below.
+# platform package @chdb/lib-*); ours (the addon's build) runs below, once its sources are here,
+# and so does the TypeScript build (npm's `prepare`).
 RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY scripts/build-native.mjs scripts/build-native.mjs
+COPY native native
+RUN node scripts/build-native.mjs && test -f build/Release/pathwatch_native.node
 COPY core core
 COPY agent agent
 COPY collector collector
@@ -36,7 +44,7 @@ RUN npm prune --omit=dev --no-audit --no-fund \
 
 # The agent's dependencies: no chDB. The agent never loads it (cli/main.ts imports the collector's
 # command only when it runs), so it is taken out of the dependencies and npm removes it with what
-# only it needed; --omit=optional drops chDB's native library and cap.
+# only it needed; --omit=optional drops chDB's native library.
 FROM build AS agent-deps
 RUN npm pkg delete dependencies.chdb \
  && npm prune --omit=dev --omit=optional --no-audit --no-fund \
@@ -44,6 +52,8 @@ RUN npm pkg delete dependencies.chdb \
  && find node_modules -mindepth 1 -maxdepth 1 -type d -empty -delete \
  && test ! -e node_modules/chdb
 
+# No native addon here: the collector judges findings shipped by agents and never loads it (only
+# live capture and the agent's interface list do), so neither it nor libpcap is installed.
 FROM ${NODE_IMAGE} AS collector
 ENV NODE_ENV=production
 WORKDIR /app
@@ -63,11 +73,11 @@ ENTRYPOINT ["node", "/app/bin/pathwatch.js"]
 CMD ["collector", "--listen", "0.0.0.0:7070", "--store", "embedded:/var/lib/pathwatch/data", \
      "--token-file", "/run/secrets/ingest_token", "--read-token-file", "/run/secrets/read_token"]
 
-# What the live commands run: tcpdump (capture), bpftrace (the kernel's drop reasons), iproute2
-# (`ip route get` for the way back).
+# What the live commands run: libpcap's runtime (the addon captures through it; zlib is linked in
+# statically), bpftrace (the kernel's drop reasons), iproute2 (`ip route get` for the way back).
 FROM ${NODE_IMAGE} AS node-tools
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tcpdump bpftrace iproute2 \
+ && apt-get install -y --no-install-recommends libpcap0.8 bpftrace iproute2 \
  && rm -rf /var/lib/apt/lists/*
 # bpftrace reads the kernel's BTF from this file. Without it, it enumerates the loaded BTF objects
 # through bpf(BPF_BTF_GET_NEXT_ID), which needs CAP_SYS_ADMIN, and then cannot compile the
@@ -77,16 +87,20 @@ ENV NODE_ENV=production
 WORKDIR /app
 
 # Runs as root with a bounded set of capabilities (docker-compose.yml, deploy/kubernetes/): bpftrace
-# refuses to run as any other user, and tcpdump needs root to open the capture before it switches to
-# its own unprivileged user.
+# refuses to run as any other user; the capture itself needs CAP_NET_RAW and CAP_NET_ADMIN.
 FROM node-tools AS agent
 COPY --from=agent-deps /app/package.json ./
 COPY --from=agent-deps /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY --from=build /app/bin bin
 COPY --from=build /app/schemas schemas
-# The agent's command line loads without chDB (the build fails here if it ever does not).
+# The addon, where agent/native/native-addon.ts looks for it: build/Release beside binding.gyp.
+COPY --from=build /app/binding.gyp ./
+COPY --from=build /app/build/Release/pathwatch_native.node build/Release/pathwatch_native.node
+# The agent's command line loads without chDB, and the addon loads with the image's libpcap (the
+# build fails here if either ever does not).
 RUN test ! -e node_modules/chdb && node bin/pathwatch.js agent --help >/dev/null \
+ && node -e "import('./dist/agent/native/native-addon.js').then((m) => console.log(m.nativeAddon().versions().libpcap))" \
  && mkdir -p /var/lib/pathwatch/spool
 ENTRYPOINT ["node", "/app/bin/pathwatch.js"]
 CMD ["agent", "--help"]

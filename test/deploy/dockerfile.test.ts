@@ -80,20 +80,36 @@ describe('Dockerfile', () => {
     expect(stage('agent').lines).toContain('COPY --from=build /app/schemas schemas');
   });
 
-  it('leaves chDB out of the agent\'s image and gives it tcpdump, bpftrace and iproute2', () => {
+  it('leaves chDB out of the agent\'s image and gives it libpcap, bpftrace and iproute2, and no tcpdump', () => {
     const deps = nodeModulesSource('agent');
     expect(deps.name).not.toBe(nodeModulesSource('collector').name);
     expect(runs(deps)).toContain('npm pkg delete dependencies.chdb');
     expect(runs(deps)).toMatch(/npm prune --omit=dev --omit=optional/);
     expect(runs(deps)).toContain('test ! -e node_modules/chdb');
     const agentRuns = chain('agent').map(runs).join('\n');
-    expect(agentRuns).toMatch(/apt-get install[^\n]*\btcpdump\b/);
+    expect(agentRuns).toMatch(/apt-get install[^\n]*\blibpcap0\.8\b/);
     expect(agentRuns).toMatch(/apt-get install[^\n]*\bbpftrace\b/);
     expect(agentRuns).toMatch(/apt-get install[^\n]*\biproute2\b/);
+    // Live capture is libpcap inside the addon: nothing spawns tcpdump any more.
+    expect(agentRuns).not.toMatch(/\btcpdump\b/);
     expect(agentRuns).toContain('node bin/pathwatch.js agent --help');
     // bpftrace with CAP_BPF and CAP_PERFMON only needs to be told where the kernel's BTF is.
     expect(chain('agent').flatMap((s) => s.lines)).toContain('ENV BPFTRACE_BTF=/sys/kernel/btf/vmlinux');
     expect(chain('agent').some((s) => s.lines.some((l) => /^COPY --from=collector-deps/.test(l)))).toBe(false);
+  });
+
+  it('builds the native addon in the build stage and gives it to the agent, where it is loaded once', () => {
+    const build = runs(stage('build'));
+    expect(build).toMatch(/apt-get install[^\n]*\bbuild-essential\b[^\n]*\bpython3\b[^\n]*\blibpcap-dev\b[^\n]*\bzlib1g-dev\b/);
+    expect(build).toContain('node scripts/build-native.mjs');
+    // Its sources reach the build stage, and the addon sits where native-addon.ts looks (beside binding.gyp).
+    expect(stage('build').lines).toContain('COPY native native');
+    const agentLines = chain('agent').flatMap((s) => s.lines);
+    expect(agentLines).toContain('COPY --from=build /app/build/Release/pathwatch_native.node build/Release/pathwatch_native.node');
+    expect(agentLines).toContain('COPY --from=build /app/binding.gyp ./');
+    expect(chain('agent').map(runs).join('\n')).toContain('nativeAddon().versions()');
+    // The collector never loads it.
+    expect(chain('collector').flatMap((s) => s.lines).filter((l) => /pathwatch_native|libpcap/.test(l))).toEqual([]);
   });
 
   it('keeps watch on the agent\'s image', () => {

@@ -103,7 +103,7 @@ describe('deploy/kubernetes manifests', () => {
     const spool = volumeFor(ds, agent!, SPOOL_DIR);
     expect(spool.volume['hostPath'] ?? spool.volume['emptyDir']).toBeDefined();
     expect(flag(agent!, '--spool-dir')).toBe(SPOOL_DIR);
-    // The read-only root leaves /tmp (tcpdump's FIFO) to a volume.
+    // The read-only root leaves /tmp (scratch space for the tools) to a volume.
     expect(volumeFor(ds, agent!, '/tmp').volume['emptyDir']).toBeDefined();
   });
 
