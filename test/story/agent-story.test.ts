@@ -8,7 +8,7 @@
  * still arrives (sequences without a gap after dedup); both stop cleanly on SIGTERM, flushing.
  */
 import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +40,37 @@ for seq in range(3):
     time.sleep(0.1)
 `;
 const unavailable = labUnavailableReason(PREFIX);
+
+/** The command names of every process below `pid` (from /proc's children lists). */
+function descendantNames(pid: number): string[] {
+  const names: string[] = [];
+  const queue = [pid];
+  for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tasks) {
+      let children: string[] = [];
+      try {
+        children = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter((c) => c !== '');
+      } catch {
+        continue;
+      }
+      for (const c of children) {
+        try {
+          names.push(readFileSync(`/proc/${c}/comm`, 'utf8').trim());
+        } catch {
+          // ended meanwhile
+        }
+        queue.push(Number(c));
+      }
+    }
+  }
+  return names;
+}
 
 async function until(check: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
@@ -96,6 +127,12 @@ describe.skipIf(unavailable !== null)('pathwatch agent on the story (VXLAN), shi
     const n1 = start('n1');
     const n2 = start('n2');
     await until(() => n1.stderr.includes('watching') && n2.stderr.includes('watching'), 20_000);
+    // The capture is libpcap inside the agent's own process: no tcpdump below it (bpftrace is its only tool).
+    for (const a of agents) {
+      const below = descendantNames(a.pid as number);
+      expect(below).toContain('bpftrace'); // the walk sees the agent's children
+      expect(below).not.toContain('tcpdump');
+    }
     // A pod appears while the agents run: its veth is captured and named.
     const podNs = `${PREFIX}-${t.id}-pnew`;
     const veth = 'cali0a1b2c3d4e5';
