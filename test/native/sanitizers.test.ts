@@ -1,0 +1,150 @@
+/**
+ * The engine's decoder and fingerprint under AddressSanitizer and UndefinedBehaviorSanitizer, built
+ * with clang straight from native/engine (no Node, no addon):
+ *
+ * 1. native/fuzz/corpus_driver.c: every fixture record (read with the TypeScript readers and written
+ *    to a corpus file in a temporary folder) on every link type and both tunnel port sets, the block
+ *    loop against per-packet decoding, then random mutations; packets sit between poisoned guard
+ *    bytes, so a read one byte outside the record is a report.
+ * 2. native/fuzz/fuzz_decode.c under libFuzzer, seeded with every fixture record, for a bounded time.
+ *
+ * Any sanitizer report, broken invariant (native/fuzz/guarded_decode.c) or crash fails the test.
+ * Without clang (or its sanitizer runtimes, Debian's libclang-rt-dev) the tests are skipped with the
+ * reason, except under CI=true, where they fail: CI must run them (scripts/ensure-ready.mjs
+ * installs both).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allFixtureRecords } from './engine-test-support.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLANG = process.env.CLANG ?? 'clang';
+const CI = process.env.CI === 'true';
+const DRIVER_MUTATIONS = 2_000_000;
+const FUZZ_SECONDS = 25;
+const SANITIZE = ['-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer', '-g', '-O1'];
+const WARNINGS = ['-std=c11', '-Wall', '-Wextra', '-Wshadow', '-Werror'];
+/** What any sanitizer or our invariant checks print when they find something. */
+const REPORT = /ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|invariant broken|SUMMARY: /;
+/** native/fuzz/guarded_decode.c's pw_fuzz_link_types: a seed's first byte is its link type's index there. */
+const FUZZ_LINK_TYPES = [0, 1, 101, 108, 113, 228, 229, 276];
+const SANITIZER_ENV = {
+  ...process.env,
+  ASAN_OPTIONS: 'abort_on_error=1:detect_leaks=1:strict_string_checks=1:check_initialization_order=1',
+  UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1',
+};
+
+function engineSources(): string[] {
+  const dir = join(ROOT, 'native', 'engine');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.c'))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+let work = '';
+let clangProblem: string | undefined;
+let driver = '';
+let fuzzer = '';
+let corpusFile = '';
+let seedDir = '';
+let records = 0;
+
+function compile(out: string, sanitize: string[], sources: string[]): void {
+  const r = spawnSync(CLANG, [...WARNINGS, ...sanitize, `-I${join(ROOT, 'native')}`, ...engineSources(), ...sources, '-o', out], { encoding: 'utf8' });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`${CLANG} failed to build ${out}:\n${r.stderr}`);
+}
+
+/** Why clang cannot build the sanitizer targets here, or undefined when it can. */
+function probeClang(): string | undefined {
+  const version = spawnSync(CLANG, ['--version'], { encoding: 'utf8' });
+  if (version.error || version.status !== 0) return `${CLANG} is not installed (Debian: clang)`;
+  const probe = join(work, 'probe.c');
+  writeFileSync(probe, 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n');
+  const r = spawnSync(CLANG, ['-fsanitize=fuzzer,address,undefined', probe, '-o', join(work, 'probe')], { encoding: 'utf8' });
+  if (r.status !== 0) return `${CLANG} cannot link -fsanitize=fuzzer,address,undefined (Debian: libclang-rt-dev): ${r.stderr.trim().split('\n')[0] ?? ''}`;
+  return undefined;
+}
+
+/** Skips with the reason when clang is unusable, except under CI=true, where that fails. */
+function requireClang(skip: (note: string) => never): void {
+  if (clangProblem === undefined) return;
+  if (CI) throw new Error(`the sanitizer tests must run in CI (CI=true): ${clangProblem}`);
+  skip(`${clangProblem}: sanitizer and fuzzing tests skipped`);
+}
+
+function le32(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v, true);
+  return b;
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'pathwatch-sanitizers-'));
+  clangProblem = probeClang();
+  if (clangProblem !== undefined) return;
+  // Corpus and seeds from every fixture record, as the TypeScript readers deliver them.
+  const all = await allFixtureRecords();
+  records = all.length;
+  const parts: Uint8Array[] = [];
+  seedDir = join(work, 'seeds');
+  mkdirSync(seedDir);
+  all.forEach((r, i) => {
+    parts.push(le32(r.linkType), le32(r.bytes.length), r.bytes);
+    // The fuzz target's selector: the link type's index in its table (0xff: one it does not read).
+    const index = FUZZ_LINK_TYPES.indexOf(r.linkType);
+    const selector = index < 0 ? 0xff : index;
+    writeFileSync(join(seedDir, `record-${i}`), Buffer.concat([Buffer.from([selector]), r.bytes]));
+  });
+  corpusFile = join(work, 'fixtures.corpus');
+  writeFileSync(corpusFile, Buffer.concat(parts));
+  driver = join(work, 'pw_fuzz_driver');
+  fuzzer = join(work, 'pw_fuzz_decode');
+  compile(driver, SANITIZE, [join(ROOT, 'native/fuzz/guarded_decode.c'), join(ROOT, 'native/fuzz/corpus_driver.c')]);
+  compile(fuzzer, [...SANITIZE, '-fsanitize=fuzzer'], [join(ROOT, 'native/fuzz/guarded_decode.c'), join(ROOT, 'native/fuzz/fuzz_decode.c')]);
+}, 180_000);
+
+afterAll(() => {
+  if (work !== '') rmSync(work, { recursive: true, force: true });
+});
+
+describe('the native decoder and fingerprint under ASan and UBSan', () => {
+  it(`the standalone driver: every fixture record on every link type, the block loop, ${DRIVER_MUTATIONS} mutations`, (ctx) => {
+    requireClang(ctx.skip);
+    const r = spawnSync(driver, [corpusFile, String(DRIVER_MUTATIONS), '20260107'], { encoding: 'utf8', env: SANITIZER_ENV, timeout: 120_000 });
+    const output = `${r.stdout}\n${r.stderr}`;
+    expect(r.error, output).toBeUndefined();
+    expect(output, output).not.toMatch(REPORT);
+    expect(r.status, output).toBe(0);
+    const summary = /pw_fuzz_driver: (\d+) records, (\d+) mutations, (\d+) decodes/.exec(r.stdout);
+    expect(summary, r.stdout).not.toBeNull();
+    expect(Number(summary?.[1])).toBe(records);
+    console.log(r.stdout.trim());
+  }, 150_000);
+
+  it(`libFuzzer, seeded with every fixture record, for ${FUZZ_SECONDS} s`, (ctx) => {
+    requireClang(ctx.skip);
+    const corpus = join(work, 'corpus');
+    mkdirSync(corpus);
+    const r = spawnSync(
+      fuzzer,
+      [`-max_total_time=${FUZZ_SECONDS}`, '-max_len=4096', '-timeout=10', '-rss_limit_mb=2048', '-print_final_stats=1', `-artifact_prefix=${work}/`, corpus, seedDir],
+      { encoding: 'utf8', env: SANITIZER_ENV, timeout: (FUZZ_SECONDS + 60) * 1000 },
+    );
+    const output = `${r.stdout}\n${r.stderr}`;
+    const tail = output.split('\n').slice(-60).join('\n');
+    expect(r.error, tail).toBeUndefined();
+    expect(output, tail).not.toMatch(REPORT);
+    expect(r.status, tail).toBe(0);
+    expect(readdirSync(work).filter((f) => /^(crash|leak|timeout|oom|slow-unit)-/.test(f)), tail).toEqual([]);
+    const runs = Number(/stat::number_of_executed_units:\s*(\d+)/.exec(output)?.[1] ?? 0);
+    const coverage = /#\d+\s+DONE\s+cov: (\d+) ft: (\d+) corp: (\d+)/.exec(output);
+    console.log(`libFuzzer: ${runs} inputs in ${FUZZ_SECONDS} s from ${records} seeds, no report (${coverage ? `cov ${coverage[1]}, ft ${coverage[2]}, corpus ${coverage[3]}` : 'no coverage line'})`);
+    expect(runs).toBeGreaterThan(10_000);
+  }, (FUZZ_SECONDS + 90) * 1000);
+});
