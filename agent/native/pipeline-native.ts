@@ -1,3 +1,49 @@
-/** The native sighting pipeline's exports (native/addon/pipeline_napi.c), as TypeScript sees them. */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
-export interface NativePipelineExports {}
+/**
+ * The native sighting pipeline's exports (native/addon/pipeline_napi.c and its stage files), as
+ * TypeScript sees them. The stages are agent/flow's, ported function for function to C
+ * (native/engine/flow_table.h, encap_chains.h); test/native compares them with the TypeScript ones.
+ */
+
+/** A native flow table on its own (engine/flow_table.h). Opaque. */
+export interface NativeFlowTable {
+  readonly __nativeFlowTable: unique symbol;
+}
+
+/**
+ * The words of a view that flowTableAdd reads, in this order (PACKED_* in flow_table_napi.c):
+ * ipVersion, proto, sport, dport, src[4], dst[4], encapDepth, encapKind[4], encapOuterVersion[4],
+ * encapVni[4] (as uint32), encapOuterSrc[16], encapOuterDst[16].
+ */
+export const PACKED_VIEW_WORDS = 57;
+
+/**
+ * Flushed flow records: RECORD_WORDS words each, in flush order (pipeline_parts.h): the slot's
+ * words (flow-table.ts's layout: iface, meta, src0, dst0, ports, -, -, vni; counters as Float64
+ * words 8..15; src, dst, outer src, outer dst from word 16) except word 5, the slot, and word 6,
+ * the resolved direction | outer IP version << 8 | chain id << 16.
+ */
+export const RECORD_WORDS = 32;
+
+export interface NativeFlowTableStats {
+  readonly flows: number;
+  readonly records: number;
+  readonly overflowPackets: number;
+  /** Chains not interned because the chain table was full (EncapChains.overflow). */
+  readonly chainOverflow: number;
+}
+
+export interface NativePipelineExports {
+  /** A flow table growing from initialCapacity to maxFlows slots (powers of two, at most 2^18). */
+  createFlowTable(initialCapacity: number, maxFlows: number): NativeFlowTable;
+  /** FlowTable.add with a packed view (PACKED_VIEW_WORDS); returns the slot or -1. */
+  flowTableAdd(table: NativeFlowTable, view: Uint32Array, ifaceId: number, direction: number, length: number, tsMs: number): number;
+  /** FlowTable.created after the last add. */
+  flowTableCreated(table: NativeFlowTable): boolean;
+  flowTableSetDirection(table: NativeFlowTable, slot: number, direction: number): boolean;
+  flowTableMarkOriginated(table: NativeFlowTable, slot: number): boolean;
+  /** FlowTable.flush: the interval's records (RECORD_WORDS each). */
+  flowTableFlush(table: NativeFlowTable): Uint32Array;
+  flowTableStats(table: NativeFlowTable): NativeFlowTableStats;
+  /** A chain's stored row (depth, then 11 words per layer: kind, outer version, VNI, source, destination); empty for an unknown id. */
+  flowTableChain(table: NativeFlowTable, id: number): Uint32Array;
+}

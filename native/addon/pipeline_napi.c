@@ -1,8 +1,10 @@
-/* The sighting pipeline (flow table, hop matcher) as Node-API exports. */
+/*
+ * The sighting pipeline's stages after decode (flow table, hop matcher) as Node-API exports, one
+ * file per stage (pipeline_parts.h). Types: agent/native/pipeline-native.ts.
+ */
+#include "addon/pipeline_parts.h"
 #include "addon/registrations.h"
 
 napi_status register_pipeline(napi_env env, napi_value exports) {
-  (void)env;
-  (void)exports;
-  return napi_ok;
+  return register_flow_table(env, exports);
 }
