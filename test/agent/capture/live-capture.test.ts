@@ -298,6 +298,36 @@ describe.skipIf(unavailable !== null)('live capture through libpcap in the addon
     await cap.stop();
   });
 
+  it('lets the process exit once stopped, and survives a worker thread torn down while it captures', () => {
+    ensureBuilt();
+    const module = join(ROOT, 'dist/agent/capture/live-capture.js');
+    // Stopped: nothing of the capture keeps the event loop alive (the child must end by itself).
+    const stopped = spawnSync(process.execPath, ['--input-type=module', '-e', `
+      import { startLiveCapture } from '${module}';
+      const c = startLiveCapture({ iface: 'lo', filter: 'udp port 1' });
+      await c.ready;
+      await c.stop();
+      process.stdout.write('stopped');`], { encoding: 'utf8', timeout: 20_000 });
+    expect(stopped.status, stopped.stderr).toBe(0);
+    expect(stopped.stdout).toBe('stopped');
+    // A worker thread capturing is terminated: Node tears its environment down, the capture thread is
+    // stopped and joined before anything it uses goes away, and the process goes on.
+    const worker = spawnSync(process.execPath, ['--input-type=module', '-e', `
+      import { Worker } from 'node:worker_threads';
+      const w = new Worker(\`
+        Promise.all([import('node:worker_threads'), import('${module}')]).then(async ([{ parentPort }, { startLiveCapture }]) => {
+          const c = startLiveCapture({ iface: 'lo', filter: 'udp port 1' });
+          await c.ready;
+          parentPort.postMessage('capturing');
+        });\`, { eval: true });
+      w.once('message', async () => {
+        await w.terminate();
+        setTimeout(() => process.stdout.write('survived'), 200);
+      });`], { encoding: 'utf8', timeout: 20_000 });
+    expect(worker.status, worker.stderr).toBe(0);
+    expect(worker.stdout).toBe('survived');
+  });
+
   it('without CAP_NET_RAW and CAP_NET_ADMIN: pathwatch watch says what it needs, in one line, and exits 2', () => {
     ensureBuilt();
     const r = spawnSync('capsh', ['--drop=cap_net_raw,cap_net_admin', '--', '-c', `exec '${process.execPath}' '${join(ROOT, 'bin/pathwatch.js')}' watch --iface lo`], {
