@@ -84,6 +84,34 @@ describe('the native decoder is the TypeScript decoder', () => {
     expect(pair.compared).toBe(50_000);
   });
 
+  it("at the edges of JavaScript's numbers: lengths past 32 bits, keys and counters past 2^31", () => {
+    const pair = new DecoderPair();
+    const be32 = (v: number): number[] => [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+    const v6 = (next: number, payloadLength: number, body: number[]): Uint8Array =>
+      new Uint8Array([0x6f, 0xff, 0xff, 0xff, payloadLength >> 8, payloadLength & 255, next, 255, ...new Array<number>(32).fill(0xff), ...body]);
+    const tcpMax = [0xff, 0xff, 0xff, 0xff, ...be32(0xffffffff), ...be32(0x80000000), 0x51, 0xff, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7];
+    const cases: [number, Uint8Array][] = [
+      // Jumbograms claiming 2^32 - 1 and 65535 bytes (ipLength 2^32 + 39; a bad jumbo): truncated, then fingerprinted.
+      [101, v6(0, 0, [6, 0, 0xc2, 4, ...be32(0xffffffff), ...tcpMax])],
+      [101, v6(0, 0, [17, 0, 0xc2, 4, ...be32(0xffff), 0, 1, 0, 2, 0, 0, 0, 0])],
+      // Flow label 0xfffff, hop limit 255, TCP sequence, acknowledgement and flags at their maximum.
+      [229, v6(6, tcpMax.length, tcpMax)],
+      // A GRE key with the top bit set (negative in TypeScript's Int32Array) around IPv4 with IPv4 multicast and all-ones fields.
+      [228, new Uint8Array([0x45, 0, 0, 68, 0xff, 0xff, 0, 0, 255, 47, 0, 0, 192, 168, 0, 1, 192, 168, 0, 2, 0x20, 0, 0x08, 0, ...be32(0xfffffffe), 0x45, 0, 0, 40, 0xff, 0xff, 0x3f, 0xff, 1, 17, 0, 0, 169, 254, 0, 1, 255, 255, 255, 255, 0xff, 0xff, 0xff, 0xff, 0, 20, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9])],
+      // SLL2 with an interface index past 2^31 and a VXLAN VNI of 2^24 - 1.
+      [276, new Uint8Array([0x08, 0x00, 0, 0, ...be32(0xfffffff0), 0, 1, 4, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x45, 0, 0, 50, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0, 1, 0x12, 0xb5, 0, 30, 0, 0, 0x08, 0, 0, 0, 0xff, 0xff, 0xff, 0, 1, 2, 3, 4, 5, 6])],
+    ];
+    for (const [lt, bytes] of cases) {
+      const diff = pair.compare(bytes, 0, bytes.length, lt);
+      expect(diff, diff).toBeUndefined();
+    }
+    // The cases reach the edges they are about.
+    pair.ts.decode(cases[0]![1], 0, cases[0]![1].length, 101);
+    expect(pair.ts.view.ipLength).toBe(0xffffffff + 40);
+    pair.ts.decode(cases[3]![1], 0, cases[3]![1].length, 228);
+    expect(pair.ts.view.encapVni[0]).toBe(-2);
+  });
+
   it('refuses bad arguments instead of reading outside the buffer', () => {
     const e = engine();
     const dec = e.createDecoder();
