@@ -151,8 +151,8 @@ interface StepResult {
   readonly cpuUsPerPacketWithoutBpftrace: number | null;
   /** CPU seconds per process from readiness to just before the stop signal. */
   readonly cpuSplitSeconds: Record<string, number>;
-  /** pathwatch only: the node process's CPU seconds split into its main thread and all others. */
-  readonly nodeThreadSeconds: { main: number; others: number } | null;
+  /** pathwatch only: the node process's CPU seconds split into its main thread, the addon's capture thread and all others. */
+  readonly nodeThreadSeconds: { main: number; capture: number; others: number } | null;
   readonly peakRssKiB: Record<string, number>;
   /** From the start until a process of the tool held a packet socket (libpcap's pcap_activate). */
   readonly captureOpenSeconds: number | null;
@@ -361,25 +361,31 @@ function sampleProc(pid: number): ProcSample | undefined {
   }
 }
 
-/** CPU ticks (utime + stime) of a process's main thread and of all its other threads together. */
-function threadTicks(pid: number): { main: number; others: number } {
+/** The addon's capture thread names itself so (native/capture/live_capture.c). */
+const CAPTURE_THREAD = 'pw-capture';
+
+/** CPU ticks (utime + stime) of a process's main thread, its capture thread, and all its other threads together. */
+function threadTicks(pid: number): { main: number; capture: number; others: number } {
   let main = 0;
+  let capture = 0;
   let others = 0;
   let tasks: string[] = [];
   try {
     tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
-    return { main, others };
+    return { main, capture, others };
   }
   for (const t of tasks) {
     const stat = safeRead(`/proc/${pid}/task/${t}/stat`);
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(f[11]) + Number(f[12]);
     if (!Number.isFinite(ticks)) continue;
     if (Number(t) === pid) main += ticks;
+    else if (comm === CAPTURE_THREAD) capture += ticks;
     else others += ticks;
   }
-  return { main, others };
+  return { main, capture, others };
 }
 
 function sampleTree(rootPid: number): ProcSample[] {
@@ -586,7 +592,7 @@ async function runStep(ctx: Context, tool: ToolName, rate: number): Promise<Step
     const readySeconds = (Date.now() - startedAt) / 1000;
     await sleep(200); // let the tool settle (pathwatch's first tick) before the baseline
     const baseline = sampleTree(cap.pid);
-    // The node process (pathwatch): its threads, for the main / worker split.
+    // The node process (pathwatch): its threads, for the main / capture thread / other threads split.
     const nodePid = isPathwatch(tool) ? baseline.find((b) => b.comm === 'node')?.pid : undefined;
     const threadsBefore = nodePid === undefined ? undefined : threadTicks(nodePid);
     const latest = new Map<number, ProcSample>(baseline.map((s) => [s.pid, s]));
@@ -610,7 +616,9 @@ async function runStep(ctx: Context, tool: ToolName, rate: number): Promise<Step
       for (const s of atStop) remember(s);
       const threadsAfter = nodePid === undefined ? undefined : threadTicks(nodePid);
       const nodeThreadSeconds =
-        threadsBefore && threadsAfter ? { main: (threadsAfter.main - threadsBefore.main) / CLK_TCK, others: (threadsAfter.others - threadsBefore.others) / CLK_TCK } : null;
+        threadsBefore && threadsAfter
+          ? { main: (threadsAfter.main - threadsBefore.main) / CLK_TCK, capture: (threadsAfter.capture - threadsBefore.capture) / CLK_TCK, others: (threadsAfter.others - threadsBefore.others) / CLK_TCK }
+          : null;
       const cpuSplitSeconds: Record<string, number> = {};
       for (const s of atStop) {
         const before = baseline.find((b) => b.pid === s.pid)?.ticks ?? 0;
@@ -840,12 +848,12 @@ async function main(): Promise<number> {
     }
     // CPU per packet at the same rates (the best rates differ, and cost per packet falls with batching).
     const ratesRun = opts.rates.filter((rate) => results.some((r) => r.steps.some((st) => st.targetRate === rate)));
-    process.stdout.write(`\nCPU us/packet by rate (loss in brackets when lossy; node main/other-thread seconds for pathwatch):\n| rate | ${results.map((r) => r.tool).join(' | ')} |\n|---|${results.map(() => '---|').join('')}\n`);
+    process.stdout.write(`\nCPU us/packet by rate (loss in brackets when lossy; node main/capture/other-thread seconds for pathwatch):\n| rate | ${results.map((r) => r.tool).join(' | ')} |\n|---|${results.map(() => '---|').join('')}\n`);
     for (const rate of ratesRun) {
       const cells = results.map((r) => {
         const st = r.steps.find((x) => x.targetRate === rate);
         if (!st) return '';
-        const threads = st.nodeThreadSeconds ? ` (${st.nodeThreadSeconds.main.toFixed(2)}/${st.nodeThreadSeconds.others.toFixed(2)} s)` : '';
+        const threads = st.nodeThreadSeconds ? ` (${st.nodeThreadSeconds.main.toFixed(2)}/${st.nodeThreadSeconds.capture.toFixed(2)}/${st.nodeThreadSeconds.others.toFixed(2)} s)` : '';
         const withoutBpftrace = isPathwatch(r.tool) ? `, ${st.cpuUsPerPacketWithoutBpftrace?.toFixed(2) ?? '?'} without bpftrace` : '';
         return `${st.cpuUsPerPacket?.toFixed(2) ?? '?'}${withoutBpftrace}${st.lossFree ? '' : ` [${pct(st.loss)}]`}${threads}`;
       });

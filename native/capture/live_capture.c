@@ -253,6 +253,8 @@ static pcap_t *open_handle(struct capture *c, enum capture_failure *failure) {
 
 static void *capture_main(void *arg) {
   struct capture *c = (struct capture *)arg;
+  /* Named, so that top, perf and the live benchmark can tell its CPU from the event loop's. */
+  (void)pthread_setname_np(pthread_self(), "pw-capture");
   enum capture_failure failure = CAPTURE_FAILURE_NONE;
   pcap_t *p = NULL;
   if (c->config.netns != NULL && enter_netns(c) != 0) {
