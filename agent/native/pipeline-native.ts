@@ -1,7 +1,7 @@
 /**
  * The native sighting pipeline's exports (native/addon/pipeline_napi.c and its stage files), as
  * TypeScript sees them. The stages are agent/flow's, ported function for function to C
- * (native/engine/flow_table.h, encap_chains.h); test/native compares them with the TypeScript ones.
+ * (native/engine/flow_table.h, encap_chains.h, hash_index.h, packet_bytes_ring.h); test/native compares them with the TypeScript ones.
  */
 
 /** A native flow table on its own (engine/flow_table.h). Opaque. */
@@ -32,7 +32,41 @@ export interface NativeFlowTableStats {
   readonly chainOverflow: number;
 }
 
+/** A native fingerprint hash index (engine/hash_index.h). Opaque. */
+export interface NativeHashIndex {
+  readonly __nativeHashIndex: unique symbol;
+}
+
+/** A native ring of recent packets' first bytes (engine/packet_bytes_ring.h). Opaque. */
+export interface NativePacketBytesRing {
+  readonly __nativePacketBytesRing: unique symbol;
+}
+
+export interface NativePacketBytes {
+  readonly bytes: Uint8Array;
+  readonly origLen: number;
+  readonly linkType: number;
+}
+
 export interface NativePipelineExports {
+  /** HashIndex(initialCapacity), growing up to maxBuckets buckets (maxBuckets / 2 keys). */
+  createHashIndex(initialCapacity: number, maxBuckets: number): NativeHashIndex;
+  /** HashIndex.get: the value for a 53-bit key, or -1. */
+  hashIndexGet(index: NativeHashIndex, key: number): number;
+  /** HashIndex.set; false when a new key does not fit under maxBuckets. */
+  hashIndexSet(index: NativeHashIndex, key: number, value: number): boolean;
+  hashIndexDelete(index: NativeHashIndex, key: number): boolean;
+  hashIndexClear(index: NativeHashIndex): void;
+  hashIndexSize(index: NativeHashIndex): number;
+  /** PacketBytesRing({ slots, slotBytes }); slots up to 2^22, slotBytes up to 65535. */
+  createPacketBytesRing(slots: number, slotBytes: number): NativePacketBytesRing;
+  /** PacketBytesRing.put: the packet's sequence number. */
+  packetBytesPut(ring: NativePacketBytesRing, data: Uint8Array, offset: number, caplen: number, origLen: number, linkType: number): number;
+  /** PacketBytesRing.get. */
+  packetBytesGet(ring: NativePacketBytesRing, seq: number): NativePacketBytes | undefined;
+  /** PacketBytesRing.overwritten. */
+  packetBytesOverwritten(ring: NativePacketBytesRing): number;
+
   /** A flow table growing from initialCapacity to maxFlows slots (powers of two, at most 2^18). */
   createFlowTable(initialCapacity: number, maxFlows: number): NativeFlowTable;
   /** FlowTable.add with a packed view (PACKED_VIEW_WORDS); returns the slot or -1. */

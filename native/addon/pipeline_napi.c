@@ -6,5 +6,7 @@
 #include "addon/registrations.h"
 
 napi_status register_pipeline(napi_env env, napi_value exports) {
-  return register_flow_table(env, exports);
+  napi_status s = register_flow_table(env, exports);
+  if (s != napi_ok) return s;
+  return register_matcher_parts(env, exports);
 }

@@ -15,6 +15,8 @@
 
 /* native/addon/flow_table_napi.c: a flow table on its own, for the differential tests. */
 napi_status register_flow_table(napi_env env, napi_value exports);
+/* native/addon/matcher_parts_napi.c: the hop matcher's hash index and packet bytes ring on their own. */
+napi_status register_matcher_parts(napi_env env, napi_value exports);
 
 /*
  * native/addon/flow_records_napi.c: flushes a flow table into a Uint32Array of PW_RECORD_WORDS words
