@@ -148,7 +148,8 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const sample = v.sample === undefined ? undefined : Number(v.sample);
   if (sample !== undefined && !(Number.isInteger(sample) && sample >= 1 && sample <= 1_000_000)) throw new UsageError(`agent: --sample takes a whole number from 1 to 1000000, not "${v.sample}"`);
   const bufferMb = v['buffer-mb'] === undefined ? undefined : Number(v['buffer-mb']);
-  if (bufferMb !== undefined && !(bufferMb >= 1 && bufferMb <= 4096)) throw new UsageError(`agent: --buffer-mb takes 1 to 4096, not "${v['buffer-mb']}"`);
+  // libpcap takes the ring's size as an int: up to 1 GiB here.
+  if (bufferMb !== undefined && !(bufferMb >= 1 && bufferMb <= 1024)) throw new UsageError(`agent: --buffer-mb takes 1 to 1024, not "${v['buffer-mb']}"`);
   const crossNodeSample = v['cross-node-sample'] === undefined ? undefined : Number(v['cross-node-sample']);
   if (crossNodeSample !== undefined && !(Number.isInteger(crossNodeSample) && crossNodeSample >= 0 && crossNodeSample <= 1_000_000)) {
     throw new UsageError(`agent: --cross-node-sample takes a whole number from 0 to 1000000, not "${v['cross-node-sample']}"`);

@@ -58,7 +58,12 @@ export interface LiveCapture {
 }
 
 const DEFAULT_SNAPLEN = 256;
+/** libpcap's largest snap length. */
+const MAX_SNAPLEN = 262144;
 const DEFAULT_BUFFER_KIB = 16384;
+/** The ring's size goes to libpcap as an int of bytes: 64 KiB to 1 GiB here (native/addon/live_capture_napi.c). */
+const MIN_BUFFER_KIB = 64;
+const MAX_BUFFER_KIB = 1024 * 1024;
 /**
  * libpcap's read timeout: the kernel hands over a partly filled ring block after this long, so a
  * quiet link's packets reach the pipeline within it. Shorter costs wake-ups on a trickle.
@@ -95,7 +100,10 @@ function failureMessage(failure: NativeCaptureFailure, message: string, iface: s
 export function startLiveCapture(options: LiveCaptureOptions = {}): LiveCapture {
   const iface = options.iface ?? 'any';
   const snaplen = options.snaplen ?? DEFAULT_SNAPLEN;
+  const bufferKiB = options.bufferKiB ?? DEFAULT_BUFFER_KIB;
   if (options.filter?.includes('\0') || iface.includes('\0')) throw new LiveCaptureError('the capture filter and interface name cannot hold a NUL character');
+  if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > MAX_SNAPLEN) throw new LiveCaptureError(`the snap length takes 1 to ${MAX_SNAPLEN} bytes, not ${snaplen}`);
+  if (!(bufferKiB >= MIN_BUFFER_KIB && bufferKiB <= MAX_BUFFER_KIB)) throw new LiveCaptureError(`the capture buffer takes ${MIN_BUFFER_KIB} KiB to ${MAX_BUFFER_KIB / 1024} MiB, not ${bufferKiB} KiB`);
   let addon: NativeAddon;
   try {
     addon = nativeAddon();
@@ -155,7 +163,7 @@ export function startLiveCapture(options: LiveCaptureOptions = {}): LiveCapture 
       {
         iface,
         snaplen,
-        bufferBytes: (options.bufferKiB ?? DEFAULT_BUFFER_KIB) * 1024,
+        bufferBytes: Math.round(bufferKiB * 1024),
         timeoutMs: READ_TIMEOUT_MS,
         ...(options.filter !== undefined ? { filter: options.filter } : {}),
         ...(options.netns !== undefined ? { netns: options.netns } : {}),
@@ -164,7 +172,7 @@ export function startLiveCapture(options: LiveCaptureOptions = {}): LiveCapture 
       onEvent,
     );
   } catch (e) {
-    // Options the addon refuses (a snap length or buffer out of range): nothing was started.
+    // Arguments the addon refuses, or no thread to be had: nothing was started.
     throw new LiveCaptureError(`cannot start the capture: ${e instanceof Error ? e.message : String(e)}`);
   }
 

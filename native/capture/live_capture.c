@@ -109,6 +109,16 @@ static void hand_over(struct capture *c) {
   }
 }
 
+/* Makes a free block the one being filled. Called with the mutex held and free_count > 0. */
+static void claim_free_block(struct capture *c) {
+  unsigned i = c->free_ring[c->free_head];
+  c->free_head = (c->free_head + 1) % c->nblocks;
+  c->free_count--;
+  c->state[i] = BLOCK_FILLING;
+  c->filling = (int)i;
+  c->filled = 0;
+}
+
 /* Waits (bounded by stop) for a free block and makes it the one being filled; false when stopping. */
 static bool take_block(struct capture *c) {
   pthread_mutex_lock(&c->mutex);
@@ -132,13 +142,8 @@ static bool take_block(struct capture *c) {
     pthread_mutex_unlock(&c->mutex);
     return false;
   }
-  unsigned i = c->free_ring[c->free_head];
-  c->free_head = (c->free_head + 1) % c->nblocks;
-  c->free_count--;
-  c->state[i] = BLOCK_FILLING;
+  claim_free_block(c);
   pthread_mutex_unlock(&c->mutex);
-  c->filling = (int)i;
-  c->filled = 0;
   return true;
 }
 
@@ -266,18 +271,20 @@ static void *capture_main(void *arg) {
     post_failure(c, failure);
     goto end;
   }
+  /*
+   * The file header goes at once, alone, and always (even when stop() came already): the consumer
+   * learns the link type before any packet, and a capture stopped at once is an empty capture, not
+   * an empty stream. Every block is free now.
+   */
   pthread_mutex_lock(&c->mutex);
   c->pcap = p;
+  claim_free_block(c);
   pthread_mutex_unlock(&c->mutex);
+  unsigned first = (unsigned)c->filling;
+  c->filled = pcap_block_file_header(c->blocks[first], c->capacity[first], c->nano, (uint32_t)pcap_snapshot(p), (uint32_t)pcap_datalink(p));
   c->ready_event = (struct capture_event){.type = CAPTURE_EVENT_READY, .linktype = pcap_datalink(p)};
   if (!post(c, &c->ready_event)) atomic_store(&c->stopping, true);
-
-  /* The file header goes at once, alone: the consumer learns the link type before any packet. */
-  if (take_block(c)) {
-    unsigned i = (unsigned)c->filling;
-    c->filled = pcap_block_file_header(c->blocks[i], c->capacity[i], c->nano, (uint32_t)pcap_snapshot(p), (uint32_t)pcap_datalink(p));
-    hand_over(c);
-  }
+  hand_over(c);
   while (!atomic_load(&c->stopping)) {
     int n = pcap_dispatch(p, -1, on_packet, (u_char *)c);
     if (n == PCAP_ERROR) {
@@ -299,9 +306,6 @@ static void *capture_main(void *arg) {
   pcap_close(p);
 
 end:
-  pthread_mutex_lock(&c->mutex);
-  c->thread_done = true;
-  pthread_mutex_unlock(&c->mutex);
   c->end_event = (struct capture_event){.type = CAPTURE_EVENT_END};
   (void)post(c, &c->end_event);
   return NULL;

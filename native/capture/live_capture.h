@@ -104,7 +104,6 @@ struct capture {
   unsigned free_head, free_count;
   struct capture_counters counters;
   pcap_t *pcap; /* set while the handle is open */
-  bool thread_done;
 
   atomic_bool stopping;
 
