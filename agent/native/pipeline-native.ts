@@ -48,7 +48,56 @@ export interface NativePacketBytes {
   readonly linkType: number;
 }
 
+/** A whole native sighting pipeline (engine/sighting_pipeline.h). Opaque. */
+export interface NativeSightingPipeline {
+  readonly __nativeSightingPipeline: unique symbol;
+}
+
+/** createSightingPipeline's config, in this order (CFG_* in sighting_pipeline_napi.c). */
+export const PIPELINE_CONFIG_WORDS = 8;
+/** Words of meta per record of a block (PW_REC_* in engine/sighting_pipeline.h): offset, caplen, origlen, link type, iface (0xffffffff: per packet), direction, binding. */
+export const PIPELINE_RECORD_WORDS = 7;
+/** Undecoded tunnel records listed per pipelineRun at most (UNDECODED_MAX). */
+export const PIPELINE_UNDECODED_MAX = 4096;
+
+/** What pipelineTake hands over: numbers (see node-findings-native.ts) and the groups' sample bytes. */
+export interface NativeTaken {
+  readonly numbers: Float64Array;
+  readonly bytes: Uint8Array;
+}
+
+/** pipelineKnowledge's answers: 5 per question (src location, dst location, exits back a and b, own MAC), and own addresses (version, 4 words each). */
+export interface NativeKnowledgeAnswers {
+  readonly answers: Float64Array;
+  readonly own: Float64Array;
+}
+
 export interface NativePipelineExports {
+  createSightingPipeline(config: Float64Array): NativeSightingPipeline;
+  /** Mirrors the interface registry: per interface its node and role (0 other, 1 pod, 2 tunnel); per node coverage and interface count. */
+  pipelineSyncRegistry(p: NativeSightingPipeline, ifaceNode: Uint32Array, ifaceRole: Uint8Array, nodeCovers: Uint8Array, nodeIfaces: Uint32Array): void;
+  pipelineSetIfindex(p: NativeSightingPipeline, binding: number, ifindex: number, iface: number): void;
+  /**
+   * Runs records [start, count) of a block; returns the next record to run. When it is below count
+   * and not because the undecoded list filled, out[0], out[1] are the Linux ifindex and hardware type of
+   * the record whose interface JavaScript must register. out[2]: undecoded tunnel records listed in
+   * `undecoded` (pairs record, interface id).
+   */
+  pipelineRun(p: NativeSightingPipeline, data: Uint8Array, meta: Uint32Array, tsMs: Float64Array, start: number, count: number, out: Float64Array, undecoded: Uint32Array): number;
+  pipelineExpire(p: NativeSightingPipeline, node: number, watermark: number): void;
+  pipelineExpireAll(p: NativeSightingPipeline, node: number, endTs: number): void;
+  pipelineMatchers(p: NativeSightingPipeline): Uint32Array;
+  pipelineFlush(p: NativeSightingPipeline): Uint32Array;
+  pipelineChain(p: NativeSightingPipeline, id: number): Uint32Array;
+  pipelineTake(p: NativeSightingPipeline, node: number): NativeTaken;
+  /** questions: src key, dst key, interface id per question. */
+  pipelineKnowledge(p: NativeSightingPipeline, node: number, questions: Float64Array): NativeKnowledgeAnswers;
+  /** PipelineStats (9), flows, records, overflow packets, then the engine's bounds: open packets, sightings, hops, knowledge refused; open packets now; sample bytes overwritten. */
+  pipelineStats(p: NativeSightingPipeline): Float64Array;
+  /** Packets per interface id [0, count), then bytes. */
+  pipelineInterfaceCounts(p: NativeSightingPipeline, count: number): Float64Array;
+  pipelineDecodeEvents(p: NativeSightingPipeline): Float64Array;
+
   /** HashIndex(initialCapacity), growing up to maxBuckets buckets (maxBuckets / 2 keys). */
   createHashIndex(initialCapacity: number, maxBuckets: number): NativeHashIndex;
   /** HashIndex.get: the value for a 53-bit key, or -1. */

@@ -38,6 +38,12 @@ export interface ReplayFlow {
   readonly lastSeen: string;
 }
 
+
+/** What the catalog reads of a flow table's slot while its record is handed out (FlowTable, or the native pipeline's view of a flushed record). */
+export type CatalogFlowTable = Pick<FlowTable, 'keyWords' | 'iface' | 'ipVersion' | 'encapKind' | 'proto' | 'outerVersion' | 'portsWord' | 'vniWord' | 'chainId' | 'srcOffset' | 'dstOffset' | 'outerSrcOffset' | 'outerDstOffset'> & {
+  readonly chains: { layers(id: number): EncapLayerRecord[] };
+};
+
 /** Packets per encapsulation chain, for the summary (`vxlan`, `ipip>gre`, `gre (payload not decoded: ...)`). */
 export interface EncapsulationSeen {
   readonly chain: string;
@@ -93,7 +99,7 @@ export class FlowCatalog {
 
   constructor(
     private readonly registry: InterfaceRegistry,
-    private readonly table: FlowTable,
+    private readonly table: CatalogFlowTable,
   ) {}
 
   /** One interval record of the flow table's slot: added to that flow's total. */

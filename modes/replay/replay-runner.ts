@@ -16,7 +16,6 @@ import { CaptureFormatError, CaptureRecord, recordTimeMs } from '../../agent/cap
 import { InterfaceRegistry } from '../../agent/flow/interface-registry.js';
 import { DEFAULT_HOP_MATCHER_CONFIG } from '../../agent/flow/node-hop-matcher.js';
 import { DEFAULT_PACKET_BYTES_CONFIG } from '../../agent/flow/packet-bytes-ring.js';
-import { SightingPipeline } from '../../agent/flow/sighting-pipeline.js';
 import { findDrops, type DropFindingStats } from '../../core/correlate/find-drops.js';
 import { DEFAULT_STITCHER_CONFIG, TunnelStitcher } from '../../core/correlate/tunnel-stitcher.js';
 import type { ExplainedDrop } from '../../core/explain/explain-drop.js';
@@ -25,6 +24,7 @@ import type { InterfaceRole } from '../../core/findings/interface-roles.js';
 import type { NodeCounters, NodeFindings } from '../../core/findings/node-findings.js';
 import type { JudgedCandidate } from '../../core/judge/judge-findings.js';
 import { NodeFindingsAccumulator } from './node-findings-accumulator.js';
+import { createReplayPipeline, replayEngine, type ReplayEngine, type ReplayPipeline } from './replay-pipeline.js';
 import { ReplayInput, type ReplayInputSpec } from './replay-input.js';
 import { FlowCatalog, type EncapsulationSeen, type ReplayFlow } from './flow-catalog.js';
 
@@ -42,6 +42,8 @@ export interface ReplayOptions {
   readonly keepPacketBytes?: boolean;
   /** Keep every encapsulated departure and arrival in the findings (goldens; memory grows with them). */
   readonly keepTunnelHops?: boolean;
+  /** The per-packet engine (replay-pipeline.ts): native unless asked otherwise. */
+  readonly engine?: ReplayEngine;
 }
 
 export interface ReplayNodeStats extends NodeCounters {
@@ -107,12 +109,16 @@ const EXPIRE_STEP_MS = 1;
 export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const windowMs = options.windowMs ?? DEFAULT_HOP_MATCHER_CONFIG.windowMs;
   const registry = new InterfaceRegistry(options.roles ?? new Map());
-  const pipeline = new SightingPipeline(registry, {
-    matcher: { ...DEFAULT_HOP_MATCHER_CONFIG, windowMs },
-    ...(options.keepPacketBytes ? { packetBytes: DEFAULT_PACKET_BYTES_CONFIG } : {}),
-    // Called only while records are processed, after `catalog` exists.
-    onUndecodedTunnel: (view, ifaceId, tsMs, length) => catalog.addUndecodedTunnel(view, ifaceId, tsMs, length),
-  });
+  const pipeline = createReplayPipeline(
+    registry,
+    {
+      matcher: { ...DEFAULT_HOP_MATCHER_CONFIG, windowMs },
+      ...(options.keepPacketBytes ? { packetBytes: DEFAULT_PACKET_BYTES_CONFIG } : {}),
+      // Called only while records are processed, after `catalog` exists.
+      onUndecodedTunnel: (view, ifaceId, tsMs, length) => catalog.addUndecodedTunnel(view, ifaceId, tsMs, length),
+    },
+    replayEngine(options.engine),
+  );
   const catalog = new FlowCatalog(registry, pipeline.flows);
   const onFlow = (record: FlowRecord, slot: number): void => {
     catalog.addFlowRecord(slot, record);
@@ -260,13 +266,13 @@ function endedNodes(inputs: readonly ReplayInput[]): Map<string, number> {
 }
 
 /** Capture records read on one interface of a node, and their bytes on the wire. */
-function interfaceCounts(pipeline: SightingPipeline, node: string, name: string): { packets: number; bytes: number } {
+function interfaceCounts(pipeline: ReplayPipeline, node: string, name: string): { packets: number; bytes: number } {
   const iface = pipeline.registry.interfaces.find((i) => i.node.name === node && i.name === name);
   if (!iface) return { packets: 0, bytes: 0 };
   return { packets: pipeline.interfacePackets[iface.id] ?? 0, bytes: pipeline.interfaceBytes[iface.id] ?? 0 };
 }
 
-function replayStats(inputs: readonly ReplayInput[], pipeline: SightingPipeline, findings: readonly NodeFindings[], judged: DropFindingStats, stitcher: TunnelStitcher, windowMs: number, catalog: FlowCatalog): ReplayStats {
+function replayStats(inputs: readonly ReplayInput[], pipeline: ReplayPipeline, findings: readonly NodeFindings[], judged: DropFindingStats, stitcher: TunnelStitcher, windowMs: number, catalog: FlowCatalog): ReplayStats {
   let firstTs = Infinity;
   let lastTs = -Infinity;
   for (const i of inputs) {

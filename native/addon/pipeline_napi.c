@@ -8,5 +8,7 @@
 napi_status register_pipeline(napi_env env, napi_value exports) {
   napi_status s = register_flow_table(env, exports);
   if (s != napi_ok) return s;
-  return register_matcher_parts(env, exports);
+  s = register_matcher_parts(env, exports);
+  if (s != napi_ok) return s;
+  return register_sighting_pipeline(env, exports);
 }

@@ -17,6 +17,8 @@
 napi_status register_flow_table(napi_env env, napi_value exports);
 /* native/addon/matcher_parts_napi.c: the hop matcher's hash index and packet bytes ring on their own. */
 napi_status register_matcher_parts(napi_env env, napi_value exports);
+/* native/addon/sighting_pipeline_napi.c: the whole pipeline over blocks of records. */
+napi_status register_sighting_pipeline(napi_env env, napi_value exports);
 
 /*
  * native/addon/flow_records_napi.c: flushes a flow table into a Uint32Array of PW_RECORD_WORDS words

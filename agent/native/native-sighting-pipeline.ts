@@ -1,0 +1,384 @@
+/**
+ * The native sighting pipeline (native/engine/sighting_pipeline.h) behind SightingPipeline's surface
+ * as replay uses it: records are copied into a block and run in C a block at a time (when the block
+ * is full, and before anything that reads the engine's state: advancing, flushing, taking findings,
+ * statistics), in the order they came. Per record JavaScript only copies bytes and a few words.
+ *
+ * The interface registry stays in JavaScript and is mirrored into the engine before any record that
+ * could see a change (a new interface or node, a node's coverage) runs. A record of a Linux `any`
+ * capture whose interface index the engine does not know yet stops its block: the interface is
+ * registered here exactly as SightingPipeline.ifaceForIfindex does, and the block resumes from it.
+ */
+import type { CaptureRecord } from '../capture/capture-record.js';
+import { DECODE_EVENT_NAMES, DecodeEventCounters } from '../decode/decode-events.js';
+import { PacketDecoder } from '../decode/packet-decoder.js';
+import type { FlowRecord, EncapLayerRecord } from '../../core/findings/flow-record.js';
+import type { NodeFindings, NodeKnowledgeFacts, VanishCandidate } from '../../core/findings/node-findings.js';
+import type { InterfaceRegistry, NodeInfo } from '../flow/interface-registry.js';
+import { DEFAULT_HOP_MATCHER_CONFIG } from '../flow/node-hop-matcher.js';
+import type { CaptureBinding, PipelineStats, SightingPipelineConfig } from '../flow/sighting-pipeline.js';
+import { chainLayers, forEachFlowRecord, recordChainId } from './flow-records-native.js';
+import { nativeAddon } from './native-addon.js';
+import { nativeKnowledgeFor, nativeNodeFindings } from './node-findings-native.js';
+import { PIPELINE_CONFIG_WORDS, PIPELINE_RECORD_WORDS, PIPELINE_UNDECODED_MAX, RECORD_WORDS, type NativePipelineExports, type NativeSightingPipeline as Handle } from './pipeline-native.js';
+
+/** Records per block, and the block's bytes at first (grown for a record larger than it). */
+const BLOCK_RECORDS = 4096;
+const BLOCK_BYTES = 4 << 20;
+/** Open packets and sightings the engine keeps per node (powers of two; see README's native engine notes). */
+export const NATIVE_OPEN_PACKETS = 1 << 20;
+export const NATIVE_SIGHTINGS = 1 << 21;
+const ARPHRD_LOOPBACK = 772;
+const NO_IFACE = 0xffffffff;
+
+const DECODE_INDEX = new Map<string, number>(DECODE_EVENT_NAMES.map((name, i) => [name, i]));
+const ROLE_CODES: Readonly<Record<string, number>> = { pod: 1, tunnel: 2 };
+
+/** What the engine lost to its bounds (never in NodeCounters). */
+export interface NativeOverflow {
+  readonly openPackets: number;
+  readonly sightings: number;
+  readonly hops: number;
+  readonly knowledge: number;
+}
+
+/** One node's matcher, as replay drives NodeHopMatcher. */
+export class NativeNodeMatcher {
+  constructor(
+    readonly node: NodeInfo,
+    private readonly pipeline: NativeSightingPipeline,
+  ) {}
+
+  expire(watermark: number): void {
+    this.pipeline.submit();
+    this.pipeline.addon.pipelineExpire(this.pipeline.handle, this.node.index, watermark);
+  }
+
+  expireAll(endTs: number): void {
+    this.pipeline.submit();
+    this.pipeline.addon.pipelineExpireAll(this.pipeline.handle, this.node.index, endTs);
+  }
+
+  takeFindings(coveredUntil: number): NodeFindings {
+    const p = this.pipeline;
+    p.submit();
+    const taken = p.addon.pipelineTake(p.handle, this.node.index);
+    return nativeNodeFindings(taken, p.registry, this.node, coveredUntil, (q) => p.addon.pipelineKnowledge(p.handle, this.node.index, q));
+  }
+
+  knowledgeFor(candidates: readonly VanishCandidate[]): NodeKnowledgeFacts {
+    const p = this.pipeline;
+    p.submit();
+    return nativeKnowledgeFor(candidates, p.registry, this.node, (q) => p.addon.pipelineKnowledge(p.handle, this.node.index, q));
+  }
+}
+
+/**
+ * The flow table as FlowCatalog reads it while a flush's records are handed out: each method answers
+ * for the record being handed out (the slot argument names it), from the record's own words.
+ */
+export class NativeFlowView {
+  keyWords: Uint32Array = new Uint32Array(0);
+  /** Word offset of the record being handed out. */
+  base = 0;
+  readonly stats = { flows: 0, records: 0, overflowPackets: 0 };
+  readonly chains: { layers(id: number): EncapLayerRecord[] };
+
+  constructor(addon: NativePipelineExports, handle: Handle) {
+    this.chains = { layers: (id: number) => (id === 0 ? [] : chainLayers(addon.pipelineChain(handle, id))) };
+  }
+
+  iface(_slot: number): number {
+    return this.keyWords[this.base] as number;
+  }
+  ipVersion(_slot: number): number {
+    return ((this.keyWords[this.base + 1] as number) >>> 16) & 0xff;
+  }
+  encapKind(_slot: number): number {
+    return (this.keyWords[this.base + 1] as number) >>> 24;
+  }
+  proto(_slot: number): number {
+    return ((this.keyWords[this.base + 1] as number) >>> 8) & 0xff;
+  }
+  outerVersion(_slot: number): number {
+    return ((this.keyWords[this.base + 6] as number) >>> 8) & 0xff;
+  }
+  portsWord(_slot: number): number {
+    return this.keyWords[this.base + 4] as number;
+  }
+  vniWord(_slot: number): number {
+    return this.keyWords[this.base + 7] as number;
+  }
+  chainId(_slot: number): number {
+    return recordChainId(this.keyWords, this.base / RECORD_WORDS);
+  }
+  srcOffset(_slot: number): number {
+    return this.base + 16;
+  }
+  dstOffset(_slot: number): number {
+    return this.base + 20;
+  }
+  outerSrcOffset(_slot: number): number {
+    return this.base + 24;
+  }
+  outerDstOffset(_slot: number): number {
+    return this.base + 28;
+  }
+}
+
+export class NativeSightingPipeline {
+  readonly addon: NativePipelineExports = nativeAddon();
+  readonly handle: Handle;
+  readonly flows: NativeFlowView;
+  private readonly nodeMatchers: NativeNodeMatcher[] = [];
+  /** Undecoded tunnel packets are decoded again here, for the observer (rare). */
+  private readonly tsDecoder = new PacketDecoder();
+  private readonly eventNames: readonly string[];
+
+  private data = new Uint8Array(BLOCK_BYTES);
+  private readonly meta = new Uint32Array(BLOCK_RECORDS * PIPELINE_RECORD_WORDS);
+  private readonly ts = new Float64Array(BLOCK_RECORDS);
+  private records = 0;
+  private bytes = 0;
+  private readonly out = new Float64Array(4);
+  private readonly undecoded = new Uint32Array(2 * PIPELINE_UNDECODED_MAX);
+  private readonly bindings = new Map<CaptureBinding, number>();
+  private readonly bindingList: CaptureBinding[] = [];
+  /** The registry as last told to the engine. */
+  private syncedIfaces = -1;
+  private syncedNodes = -1;
+  private syncedCovers = '';
+
+  constructor(
+    readonly registry: InterfaceRegistry,
+    private readonly config: SightingPipelineConfig = {},
+    /** Open packets (a power of two) and sightings each node's matcher keeps at most. */
+    capacity: { readonly openPackets: number; readonly sightings: number } = { openPackets: NATIVE_OPEN_PACKETS, sightings: NATIVE_SIGHTINGS },
+  ) {
+    if (config.acceptInterface || config.decoder) throw new Error('the native pipeline takes neither acceptInterface nor a decoder configuration yet');
+    const c = new Float64Array(PIPELINE_CONFIG_WORDS);
+    const m = config.matcher ?? DEFAULT_HOP_MATCHER_CONFIG;
+    c[0] = m.windowMs;
+    c[1] = m.maxVanishedGroups;
+    c[2] = m.tunnelHopSampleOneIn ?? -1;
+    c[3] = capacity.openPackets;
+    c[4] = capacity.sightings;
+    c[5] = config.sampleOneIn ?? 0;
+    c[6] = config.packetBytes?.slots ?? 0;
+    c[7] = config.packetBytes?.slotBytes ?? 0;
+    this.handle = this.addon.createSightingPipeline(c);
+    this.flows = new NativeFlowView(this.addon, this.handle);
+    this.eventNames = nativeAddon().decodeEventNames();
+  }
+
+  /** Matchers by node index, as SightingPipeline.matchers (created when the engine first saw the node). */
+  get matchers(): (NativeNodeMatcher | undefined)[] {
+    this.submit();
+    const out: (NativeNodeMatcher | undefined)[] = [];
+    for (const index of this.addon.pipelineMatchers(this.handle)) {
+      const node = this.registry.nodes[index];
+      if (!node) continue;
+      this.nodeMatchers[index] ??= new NativeNodeMatcher(node, this);
+      out[index] = this.nodeMatchers[index];
+    }
+    return out;
+  }
+
+  /** One captured packet: copied into the block (its bytes are only valid during this call). */
+  onRecord(record: CaptureRecord, binding: CaptureBinding): void {
+    if (this.registryChanged()) {
+      this.submit();
+      this.syncRegistry();
+    }
+    if (this.records === BLOCK_RECORDS || this.bytes + record.caplen > this.data.length) this.submit();
+    if (record.caplen > this.data.length) this.data = new Uint8Array(Math.max(record.caplen, this.data.length * 2));
+    const r = this.records++;
+    this.data.set(record.data.subarray(record.offset, record.offset + record.caplen), this.bytes);
+    const m = r * PIPELINE_RECORD_WORDS;
+    const meta = this.meta;
+    meta[m] = this.bytes;
+    meta[m + 1] = record.caplen;
+    meta[m + 2] = record.origlen;
+    meta[m + 3] = record.linkType;
+    const iface = binding.ifaceByCaptureInterface[record.interfaceId] ?? -1;
+    meta[m + 4] = iface >= 0 ? iface : NO_IFACE;
+    meta[m + 5] = record.direction;
+    meta[m + 6] = this.bindingIndex(binding);
+    this.ts[r] = record.tsSec * 1000 + record.tsNsec / 1e6;
+    this.bytes += record.caplen;
+  }
+
+  /** Runs the pending block in the engine. */
+  submit(): void {
+    if (this.records === 0) return;
+    const count = this.records;
+    this.records = 0;
+    this.bytes = 0;
+    for (let start = 0; start < count; ) {
+      const next = this.addon.pipelineRun(this.handle, this.data, this.meta, this.ts, start, count, this.out, this.undecoded);
+      this.observeUndecoded(this.out[2] as number);
+      if (next >= count) break;
+      if (this.out[2] !== PIPELINE_UNDECODED_MAX) this.registerIfindex(next);
+      start = next;
+    }
+  }
+
+  /** Judges every packet whose window closed before `watermark` (ms). */
+  advance(watermark: number): void {
+    for (const m of this.matchers) m?.expire(watermark);
+  }
+
+  flushFlows(onRecord?: (record: FlowRecord, slot: number) => void): void {
+    this.submit();
+    const words = this.addon.pipelineFlush(this.handle);
+    const view = this.flows;
+    view.keyWords = words;
+    forEachFlowRecord(words, this.registry, (record, slot) => {
+      onRecord?.(record, slot);
+      view.base += RECORD_WORDS;
+    });
+    view.base = 0;
+    this.refreshFlowStats();
+  }
+
+  finish(endTs: number, onRecord?: (record: FlowRecord, slot: number) => void): void {
+    for (const m of this.matchers) m?.expireAll(endTs);
+    this.flushFlows(onRecord);
+  }
+
+  get stats(): PipelineStats {
+    this.submit();
+    const s = this.addon.pipelineStats(this.handle);
+    return { records: s[0] as number, bytes: s[1] as number, decoded: s[2] as number, truncated: s[3] as number, notIp: s[4] as number, malformed: s[5] as number, sampledOut: s[6] as number, notAnalysed: s[7] as number, undecodedTunnel: s[8] as number };
+  }
+
+  /** What the engine's bounds refused (see NativeOverflow). */
+  get overflow(): NativeOverflow {
+    this.submit();
+    const s = this.addon.pipelineStats(this.handle);
+    return { openPackets: s[12] as number, sightings: s[13] as number, hops: s[14] as number, knowledge: s[15] as number };
+  }
+
+  get interfacePackets(): Float64Array {
+    this.submit();
+    const n = this.registry.interfaces.length;
+    return this.addon.pipelineInterfaceCounts(this.handle, n).slice(0, n);
+  }
+
+  get interfaceBytes(): Float64Array {
+    this.submit();
+    const n = this.registry.interfaces.length;
+    return this.addon.pipelineInterfaceCounts(this.handle, n).slice(n);
+  }
+
+  countsByRole(): Map<string, { packets: number; bytes: number }> {
+    const packets = this.interfacePackets;
+    const bytes = this.interfaceBytes;
+    const byRole = new Map<string, { packets: number; bytes: number }>();
+    for (const iface of this.registry.interfaces) {
+      const p = packets[iface.id] ?? 0;
+      if (p === 0) continue;
+      const sum = byRole.get(iface.role) ?? { packets: 0, bytes: 0 };
+      sum.packets += p;
+      sum.bytes += bytes[iface.id] ?? 0;
+      byRole.set(iface.role, sum);
+    }
+    return byRole;
+  }
+
+  /** The decoder's event counters, as SightingPipeline.decoder.events. */
+  get decoder(): { readonly events: DecodeEventCounters } {
+    this.submit();
+    const counts = this.addon.pipelineDecodeEvents(this.handle);
+    const events = new DecodeEventCounters();
+    const names = this.eventNames;
+    for (let i = 0; i < names.length; i++) {
+      const at = DECODE_INDEX.get(names[i] as string);
+      if (at !== undefined) events.counts[at] = counts[i] as number;
+    }
+    return { events };
+  }
+
+  private refreshFlowStats(): void {
+    const s = this.addon.pipelineStats(this.handle);
+    this.flows.stats.flows = s[9] as number;
+    this.flows.stats.records = s[10] as number;
+    this.flows.stats.overflowPackets = s[11] as number;
+  }
+
+  private bindingIndex(binding: CaptureBinding): number {
+    let i = this.bindings.get(binding);
+    if (i === undefined) {
+      i = this.bindingList.length;
+      this.bindings.set(binding, i);
+      this.bindingList.push(binding);
+    }
+    return i;
+  }
+
+  private registryChanged(): boolean {
+    const r = this.registry;
+    if (r.interfaces.length !== this.syncedIfaces || r.nodes.length !== this.syncedNodes) return true;
+    let covers = '';
+    for (const n of r.nodes) covers += n.coversAllInterfaces ? '1' : '0';
+    return covers !== this.syncedCovers;
+  }
+
+  private syncRegistry(): void {
+    const r = this.registry;
+    const ifaceNode = new Uint32Array(r.interfaces.length);
+    const ifaceRole = new Uint8Array(r.interfaces.length);
+    const nodeCovers = new Uint8Array(r.nodes.length);
+    const nodeIfaces = new Uint32Array(r.nodes.length);
+    for (const i of r.interfaces) {
+      ifaceNode[i.id] = i.node.index;
+      ifaceRole[i.id] = ROLE_CODES[i.role] ?? 0;
+      nodeIfaces[i.node.index] = (nodeIfaces[i.node.index] as number) + 1;
+    }
+    let covers = '';
+    for (const n of r.nodes) {
+      nodeCovers[n.index] = n.coversAllInterfaces ? 1 : 0;
+      covers += n.coversAllInterfaces ? '1' : '0';
+    }
+    this.addon.pipelineSyncRegistry(this.handle, ifaceNode, ifaceRole, nodeCovers, nodeIfaces);
+    this.syncedIfaces = r.interfaces.length;
+    this.syncedNodes = r.nodes.length;
+    this.syncedCovers = covers;
+  }
+
+  /** SightingPipeline.ifaceForIfindex for record r of the block, then tells the engine. */
+  private registerIfindex(r: number): void {
+    const binding = this.bindingList[this.meta[r * PIPELINE_RECORD_WORDS + 6] as number] as CaptureBinding;
+    const ifindex = this.out[0] as number;
+    const hatype = this.out[1] as number;
+    const cache = binding.ifaceByIfindex;
+    let id = ifindex >= 0 && ifindex < cache.length ? (cache[ifindex] as number) : -1;
+    if (id < 0) {
+      // An unnamed loopback is still recognisable by its hardware type (ARPHRD_LOOPBACK).
+      const name = binding.ifnameByIndex.get(ifindex) ?? (hatype === ARPHRD_LOOPBACK ? 'lo' : `if${ifindex}`);
+      id = this.registry.interface(binding.node, name).id;
+      if (ifindex >= 0 && ifindex < 65536) {
+        if (ifindex >= binding.ifaceByIfindex.length) {
+          const grown = new Int32Array(Math.max(ifindex + 1, binding.ifaceByIfindex.length * 2)).fill(-1);
+          grown.set(binding.ifaceByIfindex);
+          binding.ifaceByIfindex = grown;
+        }
+        binding.ifaceByIfindex[ifindex] = id;
+      }
+    }
+    if (ifindex >= 0 && ifindex < 65536) this.addon.pipelineSetIfindex(this.handle, this.bindings.get(binding) as number, ifindex, id);
+    this.meta[r * PIPELINE_RECORD_WORDS + 4] = id;
+    if (this.registryChanged()) this.syncRegistry();
+  }
+
+  private observeUndecoded(count: number): void {
+    const observer = this.config.onUndecodedTunnel;
+    if (!observer) return;
+    for (let i = 0; i < count; i++) {
+      const r = this.undecoded[2 * i] as number;
+      const m = r * PIPELINE_RECORD_WORDS;
+      this.tsDecoder.decode(this.data, this.meta[m] as number, this.meta[m + 1] as number, this.meta[m + 3] as number);
+      observer(this.tsDecoder.view, this.undecoded[2 * i + 1] as number, this.ts[r] as number, this.meta[m + 2] as number);
+    }
+  }
+}

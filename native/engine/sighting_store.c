@@ -1,0 +1,25 @@
+/* Open sightings: see sighting_store.h. */
+#include "engine/sighting_store.h"
+
+#include <stdlib.h>
+
+bool pw_sighting_store_init(pw_sighting_store *s, uint32_t capacity) {
+  s->rec = calloc(capacity, sizeof *s->rec);
+  s->outer = calloc(capacity, sizeof *s->outer);
+  s->capacity = capacity;
+  s->used = 0;
+  s->free_head = -1;
+  s->live = 0;
+  if (s->rec == NULL || s->outer == NULL) {
+    pw_sighting_store_destroy(s);
+    return false;
+  }
+  return true;
+}
+
+void pw_sighting_store_destroy(pw_sighting_store *s) {
+  free(s->rec);
+  free(s->outer);
+  s->rec = NULL;
+  s->outer = NULL;
+}

@@ -1,0 +1,163 @@
+/**
+ * The native sighting pipeline (native/engine/sighting_pipeline.c: decode, fingerprint, flow table,
+ * hop matcher, knowledge, in C over blocks of records) against the TypeScript SightingPipeline it
+ * replaces: replay run with each engine must give the same NodeFindings (candidates with their hops
+ * and sample bytes, knowledge facts, counters, tunnel departures and arrivals, coverage), the same
+ * interval flow records in the same order, the same flows, statistics and drops. On every fixture
+ * capture, every golden set (several nodes, `any` captures whose interfaces appear by index), and
+ * synthetic three-node captures (per-interface pcaps, multi-interface pcapngs written out of order),
+ * with several correlation windows and with sample bytes kept.
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { FlowRecord } from '../../core/findings/flow-record.js';
+import { readGoldenManifest } from '../../modes/replay/golden-set.js';
+import { parseReplayInputSpec, type ReplayInputSpec } from '../../modes/replay/replay-input.js';
+import type { ReplayEngine } from '../../modes/replay/replay-pipeline.js';
+import { runReplay, type ReplayOptions } from '../../modes/replay/replay-runner.js';
+import { writeThreeNodeCaptures } from '../support/three-node-story.js';
+import { forEachRecord, listCaptureFixtures } from './engine-test-support.js';
+import { InterfaceRegistry } from '../../agent/flow/interface-registry.js';
+import { NativeSightingPipeline } from '../../agent/native/native-sighting-pipeline.js';
+import type { CaptureBinding } from '../../agent/flow/sighting-pipeline.js';
+
+const here = new URL('.', import.meta.url).pathname;
+const FIXTURES = join(here, '..', 'fixtures');
+const GOLDEN = join(here, '..', 'golden');
+const MIN_FIXTURE_FILES = 91;
+
+const root = mkdtempSync(join(tmpdir(), 'pw-native-pipeline-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+interface Tally {
+  runs: number;
+  candidates: number;
+  flowRecords: number;
+  departures: number;
+  samples: number;
+  differences: string[];
+}
+
+const tally: Tally = { runs: 0, candidates: 0, flowRecords: 0, departures: 0, samples: 0, differences: [] };
+
+function bytesAsArrays(_key: string, value: unknown): unknown {
+  return value instanceof Uint8Array ? Array.from(value) : value;
+}
+
+/** Everything replay answers, as text, with the interval flow records as they were emitted. */
+async function answer(options: ReplayOptions, engine: ReplayEngine): Promise<{ text: string; candidates: number; records: number; departures: number; samples: number }> {
+  const records: FlowRecord[] = [];
+  try {
+    const r = await runReplay({ ...options, engine, onFlow: (f) => records.push(f) });
+    const candidates = r.findings.reduce((n, f) => n + f.candidates.length, 0);
+    const departures = r.findings.reduce((n, f) => n + f.departures.length + f.arrivals.length, 0);
+    const samples = r.findings.reduce((n, f) => n + f.candidates.filter((c) => c.sample !== undefined).length, 0);
+    const text = JSON.stringify({ findings: r.findings, records, flows: r.flows, stats: r.stats, drops: r.drops, vanished: r.vanished }, bytesAsArrays);
+    return { text, candidates, records: records.length, departures, samples };
+  } catch (e) {
+    return { text: `error: ${(e as Error).message}`, candidates: 0, records: 0, departures: 0, samples: 0 };
+  }
+}
+
+async function compare(label: string, options: ReplayOptions): Promise<void> {
+  const ts = await answer(options, 'typescript');
+  const native = await answer(options, 'native');
+  tally.runs++;
+  tally.candidates += ts.candidates;
+  tally.flowRecords += ts.records;
+  tally.departures += ts.departures;
+  tally.samples += ts.samples;
+  if (ts.text !== native.text && tally.differences.length < 10) {
+    let i = 0;
+    while (i < ts.text.length && ts.text[i] === native.text[i]) i++;
+    tally.differences.push(`${label}: first difference at ${i}: ts …${ts.text.slice(Math.max(0, i - 150), i + 150)}… native …${native.text.slice(Math.max(0, i - 150), i + 150)}…`);
+  }
+}
+
+function spec(path: string): ReplayInputSpec {
+  return parseReplayInputSpec(path);
+}
+
+describe('the native sighting pipeline is the TypeScript one', () => {
+  it('on every fixture capture alone, with windows of 250 ms and 5 ms, and sample bytes kept', async () => {
+    const files = listCaptureFixtures();
+    expect(files.length).toBeGreaterThanOrEqual(MIN_FIXTURE_FILES);
+    const before = tally.runs;
+    for (const rel of files) {
+      const inputs = [spec(join(FIXTURES, rel))];
+      await compare(rel, { inputs, keepTunnelHops: true });
+      await compare(`${rel} (5 ms, bytes)`, { inputs, keepTunnelHops: true, windowMs: 5, keepPacketBytes: true });
+    }
+    expect(tally.differences).toEqual([]);
+    expect(tally.runs - before).toBe(files.length * 2);
+  }, 300_000);
+
+  it('on every golden set (several nodes, any captures), with sample bytes kept too', async () => {
+    for (const name of readdirSync(GOLDEN, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)) {
+      const dir = join(GOLDEN, name);
+      const manifest = readGoldenManifest(dir);
+      const inputs = manifest.inputs.map((text) => {
+        const s = parseReplayInputSpec(text);
+        return { ...s, path: isAbsolute(s.path) ? s.path : join(dir, s.path) };
+      });
+      const ifnames = new Map((manifest.ifnames ?? []).map((s) => [Number(s.slice(0, s.indexOf('='))), s.slice(s.indexOf('=') + 1)] as const));
+      await compare(name, { inputs, ifnames, keepTunnelHops: true });
+      await compare(`${name} (bytes)`, { inputs, ifnames, keepTunnelHops: true, keepPacketBytes: true });
+      // Only the first input: an `any` capture alone, or one node of several.
+      await compare(`${name} (first input)`, { inputs: inputs.slice(0, 1), ifnames, keepTunnelHops: true });
+    }
+    expect(tally.differences).toEqual([]);
+  }, 300_000);
+
+  it('on synthetic three-node captures: per-interface pcaps, pcapngs, each node alone, windows of 250, 20 and 1 ms', async () => {
+    const big = writeThreeNodeCaptures(join(root, 'big'));
+    const small = writeThreeNodeCaptures(join(root, 'small'), 0);
+    const sets: [string, readonly string[]][] = [
+      ['big pcaps', big.pcaps],
+      ['big pcapngs', Object.values(big.pcapngs)],
+      ['small pcaps', small.pcaps],
+      ...(['n1', 'n2', 'n3'] as const).map((n): [string, readonly string[]] => [`big ${n}`, big.pcapsOf(n)]),
+      ['n2+n3 reversed', [...big.pcapsOf('n3'), ...big.pcapsOf('n2')]],
+    ];
+    for (const [label, paths] of sets) {
+      for (const windowMs of [250, 20, 1]) await compare(`${label} ${windowMs} ms`, { inputs: paths.map(spec), keepTunnelHops: true, windowMs, keepPacketBytes: windowMs === 20 });
+    }
+    expect(tally.differences).toEqual([]);
+    expect(tally.samples).toBeGreaterThan(0);
+    // What was compared, for the record.
+    console.log(`native pipeline differential: ${tally.runs} replays, ${tally.candidates} vanish candidates (${tally.samples} with sample bytes), ${tally.departures} tunnel departures/arrivals, ${tally.flowRecords} interval flow records`);
+  }, 300_000);
+
+  it('counts what does not fit its bounds apart from the findings, and takes everything when it fits', async () => {
+    const run = async (openPackets: number, sightings: number): Promise<{ overflow: number; packets: number; sightings: number }> => {
+      const registry = new InterfaceRegistry();
+      const binding: CaptureBinding = { node: 'n', ifaceByCaptureInterface: [registry.interface('n', 'eth0').id], ifnameByIndex: new Map(), ifaceByIfindex: new Int32Array(0) };
+      const p = new NativeSightingPipeline(registry, {}, { openPackets, sightings });
+      let last = 0;
+      for (const rel of listCaptureFixtures().filter((f) => f.startsWith('pcap/'))) {
+        await forEachRecord(rel, (r) => {
+          // One moment for every packet: all of them are open at once.
+          r.tsSec = 1_700_000_000;
+          r.tsNsec = 0;
+          p.onRecord(r, binding);
+          last++;
+        });
+      }
+      const m = p.matchers[0];
+      m?.expireAll(1_700_000_000_000 + 1000);
+      const f = m?.takeFindings(0);
+      const o = p.overflow;
+      return { overflow: o.openPackets + o.sightings, packets: f?.counters.packets ?? 0, sightings: f?.counters.sightings ?? last };
+    };
+    const tight = await run(16, 16);
+    const ample = await run(1 << 12, 1 << 12);
+    expect(ample.overflow).toBe(0);
+    expect(tight.overflow).toBeGreaterThan(0);
+    // Every sighting is counted as such; a packet that found no room is in the overflow, not in packets.
+    expect(tight.sightings).toBe(ample.sightings);
+    expect(tight.packets + tight.overflow).toBeGreaterThanOrEqual(ample.packets);
+    expect(tight.packets).toBeLessThanOrEqual(16);
+  });
+});
