@@ -1,7 +1,8 @@
 /**
- * The one place replay chooses its per-packet engine: the TypeScript SightingPipeline, or the native
- * pipeline (native/engine, issue 14) proven identical to it by test/native/pipeline-differential.test.ts:
- * the option `engine`, else PATHWATCH_REPLAY_ENGINE=native.
+ * The one place replay chooses its per-packet engine: the native pipeline (native/engine, issue 14)
+ * by default, or the TypeScript SightingPipeline, kept for now as the reference the native one is
+ * proven identical to (test/native/pipeline-differential.test.ts) and for comparison: the option
+ * `engine`, else PATHWATCH_REPLAY_ENGINE=typescript.
  */
 import type { DecodeEventCounters } from '../../agent/decode/decode-events.js';
 import type { FlowRecord } from '../../core/findings/flow-record.js';
@@ -37,7 +38,7 @@ export interface ReplayPipeline {
 }
 
 export function replayEngine(requested?: ReplayEngine): ReplayEngine {
-  return requested ?? (process.env.PATHWATCH_REPLAY_ENGINE === 'native' ? 'native' : 'typescript');
+  return requested ?? (process.env.PATHWATCH_REPLAY_ENGINE === 'typescript' ? 'typescript' : 'native');
 }
 
 export function createReplayPipeline(registry: InterfaceRegistry, config: SightingPipelineConfig, engine: ReplayEngine): ReplayPipeline {
