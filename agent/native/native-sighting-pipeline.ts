@@ -147,7 +147,8 @@ export class NativeSightingPipeline {
   /** The registry as last told to the engine. */
   private syncedIfaces = -1;
   private syncedNodes = -1;
-  private syncedCovers = '';
+  /** Per node index, its coverage as last told (compared per record without allocating). */
+  private syncedCovers = new Uint8Array(0);
 
   constructor(
     readonly registry: InterfaceRegistry,
@@ -319,9 +320,9 @@ export class NativeSightingPipeline {
   private registryChanged(): boolean {
     const r = this.registry;
     if (r.interfaces.length !== this.syncedIfaces || r.nodes.length !== this.syncedNodes) return true;
-    let covers = '';
-    for (const n of r.nodes) covers += n.coversAllInterfaces ? '1' : '0';
-    return covers !== this.syncedCovers;
+    const covers = this.syncedCovers;
+    for (let i = 0; i < r.nodes.length; i++) if ((r.nodes[i]?.coversAllInterfaces ? 1 : 0) !== covers[i]) return true;
+    return false;
   }
 
   private syncRegistry(): void {
@@ -335,15 +336,11 @@ export class NativeSightingPipeline {
       ifaceRole[i.id] = ROLE_CODES[i.role] ?? 0;
       nodeIfaces[i.node.index] = (nodeIfaces[i.node.index] as number) + 1;
     }
-    let covers = '';
-    for (const n of r.nodes) {
-      nodeCovers[n.index] = n.coversAllInterfaces ? 1 : 0;
-      covers += n.coversAllInterfaces ? '1' : '0';
-    }
+    for (const n of r.nodes) nodeCovers[n.index] = n.coversAllInterfaces ? 1 : 0;
     this.addon.pipelineSyncRegistry(this.handle, ifaceNode, ifaceRole, nodeCovers, nodeIfaces);
     this.syncedIfaces = r.interfaces.length;
     this.syncedNodes = r.nodes.length;
-    this.syncedCovers = covers;
+    this.syncedCovers = nodeCovers;
   }
 
   /** SightingPipeline.ifaceForIfindex for record r of the block, then tells the engine. */
