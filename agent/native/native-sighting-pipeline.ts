@@ -131,6 +131,8 @@ export class NativeSightingPipeline {
   readonly handle: Handle;
   readonly flows: NativeFlowView;
   private readonly nodeMatchers: NativeNodeMatcher[] = [];
+  private matcherList: (NativeNodeMatcher | undefined)[] = [];
+  private matchersStale = true;
   /** Undecoded tunnel packets are decoded again here, for the observer (rare). */
   private readonly tsDecoder = new PacketDecoder();
   private readonly eventNames: readonly string[];
@@ -175,6 +177,9 @@ export class NativeSightingPipeline {
   /** Matchers by node index, as SightingPipeline.matchers (created when the engine first saw the node). */
   get matchers(): (NativeNodeMatcher | undefined)[] {
     this.submit();
+    // The list changes only when records ran (a node's first packet creates its matcher in C).
+    if (!this.matchersStale) return this.matcherList;
+    this.matchersStale = false;
     const out: (NativeNodeMatcher | undefined)[] = [];
     for (const index of this.addon.pipelineMatchers(this.handle)) {
       const node = this.registry.nodes[index];
@@ -182,6 +187,7 @@ export class NativeSightingPipeline {
       this.nodeMatchers[index] ??= new NativeNodeMatcher(node, this);
       out[index] = this.nodeMatchers[index];
     }
+    this.matcherList = out;
     return out;
   }
 
@@ -215,6 +221,7 @@ export class NativeSightingPipeline {
     const count = this.records;
     this.records = 0;
     this.bytes = 0;
+    this.matchersStale = true;
     for (let start = 0; start < count; ) {
       const next = this.addon.pipelineRun(this.handle, this.data, this.meta, this.ts, start, count, this.out, this.undecoded);
       this.observeUndecoded(this.out[2] as number);

@@ -94,7 +94,7 @@ describe('the native sighting pipeline is the TypeScript one', () => {
     expect(tally.runs - before).toBe(files.length * 2);
   }, 300_000);
 
-  it('on every golden set (several nodes, any captures), with sample bytes kept too', async () => {
+  it('on every golden set (several nodes, any captures), with sample bytes kept too, without interface names, and its first input alone', async () => {
     for (const name of readdirSync(GOLDEN, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)) {
       const dir = join(GOLDEN, name);
       const manifest = readGoldenManifest(dir);
@@ -105,6 +105,8 @@ describe('the native sighting pipeline is the TypeScript one', () => {
       const ifnames = new Map((manifest.ifnames ?? []).map((s) => [Number(s.slice(0, s.indexOf('='))), s.slice(s.indexOf('=') + 1)] as const));
       await compare(name, { inputs, ifnames, keepTunnelHops: true });
       await compare(`${name} (bytes)`, { inputs, ifnames, keepTunnelHops: true, keepPacketBytes: true });
+      // Without the interface names: `any` captures' interfaces become if<index>.
+      await compare(`${name} (no ifnames)`, { inputs, keepTunnelHops: true });
       // Only the first input: an `any` capture alone, or one node of several.
       await compare(`${name} (first input)`, { inputs: inputs.slice(0, 1), ifnames, keepTunnelHops: true });
     }
