@@ -1,5 +1,6 @@
 /* The flow table: see flow_table.h. Function for function agent/flow/flow-table.ts. */
 #include "engine/flow_table.h"
+#include "engine/huge_pages.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -58,6 +59,9 @@ bool pw_flow_table_init(pw_flow_table *t, uint32_t initial_capacity, uint32_t ma
   t->chain_ids = calloc(max_flows, sizeof *t->chain_ids);
   t->buckets = calloc((size_t)max_flows * 2, sizeof *t->buckets);
   t->free_list = calloc(max_flows, sizeof *t->free_list);
+  // Slots and buckets are read at random per packet (huge_pages.h).
+  pw_advise_huge(t->slots, (size_t)max_flows * sizeof *t->slots);
+  pw_advise_huge(t->buckets, (size_t)max_flows * 2 * sizeof *t->buckets);
   bool chains = pw_encap_chains_init(&t->chains);
   if (t->slots == NULL || t->outer_versions == NULL || t->chain_ids == NULL || t->buckets == NULL || t->free_list == NULL || !chains) {
     if (!chains) t->chains = (pw_encap_chains){0};

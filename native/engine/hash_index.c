@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 
+#include "engine/huge_pages.h"
+
 #define EMPTY (-1)
 
 static void empty_all(int32_t *t, uint32_t buckets) {
@@ -16,6 +18,8 @@ static void empty_all(int32_t *t, uint32_t buckets) {
 
 static int32_t *new_table(uint32_t buckets) {
   int32_t *t = malloc((size_t)buckets * 4 * sizeof *t);
+  // Advised before the first write, which is what places the pages (huge_pages.h).
+  pw_advise_huge(t, (size_t)buckets * 4 * sizeof *t);
   if (t != NULL) empty_all(t, buckets);
   return t;
 }

@@ -4,9 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/huge_pages.h"
+
 bool pw_open_packets_init(pw_open_packets *t, uint32_t capacity) {
   t->e = calloc(capacity, sizeof *t->e);
   t->fifo = calloc(capacity, sizeof *t->fifo);
+  pw_advise_huge(t->e, (size_t)capacity * sizeof *t->e);
   t->capacity = capacity;
   t->used = 0;
   t->free_head = -1;

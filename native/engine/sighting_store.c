@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 
+#include "engine/huge_pages.h"
+
 bool pw_sighting_store_init(pw_sighting_store *s, uint32_t capacity) {
   s->rec = calloc(capacity, sizeof *s->rec);
   s->outer = calloc(capacity, sizeof *s->outer);
@@ -10,6 +12,8 @@ bool pw_sighting_store_init(pw_sighting_store *s, uint32_t capacity) {
   s->used = 0;
   s->free_head = -1;
   s->live = 0;
+  pw_advise_huge(s->rec, (size_t)capacity * sizeof *s->rec);
+  pw_advise_huge(s->outer, (size_t)capacity * sizeof *s->outer);
   if (s->rec == NULL || s->outer == NULL) {
     pw_sighting_store_destroy(s);
     return false;
