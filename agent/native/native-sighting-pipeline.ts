@@ -332,21 +332,29 @@ export class NativeSightingPipeline {
     return false;
   }
 
-  private syncRegistry(): void {
+  /**
+   * Tells the engine the registry as it stands, or (mid-block, `nodesUpTo`) only its first nodes:
+   * the block's records were handed over before any node registered since, and must be matched
+   * without it (SightingPipeline counts nodes per record). Interfaces of such newer nodes are told
+   * as placeholders no record of the block can name; the next record resyncs everything.
+   */
+  private syncRegistry(nodesUpTo = Infinity): void {
     const r = this.registry;
+    const nodes = Math.min(r.nodes.length, nodesUpTo);
     const ifaceNode = new Uint32Array(r.interfaces.length);
     const ifaceRole = new Uint8Array(r.interfaces.length);
-    const nodeCovers = new Uint8Array(r.nodes.length);
-    const nodeIfaces = new Uint32Array(r.nodes.length);
+    const nodeCovers = new Uint8Array(nodes);
+    const nodeIfaces = new Uint32Array(nodes);
     for (const i of r.interfaces) {
+      if (i.node.index >= nodes) continue;
       ifaceNode[i.id] = i.node.index;
       ifaceRole[i.id] = ROLE_CODES[i.role] ?? 0;
       nodeIfaces[i.node.index] = (nodeIfaces[i.node.index] as number) + 1;
     }
-    for (const n of r.nodes) nodeCovers[n.index] = n.coversAllInterfaces ? 1 : 0;
+    for (const n of r.nodes) if (n.index < nodes) nodeCovers[n.index] = n.coversAllInterfaces ? 1 : 0;
     this.addon.pipelineSyncRegistry(this.handle, ifaceNode, ifaceRole, nodeCovers, nodeIfaces);
     this.syncedIfaces = r.interfaces.length;
-    this.syncedNodes = r.nodes.length;
+    this.syncedNodes = nodes;
     this.syncedCovers = nodeCovers;
   }
 
@@ -372,7 +380,8 @@ export class NativeSightingPipeline {
     }
     if (ifindex >= 0 && ifindex < 65536) this.addon.pipelineSetIfindex(this.handle, this.bindings.get(binding) as number, ifindex, id);
     this.meta[r * PIPELINE_RECORD_WORDS + 4] = id;
-    if (this.registryChanged()) this.syncRegistry();
+    // The record's own node is told whatever happens (its records are about to run).
+    if (this.registryChanged()) this.syncRegistry(Math.max(this.syncedNodes, (this.registry.interfaces[id]?.node.index ?? 0) + 1));
   }
 
   private observeUndecoded(count: number): void {
