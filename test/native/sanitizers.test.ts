@@ -1,5 +1,5 @@
 /**
- * The engine's decoder and fingerprint under AddressSanitizer and UndefinedBehaviorSanitizer, built
+ * The native engine under AddressSanitizer and UndefinedBehaviorSanitizer (LeakSanitizer on), built
  * with clang straight from native/engine (no Node, no addon):
  *
  * 1. native/fuzz/corpus_driver.c: every fixture record (read with the TypeScript readers and written
@@ -7,6 +7,10 @@
  *    loop against per-packet decoding, then random mutations; packets sit between poisoned guard
  *    bytes, so a read one byte outside the record is a report.
  * 2. native/fuzz/fuzz_decode.c under libFuzzer, seeded with every fixture record, for a bounded time.
+ * 3. native/fuzz/pipeline_driver.c: the whole pipeline (sighting_pipeline.c: decode, fingerprint,
+ *    flow table, hop matcher, expiry, takes, flushes, destroy) over the same corpus, as captured and
+ *    then mutated, in blocks, with bounds of 3 to 16 entries, several nodes and interfaces, unknown
+ *    interfaces and ifindexes; every allocation must be freed at the end.
  *
  * Any sanitizer report, broken invariant (native/fuzz/guarded_decode.c) or crash fails the test.
  * Without clang (or its sanitizer runtimes, Debian's libclang-rt-dev) the tests are skipped with the
@@ -26,6 +30,8 @@ const CLANG = process.env.CLANG ?? 'clang';
 const CI = process.env.CI === 'true';
 const DRIVER_MUTATIONS = 2_000_000;
 const FUZZ_SECONDS = 25;
+/** Pipeline driver rounds: round 0 as captured, then one mutated pass over every record per round. */
+const PIPELINE_ROUNDS = 300;
 const SANITIZE = ['-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer', '-g', '-O1'];
 const WARNINGS = ['-std=c11', '-Wall', '-Wextra', '-Wshadow', '-Werror'];
 /** What any sanitizer or our invariant checks print when they find something. */
@@ -50,6 +56,7 @@ let work = '';
 let clangProblem: string | undefined;
 let driver = '';
 let fuzzer = '';
+let pipelineDriver = '';
 let corpusFile = '';
 let seedDir = '';
 let records = 0;
@@ -107,7 +114,9 @@ beforeAll(async () => {
   fuzzer = join(work, 'pw_fuzz_decode');
   compile(driver, SANITIZE, [join(ROOT, 'native/fuzz/guarded_decode.c'), join(ROOT, 'native/fuzz/corpus_driver.c')]);
   compile(fuzzer, [...SANITIZE, '-fsanitize=fuzzer'], [join(ROOT, 'native/fuzz/guarded_decode.c'), join(ROOT, 'native/fuzz/fuzz_decode.c')]);
-}, 180_000);
+  pipelineDriver = join(work, 'pw_fuzz_pipeline');
+  compile(pipelineDriver, SANITIZE, [join(ROOT, 'native/fuzz/pipeline_driver.c')]);
+}, 240_000);
 
 afterAll(() => {
   if (work !== '') rmSync(work, { recursive: true, force: true });
@@ -147,4 +156,22 @@ describe('the native decoder and fingerprint under ASan and UBSan', () => {
     console.log(`libFuzzer: ${runs} inputs in ${FUZZ_SECONDS} s from ${records} seeds, no report (${coverage ? `cov ${coverage[1]}, ft ${coverage[2]}, corpus ${coverage[3]}` : 'no coverage line'})`);
     expect(runs).toBeGreaterThan(10_000);
   }, (FUZZ_SECONDS + 90) * 1000);
+
+  it(`the whole pipeline: every fixture record in blocks, as captured and ${PIPELINE_ROUNDS - 1} mutated passes, tiny bounds, then destroy with no leak`, (ctx) => {
+    requireClang(ctx.skip);
+    const started = Date.now();
+    const r = spawnSync(pipelineDriver, [corpusFile, String(PIPELINE_ROUNDS), '20260107'], { encoding: 'utf8', env: SANITIZER_ENV, timeout: 120_000 });
+    const output = `${r.stdout}\n${r.stderr}`;
+    expect(r.error, output).toBeUndefined();
+    expect(output, output).not.toMatch(REPORT);
+    expect(r.status, output).toBe(0);
+    const summary = /pw_fuzz_pipeline: (\d+) records, (\d+) rounds, (\d+) fed, (\d+) mutations, (\d+) counted, (\d+) blocks, (\d+) ifindex stops, (\d+) matchers, (\d+) takes, (\d+) flow records flushed, (\d+) overflowed/.exec(r.stdout);
+    expect(summary, r.stdout).not.toBeNull();
+    expect(Number(summary?.[1])).toBe(records);
+    expect(Number(summary?.[3])).toBe(records * PIPELINE_ROUNDS);
+    // The bounds were reached and the tables recycled, or the run proves little.
+    expect(Number(summary?.[4])).toBeGreaterThan(0);
+    expect(Number(summary?.[11])).toBeGreaterThan(0);
+    console.log(`${r.stdout.trim()} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  }, 150_000);
 });
