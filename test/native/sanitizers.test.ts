@@ -11,6 +11,8 @@
  *    flow table, hop matcher, expiry, takes, flushes, destroy) over the same corpus, as captured and
  *    then mutated, in blocks, with bounds of 3 to 16 entries, several nodes and interfaces, unknown
  *    interfaces and ifindexes; every allocation must be freed at the end.
+ * 4. native/fuzz/fuzz_pipeline.c under libFuzzer: a tiny configuration and a few records per input,
+ *    seeded with runs of 4 consecutive fixture records, for a bounded time.
  *
  * Any sanitizer report, broken invariant (native/fuzz/guarded_decode.c) or crash fails the test.
  * Without clang (or its sanitizer runtimes, Debian's libclang-rt-dev) the tests are skipped with the
@@ -31,7 +33,10 @@ const CI = process.env.CI === 'true';
 const DRIVER_MUTATIONS = 2_000_000;
 const FUZZ_SECONDS = 25;
 /** Pipeline driver rounds: round 0 as captured, then one mutated pass over every record per round. */
-const PIPELINE_ROUNDS = 300;
+const PIPELINE_ROUNDS = 200;
+const FUZZ_PIPELINE_SECONDS = 6;
+/** Records per seed of the pipeline fuzz target. */
+const PIPELINE_SEED_RECORDS = 4;
 const SANITIZE = ['-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer', '-g', '-O1'];
 const WARNINGS = ['-std=c11', '-Wall', '-Wextra', '-Wshadow', '-Werror'];
 /** What any sanitizer or our invariant checks print when they find something. */
@@ -57,6 +62,8 @@ let clangProblem: string | undefined;
 let driver = '';
 let fuzzer = '';
 let pipelineDriver = '';
+let pipelineFuzzer = '';
+let pipelineSeedDir = '';
 let corpusFile = '';
 let seedDir = '';
 let records = 0;
@@ -116,6 +123,22 @@ beforeAll(async () => {
   compile(fuzzer, [...SANITIZE, '-fsanitize=fuzzer'], [join(ROOT, 'native/fuzz/guarded_decode.c'), join(ROOT, 'native/fuzz/fuzz_decode.c')]);
   pipelineDriver = join(work, 'pw_fuzz_pipeline');
   compile(pipelineDriver, SANITIZE, [join(ROOT, 'native/fuzz/pipeline_driver.c')]);
+  // Pipeline seeds (fuzz_pipeline.c's format): a configuration, then runs of consecutive records.
+  pipelineSeedDir = join(work, 'pipeline-seeds');
+  mkdirSync(pipelineSeedDir);
+  for (let i = 0; i < all.length; i += PIPELINE_SEED_RECORDS) {
+    const parts: Buffer[] = [Buffer.from([i & 0xff, 7, 7, 0x2c | (i & 3)])];
+    all.slice(i, i + PIPELINE_SEED_RECORDS).forEach((r, k, run) => {
+      const index = FUZZ_LINK_TYPES.indexOf(r.linkType);
+      if (index < 0 || r.bytes.length > 0xffff) return;
+      const iface = r.linkType === 276 ? 15 : (i + k) % 6;
+      const last = k === run.length - 1 ? 0x80 : 0;
+      parts.push(Buffer.from([index | (iface << 3) | last, 4 * k + 1, r.bytes.length & 0xff, r.bytes.length >> 8]), Buffer.from(r.bytes));
+    });
+    writeFileSync(join(pipelineSeedDir, `run-${i}`), Buffer.concat(parts));
+  }
+  pipelineFuzzer = join(work, 'pw_fuzz_pipeline_libfuzzer');
+  compile(pipelineFuzzer, [...SANITIZE, '-fsanitize=fuzzer'], [join(ROOT, 'native/fuzz/fuzz_pipeline.c')]);
 }, 240_000);
 
 afterAll(() => {
@@ -174,4 +197,25 @@ describe('the native decoder and fingerprint under ASan and UBSan', () => {
     expect(Number(summary?.[11])).toBeGreaterThan(0);
     console.log(`${r.stdout.trim()} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   }, 150_000);
+
+  it(`libFuzzer on the whole pipeline, seeded with runs of fixture records, for ${FUZZ_PIPELINE_SECONDS} s`, (ctx) => {
+    requireClang(ctx.skip);
+    const corpus = join(work, 'pipeline-corpus');
+    mkdirSync(corpus);
+    const r = spawnSync(
+      pipelineFuzzer,
+      [`-max_total_time=${FUZZ_PIPELINE_SECONDS}`, '-max_len=8192', '-timeout=10', '-rss_limit_mb=2048', '-print_final_stats=1', `-artifact_prefix=${work}/pipeline-`, corpus, pipelineSeedDir],
+      { encoding: 'utf8', env: SANITIZER_ENV, timeout: (FUZZ_PIPELINE_SECONDS + 60) * 1000 },
+    );
+    const output = `${r.stdout}\n${r.stderr}`;
+    const tail = output.split('\n').slice(-60).join('\n');
+    expect(r.error, tail).toBeUndefined();
+    expect(output, tail).not.toMatch(REPORT);
+    expect(r.status, tail).toBe(0);
+    expect(readdirSync(work).filter((f) => /^pipeline-(crash|leak|timeout|oom|slow-unit)-/.test(f)), tail).toEqual([]);
+    const runs = Number(/stat::number_of_executed_units:\s*(\d+)/.exec(output)?.[1] ?? 0);
+    const coverage = /#\d+\s+DONE\s+cov: (\d+) ft: (\d+) corp: (\d+)/.exec(output);
+    console.log(`libFuzzer (pipeline): ${runs} inputs in ${FUZZ_PIPELINE_SECONDS} s, no report (${coverage ? `cov ${coverage[1]}, ft ${coverage[2]}, corpus ${coverage[3]}` : 'no coverage line'})`);
+    expect(runs).toBeGreaterThan(300);
+  }, (FUZZ_PIPELINE_SECONDS + 90) * 1000);
 });
