@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz/corpus.h"
 #include "engine/batch.h"
 #include "engine/fingerprint.h"
 #include "fuzz/guarded_decode.h"
@@ -24,95 +25,19 @@
 #define MAX_GARBAGE 24u
 #define WORK_SIZE (PW_FUZZ_MAX_PACKET + 6u * MAX_GARBAGE)
 
-typedef struct record {
-  uint32_t link_type;
-  uint32_t offset; /* in the corpus bytes */
-  uint32_t length;
-} record;
-
-static uint64_t rng_state;
-
-/* xorshift64*: reproducible from the seed, enough for choosing mutations. */
-static uint64_t next_random(void) {
-  rng_state ^= rng_state >> 12;
-  rng_state ^= rng_state << 25;
-  rng_state ^= rng_state >> 27;
-  return rng_state * UINT64_C(2685821657736338717);
-}
-
-static uint32_t below(uint32_t n) {
-  return n == 0 ? 0 : (uint32_t)(next_random() % n);
-}
-
-static uint32_t le32(const uint8_t *p) {
-  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static uint8_t *read_file(const char *path, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) return NULL;
-  size_t cap = 1 << 20, n = 0;
-  uint8_t *buf = malloc(cap);
-  while (buf != NULL) {
-    n += fread(buf + n, 1, cap - n, f);
-    if (n < cap) break;
-    uint8_t *bigger = realloc(buf, cap * 2);
-    if (bigger == NULL) {
-      free(buf);
-      buf = NULL;
-      break;
-    }
-    buf = bigger;
-    cap *= 2;
-  }
-  int bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    free(buf);
-    return NULL;
-  }
-  *size = n;
-  return buf;
-}
-
-/* Splits the corpus into records; returns their count, or -1 when a header or length runs past the end. */
-static long parse_corpus(const uint8_t *bytes, size_t size, record **out) {
-  size_t cap = 1024, n = 0, at = 0;
-  record *r = malloc(cap * sizeof *r);
-  while (r != NULL && at < size) {
-    if (size - at < 8) goto bad;
-    uint32_t link_type = le32(bytes + at), length = le32(bytes + at + 4);
-    at += 8;
-    if (length > size - at || at > UINT32_MAX) goto bad;
-    if (n == cap) {
-      record *bigger = realloc(r, cap * 2 * sizeof *r);
-      if (bigger == NULL) goto bad;
-      r = bigger;
-      cap *= 2;
-    }
-    r[n++] = (record){link_type, (uint32_t)at, length};
-    at += length;
-  }
-  *out = r;
-  return r == NULL ? -1 : (long)n;
-bad:
-  free(r);
-  return -1;
-}
-
 static const uint16_t SET16_VALUES[] = {0, 1, 4, 5, 8, 20, 0x0f, 0xf0, 0xff, 0x4f00, 0x6fff, 0x7fff, 0x8000, 0xfffe, 0xffff};
 
 /* Applies one random mutation to work[0, *length) (room for WORK_SIZE bytes). */
 static void mutate_once(uint8_t *work, size_t *length) {
   size_t len = *length;
-  size_t at = len == 0 ? 0 : below((uint32_t)len);
-  switch (below(4)) {
+  size_t at = len == 0 ? 0 : pw_fuzz_below((uint32_t)len);
+  switch (pw_fuzz_below(4)) {
     case 0: /* flip */
-      if (len > 0) work[at] ^= (uint8_t)(1 + below(255));
+      if (len > 0) work[at] ^= (uint8_t)(1 + pw_fuzz_below(255));
       break;
     case 1: /* set16 */
       if (at + 1 < len) {
-        uint16_t v = SET16_VALUES[below(sizeof SET16_VALUES / sizeof SET16_VALUES[0])];
+        uint16_t v = SET16_VALUES[pw_fuzz_below(sizeof SET16_VALUES / sizeof SET16_VALUES[0])];
         work[at] = (uint8_t)(v >> 8);
         work[at + 1] = (uint8_t)v;
       }
@@ -121,10 +46,10 @@ static void mutate_once(uint8_t *work, size_t *length) {
       *length = at;
       break;
     default: { /* insert garbage */
-      size_t n = 1 + below(MAX_GARBAGE);
+      size_t n = 1 + pw_fuzz_below(MAX_GARBAGE);
       if (len + n > WORK_SIZE) break;
       memmove(work + at + n, work + at, len - at);
-      for (size_t i = 0; i < n; i++) work[at + i] = (uint8_t)next_random();
+      for (size_t i = 0; i < n; i++) work[at + i] = (uint8_t)pw_fuzz_random();
       *length = len + n;
     }
   }
@@ -189,17 +114,16 @@ int main(int argc, char **argv) {
     return 2;
   }
   unsigned long long mutations = argc > 2 ? strtoull(argv[2], NULL, 10) : 100000;
-  rng_state = argc > 3 ? strtoull(argv[3], NULL, 10) : 1;
-  if (rng_state == 0) rng_state = 1;
+  pw_fuzz_seed(argc > 3 ? strtoull(argv[3], NULL, 10) : 1);
 
   size_t size = 0;
-  uint8_t *bytes = read_file(argv[1], &size);
+  uint8_t *bytes = pw_fuzz_read_file(argv[1], &size);
   if (bytes == NULL) {
     fprintf(stderr, "pw_fuzz_driver: cannot read %s\n", argv[1]);
     return 2;
   }
   record *records = NULL;
-  long count = parse_corpus(bytes, size, &records);
+  long count = pw_fuzz_parse_corpus(bytes, size, &records);
   if (count <= 0) {
     fprintf(stderr, "pw_fuzz_driver: %s is not a corpus of records (or has none)\n", argv[1]);
     return 2;
@@ -227,18 +151,18 @@ int main(int argc, char **argv) {
   uint8_t *work = malloc(WORK_SIZE);
   if (work == NULL) return 2;
   for (unsigned long long m = 0; m < mutations; m++) {
-    const record *r = &records[below((uint32_t)count)];
+    const record *r = &records[pw_fuzz_below((uint32_t)count)];
     size_t length;
-    if (below(16) == 0) {
-      length = below(600);
-      for (size_t i = 0; i < length; i++) work[i] = (uint8_t)next_random();
+    if (pw_fuzz_below(16) == 0) {
+      length = pw_fuzz_below(600);
+      for (size_t i = 0; i < length; i++) work[i] = (uint8_t)pw_fuzz_random();
     } else {
       length = r->length > PW_FUZZ_MAX_PACKET ? PW_FUZZ_MAX_PACKET : r->length;
       memcpy(work, bytes + r->offset, length);
-      for (uint32_t k = 1 + below(6); k > 0; k--) mutate_once(work, &length);
+      for (uint32_t k = 1 + pw_fuzz_below(6); k > 0; k--) mutate_once(work, &length);
     }
-    uint32_t pick = below(8);
-    uint32_t link_type = pick < 6 ? r->link_type : pick == 6 ? pw_fuzz_link_types[below(8)] : (uint32_t)next_random();
+    uint32_t pick = pw_fuzz_below(8);
+    uint32_t link_type = pick < 6 ? r->link_type : pick == 6 ? pw_fuzz_link_types[pw_fuzz_below(8)] : (uint32_t)pw_fuzz_random();
     by_status[pw_fuzz_decode(&states[m & 1], work, length, link_type)]++;
   }
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz/corpus.h"
 #include "engine/sighting_pipeline.h"
 
 #define MAX_NODES 4u
@@ -29,86 +30,9 @@
 #define MAX_BLOCK 64u
 #define SLACK 32u
 
-typedef struct record {
-  uint32_t link_type;
-  uint32_t offset;
-  uint32_t length;
-} record;
-
-static uint64_t rng_state;
-
-/* xorshift64*: reproducible from the seed. */
-static uint64_t next_random(void) {
-  rng_state ^= rng_state >> 12;
-  rng_state ^= rng_state << 25;
-  rng_state ^= rng_state >> 27;
-  return rng_state * UINT64_C(2685821657736338717);
-}
-
-static uint32_t below(uint32_t n) {
-  return n == 0 ? 0 : (uint32_t)(next_random() % n);
-}
-
-static uint32_t le32(const uint8_t *p) {
-  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
 static void fail(const char *what) {
   fprintf(stderr, "pw_fuzz_pipeline: invariant broken: %s\n", what);
   abort();
-}
-
-static uint8_t *read_file(const char *path, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) return NULL;
-  size_t cap = 1 << 20, n = 0;
-  uint8_t *buf = malloc(cap);
-  while (buf != NULL) {
-    n += fread(buf + n, 1, cap - n, f);
-    if (n < cap) break;
-    uint8_t *bigger = realloc(buf, cap * 2);
-    if (bigger == NULL) {
-      free(buf);
-      buf = NULL;
-      break;
-    }
-    buf = bigger;
-    cap *= 2;
-  }
-  int bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    free(buf);
-    return NULL;
-  }
-  *size = n;
-  return buf;
-}
-
-static long parse_corpus(const uint8_t *bytes, size_t size, record **out) {
-  size_t cap = 1024, n = 0, at = 0;
-  record *r = malloc(cap * sizeof *r);
-  if (r == NULL) return -1;
-  while (at < size) {
-    if (size - at < 8) break;
-    uint32_t lt = le32(bytes + at), len = le32(bytes + at + 4);
-    at += 8;
-    if (len > size - at) break;
-    if (n == cap) {
-      record *bigger = realloc(r, cap * 2 * sizeof *r);
-      if (bigger == NULL) break;
-      r = bigger;
-      cap *= 2;
-    }
-    r[n++] = (record){.link_type = lt, .offset = (uint32_t)at, .length = len};
-    at += len;
-  }
-  if (at != size) {
-    free(r);
-    return -1;
-  }
-  *out = r;
-  return (long)n;
 }
 
 static const uint32_t link_types[] = {0, 1, 101, 108, 113, 228, 229, 276, 147};
@@ -184,39 +108,39 @@ static void flush(round_state *s) {
 }
 
 static uint32_t pow2_between(uint32_t lo_log, uint32_t hi_log) {
-  return 1u << (lo_log + below(hi_log - lo_log + 1));
+  return 1u << (lo_log + pw_fuzz_below(hi_log - lo_log + 1));
 }
 
 /* Mutations of a record copied to dst (room for len + 4 * SLACK bytes); returns its new length. */
 static uint32_t mutate(uint8_t *dst, uint32_t len) {
-  uint32_t kinds = 1 + below(4);
+  uint32_t kinds = 1 + pw_fuzz_below(4);
   for (uint32_t k = 0; k < kinds; k++) {
-    switch (below(5)) {
+    switch (pw_fuzz_below(5)) {
       case 0: /* bit flips */
         if (len > 0)
-          for (uint32_t f = 1 + below(3); f > 0; f--) dst[below(len)] ^= (uint8_t)(1u << below(8));
+          for (uint32_t f = 1 + pw_fuzz_below(3); f > 0; f--) dst[pw_fuzz_below(len)] ^= (uint8_t)(1u << pw_fuzz_below(8));
         break;
       case 1: /* an absurd 16-bit value */
         if (len >= 2) {
           static const uint16_t absurd[] = {0, 1, 0xffff, 0x7fff, 0x8000, 20, 40, 0x0800, 0x86dd};
-          uint16_t v = absurd[below(sizeof absurd / sizeof absurd[0])];
-          uint32_t at = below(len - 1);
+          uint16_t v = absurd[pw_fuzz_below(sizeof absurd / sizeof absurd[0])];
+          uint32_t at = pw_fuzz_below(len - 1);
           dst[at] = (uint8_t)(v >> 8);
           dst[at + 1] = (uint8_t)v;
         }
         break;
       case 2: /* truncation */
-        len = below(len + 1);
+        len = pw_fuzz_below(len + 1);
         break;
       case 3: /* garbage appended */
         {
-          uint32_t add = below(SLACK + 1);
-          for (uint32_t i = 0; i < add; i++) dst[len + i] = (uint8_t)next_random();
+          uint32_t add = pw_fuzz_below(SLACK + 1);
+          for (uint32_t i = 0; i < add; i++) dst[len + i] = (uint8_t)pw_fuzz_random();
           len += add;
         }
         break;
       default: /* a random byte */
-        if (len > 0) dst[below(len)] = (uint8_t)next_random();
+        if (len > 0) dst[pw_fuzz_below(len)] = (uint8_t)pw_fuzz_random();
         break;
     }
   }
@@ -246,7 +170,7 @@ static void run_block(round_state *s, const uint8_t *data, size_t data_length, u
     uint32_t *r = meta + next * PW_REC_WORDS;
     if (r[PW_REC_IFACE] != 0xffffffffu) fail("stopped on a record with an interface id");
     (*ifindex_stops)++;
-    uint32_t iface = below(s->ifaces + 1); /* sometimes one the registry does not know */
+    uint32_t iface = pw_fuzz_below(s->ifaces + 1); /* sometimes one the registry does not know */
     if (need_ifindex < 0 || need_ifindex >= PW_MAX_IFINDEX || !pw_pipeline_set_ifindex(s->p, r[PW_REC_BINDING], (uint32_t)need_ifindex, iface)) {
       r[PW_REC_IFACE] = iface; /* cannot be mapped: the record is given an interface */
     }
@@ -262,16 +186,15 @@ int main(int argc, char **argv) {
     return 2;
   }
   unsigned long rounds = argc > 2 ? strtoul(argv[2], NULL, 10) : 40;
-  rng_state = argc > 3 ? strtoull(argv[3], NULL, 10) : 20260107;
-  if (rng_state == 0) rng_state = 1;
+  pw_fuzz_seed(argc > 3 ? strtoull(argv[3], NULL, 10) : 20260107);
   size_t size = 0;
-  uint8_t *corpus = read_file(argv[1], &size);
+  uint8_t *corpus = pw_fuzz_read_file(argv[1], &size);
   if (corpus == NULL) {
     fprintf(stderr, "pw_fuzz_pipeline: cannot read %s\n", argv[1]);
     return 2;
   }
   record *recs = NULL;
-  long count = parse_corpus(corpus, size, &recs);
+  long count = pw_fuzz_parse_corpus(corpus, size, &recs);
   if (count <= 0) {
     fprintf(stderr, "pw_fuzz_pipeline: bad or empty corpus\n");
     free(corpus);
@@ -293,37 +216,37 @@ int main(int argc, char **argv) {
   for (unsigned long round = 0; round < rounds; round++) {
     bool plain = round == 0;
     pw_pipeline_config c = {
-        .matcher = {.window_ms = plain ? 5 : (double)(1 + below(50)),
-                    .max_groups = plain ? 16 : 3 + below(14),
-                    .tunnel_hop_sample = below(2) ? -1 : (double)(1 + below(3)),
+        .matcher = {.window_ms = plain ? 5 : (double)(1 + pw_fuzz_below(50)),
+                    .max_groups = plain ? 16 : 3 + pw_fuzz_below(14),
+                    .tunnel_hop_sample = pw_fuzz_below(2) ? -1 : (double)(1 + pw_fuzz_below(3)),
                     .open_capacity = plain ? 16 : pow2_between(2, 4),
-                    .sighting_capacity = plain ? 16 : 3 + below(14)},
-        .sample_one_in = below(4) == 0 ? 2 : 0,
-        .packet_bytes_slots = below(3) == 0 ? 0 : 3 + below(14),
-        .packet_bytes_slot_bytes = 16 + below(113),
+                    .sighting_capacity = plain ? 16 : 3 + pw_fuzz_below(14)},
+        .sample_one_in = pw_fuzz_below(4) == 0 ? 2 : 0,
+        .packet_bytes_slots = pw_fuzz_below(3) == 0 ? 0 : 3 + pw_fuzz_below(14),
+        .packet_bytes_slot_bytes = 16 + pw_fuzz_below(113),
     };
     if (plain) c.sample_one_in = 0;
     pw_pipeline *p = pw_pipeline_create(&c);
     if (p == NULL) fail("pw_pipeline_create refused a valid configuration");
     // A flow table of a few slots, growing from 4 to at most 16.
     pw_flow_table_destroy(&p->flows);
-    uint32_t max_log = plain ? 4 : 2 + below(3);
+    uint32_t max_log = plain ? 4 : 2 + pw_fuzz_below(3);
     if (!pw_flow_table_init(&p->flows, plain ? 4 : pow2_between(2, max_log), 1u << max_log)) fail("pw_flow_table_init refused a small table");
-    round_state s = {.p = p, .nodes = plain ? 2 : 1 + below(MAX_NODES), .ifaces = plain ? 6 : 3 + below(MAX_IFACES - 2)};
+    round_state s = {.p = p, .nodes = plain ? 2 : 1 + pw_fuzz_below(MAX_NODES), .ifaces = plain ? 6 : 3 + pw_fuzz_below(MAX_IFACES - 2)};
     p->registry.node_count = s.nodes;
     p->registry.iface_count = s.ifaces;
     for (uint32_t i = 0; i < s.ifaces; i++) {
       uint32_t node = i % s.nodes;
       p->registry.iface_node[i] = node;
-      p->registry.iface_role[i] = (uint8_t)(plain ? i % 3 : below(3));
+      p->registry.iface_role[i] = (uint8_t)(plain ? i % 3 : pw_fuzz_below(3));
       p->registry.node_ifaces[node]++;
     }
-    for (uint32_t n = 0; n < s.nodes; n++) p->registry.node_covers_all[n] = (uint8_t)below(2);
+    for (uint32_t n = 0; n < s.nodes; n++) p->registry.node_covers_all[n] = (uint8_t)pw_fuzz_below(2);
     double now = 1.7e12 + round * 1e6;
     size_t i = 0;
     unsigned long block_no = 0;
     while (i < (size_t)count) {
-      size_t n = 1 + below(MAX_BLOCK);
+      size_t n = 1 + pw_fuzz_below(MAX_BLOCK);
       if (n > (size_t)count - i) n = (size_t)count - i;
       size_t at = 0;
       for (size_t k = 0; k < n; k++, i++) {
@@ -331,14 +254,14 @@ int main(int argc, char **argv) {
         uint32_t len = src->length, lt = src->link_type;
         memcpy(data + at, corpus + src->offset, len);
         uint32_t caplen = len, origlen = len;
-        if (!plain && below(8) != 0) {
+        if (!plain && pw_fuzz_below(8) != 0) {
           len = mutate(data + at, len);
           caplen = origlen = len;
           mutated++;
-          switch (below(12)) {
-            case 0: lt = link_types[below(sizeof link_types / sizeof link_types[0])]; break;
-            case 1: origlen = len + below(2000); break; /* cut short by the capture */
-            case 2: caplen = len > 0 ? below(len) : 0; break;
+          switch (pw_fuzz_below(12)) {
+            case 0: lt = link_types[pw_fuzz_below(sizeof link_types / sizeof link_types[0])]; break;
+            case 1: origlen = len + pw_fuzz_below(2000); break; /* cut short by the capture */
+            case 2: caplen = len > 0 ? pw_fuzz_below(len) : 0; break;
             default: break;
           }
         }
@@ -347,20 +270,20 @@ int main(int argc, char **argv) {
         r[PW_REC_CAPLEN] = caplen;
         r[PW_REC_ORIGLEN] = origlen;
         r[PW_REC_LINK_TYPE] = lt;
-        r[PW_REC_DIRECTION] = plain ? (uint32_t)(i % 3) : below(3);
-        r[PW_REC_BINDING] = plain ? 0 : below(3);
+        r[PW_REC_DIRECTION] = plain ? (uint32_t)(i % 3) : pw_fuzz_below(3);
+        r[PW_REC_BINDING] = plain ? 0 : pw_fuzz_below(3);
         // SLL2 records are bound per packet (by ifindex); others on an interface, sometimes one the registry does not know.
         if (lt == 276) r[PW_REC_IFACE] = 0xffffffffu;
-        else r[PW_REC_IFACE] = plain ? (uint32_t)(i % (s.ifaces + 1)) : below(8) == 0 ? s.ifaces + below(PW_MAX_IFACES + 8) : below(s.ifaces);
-        now += plain ? 0.25 : (double)below(4000) / 1000.0;
-        ts[k] = !plain && below(16) == 0 ? now - (double)below(100) : now; /* sometimes out of order */
-        at += len + (plain ? 0 : below(4));
+        else r[PW_REC_IFACE] = plain ? (uint32_t)(i % (s.ifaces + 1)) : pw_fuzz_below(8) == 0 ? s.ifaces + pw_fuzz_below(PW_MAX_IFACES + 8) : pw_fuzz_below(s.ifaces);
+        now += plain ? 0.25 : (double)pw_fuzz_below(4000) / 1000.0;
+        ts[k] = !plain && pw_fuzz_below(16) == 0 ? now - (double)pw_fuzz_below(100) : now; /* sometimes out of order */
+        at += len + (plain ? 0 : pw_fuzz_below(4));
       }
       fed += (double)n;
       run_block(&s, data, at, meta, ts, n, &stops);
       blocks++;
       block_no++;
-      expire_all_matchers(&s, now - (plain ? 0 : (double)below(20)));
+      expire_all_matchers(&s, now - (plain ? 0 : (double)pw_fuzz_below(20)));
       if (block_no % 3 == 0) take_all(&s);
       if (block_no % 5 == 0) flush(&s);
     }

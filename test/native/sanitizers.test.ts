@@ -119,10 +119,10 @@ beforeAll(async () => {
   writeFileSync(corpusFile, Buffer.concat(parts));
   driver = join(work, 'pw_fuzz_driver');
   fuzzer = join(work, 'pw_fuzz_decode');
-  compile(driver, SANITIZE, [join(ROOT, 'native/fuzz/guarded_decode.c'), join(ROOT, 'native/fuzz/corpus_driver.c')]);
+  compile(driver, SANITIZE, [join(ROOT, 'native/fuzz/guarded_decode.c'), join(ROOT, 'native/fuzz/corpus.c'), join(ROOT, 'native/fuzz/corpus_driver.c')]);
   compile(fuzzer, [...SANITIZE, '-fsanitize=fuzzer'], [join(ROOT, 'native/fuzz/guarded_decode.c'), join(ROOT, 'native/fuzz/fuzz_decode.c')]);
   pipelineDriver = join(work, 'pw_fuzz_pipeline');
-  compile(pipelineDriver, SANITIZE, [join(ROOT, 'native/fuzz/pipeline_driver.c')]);
+  compile(pipelineDriver, SANITIZE, [join(ROOT, 'native/fuzz/corpus.c'), join(ROOT, 'native/fuzz/pipeline_driver.c')]);
   // Pipeline seeds (fuzz_pipeline.c's format): a configuration, then runs of consecutive records.
   pipelineSeedDir = join(work, 'pipeline-seeds');
   mkdirSync(pipelineSeedDir);
