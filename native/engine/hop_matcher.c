@@ -293,6 +293,24 @@ static bool write_path(pw_matcher *m, uint32_t n, pw_f64_list *l) {
   return true;
 }
 
+/*
+ * Appends a tunnel hop's first words, shared by arrivals and departures: the fingerprint, the outer
+ * IP version, the far node's address (the outer source of an arrival, the outer destination of a
+ * departure) and the time. NULL, counted as a hop overflow, when the list is full.
+ */
+static double *push_hop(pw_matcher *m, pw_f64_list *list, size_t words, const pw_open_entry *x, const pw_sighting_rec *r, const uint32_t *far_node) {
+  double *h = pw_f64_list_push(list, words);
+  if (h == NULL) {
+    m->overflow.hops++;
+    return NULL;
+  }
+  h[0] = (double)x->fingerprint;
+  h[1] = r->outer_version;
+  for (int k = 0; k < 4; k++) h[2 + k] = far_node[k];
+  h[6] = r->ts;
+  return h;
+}
+
 static void report_tunnel_hops(pw_matcher *m, int32_t e, uint32_t n) {
   const pw_open_entry *x = &m->open.e[e];
   for (uint32_t i = 0; i < n; i++) {
@@ -301,26 +319,11 @@ static void report_tunnel_hops(pw_matcher *m, int32_t e, uint32_t n) {
     const pw_sighting_outer *o = &m->store.outer[s];
     if (r->encap_depth == 0) continue;
     if (r->dir == PW_DIR_IN) {
-      double *a = pw_f64_list_push(&m->arrivals, PW_ARRIVAL_WORDS);
-      if (a == NULL) {
-        m->overflow.hops++;
-        continue;
-      }
-      a[0] = (double)x->fingerprint;
-      a[1] = r->outer_version;
-      for (int k = 0; k < 4; k++) a[2 + k] = o->src[k];
-      a[6] = r->ts;
+      push_hop(m, &m->arrivals, PW_ARRIVAL_WORDS, x, r, o->src);
     } else if (r->dir == PW_DIR_OUT) {
       size_t at = m->departures.len;
-      double *d = pw_f64_list_push(&m->departures, PW_DEPARTURE_HEAD);
-      if (d == NULL) {
-        m->overflow.hops++;
-        continue;
-      }
-      d[0] = (double)x->fingerprint;
-      d[1] = r->outer_version;
-      for (int k = 0; k < 4; k++) d[2 + k] = o->dst[k];
-      d[6] = r->ts;
+      double *d = push_hop(m, &m->departures, PW_DEPARTURE_HEAD, x, r, o->dst);
+      if (d == NULL) continue;
       d[7] = x->ip_version;
       for (int k = 0; k < 4; k++) {
         d[8 + k] = x->src[k];
