@@ -75,9 +75,28 @@ export interface CaptureInterface {
 }
 
 /** Sink for a reader's output. */
+/** How a pcap stream lays out its records (read from its file header), for a sink that walks them itself. */
+export interface PcapRecordFormat {
+  readonly littleEndian: boolean;
+  /** Nanosecond timestamps (else microseconds). */
+  readonly nano: boolean;
+  /** Where the captured length is: 0 first (2.4), 1 second (2.0-2.2), 2 whichever is smaller (2.3). */
+  readonly lengthOrder: 0 | 1 | 2;
+  readonly linkType: number;
+  /** The capture interface of every record (pcap: 0). */
+  readonly interfaceId: number;
+}
+
 export interface CaptureSink {
   onInterface(iface: CaptureInterface): void;
   onPacket(record: CaptureRecord): void;
+  /**
+   * Optional: takes the complete pcap records of chunk[pos, end) itself, in one call (the native
+   * engine's walk), instead of one onPacket each. Returns the byte where it stopped (pos when it
+   * declines) and adds the records it took to `walked.records`; the reader goes on from there
+   * (a record cut by the chunk's end, or one it refuses with its own error).
+   */
+  onPcapRecords?(chunk: Uint8Array, pos: number, end: number, format: PcapRecordFormat, walked: { records: number }): number;
   /** A recoverable problem (for example a truncated final record); the reader goes on. */
   onWarning(message: string): void;
 }

@@ -41,7 +41,7 @@
  * allocates nothing per packet.
  */
 import { UnitStreamParser } from './unit-stream-parser.js';
-import { CaptureFormatError, CaptureRecord, type CaptureInterface, type CaptureSink } from './capture-record.js';
+import { CaptureFormatError, CaptureRecord, type CaptureInterface, type CaptureSink, type PcapRecordFormat } from './capture-record.js';
 
 const FILE_HEADER_LEN = 24;
 const RECORD_HEADER_LEN = 16;
@@ -98,8 +98,21 @@ export class PcapParser extends UnitStreamParser {
    */
   private lengthOrder: LengthOrder = LengthOrder.Standard;
 
+  /** The records' layout once the file header is read, for a sink that walks them (onPcapRecords). */
+  private format: PcapRecordFormat | undefined;
+  private readonly walked = { records: 0 };
+
   constructor(sink: CaptureSink) {
     super(sink);
+  }
+
+  protected override walkUnits(chunk: Uint8Array, pos: number, len: number): number {
+    const format = this.format;
+    if (format === undefined || this.sink.onPcapRecords === undefined) return pos;
+    this.walked.records = 0;
+    const next = this.sink.onPcapRecords(chunk, pos, len, format, this.walked);
+    this.packets += this.walked.records;
+    return next;
   }
 
   protected get headerDone(): boolean {
@@ -184,6 +197,7 @@ export class PcapParser extends UnitStreamParser {
     const rec = this.record;
     rec.linkType = linkType;
     rec.interfaceId = 0;
+    this.format = { littleEndian: this.littleEndian, nano, lengthOrder: this.lengthOrder as 0 | 1 | 2, linkType, interfaceId: 0 };
     const iface: CaptureInterface = { id: 0, linkType, snapLen, name: undefined, description: undefined };
     this.sink.onInterface(iface);
   }

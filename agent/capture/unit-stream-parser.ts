@@ -33,6 +33,14 @@ export abstract class UnitStreamParser implements CaptureParser {
   protected abstract unitLength(buf: Uint8Array, pos: number, avail: number): number;
   /** Parses one complete unit of `len` bytes at buf[pos]. */
   protected abstract processUnit(buf: Uint8Array, pos: number, len: number): void;
+  /**
+   * Complete units of chunk[pos, len) taken in one go by the sink, if it walks them itself; returns
+   * the position after them (pos: none taken). Each unit walked must be complete and valid as
+   * unitLength would find it.
+   */
+  protected walkUnits(_chunk: Uint8Array, pos: number, _len: number): number {
+    return pos;
+  }
   /** Whether the stream's header (pcap file header, first section header) has been read. */
   protected abstract get headerDone(): boolean;
   /** The error for a stream that ended before its header was complete. */
@@ -73,6 +81,12 @@ export abstract class UnitStreamParser implements CaptureParser {
       if (this.carryLen > 0) return;
     }
     while (pos < len) {
+      const walked = this.walkUnits(chunk, pos, len);
+      if (walked !== pos) {
+        this.bytesConsumed += walked - pos;
+        pos = walked;
+        continue;
+      }
       const avail = len - pos;
       const need = this.unitLength(chunk, pos, avail);
       if (avail < need) {

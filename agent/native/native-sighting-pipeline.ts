@@ -9,7 +9,7 @@
  * capture whose interface index the engine does not know yet stops its block: the interface is
  * registered here exactly as SightingPipeline.ifaceForIfindex does, and the block resumes from it.
  */
-import type { CaptureRecord } from '../capture/capture-record.js';
+import type { CaptureRecord, PcapRecordFormat } from '../capture/capture-record.js';
 import { DECODE_EVENT_NAMES, DecodeEventCounters } from '../decode/decode-events.js';
 import { PacketDecoder } from '../decode/packet-decoder.js';
 import type { FlowRecord, EncapLayerRecord } from '../../core/findings/flow-record.js';
@@ -20,7 +20,27 @@ import type { CaptureBinding, PipelineStats, SightingPipelineConfig } from '../f
 import { chainLayers, forEachFlowRecord, recordChainId } from './flow-records-native.js';
 import { nativeAddon } from './native-addon.js';
 import { nativeKnowledgeFor, nativeNodeFindings } from './node-findings-native.js';
-import { PIPELINE_CONFIG_WORDS, PIPELINE_RECORD_WORDS, PIPELINE_UNDECODED_MAX, RECORD_WORDS, type NativePipelineExports, type NativeSightingPipeline as Handle } from './pipeline-native.js';
+import {
+  PCAP_FORMAT_WORDS,
+  PIPELINE_CONFIG_WORDS,
+  PIPELINE_RECORD_WORDS,
+  PIPELINE_UNDECODED_MAX,
+  RECORD_WORDS,
+  WALK_CLOCK_WORDS,
+  WALK_OUT_FIRST_TS,
+  WALK_OUT_HATYPE,
+  WALK_OUT_HEAD,
+  WALK_OUT_IFINDEX,
+  WALK_OUT_LAST_TS,
+  WALK_OUT_POS,
+  WALK_OUT_RECORDS,
+  WALK_OUT_UNDECODED,
+  WALK_UNDECODED_MAX,
+  WALK_UNDECODED_WORDS,
+  WalkStop,
+  type NativePipelineExports,
+  type NativeSightingPipeline as Handle,
+} from './pipeline-native.js';
 
 /** Records per block, and the block's bytes at first (grown for a record larger than it). */
 const BLOCK_RECORDS = 4096;
@@ -33,6 +53,45 @@ const NO_IFACE = 0xffffffff;
 
 const DECODE_INDEX = new Map<string, number>(DECODE_EVENT_NAMES.map((name, i) => [name, i]));
 const ROLE_CODES: Readonly<Record<string, number>> = { pod: 1, tunnel: 2 };
+/** The role byte's top bit: the interface is not analysed (acceptInterface said no). */
+const NOT_ANALYSED = 0x80;
+
+/**
+ * Replay's clock for a walk (replay-runner.ts): closed windows are evaluated whenever capture time
+ * moves `stepMs` past the watermark; the walk returns to JavaScript when the watermark reaches the
+ * next interval. Shared with the record-at-a-time path, so both keep one clock.
+ */
+export class WalkClock {
+  readonly words = new Float64Array(WALK_CLOCK_WORDS);
+  constructor(stepMs: number, intervalMs: number) {
+    this.words[0] = stepMs;
+    this.words[1] = intervalMs;
+    this.words[2] = -Infinity;
+    this.words[3] = Infinity;
+  }
+  get watermark(): number {
+    return this.words[2] as number;
+  }
+  set watermark(ms: number) {
+    this.words[2] = ms;
+  }
+  get nextInterval(): number {
+    return this.words[3] as number;
+  }
+  set nextInterval(ms: number) {
+    this.words[3] = ms;
+  }
+}
+
+/** What one walk over a chunk took: records, and the earliest and latest of their times. */
+export interface WalkProgress {
+  records: number;
+  firstTs: number;
+  lastTs: number;
+}
+
+/** A walk without a clock (live capture: the agent's timer evaluates windows). */
+const NO_CLOCK = new WalkClock(0, 1);
 
 /** What the engine lost to its bounds (never in NodeCounters). */
 export interface NativeOverflow {
@@ -152,13 +211,19 @@ export class NativeSightingPipeline {
   /** Per node index, its coverage as last told (compared per record without allocating). */
   private syncedCovers = new Uint8Array(0);
 
+  private readonly walkFormat = new Float64Array(PCAP_FORMAT_WORDS);
+  private readonly walkOut = new Float64Array(WALK_OUT_HEAD + WALK_UNDECODED_WORDS * WALK_UNDECODED_MAX);
+  private readonly progress: WalkProgress = { records: 0, firstTs: Infinity, lastTs: -Infinity };
+  /** Per interface id: 0 not decided yet, 1 analysed, 2 not (config.acceptInterface). */
+  private acceptance = new Uint8Array(64);
+
   constructor(
     readonly registry: InterfaceRegistry,
     private readonly config: SightingPipelineConfig = {},
     /** Open packets (a power of two) and sightings each node's matcher keeps at most. */
     capacity: { readonly openPackets: number; readonly sightings: number } = { openPackets: NATIVE_OPEN_PACKETS, sightings: NATIVE_SIGHTINGS },
   ) {
-    if (config.acceptInterface || config.decoder) throw new Error('the native pipeline takes neither acceptInterface nor a decoder configuration yet');
+    if (config.decoder) throw new Error('the native pipeline takes no decoder configuration yet');
     const c = new Float64Array(PIPELINE_CONFIG_WORDS);
     const m = config.matcher ?? DEFAULT_HOP_MATCHER_CONFIG;
     c[0] = m.windowMs;
@@ -213,6 +278,64 @@ export class NativeSightingPipeline {
     meta[m + 6] = this.bindingIndex(binding);
     this.ts[r] = record.tsSec * 1000 + record.tsNsec / 1e6;
     this.bytes += record.caplen;
+  }
+
+  /** A node's matcher, created in the engine if it was not yet (SightingPipeline.matcher). */
+  matcher(nodeIndex: number): NativeNodeMatcher {
+    const node = this.registry.nodes[nodeIndex];
+    if (!node) throw new Error(`unknown node index ${nodeIndex}`);
+    this.submit();
+    if (this.registryChanged()) this.syncRegistry();
+    this.matchersStale = true;
+    return (this.nodeMatchers[nodeIndex] ??= new NativeNodeMatcher(node, this));
+  }
+
+  /** One of the node's own addresses (NodeKnowledge.addLocal): version 4 or 6, words as parseAddress wrote them. */
+  addLocalAddress(nodeIndex: number, version: number, words: Uint32Array): void {
+    this.matcher(nodeIndex);
+    this.addon.pipelineAddLocal(this.handle, nodeIndex, version, words);
+  }
+
+  /**
+   * Walks the complete pcap records of chunk[pos, end) through the engine in C (no JavaScript per
+   * record); returns where it stopped: at `end`, or at a record cut by it, or at a record with an
+   * absurd length (for the JavaScript reader to take from there). `clock` runs replay's clock in C;
+   * `onInterval` is called whenever its watermark reaches the next interval. The progress object
+   * is reused by the next call.
+   */
+  walkPcap(chunk: Uint8Array, pos: number, end: number, format: PcapRecordFormat, binding: CaptureBinding, clock: WalkClock | undefined, onInterval: () => void): { readonly pos: number; readonly progress: WalkProgress } {
+    this.submit();
+    if (this.registryChanged()) this.syncRegistry();
+    const data = end === chunk.length ? chunk : chunk.subarray(0, end);
+    const f = this.walkFormat;
+    f[0] = format.littleEndian ? 1 : 0;
+    f[1] = format.nano ? 1 : 0;
+    f[2] = format.lengthOrder;
+    f[3] = format.linkType;
+    const iface = binding.ifaceByCaptureInterface[format.interfaceId] ?? -1;
+    f[4] = iface >= 0 ? iface : NO_IFACE;
+    f[5] = this.bindingIndex(binding);
+    const progress = this.progress;
+    progress.records = 0;
+    progress.firstTs = Infinity;
+    progress.lastTs = -Infinity;
+    const out = this.walkOut;
+    const listUndecoded = this.config.onUndecodedTunnel !== undefined;
+    for (;;) {
+      const stop = this.addon.pipelineWalkPcap(this.handle, data, pos, f, (clock ?? NO_CLOCK).words, listUndecoded, out) as WalkStop;
+      // Records ran: a node's first packet creates its matcher in C.
+      this.matchersStale = true;
+      pos = out[WALK_OUT_POS] as number;
+      progress.records += out[WALK_OUT_RECORDS] as number;
+      if ((out[WALK_OUT_FIRST_TS] as number) < progress.firstTs) progress.firstTs = out[WALK_OUT_FIRST_TS] as number;
+      if ((out[WALK_OUT_LAST_TS] as number) > progress.lastTs) progress.lastTs = out[WALK_OUT_LAST_TS] as number;
+      if (listUndecoded) this.observeWalkUndecoded(data, format.linkType);
+      if (stop === WalkStop.Ifindex) {
+        this.registerIfindexFor(binding, out[WALK_OUT_IFINDEX] as number, out[WALK_OUT_HATYPE] as number);
+        if (this.registryChanged()) this.syncRegistry();
+      } else if (stop === WalkStop.Interval) onInterval();
+      else if (stop !== WalkStop.UndecodedFull) return { pos, progress };
+    }
   }
 
   /** Runs the pending block in the engine. */
@@ -324,6 +447,23 @@ export class NativeSightingPipeline {
     return i;
   }
 
+  /** config.acceptInterface, asked once per interface (SightingPipeline.accepts). */
+  private accepts(ifaceId: number, name: string): boolean {
+    const accept = this.config.acceptInterface;
+    if (!accept) return true;
+    if (ifaceId >= this.acceptance.length) {
+      const grown = new Uint8Array(Math.max(ifaceId + 1, this.acceptance.length * 2));
+      grown.set(this.acceptance);
+      this.acceptance = grown;
+    }
+    let a = this.acceptance[ifaceId] as number;
+    if (a === 0) {
+      a = accept(name) === false ? 2 : 1;
+      this.acceptance[ifaceId] = a;
+    }
+    return a === 1;
+  }
+
   private registryChanged(): boolean {
     const r = this.registry;
     if (r.interfaces.length !== this.syncedIfaces || r.nodes.length !== this.syncedNodes) return true;
@@ -348,7 +488,7 @@ export class NativeSightingPipeline {
     for (const i of r.interfaces) {
       if (i.node.index >= nodes) continue;
       ifaceNode[i.id] = i.node.index;
-      ifaceRole[i.id] = ROLE_CODES[i.role] ?? 0;
+      ifaceRole[i.id] = (ROLE_CODES[i.role] ?? 0) | (this.accepts(i.id, i.name) ? 0 : NOT_ANALYSED);
       nodeIfaces[i.node.index] = (nodeIfaces[i.node.index] as number) + 1;
     }
     for (const n of r.nodes) if (n.index < nodes) nodeCovers[n.index] = n.coversAllInterfaces ? 1 : 0;
@@ -361,8 +501,14 @@ export class NativeSightingPipeline {
   /** SightingPipeline.ifaceForIfindex for record r of the block, then tells the engine. */
   private registerIfindex(r: number): void {
     const binding = this.bindingList[this.meta[r * PIPELINE_RECORD_WORDS + 6] as number] as CaptureBinding;
-    const ifindex = this.out[0] as number;
-    const hatype = this.out[1] as number;
+    const id = this.registerIfindexFor(binding, this.out[0] as number, this.out[1] as number);
+    this.meta[r * PIPELINE_RECORD_WORDS + 4] = id;
+    // The record's own node is told whatever happens (its records are about to run).
+    if (this.registryChanged()) this.syncRegistry(Math.max(this.syncedNodes, (this.registry.interfaces[id]?.node.index ?? 0) + 1));
+  }
+
+  /** The interface id of a Linux ifindex of `binding` (registered as SightingPipeline.ifaceForIfindex does), told to the engine. */
+  private registerIfindexFor(binding: CaptureBinding, ifindex: number, hatype: number): number {
     const cache = binding.ifaceByIfindex;
     let id = ifindex >= 0 && ifindex < cache.length ? (cache[ifindex] as number) : -1;
     if (id < 0) {
@@ -379,9 +525,18 @@ export class NativeSightingPipeline {
       }
     }
     if (ifindex >= 0 && ifindex < 65536) this.addon.pipelineSetIfindex(this.handle, this.bindings.get(binding) as number, ifindex, id);
-    this.meta[r * PIPELINE_RECORD_WORDS + 4] = id;
-    // The record's own node is told whatever happens (its records are about to run).
-    if (this.registryChanged()) this.syncRegistry(Math.max(this.syncedNodes, (this.registry.interfaces[id]?.node.index ?? 0) + 1));
+    return id;
+  }
+
+  private observeWalkUndecoded(data: Uint8Array, linkType: number): void {
+    const observer = this.config.onUndecodedTunnel;
+    const out = this.walkOut;
+    const count = out[WALK_OUT_UNDECODED] as number;
+    for (let i = 0; i < count; i++) {
+      const u = WALK_OUT_HEAD + i * WALK_UNDECODED_WORDS;
+      this.tsDecoder.decode(data, out[u] as number, out[u + 1] as number, linkType);
+      observer?.(this.tsDecoder.view, out[u + 3] as number, out[u + 4] as number, out[u + 2] as number);
+    }
   }
 
   private observeUndecoded(count: number): void {

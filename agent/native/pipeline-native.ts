@@ -60,6 +60,35 @@ export const PIPELINE_RECORD_WORDS = 7;
 /** Undecoded tunnel records listed per pipelineRun at most (UNDECODED_MAX). */
 export const PIPELINE_UNDECODED_MAX = 4096;
 
+/** Why pipelineWalkPcap stopped (pw_walk_stop in engine/pcap_walk.h). */
+export const enum WalkStop {
+  /** No complete record left at out[WALK_OUT_POS]. */
+  End = 0,
+  /** The record at out[WALK_OUT_POS] needs its interface registered (out[WALK_OUT_IFINDEX], out[WALK_OUT_HATYPE]). */
+  Ifindex = 1,
+  /** The clock's watermark reached its next interval: flush flows and take findings, then walk on. */
+  Interval = 2,
+  /** The undecoded list is nearly full: read it, then walk on. */
+  UndecodedFull = 3,
+  /** The record at out[WALK_OUT_POS] has an absurd captured length (the JS reader says so). */
+  BadCaplen = 4,
+}
+/** pipelineWalkPcap's format: little endian, nanoseconds, length order (0 standard, 1 swapped, 2 maybe), link type, interface id (0xffffffff: per packet), binding. */
+export const PCAP_FORMAT_WORDS = 6;
+/** pipelineWalkPcap's clock: step (ms; 0: none), interval (ms), watermark, next interval. */
+export const WALK_CLOCK_WORDS = 4;
+export const WALK_OUT_POS = 0;
+export const WALK_OUT_RECORDS = 1;
+export const WALK_OUT_FIRST_TS = 2;
+export const WALK_OUT_LAST_TS = 3;
+export const WALK_OUT_IFINDEX = 4;
+export const WALK_OUT_HATYPE = 5;
+export const WALK_OUT_UNDECODED = 6;
+export const WALK_OUT_HEAD = 7;
+export const WALK_UNDECODED_WORDS = 5;
+/** Undecoded records one walk lists at most (PW_WALK_UNDECODED_MAX). */
+export const WALK_UNDECODED_MAX = 1024;
+
 /** What pipelineTake hands over: numbers (see node-findings-native.ts) and the groups' sample bytes. */
 export interface NativeTaken {
   readonly numbers: Float64Array;
@@ -84,6 +113,14 @@ export interface NativePipelineExports {
    * `undecoded` (pairs record, interface id).
    */
   pipelineRun(p: NativeSightingPipeline, data: Uint8Array, meta: Uint32Array, tsMs: Float64Array, start: number, count: number, out: Float64Array, undecoded: Uint32Array): number;
+  /**
+   * Walks the pcap records of `data` from byte `pos` into the pipeline (engine/pcap_walk.h); returns
+   * a WalkStop. format: PCAP_FORMAT_WORDS; clock: WALK_CLOCK_WORDS, updated; out: WALK_OUT_* head,
+   * then WALK_UNDECODED_WORDS per undecoded tunnel record (offset, caplen, origlen, iface, ts).
+   */
+  pipelineWalkPcap(p: NativeSightingPipeline, data: Uint8Array, pos: number, format: Float64Array, clock: Float64Array, listUndecoded: boolean, out: Float64Array): number;
+  /** One of the node's own addresses (version 4 or 6, four words as parseAddress writes them). */
+  pipelineAddLocal(p: NativeSightingPipeline, node: number, version: number, words: Uint32Array): void;
   pipelineExpire(p: NativeSightingPipeline, node: number, watermark: number): void;
   pipelineExpireAll(p: NativeSightingPipeline, node: number, endTs: number): void;
   pipelineMatchers(p: NativeSightingPipeline): Uint32Array;

@@ -13,7 +13,7 @@
  */
 import { basename } from 'node:path';
 import { CaptureStream } from '../../agent/capture/capture-stream.js';
-import type { CaptureInterface, CaptureRecord, CaptureSink } from '../../agent/capture/capture-record.js';
+import type { CaptureInterface, CaptureRecord, CaptureSink, PcapRecordFormat } from '../../agent/capture/capture-record.js';
 import { DECODED_LINK_TYPES, LINKTYPE_LINUX_SLL2, linkTypeLabel } from '../../agent/decode/link-types.js';
 import type { InterfaceRegistry } from '../../agent/flow/interface-registry.js';
 import type { CaptureBinding } from '../../agent/flow/sighting-pipeline.js';
@@ -74,6 +74,12 @@ export class ReplayInput implements CaptureSink {
    * file's order is the canonical one), instead of into the queue.
    */
   direct: ((record: CaptureRecord) => void) | undefined;
+  /**
+   * The only input, when the engine walks pcap records itself: a chunk's complete records go there
+   * in one call (the same records, in the same order, as `direct` one by one). Returns where it
+   * stopped and what it took.
+   */
+  directWalk: ((chunk: Uint8Array, pos: number, end: number, format: PcapRecordFormat) => { readonly pos: number; readonly progress: { readonly records: number; readonly firstTs: number; readonly lastTs: number } }) | undefined;
 
   constructor(
     readonly spec: ReplayInputSpec,
@@ -139,6 +145,17 @@ export class ReplayInput implements CaptureSink {
     const ts = record.tsSec * 1000 + record.tsNsec / 1e6;
     if (ts > this.lastTs) this.lastTs = ts;
     if (ts < this.firstTs) this.firstTs = ts;
+  }
+
+  onPcapRecords(chunk: Uint8Array, pos: number, end: number, format: PcapRecordFormat, walked: { records: number }): number {
+    if (!this.directWalk || this.queue.holding || this.queue.size > 0) return pos;
+    const { pos: next, progress } = this.directWalk(chunk, pos, end, format);
+    // A pcap's seconds are 32 bits: never out of onPacket's range.
+    walked.records += progress.records;
+    if (progress.records > 0 && !DECODED_LINK_TYPES.has(format.linkType)) this.undecoded.set(format.linkType, (this.undecoded.get(format.linkType) ?? 0) + progress.records);
+    if (progress.lastTs > this.lastTs) this.lastTs = progress.lastTs;
+    if (progress.firstTs < this.firstTs) this.firstTs = progress.firstTs;
+    return next;
   }
 
   onWarning(message: string): void {

@@ -23,6 +23,7 @@ import type { FlowRecord } from '../../core/findings/flow-record.js';
 import type { InterfaceRole } from '../../core/findings/interface-roles.js';
 import type { NodeCounters, NodeFindings } from '../../core/findings/node-findings.js';
 import type { JudgedCandidate } from '../../core/judge/judge-findings.js';
+import { NativeSightingPipeline, WalkClock } from '../../agent/native/native-sighting-pipeline.js';
 import { NodeFindingsAccumulator } from './node-findings-accumulator.js';
 import { createReplayPipeline, replayEngine, type ReplayEngine, type ReplayPipeline } from './replay-pipeline.js';
 import { ReplayInput, type ReplayInputSpec } from './replay-input.js';
@@ -138,29 +139,35 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     accumulated.add(taken, now);
   };
 
-  let watermark = -Infinity;
-  let nextInterval = Infinity;
+  // The engine's clock: the watermark (capture time of the last evaluation) and the next interval.
+  // The native engine's walk (one input of pcap records) runs the same clock in C on these words.
+  const clock = new WalkClock(EXPIRE_STEP_MS, INTERVAL_MS);
+  const onInterval = (): void => {
+    pipeline.flushFlows(onFlow);
+    takeFindings(clock.watermark, false);
+    clock.nextInterval = intervalAfter(clock.watermark);
+  };
   /** One record, in canonical order, into the engine; the engine's clock runs on its time. */
   const process = (record: CaptureRecord, input: ReplayInput): void => {
     pipeline.onRecord(record, input.binding);
     const ts = recordTimeMs(record);
     // Closed windows are evaluated at most once per millisecond of capture time (a call per record
     // would cost a boxed number each): still a function of the records alone.
-    if (ts < watermark + EXPIRE_STEP_MS) return;
-    watermark = ts;
+    if (ts < clock.watermark + EXPIRE_STEP_MS) return;
+    const watermark = (clock.watermark = ts);
     // A node whose captures ended is not judged past their end: its packets' exits may be after it.
     for (const m of pipeline.matchers) m?.expire(Math.min(watermark, endedAt(m.node.name)));
-    if (nextInterval === Infinity) nextInterval = intervalAfter(watermark);
-    else if (watermark >= nextInterval) {
-      pipeline.flushFlows(onFlow);
-      takeFindings(watermark, false);
-      nextInterval = intervalAfter(watermark);
-    }
+    if (clock.nextInterval === Infinity) clock.nextInterval = intervalAfter(watermark);
+    else if (watermark >= clock.nextInterval) onInterval();
   };
   // One input has nothing to be merged with: its records (in its canonical order) go to the engine as
-  // they are parsed, without waiting in its queue.
+  // they are parsed, without waiting in its queue; the native engine walks a pcap's records itself
+  // (no node's captures have ended while it reads, so no matcher's evaluation is capped).
   const only = inputs.length === 1 ? inputs[0] : undefined;
-  if (only) only.direct = (r) => process(r, only);
+  if (only) {
+    only.direct = (r) => process(r, only);
+    if (pipeline instanceof NativeSightingPipeline) only.directWalk = (chunk, pos, end, format) => pipeline.walkPcap(chunk, pos, end, format, only.binding, clock, onInterval);
+  }
 
   const record = new CaptureRecord();
   let bytesRead = 0;
@@ -186,6 +193,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   }
   for (const m of pipeline.matchers) m?.expireAll(nodeEnd(inputs, m.node.name));
   pipeline.flushFlows(onFlow);
+  const watermark = clock.watermark;
   takeFindings(watermark, true);
   const findings = accumulated.finish(pipeline);
   const losses = stitcher.expire(Number.isFinite(watermark) ? watermark : 0, true);

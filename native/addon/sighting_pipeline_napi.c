@@ -8,6 +8,8 @@
  *   pipelineSyncRegistry(p, ifaceNode, ifaceRole, nodeCovers, nodeIfaces)
  *   pipelineSetIfindex(p, binding, ifindex, iface)
  *   pipelineRun(p, data, meta, tsMs, start, count, out, undecoded)   next record; see below
+ *   pipelineWalkPcap(p, data, pos, format, clock, listUndecoded, out)  a chunk of pcap records; see below
+ *   pipelineAddLocal(p, node, version, words)          one of the node's own addresses
  *   pipelineExpire(p, node, watermark), pipelineExpireAll(p, node, endTs)
  *   pipelineMatchers(p)                                 node indexes with a matcher (Uint32Array)
  *   pipelineFlush(p), pipelineChain(p, id)              flow records, chains (pipeline_parts.h)
@@ -21,6 +23,7 @@
 #include <string.h>
 
 #include "addon/pipeline_parts.h"
+#include "engine/pcap_walk.h"
 #include "engine/sighting_pipeline.h"
 
 enum {
@@ -136,7 +139,12 @@ static napi_value sync_registry(napi_env env, napi_callback_info info) {
     if (in[i] >= nc) return pp_throw_range(env, "an interface of an unknown node");
   pw_node_registry *r = &p->registry;
   memcpy(r->iface_node, node, ni * 4);
-  memcpy(r->iface_role, role, nr);
+  // A role's top bit says the interface is not analysed (the agent's --iface patterns).
+  const uint8_t *roles = role;
+  for (size_t i = 0; i < nr; i++) {
+    r->iface_role[i] = roles[i] & 0x7f;
+    r->iface_skipped[i] = roles[i] >> 7;
+  }
   memcpy(r->node_covers_all, covers, nc);
   memcpy(r->node_ifaces, ifaces, nn * 4);
   r->iface_count = (uint32_t)ni;
@@ -195,11 +203,91 @@ static napi_value run(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* pipelineWalkPcap's format and clock words, and its out layout (a head, then UNDECODED_WORDS per undecoded record). */
+enum { FMT_LITTLE_ENDIAN, FMT_NANO, FMT_LENGTH_ORDER, FMT_LINK_TYPE, FMT_IFACE, FMT_BINDING, FMT_WORDS };
+enum { CLOCK_STEP, CLOCK_INTERVAL, CLOCK_WATERMARK, CLOCK_NEXT_INTERVAL, CLOCK_WORDS };
+enum { WALK_POS, WALK_RECORDS, WALK_FIRST_TS, WALK_LAST_TS, WALK_IFINDEX, WALK_HATYPE, WALK_UNDECODED, WALK_HEAD };
+#define UNDECODED_WORDS 5
+
+/*
+ * pipelineWalkPcap(p, data, pos, format, clock, listUndecoded, out): walks the pcap records of
+ * `data` from byte `pos` into the pipeline (engine/pcap_walk.h) and returns why it stopped; `out`
+ * says where, what was walked and the undecoded tunnel records; `clock` is read and updated.
+ */
+static napi_value walk_pcap(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  void *data, *fmt, *clk, *out;
+  size_t nd, nf, nc, no;
+  double pos;
+  bool list = false;
+  pw_pipeline *p = args(env, info, 7, 7, argv, "pipelineWalkPcap(p, data, pos, format, clock, listUndecoded, out)");
+  if (p == NULL || !pp_typed(env, argv[1], napi_uint8_array, "data must be a Uint8Array", &data, &nd) ||
+      !pp_integer(env, argv[2], 0, 9007199254740991.0, "pos must be a byte offset", &pos) ||
+      !pp_typed(env, argv[3], napi_float64_array, "format must be a Float64Array", &fmt, &nf) ||
+      !pp_typed(env, argv[4], napi_float64_array, "clock must be a Float64Array", &clk, &nc) || napi_get_value_bool(env, argv[5], &list) != napi_ok ||
+      !pp_typed(env, argv[6], napi_float64_array, "out must be a Float64Array", &out, &no))
+    return NULL;
+  if (nf < FMT_WORDS || nc < CLOCK_WORDS || no < WALK_HEAD + UNDECODED_WORDS * PW_WALK_UNDECODED_MAX) return pp_throw_range(env, "format, clock or out too short");
+  // Offsets travel as 32-bit words: a chunk is far smaller (live blocks 1 MiB, file chunks a few).
+  if (nd > UINT32_MAX) return pp_throw_range(env, "a chunk of 4 GiB or more");
+  const double *f = fmt;
+  if (!(f[FMT_LENGTH_ORDER] >= 0 && f[FMT_LENGTH_ORDER] <= 2) || !(f[FMT_LINK_TYPE] >= 0 && f[FMT_LINK_TYPE] <= 0xffff) ||
+      !(f[FMT_IFACE] >= 0 && f[FMT_IFACE] <= 0xffffffffu) || !(f[FMT_BINDING] >= 0 && f[FMT_BINDING] < PW_MAX_BINDINGS))
+    return pp_throw_range(env, "format out of range");
+  double *c = clk;
+  if (!(c[CLOCK_STEP] >= 0) || !(c[CLOCK_INTERVAL] > 0)) return pp_throw_range(env, "clock out of range");
+  pw_pcap_format format = {.little_endian = f[FMT_LITTLE_ENDIAN] != 0, .nano = f[FMT_NANO] != 0, .length_order = (uint32_t)f[FMT_LENGTH_ORDER],
+                           .link_type = (uint32_t)f[FMT_LINK_TYPE], .iface = (uint32_t)f[FMT_IFACE], .binding = (uint32_t)f[FMT_BINDING]};
+  pw_walk_clock clock = {.step_ms = c[CLOCK_STEP], .interval_ms = c[CLOCK_INTERVAL], .watermark = c[CLOCK_WATERMARK], .next_interval = c[CLOCK_NEXT_INTERVAL]};
+  static pw_walk_result result; // large (its undecoded list); the addon runs on the JS thread only
+  pw_walk_stop stop = pw_pipeline_walk_pcap(p, data, nd, (size_t)pos, &format, &clock, list, &result);
+  c[CLOCK_WATERMARK] = clock.watermark;
+  c[CLOCK_NEXT_INTERVAL] = clock.next_interval;
+  double *o = out;
+  o[WALK_POS] = (double)result.pos;
+  o[WALK_RECORDS] = result.records;
+  o[WALK_FIRST_TS] = result.first_ts;
+  o[WALK_LAST_TS] = result.last_ts;
+  o[WALK_IFINDEX] = (double)result.ifindex;
+  o[WALK_HATYPE] = result.hatype;
+  o[WALK_UNDECODED] = result.undecoded_count;
+  for (uint32_t i = 0; i < result.undecoded_count; i++) {
+    double *u = o + WALK_HEAD + i * UNDECODED_WORDS;
+    const pw_walk_undecoded *w = &result.undecoded[i];
+    u[0] = w->offset;
+    u[1] = w->caplen;
+    u[2] = w->origlen;
+    u[3] = w->iface;
+    u[4] = w->ts_ms;
+  }
+  napi_value v;
+  if (napi_create_uint32(env, (uint32_t)stop, &v) != napi_ok) return NULL;
+  return v;
+}
+
+/* pipelineAddLocal(p, node, version, words): an address of the node's own (its matcher is created if need be). */
+static napi_value add_local(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  double node, version;
+  void *words;
+  size_t nw;
+  pw_pipeline *p = args(env, info, 4, 4, argv, "pipelineAddLocal(p, node, version, words)");
+  if (p == NULL || !pp_integer(env, argv[1], 0, PW_MAX_NODES - 1, "node out of range", &node) || !pp_integer(env, argv[2], 4, 6, "version must be 4 or 6", &version) ||
+      !pp_typed(env, argv[3], napi_uint32_array, "words must be a Uint32Array", &words, &nw))
+    return NULL;
+  if (version == 5 || nw < 4) return pp_throw_range(env, "version must be 4 or 6, with 4 words");
+  pw_matcher *m = pw_pipeline_matcher(p, (uint32_t)node);
+  if (m == NULL) return pp_throw_range(env, "out of memory for a node's matcher");
+  pw_knowledge_add_local(&m->knowledge, (uint32_t)version, words);
+  return undefined(env);
+}
+
 static pw_matcher *node_matcher(napi_env env, pw_pipeline *p, napi_value arg) {
   double node;
   if (!pp_integer(env, arg, 0, PW_MAX_NODES - 1, "node out of range", &node)) return NULL;
-  pw_matcher *m = p->matchers[(uint32_t)node];
-  if (m == NULL) pp_throw_range(env, "no matcher for that node");
+  // A node asked about before its first packet (a live agent's own node) gets its matcher now.
+  pw_matcher *m = pw_pipeline_matcher(p, (uint32_t)node);
+  if (m == NULL) pp_throw_range(env, "out of memory for a node's matcher");
   return m;
 }
 
@@ -430,6 +518,8 @@ napi_status register_sighting_pipeline(napi_env env, napi_value exports) {
     {"pipelineSyncRegistry", NULL, sync_registry, NULL, NULL, NULL, napi_default, NULL},
     {"pipelineSetIfindex", NULL, set_ifindex, NULL, NULL, NULL, napi_default, NULL},
     {"pipelineRun", NULL, run, NULL, NULL, NULL, napi_default, NULL},
+    {"pipelineWalkPcap", NULL, walk_pcap, NULL, NULL, NULL, napi_default, NULL},
+    {"pipelineAddLocal", NULL, add_local, NULL, NULL, NULL, napi_default, NULL},
     {"pipelineExpire", NULL, expire, NULL, NULL, NULL, napi_default, NULL},
     {"pipelineExpireAll", NULL, expire_all, NULL, NULL, NULL, napi_default, NULL},
     {"pipelineMatchers", NULL, matchers, NULL, NULL, NULL, napi_default, NULL},

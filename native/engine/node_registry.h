@@ -24,6 +24,8 @@ typedef struct pw_node_registry {
   /* Per interface id: its node's index and role (PW_ROLE_*). */
   uint32_t iface_node[PW_MAX_IFACES];
   uint8_t iface_role[PW_MAX_IFACES];
+  /* Per interface id: 1 when its packets are not analysed (the agent's --iface patterns leave it out). */
+  uint8_t iface_skipped[PW_MAX_IFACES];
   /* Per node: interfaces registered, and whether its capture covers every interface. */
   uint32_t node_ifaces[PW_MAX_NODES];
   uint8_t node_covers_all[PW_MAX_NODES];

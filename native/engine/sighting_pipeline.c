@@ -118,12 +118,13 @@ size_t pw_pipeline_run(pw_pipeline *p, const uint8_t *data, size_t data_length, 
     stats[PW_S_RECORDS]++;
     stats[PW_S_BYTES] += origlen;
     bool known = iface < p->registry.iface_count;
+    bool analysed = known && !p->registry.iface_skipped[iface];
     if (iface < PW_MAX_IFACES) {
       p->iface_packets[iface]++;
       p->iface_bytes[iface] += origlen;
     }
     // A tunnel packet with no inner IP packet: counted and listed as that tunnel, never judged.
-    if (view->undecoded_tunnel != PW_UNDECODED_NONE && known) {
+    if (view->undecoded_tunnel != PW_UNDECODED_NONE && analysed) {
       p->undecoded[p->undecoded_count] = (uint32_t)i;
       p->undecoded_iface[p->undecoded_count] = (uint32_t)iface;
       p->undecoded_count++;
@@ -135,7 +136,8 @@ size_t pw_pipeline_run(pw_pipeline *p, const uint8_t *data, size_t data_length, 
       if (status == PW_STATUS_MALFORMED || (status == PW_STATUS_TRUNCATED && caplen >= origlen)) stats[PW_S_MALFORMED]++;
       else if (status == PW_STATUS_TRUNCATED) stats[PW_S_TRUNCATED]++;
       else stats[PW_S_DECODED]++;
-      if (view->ip_version != 0 && known) {
+      if (view->ip_version != 0 && known && !analysed) stats[PW_S_NOT_ANALYSED]++;
+      else if (view->ip_version != 0 && known) {
         uint32_t dir = r[PW_REC_DIRECTION];
         uint32_t dir_source = dir == PW_DIR_UNKNOWN ? 0 : SOURCE_PCAPNG_FLAGS;
         if (dir == PW_DIR_UNKNOWN && view->linux_packet_type >= 0) {

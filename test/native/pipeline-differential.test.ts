@@ -11,7 +11,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { FlowRecord } from '../../core/findings/flow-record.js';
 import { readGoldenManifest } from '../../modes/replay/golden-set.js';
 import { parseReplayInputSpec, type ReplayInputSpec } from '../../modes/replay/replay-input.js';
@@ -130,6 +130,38 @@ describe('the native sighting pipeline is the TypeScript one', () => {
     expect(tally.samples).toBeGreaterThan(0);
     // What was compared, for the record.
     console.log(`native pipeline differential: ${tally.runs} replays, ${tally.candidates} vanish candidates (${tally.samples} with sample bytes), ${tally.departures} tunnel departures/arrivals, ${tally.flowRecords} interval flow records`);
+  }, 300_000);
+
+  it('on each big pcap alone, plain and gzipped: records walked in C across chunk boundaries as read one by one', async () => {
+    const big = writeThreeNodeCaptures(join(root, 'walk'));
+    let walked = 0;
+    const original = NativeSightingPipeline.prototype.walkPcap;
+    const walk = vi.spyOn(NativeSightingPipeline.prototype, 'walkPcap').mockImplementation(function (this: NativeSightingPipeline, ...args: Parameters<NativeSightingPipeline['walkPcap']>) {
+      const r = original.apply(this, args);
+      walked += r.progress.records;
+      return r;
+    });
+    let records = 0;
+    let counted = 0;
+    try {
+      for (const input of big.pcaps) {
+        for (const path of [input, big.gzipped(input)]) {
+          await compare(`${path} alone`, { inputs: [spec(path)], keepTunnelHops: true, windowMs: 20 });
+          // Counted over one more native replay of the input alone.
+          const before = walked;
+          const result = await runReplay({ inputs: [spec(path)], engine: 'native', windowMs: 20 });
+          counted += walked - before;
+          records += result.stats.records;
+        }
+      }
+    } finally {
+      walk.mockRestore();
+    }
+    expect(tally.differences).toEqual([]);
+    // The walk took nearly every record; a gzip stream's chunks (16 KiB) cut records, which came one by one.
+    expect(records).toBeGreaterThan(10_000);
+    expect(counted).toBeGreaterThan(records * 0.9);
+    expect(counted).toBeLessThan(records);
   }, 300_000);
 
   it('counts what does not fit its bounds apart from the findings, and takes everything when it fits', async () => {
