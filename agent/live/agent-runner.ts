@@ -135,11 +135,14 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
   };
   const status = (): WireNodeStatus => {
     const pipeline = live?.pipeline;
+    // Each read of the engine's counters copies them out of it: once per status.
+    const packets = pipeline?.interfacePackets;
+    const bytes = pipeline?.interfaceBytes;
     const interfaces = (pipeline?.registry.interfaces ?? []).map((i) => ({
       name: i.name,
       role: i.role,
-      packets: pipeline?.interfacePackets[i.id] ?? 0,
-      bytes: pipeline?.interfaceBytes[i.id] ?? 0,
+      packets: packets?.[i.id] ?? 0,
+      bytes: bytes?.[i.id] ?? 0,
     }));
     const addresses = [...new Set([...interfaceAddresses().values()].flat())];
     return { interfaces, addresses, agent_version: PATHWATCH_VERSION };

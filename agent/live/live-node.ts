@@ -9,16 +9,17 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_PACKET_BYTES_CONFIG } from '../flow/packet-bytes-ring.js';
 import { CaptureStream } from '../capture/capture-stream.js';
-import { recordTimeMs, type CaptureInterface, type CaptureRecord, type CaptureSink } from '../capture/capture-record.js';
+import { recordTimeMs, type CaptureInterface, type CaptureRecord, type CaptureSink, type PcapRecordFormat } from '../capture/capture-record.js';
 import { readInterfaceIndexes, startLiveCapture, type LiveCapture, type LiveCaptureCounters, type LiveCaptureOptions } from '../capture/live-capture.js';
 import { LINKTYPE_LINUX_SLL2 } from '../decode/link-types.js';
 import { interfaceAddresses } from '../capture/interface-addresses.js';
-import { addressKey, parseAddress } from '../../core/net/address.js';
+import { parseAddress } from '../../core/net/address.js';
 import type { FlowRecord } from '../../core/findings/flow-record.js';
 import { InterfaceRegistry } from '../flow/interface-registry.js';
 import { DEFAULT_HOP_MATCHER_CONFIG } from '../flow/node-hop-matcher.js';
 import { addCounters, emptyCounters, type NodeCounters, type NodeFindings } from '../../core/findings/node-findings.js';
-import { SightingPipeline, type CaptureBinding } from '../flow/sighting-pipeline.js';
+import type { CaptureBinding } from '../flow/sighting-pipeline.js';
+import { NativeSightingPipeline } from '../native/native-sighting-pipeline.js';
 import { startDropMonitor, type DropMonitor, type KernelDrop } from '../kernel/drop-monitor.js';
 import { KernelEvidenceCollector } from '../kernel/kernel-evidence.js';
 import { CaptureLossTracker } from './capture-loss.js';
@@ -56,9 +57,12 @@ const INTERFACE_REFRESH_MS = 2000;
 /** Capture loss spans carried with findings: those of the last ten minutes (the judge looks around each candidate). */
 const CAPTURE_LOSS_LOOKBACK_MS = 10 * 60_000;
 
+const noInterval = (): void => {};
+
 export class LiveNode {
   readonly registry = new InterfaceRegistry();
-  readonly pipeline: SightingPipeline;
+  /** The native engine (native/engine): the capture's blocks are walked into it in C. */
+  readonly pipeline: NativeSightingPipeline;
   readonly kernel = new KernelEvidenceCollector();
   /** Why the eBPF drop monitor is not running, if it is not. */
   ebpfUnavailable: string | undefined;
@@ -74,7 +78,7 @@ export class LiveNode {
 
   constructor(private readonly options: LiveNodeOptions) {
     this.windowMs = options.windowMs ?? DEFAULT_HOP_MATCHER_CONFIG.windowMs;
-    this.pipeline = new SightingPipeline(this.registry, {
+    this.pipeline = new NativeSightingPipeline(this.registry, {
       matcher: { ...DEFAULT_HOP_MATCHER_CONFIG, windowMs: this.windowMs, tunnelHopSampleOneIn: options.tunnelHopSampleOneIn ?? 0 },
       ...(options.acceptInterface ? { acceptInterface: options.acceptInterface } : {}),
       ...(options.sampleOneIn ? { sampleOneIn: options.sampleOneIn } : {}),
@@ -131,6 +135,14 @@ export class LiveNode {
           binding.ifaceByCaptureInterface[ci.id] = this.registry.interface(options.node, options.capture?.iface ?? 'any').id;
         }
       },
+      // A block's records go to the engine in one call; only a record cut by the block's end (never,
+      // for the addon's blocks) or refused by the reader would come one by one.
+      onPcapRecords: (chunk: Uint8Array, pos: number, end: number, format: PcapRecordFormat, walked: { records: number }) => {
+        const r = pipeline.walkPcap(chunk, pos, end, format, binding, undefined, noInterval);
+        walked.records += r.progress.records;
+        if (r.progress.lastTs > this.lastTs) this.lastTs = r.progress.lastTs;
+        return r.pos;
+      },
       onPacket: (r: CaptureRecord) => {
         pipeline.onRecord(r, binding);
         const ts = recordTimeMs(r);
@@ -139,11 +151,10 @@ export class LiveNode {
       onWarning() {},
     };
     const learnOwnAddresses = (): void => {
-      const knowledge = pipeline.matcher(node.index).knowledge;
       for (const addrs of interfaceAddresses().values()) {
         for (const a of addrs) {
           const v = parseAddress(a, this.scratch);
-          if (v !== 0) knowledge.addLocal(addressKey(v, this.scratch), a);
+          if (v !== 0) pipeline.addLocalAddress(node.index, v, this.scratch);
         }
       }
     };

@@ -205,6 +205,8 @@ export class NativeSightingPipeline {
   private readonly undecoded = new Uint32Array(2 * PIPELINE_UNDECODED_MAX);
   private readonly bindings = new Map<CaptureBinding, number>();
   private readonly bindingList: CaptureBinding[] = [];
+  /** Per binding index, its ifindex cache as the engine mirrors it: a new cache (names looked up afresh) clears the engine's. */
+  private readonly ifindexCaches: Int32Array[] = [];
   /** The registry as last told to the engine. */
   private syncedIfaces = -1;
   private syncedNodes = -1;
@@ -258,6 +260,8 @@ export class NativeSightingPipeline {
 
   /** One captured packet: copied into the block (its bytes are only valid during this call). */
   onRecord(record: CaptureRecord, binding: CaptureBinding): void {
+    // First: it may run the block (a binding whose ifindex cache was replaced).
+    const bindingIndex = this.bindingIndex(binding);
     if (this.registryChanged()) {
       this.submit();
       this.syncRegistry();
@@ -275,7 +279,7 @@ export class NativeSightingPipeline {
     const iface = binding.ifaceByCaptureInterface[record.interfaceId] ?? -1;
     meta[m + 4] = iface >= 0 ? iface : NO_IFACE;
     meta[m + 5] = record.direction;
-    meta[m + 6] = this.bindingIndex(binding);
+    meta[m + 6] = bindingIndex;
     this.ts[r] = record.tsSec * 1000 + record.tsNsec / 1e6;
     this.bytes += record.caplen;
   }
@@ -437,12 +441,22 @@ export class NativeSightingPipeline {
     this.flows.stats.overflowPackets = s[11] as number;
   }
 
+  /**
+   * The binding's index in the engine. A binding whose ifindex cache was replaced since (the live
+   * agent looks interface names up afresh every few seconds) has the engine's copy cleared first,
+   * after the records handed over before it ran.
+   */
   private bindingIndex(binding: CaptureBinding): number {
     let i = this.bindings.get(binding);
     if (i === undefined) {
       i = this.bindingList.length;
       this.bindings.set(binding, i);
       this.bindingList.push(binding);
+      this.ifindexCaches[i] = binding.ifaceByIfindex;
+    } else if (this.ifindexCaches[i] !== binding.ifaceByIfindex) {
+      this.submit();
+      this.addon.pipelineClearIfindexes(this.handle, i);
+      this.ifindexCaches[i] = binding.ifaceByIfindex;
     }
     return i;
   }
@@ -520,6 +534,8 @@ export class NativeSightingPipeline {
           const grown = new Int32Array(Math.max(ifindex + 1, binding.ifaceByIfindex.length * 2)).fill(-1);
           grown.set(binding.ifaceByIfindex);
           binding.ifaceByIfindex = grown;
+          // Grown, not replaced: the engine's copy stays.
+          this.ifindexCaches[this.bindings.get(binding) as number] = grown;
         }
         binding.ifaceByIfindex[ifindex] = id;
       }

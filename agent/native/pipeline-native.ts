@@ -106,6 +106,8 @@ export interface NativePipelineExports {
   /** Mirrors the interface registry: per interface its node and role (0 other, 1 pod, 2 tunnel); per node coverage and interface count. */
   pipelineSyncRegistry(p: NativeSightingPipeline, ifaceNode: Uint32Array, ifaceRole: Uint8Array, nodeCovers: Uint8Array, nodeIfaces: Uint32Array): void;
   pipelineSetIfindex(p: NativeSightingPipeline, binding: number, ifindex: number, iface: number): void;
+  /** Forgets every interface index of the binding (their names are looked up afresh). */
+  pipelineClearIfindexes(p: NativeSightingPipeline, binding: number): void;
   /**
    * Runs records [start, count) of a block; returns the next record to run. When it is below count
    * and not because the undecoded list filled, out[0], out[1] are the Linux ifindex and hardware type of

@@ -6,7 +6,7 @@
  *
  *   createSightingPipeline(config: Float64Array)       PIPELINE_CONFIG_* below
  *   pipelineSyncRegistry(p, ifaceNode, ifaceRole, nodeCovers, nodeIfaces)
- *   pipelineSetIfindex(p, binding, ifindex, iface)
+ *   pipelineSetIfindex(p, binding, ifindex, iface), pipelineClearIfindexes(p, binding)
  *   pipelineRun(p, data, meta, tsMs, start, count, out, undecoded)   next record; see below
  *   pipelineWalkPcap(p, data, pos, format, clock, listUndecoded, out)  a chunk of pcap records; see below
  *   pipelineAddLocal(p, node, version, words)          one of the node's own addresses
@@ -160,6 +160,17 @@ static napi_value set_ifindex(napi_env env, napi_callback_info info) {
       !pp_integer(env, argv[2], 0, PW_MAX_IFINDEX - 1, "ifindex out of range", &x) || !pp_integer(env, argv[3], 0, PW_MAX_IFACES - 1, "iface out of range", &i))
     return NULL;
   pw_pipeline_set_ifindex(p, (uint32_t)b, (uint32_t)x, (uint32_t)i);
+  return undefined(env);
+}
+
+/* pipelineClearIfindexes(p, binding): forgets the binding's interface indexes (JavaScript looks their names up afresh). */
+static napi_value clear_ifindexes(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  double b;
+  pw_pipeline *p = args(env, info, 2, 2, argv, "pipelineClearIfindexes(p, binding)");
+  if (p == NULL || !pp_integer(env, argv[1], 0, PW_MAX_BINDINGS - 1, "binding out of range", &b)) return NULL;
+  int32_t *map = p->ifindex_maps[(uint32_t)b];
+  if (map != NULL) memset(map, 0, PW_MAX_IFINDEX * sizeof *map);
   return undefined(env);
 }
 
@@ -517,6 +528,7 @@ napi_status register_sighting_pipeline(napi_env env, napi_value exports) {
     {"createSightingPipeline", NULL, create_pipeline, NULL, NULL, NULL, napi_default, NULL},
     {"pipelineSyncRegistry", NULL, sync_registry, NULL, NULL, NULL, napi_default, NULL},
     {"pipelineSetIfindex", NULL, set_ifindex, NULL, NULL, NULL, napi_default, NULL},
+    {"pipelineClearIfindexes", NULL, clear_ifindexes, NULL, NULL, NULL, napi_default, NULL},
     {"pipelineRun", NULL, run, NULL, NULL, NULL, napi_default, NULL},
     {"pipelineWalkPcap", NULL, walk_pcap, NULL, NULL, NULL, napi_default, NULL},
     {"pipelineAddLocal", NULL, add_local, NULL, NULL, NULL, napi_default, NULL},
