@@ -7,8 +7,8 @@
  */
 import { readCaptureFile } from '../agent/capture/capture-input.js';
 import type { CaptureRecord } from '../agent/capture/capture-record.js';
-import { PacketDecoder } from '../agent/decode/packet-decoder.js';
-import { fingerprintIsWeak, packetFingerprint } from '../agent/flow/fingerprint.js';
+import type { NativePacketView } from '../agent/native/engine-native.js';
+import { nativeAddon } from '../agent/native/native-addon.js';
 
 export interface CollisionReport {
   readonly sightings: number;
@@ -22,7 +22,7 @@ export interface CollisionReport {
   readonly windowMs: number;
 }
 
-function tupleHash(v: PacketDecoder['view']): number {
+function tupleHash(v: NativePacketView): number {
   let h = 0x811c9dc5 ^ v.proto;
   for (let k = 0; k < 4; k++) {
     h = Math.imul(h ^ (v.src[k] as number), 0x01000193);
@@ -32,7 +32,9 @@ function tupleHash(v: PacketDecoder['view']): number {
 }
 
 export async function measureFingerprintCollisions(path: string, windowMs = 250): Promise<CollisionReport> {
-  const decoder = new PacketDecoder();
+  // The engine's own decoder and fingerprint, a packet at a time (a measurement, not a hot path).
+  const engine = nativeAddon();
+  const decoder = engine.createDecoder();
   const lastSeen = new Map<number, { tuple: number; ts: number }>();
   let sightings = 0;
   let strong = 0;
@@ -42,13 +44,13 @@ export async function measureFingerprintCollisions(path: string, windowMs = 250)
     onInterface() {},
     onWarning() {},
     onPacket(r: CaptureRecord) {
-      decoder.decode(r.data, r.offset, r.caplen, r.linkType);
-      const view = decoder.view;
+      const decoded = engine.decodeForTest(decoder, r.data, r.offset, r.caplen, r.linkType);
+      const view = decoded.view;
       if (view.ipVersion === 0) return;
       sightings++;
-      if (fingerprintIsWeak(view)) return;
+      if (decoded.weak) return;
       strong++;
-      const fp = packetFingerprint(view, r.data);
+      const fp = decoded.fingerprint;
       const ts = r.tsSec * 1000 + r.tsNsec / 1e6;
       const tuple = tupleHash(view);
       const prev = lastSeen.get(fp);

@@ -9,7 +9,8 @@ import { readCaptureFile } from '../agent/capture/capture-input.js';
 import type { CaptureInterface, CaptureRecord } from '../agent/capture/capture-record.js';
 import type { FlowRecord } from '../core/findings/flow-record.js';
 import { InterfaceRegistry } from '../agent/flow/interface-registry.js';
-import { SightingPipeline, type CaptureBinding } from '../agent/flow/sighting-pipeline.js';
+import { NativeSightingPipeline } from '../agent/native/native-sighting-pipeline.js';
+import type { CaptureBinding } from '../agent/native/pipeline-config.js';
 import { wireFlow } from '../agent/ship/batch-builder.js';
 import { wireBatch } from '../schemas/wire-batch.js';
 import { encodeBatch } from '../schemas/wire-codec.js';
@@ -28,7 +29,7 @@ async function main(argv: string[]): Promise<void> {
     }
   }
   const registry = new InterfaceRegistry();
-  const pipeline = new SightingPipeline(registry);
+  const pipeline = new NativeSightingPipeline(registry);
   const binding: CaptureBinding = { node: 'bench', ifaceByCaptureInterface: [], ifnameByIndex: ifnames, ifaceByIfindex: new Int32Array(0) };
   let first = Infinity;
   let last = -Infinity;

@@ -151,7 +151,4 @@ export function fingerprintIsWeak(view: PacketView): boolean {
   return view.payloadEnd - view.payloadOffset < FINGERPRINT_PAYLOAD_BYTES;
 }
 
-/** Fixed-width hex form used on the wire, in ids and in reports. */
-export function fingerprintToHex(fp: number): string {
-  return fp.toString(16).padStart(14, '0');
-}
+export { fingerprintToHex } from '../native/engine-names.js';

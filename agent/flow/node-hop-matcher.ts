@@ -28,20 +28,8 @@ import type { PacketBytesRing } from './packet-bytes-ring.js';
 import { SIGHTING_FINGERPRINT, type Sighting } from './sighting.js';
 import { SightingStore } from './sighting-store.js';
 
-export interface HopMatcherConfig {
-  /** How long after its first sighting a packet may still be seen elsewhere on the node. */
-  readonly windowMs: number;
-  /** Cap on distinct candidate groups kept per node between takes; beyond it packets are only counted. */
-  readonly maxVanishedGroups: number;
-  /**
-   * A live agent (one node) reports the encapsulated hops of one packet in N, chosen by
-   * fingerprint so both ends of the tunnel pick the same packets, for stitching across nodes.
-   * Unset: encapsulated hops are reported only when several nodes are watched here (replay).
-   */
-  readonly tunnelHopSampleOneIn?: number;
-}
-
-export const DEFAULT_HOP_MATCHER_CONFIG: HopMatcherConfig = { windowMs: 250, maxVanishedGroups: 100_000 };
+import { DEFAULT_HOP_MATCHER_CONFIG, type HopMatcherConfig } from '../native/pipeline-config.js';
+export { DEFAULT_HOP_MATCHER_CONFIG, type HopMatcherConfig };
 
 const MAX_GROUP_SIGHTINGS = 64;
 const DIRECTION_SOURCES: readonly DirectionSourceName[] = ['unknown', 'pcapng-flags', 'linux-packet-type', 'learned-mac', 'addresses', 'hop-order'];

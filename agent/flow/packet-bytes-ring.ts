@@ -8,14 +8,8 @@
  * Only headers are kept (128 bytes by default: link header, outer and inner IP, and the transport
  * header with options of an IPIP or VXLAN packet), which also keeps payloads out of storage.
  */
-export interface PacketBytesConfig {
-  /** Number of slots; rounded up to a power of two. */
-  readonly slots: number;
-  /** Bytes kept per packet. */
-  readonly slotBytes: number;
-}
-
-export const DEFAULT_PACKET_BYTES_CONFIG: PacketBytesConfig = { slots: 1 << 16, slotBytes: 128 };
+import { DEFAULT_PACKET_BYTES_CONFIG, type PacketBytesConfig } from '../native/pipeline-config.js';
+export { DEFAULT_PACKET_BYTES_CONFIG, type PacketBytesConfig };
 
 /** One packet's kept bytes, copied out of the ring. */
 export interface PacketBytes {

@@ -14,56 +14,20 @@ import { DEFAULT_HOP_MATCHER_CONFIG, NodeHopMatcher, type HopMatcherConfig } fro
 import { PACKET_OUTGOING } from '../decode/linux-sll.js';
 import { PacketBytesRing, type PacketBytesConfig } from './packet-bytes-ring.js';
 import { Sighting, SIGHTING_FINGERPRINT, SIGHTING_TS } from './sighting.js';
+import type { CaptureBinding, PipelineStats, SightingPipelineConfig as EngineConfig, UndecodedTunnelObserver } from '../native/pipeline-config.js';
 
-/** How a capture source's packets map to node interfaces. */
-export interface CaptureBinding {
-  readonly node: string;
-  /** Interface id per capture interface id (pcapng IDB index, or 0 for pcap); -1 = per packet (SLL2). */
-  readonly ifaceByCaptureInterface: number[];
-  /** For Linux `any` captures (SLL2): kernel ifindex -> interface name (replaced as interfaces come and go). */
-  ifnameByIndex: ReadonlyMap<number, string>;
-  /** Cache of ifindex -> interface id (-1 = not yet) for SLL2 captures; grown as indexes appear. */
-  ifaceByIfindex: Int32Array;
+export type { CaptureBinding, PipelineStats, UndecodedTunnelObserver };
+
+/** The engine's configuration, and the TypeScript decoder's own (tunnel ports). */
+export interface SightingPipelineConfig extends EngineConfig {
+  readonly decoder?: PacketDecoderConfig;
 }
+
 
 const ARPHRD_LOOPBACK = 772;
 
-export interface PipelineStats {
-  records: number;
-  bytes: number;
-  decoded: number;
-  truncated: number;
-  notIp: number;
-  malformed: number;
-  /** Left out by consistent sampling. */
-  sampledOut: number;
-  /** On interfaces the agent was told not to analyse (--iface): counted here, nowhere else. */
-  notAnalysed: number;
-  /** Tunnel packets whose payload we do not decode (PPP that is not IP, GRE keepalives, ...): not judged. */
-  undecodedTunnel: number;
-}
 
-/** A tunnel packet whose payload was not decoded: the view holds its layers and the reason. */
-export type UndecodedTunnelObserver = (view: PacketView, ifaceId: number, tsMs: number, length: number) => void;
 
-export interface SightingPipelineConfig {
-  readonly decoder?: PacketDecoderConfig;
-  readonly matcher?: HopMatcherConfig;
-  /** Only packets of interfaces whose name passes are analysed (the agent's --iface patterns). */
-  readonly acceptInterface?: (name: string) => boolean;
-  /**
-   * Consistent sampling: keep a packet when its fingerprint mod N is 0. Every hop and every node
-   * computes the same fingerprint, so a kept packet keeps its whole path.
-   */
-  readonly sampleOneIn?: number;
-  /**
-   * Keep the first bytes of recent packets so vanished groups carry one packet as captured (the
-   * agent ships them for the pcapng export). Off by default: replay has the file itself.
-   */
-  readonly packetBytes?: PacketBytesConfig;
-  /** Told of every tunnel packet whose payload was not decoded (replay lists them as such). */
-  readonly onUndecodedTunnel?: UndecodedTunnelObserver;
-}
 
 export class SightingPipeline {
   readonly decoder: PacketDecoder;

@@ -7,7 +7,6 @@
  * is the caller's: `onTick` sees the node after each tick, `onFlows` gets the interval's flow records.
  */
 import { readFileSync } from 'node:fs';
-import { DEFAULT_PACKET_BYTES_CONFIG } from '../flow/packet-bytes-ring.js';
 import { CaptureStream } from '../capture/capture-stream.js';
 import { recordTimeMs, type CaptureInterface, type CaptureRecord, type CaptureSink, type PcapRecordFormat } from '../capture/capture-record.js';
 import { readInterfaceIndexes, startLiveCapture, type LiveCapture, type LiveCaptureCounters, type LiveCaptureOptions } from '../capture/live-capture.js';
@@ -16,9 +15,8 @@ import { interfaceAddresses } from '../capture/interface-addresses.js';
 import { parseAddress } from '../../core/net/address.js';
 import type { FlowRecord } from '../../core/findings/flow-record.js';
 import { InterfaceRegistry } from '../flow/interface-registry.js';
-import { DEFAULT_HOP_MATCHER_CONFIG } from '../flow/node-hop-matcher.js';
 import { addCounters, emptyCounters, type NodeCounters, type NodeFindings } from '../../core/findings/node-findings.js';
-import type { CaptureBinding } from '../flow/sighting-pipeline.js';
+import { DEFAULT_HOP_MATCHER_CONFIG, DEFAULT_PACKET_BYTES_CONFIG, type CaptureBinding } from '../native/pipeline-config.js';
 import { NativeSightingPipeline } from '../native/native-sighting-pipeline.js';
 import { startDropMonitor, type DropMonitor, type KernelDrop } from '../kernel/drop-monitor.js';
 import { KernelEvidenceCollector } from '../kernel/kernel-evidence.js';

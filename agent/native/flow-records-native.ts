@@ -5,7 +5,7 @@
  */
 import { formatAddress } from '../../core/net/address.js';
 import { directionName, type EncapLayerRecord, type FlowRecord } from '../../core/findings/flow-record.js';
-import { ENCAP_NAMES } from '../decode/packet-view.js';
+import { ENCAP_NAMES } from './engine-names.js';
 import type { InterfaceRegistry } from '../flow/interface-registry.js';
 import { RECORD_WORDS } from './pipeline-native.js';
 

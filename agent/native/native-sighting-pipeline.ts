@@ -11,12 +11,12 @@
  */
 import type { CaptureRecord, PcapRecordFormat } from '../capture/capture-record.js';
 import { DECODE_EVENT_NAMES, DecodeEventCounters } from '../decode/decode-events.js';
-import { PacketDecoder } from '../decode/packet-decoder.js';
 import type { FlowRecord, EncapLayerRecord } from '../../core/findings/flow-record.js';
 import type { NodeFindings, NodeKnowledgeFacts, VanishCandidate } from '../../core/findings/node-findings.js';
 import type { InterfaceRegistry, NodeInfo } from '../flow/interface-registry.js';
-import { DEFAULT_HOP_MATCHER_CONFIG } from '../flow/node-hop-matcher.js';
-import type { CaptureBinding, PipelineStats, SightingPipelineConfig } from '../flow/sighting-pipeline.js';
+import { DEFAULT_HOP_MATCHER_CONFIG, type CaptureBinding, type PipelineStats, type SightingPipelineConfig } from './pipeline-config.js';
+import type { TunnelLayersView } from './engine-names.js';
+import type { NativeDecoder, NativeEngineExports } from './engine-native.js';
 import { chainLayers, forEachFlowRecord, recordChainId } from './flow-records-native.js';
 import { nativeAddon } from './native-addon.js';
 import { nativeKnowledgeFor, nativeNodeFindings } from './node-findings-native.js';
@@ -186,14 +186,14 @@ export class NativeFlowView {
 }
 
 export class NativeSightingPipeline {
-  readonly addon: NativePipelineExports = nativeAddon();
+  readonly addon: NativePipelineExports & NativeEngineExports = nativeAddon();
   readonly handle: Handle;
   readonly flows: NativeFlowView;
   private readonly nodeMatchers: NativeNodeMatcher[] = [];
   private matcherList: (NativeNodeMatcher | undefined)[] = [];
   private matchersStale = true;
-  /** Undecoded tunnel packets are decoded again here, for the observer (rare). */
-  private readonly tsDecoder = new PacketDecoder();
+  /** Undecoded tunnel packets are decoded again here, for the observer (rare): a decoder of its own, whose event counts nobody reads. */
+  private layersDecoder: NativeDecoder | undefined;
   private readonly eventNames: readonly string[];
 
   private data = new Uint8Array(BLOCK_BYTES);
@@ -225,7 +225,6 @@ export class NativeSightingPipeline {
     /** Open packets (a power of two) and sightings each node's matcher keeps at most. */
     capacity: { readonly openPackets: number; readonly sightings: number } = { openPackets: NATIVE_OPEN_PACKETS, sightings: NATIVE_SIGHTINGS },
   ) {
-    if (config.decoder) throw new Error('the native pipeline takes no decoder configuration yet');
     const c = new Float64Array(PIPELINE_CONFIG_WORDS);
     const m = config.matcher ?? DEFAULT_HOP_MATCHER_CONFIG;
     c[0] = m.windowMs;
@@ -550,9 +549,15 @@ export class NativeSightingPipeline {
     const count = out[WALK_OUT_UNDECODED] as number;
     for (let i = 0; i < count; i++) {
       const u = WALK_OUT_HEAD + i * WALK_UNDECODED_WORDS;
-      this.tsDecoder.decode(data, out[u] as number, out[u + 1] as number, linkType);
-      observer?.(this.tsDecoder.view, out[u + 3] as number, out[u + 4] as number, out[u + 2] as number);
+      observer?.(this.tunnelLayers(data, out[u] as number, out[u + 1] as number, linkType), out[u + 3] as number, out[u + 4] as number, out[u + 2] as number);
     }
+  }
+
+  /** The outer layers of an undecoded tunnel packet, decoded again by the engine's decoder. */
+  private tunnelLayers(data: Uint8Array, offset: number, length: number, linkType: number): TunnelLayersView {
+    this.layersDecoder ??= this.addon.createDecoder();
+    const v = this.addon.decodeForTest(this.layersDecoder, data, offset, length, linkType).view;
+    return { ...v, encapOuterSrc: Uint32Array.from(v.encapOuterSrc), encapOuterDst: Uint32Array.from(v.encapOuterDst) };
   }
 
   private observeUndecoded(count: number): void {
@@ -561,8 +566,7 @@ export class NativeSightingPipeline {
     for (let i = 0; i < count; i++) {
       const r = this.undecoded[2 * i] as number;
       const m = r * PIPELINE_RECORD_WORDS;
-      this.tsDecoder.decode(this.data, this.meta[m] as number, this.meta[m + 1] as number, this.meta[m + 3] as number);
-      observer(this.tsDecoder.view, this.undecoded[2 * i + 1] as number, this.ts[r] as number, this.meta[m + 2] as number);
+      observer(this.tunnelLayers(this.data, this.meta[m] as number, this.meta[m + 1] as number, this.meta[m + 3] as number), this.undecoded[2 * i + 1] as number, this.ts[r] as number, this.meta[m + 2] as number);
     }
   }
 }

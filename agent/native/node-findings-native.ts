@@ -9,9 +9,8 @@ import type { NodeCounters, NodeFindings, NodeKnowledgeFacts, PacketSample, Tunn
 import { directionName } from '../../core/findings/flow-record.js';
 import { addressKey, formatAddress, parseAddress } from '../../core/net/address.js';
 import { formatMac } from '../../core/net/mac.js';
-import { ENCAP_NAMES } from '../decode/packet-view.js';
 import type { InterfaceRegistry, NodeInfo } from '../flow/interface-registry.js';
-import { fingerprintToHex } from '../flow/fingerprint.js';
+import { ENCAP_NAMES, fingerprintToHex } from './engine-names.js';
 import type { NativeKnowledgeAnswers, NativeTaken } from './pipeline-native.js';
 
 const COUNTER_NAMES: readonly (keyof NodeCounters)[] = [

@@ -13,8 +13,7 @@
  */
 import type { EncapLayerRecord, FlowRecord } from '../../core/findings/flow-record.js';
 import { formatAddress, ipProtoName } from '../../core/net/address.js';
-import { ENCAP_NAMES, undecodedTunnelName, type PacketView } from '../../agent/decode/packet-view.js';
-import type { FlowTable } from '../../agent/flow/flow-table.js';
+import { ENCAP_NAMES, undecodedTunnelName, type TunnelLayersView } from '../../agent/native/engine-names.js';
 import type { InterfaceRegistry } from '../../agent/flow/interface-registry.js';
 import { mix } from '../../agent/flow/hash-mix.js';
 
@@ -40,9 +39,23 @@ export interface ReplayFlow {
 
 
 /** What the catalog reads of a flow table's slot while its record is handed out (FlowTable, or the native pipeline's view of a flushed record). */
-export type CatalogFlowTable = Pick<FlowTable, 'keyWords' | 'iface' | 'ipVersion' | 'encapKind' | 'proto' | 'outerVersion' | 'portsWord' | 'vniWord' | 'chainId' | 'srcOffset' | 'dstOffset' | 'outerSrcOffset' | 'outerDstOffset'> & {
+export interface CatalogFlowTable {
+  /** The words the offsets below index (addresses: four words each). */
+  readonly keyWords: Uint32Array;
+  iface(slot: number): number;
+  ipVersion(slot: number): number;
+  encapKind(slot: number): number;
+  proto(slot: number): number;
+  outerVersion(slot: number): number;
+  portsWord(slot: number): number;
+  vniWord(slot: number): number;
+  chainId(slot: number): number;
+  srcOffset(slot: number): number;
+  dstOffset(slot: number): number;
+  outerSrcOffset(slot: number): number;
+  outerDstOffset(slot: number): number;
   readonly chains: { layers(id: number): EncapLayerRecord[] };
-};
+}
 
 /** Packets per encapsulation chain, for the summary (`vxlan`, `ipip>gre`, `gre (payload not decoded: ...)`). */
 export interface EncapsulationSeen {
@@ -134,7 +147,7 @@ export class FlowCatalog {
   }
 
   /** A tunnel packet whose payload was not decoded (rare: this allocates per packet). */
-  addUndecodedTunnel(view: PacketView, ifaceId: number, tsMs: number, length: number): void {
+  addUndecodedTunnel(view: TunnelLayersView, ifaceId: number, tsMs: number, length: number): void {
     const iface = this.registry.interfaces[ifaceId];
     if (!iface) return;
     const encap: EncapLayerRecord[] = [];

@@ -16,7 +16,7 @@ import { CaptureStream } from '../../agent/capture/capture-stream.js';
 import type { CaptureInterface, CaptureRecord, CaptureSink, PcapRecordFormat } from '../../agent/capture/capture-record.js';
 import { DECODED_LINK_TYPES, LINKTYPE_LINUX_SLL2, linkTypeLabel } from '../../agent/decode/link-types.js';
 import type { InterfaceRegistry } from '../../agent/flow/interface-registry.js';
-import type { CaptureBinding } from '../../agent/flow/sighting-pipeline.js';
+import type { CaptureBinding } from '../../agent/native/pipeline-config.js';
 import { RecordQueue } from './record-queue.js';
 
 export interface ReplayInputSpec {

@@ -14,8 +14,7 @@
 import { CaptureInputError } from '../../agent/capture/capture-input.js';
 import { CaptureFormatError, CaptureRecord, recordTimeMs } from '../../agent/capture/capture-record.js';
 import { InterfaceRegistry } from '../../agent/flow/interface-registry.js';
-import { DEFAULT_HOP_MATCHER_CONFIG } from '../../agent/flow/node-hop-matcher.js';
-import { DEFAULT_PACKET_BYTES_CONFIG } from '../../agent/flow/packet-bytes-ring.js';
+import { DEFAULT_HOP_MATCHER_CONFIG, DEFAULT_PACKET_BYTES_CONFIG } from '../../agent/native/pipeline-config.js';
 import { findDrops, type DropFindingStats } from '../../core/correlate/find-drops.js';
 import { DEFAULT_STITCHER_CONFIG, TunnelStitcher } from '../../core/correlate/tunnel-stitcher.js';
 import type { ExplainedDrop } from '../../core/explain/explain-drop.js';
