@@ -5,14 +5,14 @@
  */
 import { Direction, DirectionSource, type CaptureRecord } from '../capture/capture-record.js';
 import { DecodeStatus, PacketDecoder, type PacketDecoderConfig } from '../decode/packet-decoder.js';
-import { UndecodedTunnel, type PacketView } from '../decode/packet-view.js';
+import { UndecodedTunnel } from '../decode/packet-view.js';
 import { fingerprintIsWeak, writePacketFingerprint } from './fingerprint.js';
 import { FlowTable } from './flow-table.js';
 import type { FlowRecord } from '../../core/findings/flow-record.js';
 import { InterfaceRegistry } from './interface-registry.js';
-import { DEFAULT_HOP_MATCHER_CONFIG, NodeHopMatcher, type HopMatcherConfig } from './node-hop-matcher.js';
+import { DEFAULT_HOP_MATCHER_CONFIG, NodeHopMatcher } from './node-hop-matcher.js';
 import { PACKET_OUTGOING } from '../decode/linux-sll.js';
-import { PacketBytesRing, type PacketBytesConfig } from './packet-bytes-ring.js';
+import { PacketBytesRing } from './packet-bytes-ring.js';
 import { Sighting, SIGHTING_FINGERPRINT, SIGHTING_TS } from './sighting.js';
 import type { CaptureBinding, PipelineStats, SightingPipelineConfig as EngineConfig, UndecodedTunnelObserver } from '../native/pipeline-config.js';
 
