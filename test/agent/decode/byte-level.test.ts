@@ -1,14 +1,16 @@
 /**
  * Byte-level decoder tests, gopacket/Suricata style: every packet is spelled out as bytes with a
- * comment per header field, and the test asserts what the PacketView must hold afterwards.
+ * comment per header field, and the test asserts what the view must hold afterwards. The decoder is
+ * the native engine's (native/engine), through the test binding test/support/engine-decoder.ts; the
+ * view has PacketView's field names.
  *
  * Checksums are written as 0x0000 where they do not matter: the decoder does not verify them.
  * Address shorthands used in the comments: 10.0.0.1 = 0a 00 00 01, 2001:db8::1 = 20 01 0d b8 ... 01.
  */
 import { describe, expect, it } from 'vitest';
 import { DECODE_EVENT_NAMES, DecodeEvent, type DecodeEventName } from '../../../agent/decode/decode-events.js';
-import { DecodeStatus, PacketDecoder } from '../../../agent/decode/packet-decoder.js';
-import { EncapKind, MAX_ENCAP_DEPTH, undecodedTunnelName } from '../../../agent/decode/packet-view.js';
+import { undecodedTunnelName } from '../../../agent/native/engine-names.js';
+import { DecodeStatus, EncapKind, engine, EngineDecoder, MAX_ENCAP_DEPTH } from '../../support/engine-decoder.js';
 import { bytes, v4, v4words, v6bytes, v6words } from './decode-test-helpers.js';
 
 const LINKTYPE_NULL = 0;
@@ -22,14 +24,14 @@ const LINKTYPE_LINUX_SLL2 = 276;
 
 interface Decoded {
   status: DecodeStatus;
-  dec: PacketDecoder;
+  dec: EngineDecoder;
   /** Non-zero event counters by name. */
   events: Record<string, number>;
 }
 
 /** Decodes one packet with a fresh decoder; `caplen` below the buffer length simulates a snap length. */
 function decode(data: Uint8Array, linkType: number, caplen = data.length): Decoded {
-  const dec = new PacketDecoder();
+  const dec = new EngineDecoder();
   const status = dec.decode(data, 0, caplen, linkType);
   return { status, dec, events: dec.events.toRecord() };
 }
@@ -225,7 +227,7 @@ describe('Ethernet + IPv4 + TCP', () => {
 
   it('reads a packet that starts at an offset inside a larger buffer', () => {
     const buf = bytes([0xee, 0xee, 0xee], pkt, [0xee, 0xee]);
-    const dec = new PacketDecoder();
+    const dec = new EngineDecoder();
     expect(dec.decode(buf, 3, pkt.length, LINKTYPE_ETHERNET)).toBe(DecodeStatus.Ok);
     expect(dec.view.macDstOffset).toBe(3);
     expect(dec.view.ipOffset).toBe(17);
@@ -1023,7 +1025,7 @@ describe('GRE', () => {
     expect(v.encapDepth).toBe(1);
     expect(v.encapKind[0]).toBe(EncapKind.Gre);
     expect(v.encapVni[0]).toBe(258);
-    expect(words(v.encapOuterSrc.subarray(0, 4))).toEqual(v4words('192.0.2.1'));
+    expect(words(v.encapOuterSrc.slice(0, 4))).toEqual(v4words('192.0.2.1'));
     expect(v.ipVersion).toBe(0);
     expect(undecodedTunnelName(v.undecodedTunnel, v.undecodedValue)).toBe('ppp-protocol-0xc021');
   });
@@ -1790,7 +1792,9 @@ describe('non-IP frames', () => {
 describe('decode events', () => {
   it('DecodeEvent.Count matches DECODE_EVENT_NAMES', () => {
     expect(DecodeEvent.Count).toBe(DECODE_EVENT_NAMES.length);
-    expect(new PacketDecoder().events.counts.length).toBe(DECODE_EVENT_NAMES.length);
+    expect(new EngineDecoder().events.counts.length).toBe(DECODE_EVENT_NAMES.length);
+    // The engine counts the same events (the binding reads them by name, so it also says which one is missing).
+    expect(engine().decodeEventNames()).toEqual([...DECODE_EVENT_NAMES]);
   });
 
   it('names are unique and follow decoder.<proto>.<event>', () => {
@@ -1808,12 +1812,12 @@ describe('decode events', () => {
   });
 
   it('counters accumulate across packets, get() reads by name, addFrom() sums', () => {
-    const dec = new PacketDecoder();
+    const dec = new EngineDecoder();
     const frag = bytes(ETH_IPV4, [0x45, 0, 0, 28, 0, 1, 0x00, 0x10, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2], [0, 0, 0, 0, 0, 0, 0, 0]); // offset 128
     for (let i = 0; i < 3; i++) dec.decode(frag, 0, frag.length, LINKTYPE_ETHERNET);
     expect(dec.events.get('decoder.ipv4.fragment')).toBe(3);
     expect(dec.events.toRecord()).toEqual({ 'decoder.ipv4.fragment': 3 });
-    const other = new PacketDecoder();
+    const other = new EngineDecoder();
     other.decode(frag, 0, frag.length, LINKTYPE_ETHERNET);
     dec.events.addFrom(other.events);
     expect(dec.events.get('decoder.ipv4.fragment')).toBe(4);

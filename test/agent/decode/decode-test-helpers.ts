@@ -1,9 +1,9 @@
 /**
- * Shared helpers for the decoder tests: byte concatenation, address words, a full snapshot of a
- * PacketView, and small packet builders (used by the property and allocation tests; the byte-level
- * tests spell every header out by hand instead).
+ * Shared helpers for the decoder tests: byte concatenation, address words, a full snapshot of the
+ * engine's view of a packet, and small packet builders (used by the property and allocation tests;
+ * the byte-level tests spell every header out by hand instead).
  */
-import { PacketView } from '../../../agent/decode/packet-view.js';
+import type { DecodedView } from '../../support/engine-decoder.js';
 
 export type Bytes = readonly number[] | Uint8Array;
 
@@ -87,7 +87,7 @@ const U8 = (a: ArrayLike<number>, n = a.length): number[] => Array.from({ length
  * is 0) are cut to that count: the decoder does not clear them per packet, and no reader may look
  * at them.
  */
-export function snapshotView(v: PacketView): Record<string, unknown> {
+export function snapshotView(v: DecodedView): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(v)) {
     if (typeof val === 'number') out[k] = val;
