@@ -1,20 +1,22 @@
 /**
- * The decoder under hostile input, complementing test/agent/decode/decoder-properties.test.ts (which
- * checks the view's invariants and exact decodes): here every link type that
- * agent/decode/link-types.ts declares, fed packets built with test/support/packet-builder.ts and then
- * mutated (flipped bytes, 16-bit length fields set to absurd values, truncated, garbage inserted,
- * shifted inside a bigger buffer), and arbitrary bytes, must
- *  - never throw (decode() has no error type at all: it returns a status),
+ * The native engine's decoder under hostile input, complementing
+ * test/agent/decode/decoder-properties.test.ts (which checks the view's invariants and exact decodes):
+ * here every link type that agent/decode/link-types.ts declares, fed packets built with
+ * test/support/packet-builder.ts and then mutated (flipped bytes, 16-bit length fields set to absurd
+ * values, truncated, garbage inserted, shifted inside a bigger buffer), and arbitrary bytes, must,
+ * through the engine's per-packet entry (decodeInto, via test/support/engine-decoder.ts),
+ *  - never throw (the decoder has no error type at all: it returns a status),
  *  - return within a time budget for every call,
- *  - allocate nothing per call (the young generation does not grow over thousands of calls).
+ *  - allocate nothing per call on the JavaScript heap (the young generation does not grow over
+ *    thousands of calls).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as LinkTypes from '../../agent/decode/link-types.js';
-import { DecodeStatus, PacketDecoder } from '../../agent/decode/packet-decoder.js';
 import { concat, ethernet, icmpEcho, ipv4, sll2, tcp, udp, vxlan, bytesOf } from '../support/packet-builder.js';
 import { withinBudget, youngAllocation } from './support/budget.js';
 import { mutate, mutation } from '../support/packet-mutation.js';
+import { DecodeStatus, EngineDecoder } from '../support/engine-decoder.js';
 
 /** Every LINKTYPE_* constant the decoder knows: a new one is fuzzed without touching this file. */
 const LINK_TYPES: readonly number[] = Object.entries(LinkTypes)
@@ -85,11 +87,11 @@ function framed(linkType: number, ip: Uint8Array): Uint8Array {
 // --- mutations --------------------------------------------------------------------------------
 
 
-/** decode() of data[offset, offset+length) within the budget, with a valid status. */
-function checkDecode(dec: PacketDecoder, data: Uint8Array, offset: number, length: number, linkType: number): void {
+/** The per-packet decode of data[offset, offset+length) within the budget, with a valid status. */
+function checkDecode(dec: EngineDecoder, data: Uint8Array, offset: number, length: number, linkType: number): void {
   let status = -1;
   const ms = withinBudget(DECODE_BUDGET_MS, () => {
-    status = dec.decode(data, offset, length, linkType);
+    status = dec.decodeInto(data, offset, length, linkType);
   });
   if (!VALID_STATUS.has(status)) expect.fail(`link type ${linkType}: status ${status}`);
   if (ms > DECODE_BUDGET_MS) expect.fail(`link type ${linkType}: decode took ${ms.toFixed(1)} ms (budget ${DECODE_BUDGET_MS}) on ${Buffer.from(data.subarray(offset, offset + length)).toString('hex')}`);
@@ -101,7 +103,7 @@ describe('the decoder under hostile input', () => {
   });
 
   it('decodes every built packet on every link type without anomalies (the mutations start from valid input)', () => {
-    const dec = new PacketDecoder();
+    const dec = new EngineDecoder();
     for (const lt of LINK_TYPES) {
       for (const ip of IP_PACKETS) {
         const v6 = ip[0]! >> 4 === 6;
@@ -114,7 +116,7 @@ describe('the decoder under hostile input', () => {
 
   for (const lt of LINK_TYPES) {
     it(`link type ${lt}: mutated packets never throw and return within ${DECODE_BUDGET_MS} ms`, () => {
-      const dec = new PacketDecoder();
+      const dec = new EngineDecoder();
       fc.assert(
         fc.property(fc.constantFrom(...IP_PACKETS), fc.array(mutation, { minLength: 1, maxLength: 6 }), (ip, muts) => {
           const data = mutate(framed(lt, ip), muts);
@@ -126,7 +128,7 @@ describe('the decoder under hostile input', () => {
   }
 
   it('arbitrary bytes at any position of a larger buffer, on every link type and unknown ones', () => {
-    const dec = new PacketDecoder();
+    const dec = new EngineDecoder();
     const linkType = fc.oneof(fc.constantFrom(...LINK_TYPES), fc.integer({ min: 0, max: 0xffffffff }));
     fc.assert(
       fc.property(linkType, fc.uint8Array({ maxLength: 600 }), fc.nat(), fc.nat(), (lt, data, a, b) => {
@@ -140,7 +142,7 @@ describe('the decoder under hostile input', () => {
 
   it('tunnels nested as deep as bytes allow end within the budget (the layer walk is bounded)', () => {
     // 200 IPIP headers, 200 GRE-in-IPv4 and 100 VXLAN layers: far past any real packet.
-    const dec = new PacketDecoder();
+    const dec = new EngineDecoder();
     let ipip: Uint8Array = innerTcp;
     for (let i = 0; i < 200; i++) ipip = ipv4({ src: '192.168.77.11', dst: '192.168.77.12', proto: 4 }, ipip);
     let greDeep: Uint8Array = innerUdp;
@@ -164,7 +166,7 @@ describe('the decoder under hostile input', () => {
   });
 
   it('allocates nothing per packet, whatever the bytes', () => {
-    const dec = new PacketDecoder();
+    const dec = new EngineDecoder();
     // Inputs prepared up front: the measured loop only decodes.
     const inputs = fc.sample(
       fc.tuple(fc.constantFrom(...LINK_TYPES), fc.constantFrom(...IP_PACKETS), fc.array(mutation, { maxLength: 4 })).map(([lt, ip, m]) => ({ lt, data: mutate(framed(lt, ip), m) })),
@@ -175,9 +177,19 @@ describe('the decoder under hostile input', () => {
     const calls = 20_000;
     const bytes = youngAllocation((i) => {
       const x = all[i % all.length]!;
-      dec.decode(x.data, 0, x.data.length, x.lt);
+      dec.decodeInto(x.data, 0, x.data.length, x.lt);
     }, calls);
     // A single small object per packet would be 16+ bytes x 20,000 = 320 KB; allow a little noise.
     expect(bytes, `${bytes} bytes for ${calls} decodes`).toBeLessThan(64 * 1024);
+    // Control: the test form of the same call (decodeForTest, which builds a view object per packet)
+    // is seen allocating far more than that bound allows per call (fewer calls, so a sample fits
+    // between two scavenges).
+    const full = new EngineDecoder();
+    const controlCalls = 2000;
+    const viewBytes = youngAllocation((i) => {
+      const x = all[i % all.length]!;
+      full.decode(x.data, 0, x.data.length, x.lt);
+    }, controlCalls);
+    expect(viewBytes / controlCalls, `${viewBytes} bytes for ${controlCalls} decodes with a view`).toBeGreaterThan((10 * 64 * 1024) / calls);
   });
 });

@@ -1,5 +1,6 @@
 /**
- * Property tests for the decoder (fast-check):
+ * Property tests for the native engine's decoder (fast-check), through the test binding
+ * test/support/engine-decoder.ts:
  *  - arbitrary bytes on every link type never throw and give a valid status;
  *  - generated well-formed packets (random link, VLAN tags, IPv4/IPv6 with options or extension
  *    headers, up to three nested tunnels of any kind, TCP/UDP/ICMP) decode to exactly what was built;
@@ -10,8 +11,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DecodeStatus, PacketDecoder } from '../../../agent/decode/packet-decoder.js';
-import { EncapKind } from '../../../agent/decode/packet-view.js';
+import { DecodeStatus, EncapKind, EngineDecoder } from '../../support/engine-decoder.js';
 import {
   MAC_A,
   OFFSET_FIELDS,
@@ -35,7 +35,7 @@ const VALID_STATUS = new Set<number>([DecodeStatus.Ok, DecodeStatus.Truncated, D
 const RUNS = 1000;
 
 /** Consistency between the status and the view that must hold for any input (plain checks: hot). */
-function checkInvariants(dec: PacketDecoder, status: DecodeStatus, length: number): void {
+function checkInvariants(dec: EngineDecoder, status: DecodeStatus, length: number): void {
   const v = dec.view;
   const problems: string[] = [];
   if (!VALID_STATUS.has(status)) problems.push(`status ${status}`);
@@ -220,7 +220,7 @@ function wordsOf(addr: number[]): number[] {
 
 const KIND: Record<TunnelSpec['kind'], EncapKind> = { ipip: EncapKind.IpInIp, gre: EncapKind.Gre, vxlan: EncapKind.Vxlan, geneve: EncapKind.Geneve };
 
-function decodeWhole(dec: PacketDecoder, b: Built, length = b.data.length): DecodeStatus {
+function decodeWhole(dec: EngineDecoder, b: Built, length = b.data.length): DecodeStatus {
   return dec.decode(b.data, 0, length, b.linkType);
 }
 
@@ -229,7 +229,7 @@ function decodeWhole(dec: PacketDecoder, b: Built, length = b.data.length): Deco
 describe('arbitrary bytes', () => {
   for (const lt of LINK_TYPES) {
     it(`link type ${lt}: never throws, valid status and view`, () => {
-      const dec = new PacketDecoder();
+      const dec = new EngineDecoder();
       fc.assert(
         fc.property(fc.uint8Array({ maxLength: 300 }), (data) => {
           const status = dec.decode(data, 0, data.length, lt);
@@ -241,7 +241,7 @@ describe('arbitrary bytes', () => {
   }
 
   it('a random link type: never throws, valid status', () => {
-    const dec = new PacketDecoder();
+    const dec = new EngineDecoder();
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 0xffff }), fc.uint8Array({ maxLength: 200 }), (lt, data) => {
         const status = dec.decode(data, 0, data.length, lt);
@@ -267,7 +267,7 @@ describe('arbitrary bytes', () => {
       [229, [0x60, 0, 0, 0, 0, 0, 0]], //                             IPv6, payload length 0, next header HBH
       [229, [0x60, 0, 0, 0, 0, 0, 58, 64, ...new Array<number>(32).fill(0), 1, 0, 0, 0, 0, 0, 0, 0]], // ICMPv6 unreachable
     ];
-    const dec = new PacketDecoder();
+    const dec = new EngineDecoder();
     fc.assert(
       fc.property(fc.constantFrom(...prefixes), fc.uint8Array({ maxLength: 300 }), ([lt, prefix], rest) => {
         const data = bytes(prefix, rest);
@@ -281,7 +281,7 @@ describe('arbitrary bytes', () => {
 
 describe('generated well-formed packets', () => {
   it('decode to exactly what was built', () => {
-    const dec = new PacketDecoder();
+    const dec = new EngineDecoder();
     fc.assert(
       fc.property(builtPacket, (b) => {
         const status = decodeWhole(dec, b);
@@ -296,8 +296,8 @@ describe('generated well-formed packets', () => {
           const outer = spec.ips[i] as IpSpec;
           expect(v.encapKind[i]).toBe(KIND[t.kind]);
           expect(v.encapOuterVersion[i]).toBe(outer.v);
-          expect(Array.from(v.encapOuterSrc.subarray(i * 4, i * 4 + 4))).toEqual(wordsOf(outer.src));
-          expect(Array.from(v.encapOuterDst.subarray(i * 4, i * 4 + 4))).toEqual(wordsOf(outer.dst));
+          expect(Array.from(v.encapOuterSrc.slice(i * 4, i * 4 + 4))).toEqual(wordsOf(outer.src));
+          expect(Array.from(v.encapOuterDst.slice(i * 4, i * 4 + 4))).toEqual(wordsOf(outer.dst));
           const vni = t.kind === 'vxlan' || t.kind === 'geneve' ? t.vni : t.kind === 'gre' && t.key !== null ? t.key | 0 : -1;
           expect(v.encapVni[i]).toBe(vni);
         }
@@ -335,7 +335,7 @@ describe('generated well-formed packets', () => {
   });
 
   it('byte flips never throw and keep the invariants', () => {
-    const dec = new PacketDecoder();
+    const dec = new EngineDecoder();
     const flips = fc.array(fc.record({ at: fc.nat(), value: byte }), { minLength: 1, maxLength: 8 });
     fc.assert(
       fc.property(builtPacket, flips, (b, fl) => {
@@ -349,8 +349,8 @@ describe('generated well-formed packets', () => {
   });
 
   it('truncations are always Truncated and keep every field that was captured', () => {
-    const full = new PacketDecoder();
-    const cut = new PacketDecoder();
+    const full = new EngineDecoder();
+    const cut = new EngineDecoder();
     fc.assert(
       fc.property(builtPacket, fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), (b, frac) => {
         const length = Math.floor(frac * b.data.length);
@@ -388,7 +388,7 @@ describe('no state between packets', () => {
   );
 
   it('A, then garbage, then A again gives an identical view', () => {
-    const dec = new PacketDecoder();
+    const dec = new EngineDecoder();
     fc.assert(
       fc.property(builtPacket, fc.array(garbage, { minLength: 1, maxLength: 3 }), (a, junk) => {
         const s1 = decodeWhole(dec, a);
@@ -403,7 +403,7 @@ describe('no state between packets', () => {
   });
 
   it('the same holds for mutated (not well-formed) packets as A', () => {
-    const dec = new PacketDecoder();
+    const dec = new EngineDecoder();
     fc.assert(
       fc.property(builtPacket, fc.nat(), byte, fc.array(garbage, { minLength: 1, maxLength: 3 }), (b, at, value, junk) => {
         const a = b.data.slice();
@@ -419,11 +419,11 @@ describe('no state between packets', () => {
   });
 
   it('a fresh decoder and a used one agree', () => {
-    const used = new PacketDecoder();
+    const used = new EngineDecoder();
     fc.assert(
       fc.property(garbage, builtPacket, (g, a) => {
         used.decode(g.data, 0, g.data.length, g.lt);
-        const fresh = new PacketDecoder();
+        const fresh = new EngineDecoder();
         expect(decodeWhole(used, a)).toBe(decodeWhole(fresh, a));
         expect(snapshotView(used.view)).toEqual(snapshotView(fresh.view));
       }),
@@ -434,8 +434,8 @@ describe('no state between packets', () => {
 
 describe('bounds', () => {
   it('bytes outside [offset, offset + length) never change the view (offsets shift by the position)', () => {
-    const a = new PacketDecoder();
-    const b = new PacketDecoder();
+    const a = new EngineDecoder();
+    const b = new EngineDecoder();
     const sample = fc.oneof(
       builtPacket.map((p) => ({ lt: p.linkType, data: p.data })),
       fc.tuple(builtPacket, fc.nat()).map(([p, n]) => ({ lt: p.linkType, data: p.data.slice(0, n % (p.data.length + 1)) })),

@@ -1,5 +1,6 @@
 /**
- * The decoder against the real captures in test/fixtures/pcap and against tcpdump.
+ * The native engine's decoder (through the test binding test/support/engine-decoder.ts) against the
+ * real captures in test/fixtures/pcap and against tcpdump.
  *
  * 1. Every fixture is read with readCaptureFile and every packet decoded: decoding never throws, and
  *    the captures that are malformed on purpose raise the decode events they should.
@@ -26,9 +27,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../../agent/capture/capture-input.js';
 import type { CaptureRecord } from '../../../agent/capture/capture-record.js';
 import { type DecodeEventName } from '../../../agent/decode/decode-events.js';
-import { DecodeStatus, PacketDecoder } from '../../../agent/decode/packet-decoder.js';
+import { ENCAP_NAMES } from '../../../agent/native/engine-names.js';
+import { DecodeStatus, EngineDecoder } from '../../support/engine-decoder.js';
 import { canonicalV6, wordsToString } from './decode-test-helpers.js';
-import { ENCAP_NAMES } from '../../../agent/decode/packet-view.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const FIXTURE_ROOT = join(ROOT, 'test/fixtures/pcap');
@@ -81,7 +82,7 @@ function addr(words: ArrayLike<number>, version: number, base = 0): string {
 }
 
 async function decodeFixture(rel: string): Promise<Decoded> {
-  const dec = new PacketDecoder();
+  const dec = new EngineDecoder();
   const packets: Ours[] = [];
   const throws: string[] = [];
   let readerError: string | undefined;
@@ -114,7 +115,7 @@ async function decodeFixture(rel: string): Promise<Decoded> {
           l4Valid: v.l4Valid,
           proto: v.proto,
           encap,
-          encapKinds: [...v.encapKind.subarray(0, v.encapDepth)].map((k) => ENCAP_NAMES[k] ?? '?'),
+          encapKinds: v.encapKind.slice(0, v.encapDepth).map((k) => ENCAP_NAMES[k] ?? '?'),
           quotedValid: v.quotedValid,
           quotedDst: addr(v.quotedDst, v.quotedVersion),
           quotedProto: v.quotedProto,
@@ -348,7 +349,7 @@ const EXCEPTIONS: Readonly<Record<string, Exception>> = {
     },
   },
   // An IPv4 total length of 0 is what Linux records for TSO/GSO super-packets; the decoder takes
-  // the captured length instead (ipv4.ts). tcpdump prints "bad-len 0" and no addresses.
+  // the captured length instead (native/engine/decode_ipv4.c). tcpdump prints "bad-len 0" and no addresses.
   'tcpdump/icmp-length-zero.pcapng': {
     reason: 'IPv4 total length 0: tcpdump says "bad-len 0", we read it as a GSO packet (captured length)',
     expectOurs: (o, td) => {

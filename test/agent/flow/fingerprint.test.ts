@@ -1,13 +1,21 @@
+/**
+ * The packet fingerprint the hop matcher pairs sightings by, as the native engine computes it
+ * (native/engine/fingerprint.c, read through test/support/engine-decoder.ts): the same packet gives
+ * the same number on every hop, through tunnels and NAT; different packets give different numbers.
+ */
 import { describe, expect, it } from 'vitest';
-import { PacketDecoder } from '../../../agent/decode/packet-decoder.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2, LINKTYPE_RAW } from '../../../agent/decode/link-types.js';
-import { packetFingerprint } from '../../../agent/flow/fingerprint.js';
+import { EngineDecoder } from '../../support/engine-decoder.js';
 import { bytesOf, ethernet, icmpEcho, ipv4, sll2, tcp, udp, vxlan } from '../../support/packet-builder.js';
 
-const decoder = new PacketDecoder();
+const decoder = new EngineDecoder();
+const perPacket = new EngineDecoder();
+/** The engine's fingerprint of the frame, which its per-packet path (decodeInto) must compute alike. */
 function fp(frame: Uint8Array, linkType: number): number {
   decoder.decode(frame, 0, frame.length, linkType);
-  return packetFingerprint(decoder.view, frame);
+  perPacket.decodeInto(frame, 0, frame.length, linkType);
+  expect(perPacket.fingerprint, 'decodeInto and decodeForTest disagree').toBe(decoder.fingerprint);
+  return decoder.fingerprint;
 }
 
 const payload = bytesOf('GET / HTTP/1.1\r\nHost: pod\r\n\r\n');
