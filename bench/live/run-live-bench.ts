@@ -60,6 +60,8 @@ import { parseArgs } from 'node:util';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SENDER_SOURCE = join(ROOT, 'bench', 'live', 'sender.c');
 const PATHWATCH_BIN = join(ROOT, 'bin', 'pathwatch.js');
+/** Extra Node options for pathwatch only (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile it under load). */
+const PATHWATCH_NODE_ARGS = (process.env.PATHWATCH_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 const GNU_TIME = '/usr/bin/time';
 const ADDR_A = '10.250.0.1';
 const ADDR_B = '10.250.0.2';
@@ -520,7 +522,7 @@ function captureCommand(ctx: Context, tool: ToolName, timeFile: string): { args:
   const pin = ctx.opts.captureCpus === null ? [] : ['taskset', '-c', ctx.opts.captureCpus];
   const timed = [GNU_TIME, '-f', '%U %S %M', '-o', timeFile];
   const tcpdump = (iface: string): string[] => ['tcpdump', '-i', iface, '-s', String(SNAPLEN), '-B', String(BUFFER_KIB), '-n', '-w', '/dev/null', FILTER];
-  const cmd = tool === 'pathwatch' ? [process.execPath, PATHWATCH_BIN, 'watch', '--json', '--node', 'bench', '--filter', FILTER] : tcpdump(tool === 'veth' ? IF_B : 'any');
+  const cmd = tool === 'pathwatch' ? [process.execPath, ...PATHWATCH_NODE_ARGS, PATHWATCH_BIN, 'watch', '--json', '--node', 'bench', '--filter', FILTER] : tcpdump(tool === 'veth' ? IF_B : 'any');
   return { args: ['netns', 'exec', ctx.nsB, ...pin, ...timed, ...cmd], ready: isPathwatch(tool) ? /capturing on/ : /listening on/ };
 }
 

@@ -152,33 +152,59 @@ static int32_t allocate(pw_flow_table *t, const pw_view *view, uint32_t iface_id
   return (int32_t)s;
 }
 
+/* The flow key's hash (FlowTable.add's): the key's words, and the encapsulation chain's id when it has two layers or more. */
+static inline uint32_t flow_hash(const pw_view *view, uint32_t iface_id, uint32_t meta, uint32_t ports, uint32_t kind, uint32_t chain) {
+  uint32_t h = pw_mix(0x2545f491u, iface_id ^ meta);
+  h = pw_mix(h, view->src[0]);
+  h = pw_mix(h, view->dst[0]);
+  h = pw_mix(h, ports);
+  if (view->ip_version == 6) {
+    h = pw_mix(h, view->src[3] ^ view->src[2] ^ view->src[1]);
+    h = pw_mix(h, view->dst[3] ^ view->dst[2] ^ view->dst[1]);
+  }
+  if (kind != 0) h = pw_mix(h, view->encap_outer_src[0] ^ view->encap_outer_dst[0]);
+  if (chain != 0) h = pw_mix(h, chain);
+  return h ^ (h >> 16);
+}
+
+static inline uint32_t flow_meta(const pw_view *view, uint32_t dir, uint32_t kind) {
+  return dir | (((uint32_t)view->proto & 0xff) << 8) | (view->ip_version << 16) | (kind << 24);
+}
+
+uint32_t pw_flow_table_prefetch(const pw_flow_table *t, const pw_view *view, uint32_t iface_id, uint32_t dir) {
+  // A chain's id is only looked up (and made) by the add itself: packets of two layers or more go without.
+  if (view->encap_depth > 1) return 0;
+  uint32_t kind = view->encap_depth != 0 ? view->encap_kind[0] : 0;
+  uint32_t h = flow_hash(view, iface_id, flow_meta(view, dir, kind), (view->sport << 16) | view->dport, kind, 0);
+  uint32_t b = h & (t->bucket_count - 1);
+  __builtin_prefetch(&t->buckets[b]);
+  return b + 1;
+}
+
+void pw_flow_table_prefetch_slot(const pw_flow_table *t, uint32_t bucket) {
+  if (bucket == 0 || bucket > t->bucket_count) return;
+  int32_t c = t->buckets[bucket - 1] - 1;
+  if (c >= 0) __builtin_prefetch(&t->slots[c]);
+}
+
 int32_t pw_flow_table_add(pw_flow_table *t, const pw_view *view, uint32_t iface_id, uint32_t dir, double length, double ts_ms) {
   const uint32_t *src = view->src;
   const uint32_t *dst = view->dst;
   uint32_t depth = view->encap_depth;
-  uint32_t proto = (uint32_t)view->proto & 0xff;
   uint32_t kind = depth != 0 ? view->encap_kind[0] : 0;
   uint32_t chain = depth > 1 ? pw_encap_chains_id_of(&t->chains, view) : 0;
-  uint32_t meta = dir | (proto << 8) | (view->ip_version << 16) | (kind << 24);
+  uint32_t meta = flow_meta(view, dir, kind);
   uint32_t ports = (view->sport << 16) | view->dport;
-  uint32_t h = pw_mix(0x2545f491u, iface_id ^ meta);
-  h = pw_mix(h, src[0]);
-  h = pw_mix(h, dst[0]);
-  h = pw_mix(h, ports);
-  if (view->ip_version == 6) {
-    h = pw_mix(h, src[3] ^ src[2] ^ src[1]);
-    h = pw_mix(h, dst[3] ^ dst[2] ^ dst[1]);
-  }
-  if (kind != 0) h = pw_mix(h, view->encap_outer_src[0] ^ view->encap_outer_dst[0]);
-  if (chain != 0) h = pw_mix(h, chain);
-  h ^= h >> 16;
+  uint32_t h = flow_hash(view, iface_id, meta, ports, kind, chain);
   uint32_t mask = t->bucket_count - 1;
   uint32_t b = h & mask;
   int32_t found = -1;
   for (int32_t c = t->buckets[b] - 1; c >= 0; c = t->buckets[b] - 1) {
     const pw_flow_slot *s = &t->slots[c];
+    // A flow without encapsulation (kind 0, in meta) has no chain: its chain id, a cache line of its
+    // own, is read only for tunnel packets.
     if (s->meta == meta && s->src0 == src[0] && s->dst0 == dst[0] && s->ports == ports && s->iface == iface_id &&
-        t->chain_ids[c] == chain && same_rest(s, view, kind)) {
+        (kind == 0 || t->chain_ids[c] == chain) && same_rest(s, view, kind)) {
       found = c;
       break;
     }

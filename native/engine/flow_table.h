@@ -106,6 +106,13 @@ void pw_flow_table_destroy(pw_flow_table *t);
 
 /* Counts one packet of `length` bytes on the wire at ts_ms; returns the flow's slot, or -1 (overflow). */
 int32_t pw_flow_table_add(pw_flow_table *t, const pw_view *view, uint32_t iface_id, uint32_t dir, double length, double ts_ms);
+/*
+ * Hints for a block loop, no change of state: the first asks for the home bucket of the flow a
+ * packet will be added to (returns it + 1, or 0 when nothing was asked), the second, once that
+ * bucket's line has come, for the slot it names. pw_flow_table_add then mostly finds both in cache.
+ */
+uint32_t pw_flow_table_prefetch(const pw_flow_table *t, const pw_view *view, uint32_t iface_id, uint32_t dir);
+void pw_flow_table_prefetch_slot(const pw_flow_table *t, uint32_t bucket);
 
 /* Called by pw_flow_table_flush for each flow with packets this interval, before its counters reset. */
 typedef void (*pw_flow_record_fn)(void *ctx, const pw_flow_table *t, uint32_t slot);

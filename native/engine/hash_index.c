@@ -46,6 +46,10 @@ void pw_hash_index_destroy(pw_hash_index *x) {
   x->table = NULL;
 }
 
+void pw_hash_index_prefetch(const pw_hash_index *x, uint64_t key) {
+  __builtin_prefetch(&x->table[home((uint32_t)(key >> 32), (uint32_t)key, x->mask) * 4]);
+}
+
 int32_t pw_hash_index_get(const pw_hash_index *x, uint64_t key) {
   uint32_t hi = (uint32_t)(key >> 32), lo = (uint32_t)key;
   const int32_t *t = x->table;

@@ -28,6 +28,8 @@ void pw_hash_index_destroy(pw_hash_index *x);
 
 /* The value stored for key, or -1. */
 int32_t pw_hash_index_get(const pw_hash_index *x, uint64_t key);
+/* Asks for the key's home bucket to be brought into cache (a hint; no change of state). */
+void pw_hash_index_prefetch(const pw_hash_index *x, uint64_t key);
 /* Stores value (>= 0) for key, replacing any previous value; false when the table is at its bound. */
 bool pw_hash_index_set(pw_hash_index *x, uint64_t key, int32_t value);
 /* Removes key; returns whether it was there. */

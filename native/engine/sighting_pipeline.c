@@ -90,82 +90,154 @@ static int64_t iface_for_ifindex(const pw_pipeline *p, uint32_t binding, int64_t
   return (int64_t)p->ifindex_maps[binding][ifindex] - 1;
 }
 
+/* What the first pass learned of one record of a group, for the pass that processes it. */
+typedef struct pending_record {
+  pw_decode_status status;
+  int64_t iface;
+  bool analysed;
+  uint64_t fingerprint;
+  /* pw_flow_table_prefetch's bucket + 1 (0: none). */
+  uint32_t flow_bucket;
+} pending_record;
+
+/* The stages for one record decoded by the first pass (SightingPipeline.onRecord after its decode). */
+static void run_record(pw_pipeline *p, const uint8_t *data, const uint32_t *r, double ts, size_t i, const pw_view *view, const pending_record *x,
+                       double *stats) {
+  size_t offset = r[PW_REC_OFFSET], caplen = r[PW_REC_CAPLEN];
+  uint32_t origlen = r[PW_REC_ORIGLEN];
+  int64_t iface = x->iface;
+  pw_decode_status status = x->status;
+  stats[PW_S_RECORDS]++;
+  stats[PW_S_BYTES] += origlen;
+  bool known = iface < p->registry.iface_count;
+  bool analysed = x->analysed;
+  if (iface < PW_MAX_IFACES) {
+    p->iface_packets[iface]++;
+    p->iface_bytes[iface] += origlen;
+  }
+  // A tunnel packet with no inner IP packet: counted and listed as that tunnel, never judged.
+  if (view->undecoded_tunnel != PW_UNDECODED_NONE && analysed) {
+    p->undecoded[p->undecoded_count] = (uint32_t)i;
+    p->undecoded_iface[p->undecoded_count] = (uint32_t)iface;
+    p->undecoded_count++;
+  }
+  if (status == PW_STATUS_NOT_IP) stats[PW_S_NOT_IP]++;
+  else if (status == PW_STATUS_UNDECODED_TUNNEL) stats[PW_S_UNDECODED_TUNNEL]++;
+  else {
+    // Cut short although the capture holds the whole frame: malformed, not truncated.
+    if (status == PW_STATUS_MALFORMED || (status == PW_STATUS_TRUNCATED && caplen >= origlen)) stats[PW_S_MALFORMED]++;
+    else if (status == PW_STATUS_TRUNCATED) stats[PW_S_TRUNCATED]++;
+    else stats[PW_S_DECODED]++;
+    if (view->ip_version != 0 && known && !analysed) stats[PW_S_NOT_ANALYSED]++;
+    else if (view->ip_version != 0 && known) {
+      uint32_t dir = r[PW_REC_DIRECTION];
+      uint32_t dir_source = dir == PW_DIR_UNKNOWN ? 0 : SOURCE_PCAPNG_FLAGS;
+      if (dir == PW_DIR_UNKNOWN && view->linux_packet_type >= 0) {
+        dir = view->linux_packet_type == PACKET_OUTGOING ? PW_DIR_OUT : PW_DIR_IN;
+        dir_source = SOURCE_LINUX_PACKET_TYPE;
+      }
+      uint64_t fp = x->fingerprint;
+      double sample = p->config.sample_one_in;
+      if (sample > 1 && fmod((double)fp, sample) != 0) stats[PW_S_SAMPLED_OUT]++;
+      else {
+        pw_sighting_in s = {.view = view, .data = data, .fingerprint = fp, .weak = pw_fingerprint_is_weak(view), .iface = (uint32_t)iface, .dir = dir,
+                            .dir_source = dir_source, .length = origlen, .ts = ts};
+        s.flow_slot = pw_flow_table_add(&p->flows, view, (uint32_t)iface, dir, origlen, s.ts);
+        pw_matcher *m = pw_pipeline_matcher(p, p->registry.iface_node[iface]);
+        if (m == NULL) p->matcher_failures++;
+        else {
+          // A flow whose first packet says its direction teaches the node at once; one without
+          // learns when correlation resolves it.
+          if (s.flow_slot >= 0 && p->flows.created && dir != PW_DIR_UNKNOWN)
+            pw_knowledge_learn_from_flow(&m->knowledge, &p->flows, (uint32_t)s.flow_slot, pw_registry_is_pod_or_tunnel(&p->registry, (uint32_t)iface));
+          // Only arrivals (and packets of unknown direction) can become a vanished group's sample.
+          s.bytes_seq = p->has_ring && dir != PW_DIR_OUT ? pw_packet_bytes_put(&p->ring, data, offset, caplen, origlen, r[PW_REC_LINK_TYPE]) : -1;
+          pw_matcher_observe(m, &s);
+        }
+      }
+    }
+  }
+}
+
+
+/*
+ * Records run in groups of PW_RUN_GROUP, in three passes, so that the cache misses of one record
+ * overlap with the work on the others: (1) decode, find the interface, fingerprint, and ask for the
+ * flow's bucket and the open packet's bucket; (2) ask for the flow slot that bucket names; (3) the
+ * stages proper, record by record in order, exactly as one record at a time would run them. The
+ * first pass stops the group where the old loop would have stopped (an interface to register, the
+ * undecoded list full), so no record past a stop is decoded and its events are never counted.
+ */
 size_t pw_pipeline_run(pw_pipeline *p, const uint8_t *data, size_t data_length, const uint32_t *meta, const double *ts_ms, size_t start, size_t count,
                        int64_t *need_ifindex, int32_t *need_hatype) {
-  pw_view *view = &p->view;
   double *stats = p->stats;
   uint64_t events_before[PW_DECODE_EVENT_COUNT];
+  pending_record pending[PW_RUN_GROUP];
+  if (!p->views_ready) {
+    for (uint32_t j = 0; j < PW_RUN_GROUP; j++) pw_view_init(&p->views[j]);
+    p->views_ready = true;
+  }
   p->undecoded_count = 0;
-  for (size_t i = start; i < count; i++) {
-    const uint32_t *r = meta + i * PW_REC_WORDS;
-    size_t offset = r[PW_REC_OFFSET], caplen = r[PW_REC_CAPLEN];
-    uint32_t origlen = r[PW_REC_ORIGLEN];
-    if (offset > data_length || caplen > data_length - offset) return i; // the caller's bounds are wrong: never read past them
-    int64_t iface = r[PW_REC_IFACE] == 0xffffffffu ? -1 : (int64_t)r[PW_REC_IFACE];
-    // A record whose interface may be unknown is decoded with its events set aside, so that stopping
-    // before it (for JavaScript to register its interface) leaves no trace.
-    if (iface < 0) memcpy(events_before, p->decoder.events, sizeof events_before);
-    pw_decode_status status = pw_decode(&p->decoder, view, data, offset, caplen, r[PW_REC_LINK_TYPE]);
-    if (iface < 0) {
-      iface = iface_for_ifindex(p, r[PW_REC_BINDING], view->linux_ifindex);
+  for (size_t base = start; base < count;) {
+    size_t n = count - base < PW_RUN_GROUP ? count - base : PW_RUN_GROUP;
+    // Where this group ends early, and what the caller gets back then.
+    bool stop = false;
+    size_t resume = 0;
+    uint32_t undecoded_after = p->undecoded_count;
+    for (size_t j = 0; j < n; j++) {
+      size_t i = base + j;
+      const uint32_t *r = meta + i * PW_REC_WORDS;
+      size_t offset = r[PW_REC_OFFSET], caplen = r[PW_REC_CAPLEN];
+      if (offset > data_length || caplen > data_length - offset) { // the caller's bounds are wrong: never read past them
+        n = j;
+        stop = true;
+        resume = i;
+        break;
+      }
+      pw_view *view = &p->views[j];
+      pending_record *x = &pending[j];
+      int64_t iface = r[PW_REC_IFACE] == 0xffffffffu ? -1 : (int64_t)r[PW_REC_IFACE];
+      // A record whose interface may be unknown is decoded with its events set aside, so that stopping
+      // before it (for JavaScript to register its interface) leaves no trace.
+      if (iface < 0) memcpy(events_before, p->decoder.events, sizeof events_before);
+      x->status = pw_decode(&p->decoder, view, data, offset, caplen, r[PW_REC_LINK_TYPE]);
       if (iface < 0) {
-        memcpy(p->decoder.events, events_before, sizeof events_before);
-        *need_ifindex = view->linux_ifindex;
-        *need_hatype = view->linux_hatype;
-        return i;
+        iface = iface_for_ifindex(p, r[PW_REC_BINDING], view->linux_ifindex);
+        if (iface < 0) {
+          memcpy(p->decoder.events, events_before, sizeof events_before);
+          *need_ifindex = view->linux_ifindex;
+          *need_hatype = view->linux_hatype;
+          n = j;
+          stop = true;
+          resume = i;
+          break;
+        }
       }
-    }
-    stats[PW_S_RECORDS]++;
-    stats[PW_S_BYTES] += origlen;
-    bool known = iface < p->registry.iface_count;
-    bool analysed = known && !p->registry.iface_skipped[iface];
-    if (iface < PW_MAX_IFACES) {
-      p->iface_packets[iface]++;
-      p->iface_bytes[iface] += origlen;
-    }
-    // A tunnel packet with no inner IP packet: counted and listed as that tunnel, never judged.
-    if (view->undecoded_tunnel != PW_UNDECODED_NONE && analysed) {
-      p->undecoded[p->undecoded_count] = (uint32_t)i;
-      p->undecoded_iface[p->undecoded_count] = (uint32_t)iface;
-      p->undecoded_count++;
-    }
-    if (status == PW_STATUS_NOT_IP) stats[PW_S_NOT_IP]++;
-    else if (status == PW_STATUS_UNDECODED_TUNNEL) stats[PW_S_UNDECODED_TUNNEL]++;
-    else {
-      // Cut short although the capture holds the whole frame: malformed, not truncated.
-      if (status == PW_STATUS_MALFORMED || (status == PW_STATUS_TRUNCATED && caplen >= origlen)) stats[PW_S_MALFORMED]++;
-      else if (status == PW_STATUS_TRUNCATED) stats[PW_S_TRUNCATED]++;
-      else stats[PW_S_DECODED]++;
-      if (view->ip_version != 0 && known && !analysed) stats[PW_S_NOT_ANALYSED]++;
-      else if (view->ip_version != 0 && known) {
+      x->iface = iface;
+      bool known = iface < p->registry.iface_count;
+      x->analysed = known && !p->registry.iface_skipped[iface];
+      x->flow_bucket = 0;
+      bool sighting = x->status != PW_STATUS_NOT_IP && x->status != PW_STATUS_UNDECODED_TUNNEL && view->ip_version != 0 && x->analysed;
+      if (sighting) {
         uint32_t dir = r[PW_REC_DIRECTION];
-        uint32_t dir_source = dir == PW_DIR_UNKNOWN ? 0 : SOURCE_PCAPNG_FLAGS;
-        if (dir == PW_DIR_UNKNOWN && view->linux_packet_type >= 0) {
-          dir = view->linux_packet_type == PACKET_OUTGOING ? PW_DIR_OUT : PW_DIR_IN;
-          dir_source = SOURCE_LINUX_PACKET_TYPE;
-        }
-        uint64_t fp = pw_fingerprint(view, data);
-        double sample = p->config.sample_one_in;
-        if (sample > 1 && fmod((double)fp, sample) != 0) stats[PW_S_SAMPLED_OUT]++;
-        else {
-          pw_sighting_in s = {.view = view, .data = data, .fingerprint = fp, .weak = pw_fingerprint_is_weak(view), .iface = (uint32_t)iface, .dir = dir,
-                              .dir_source = dir_source, .length = origlen, .ts = ts_ms[i]};
-          s.flow_slot = pw_flow_table_add(&p->flows, view, (uint32_t)iface, dir, origlen, s.ts);
-          pw_matcher *m = pw_pipeline_matcher(p, p->registry.iface_node[iface]);
-          if (m == NULL) p->matcher_failures++;
-          else {
-            // A flow whose first packet says its direction teaches the node at once; one without
-            // learns when correlation resolves it.
-            if (s.flow_slot >= 0 && p->flows.created && dir != PW_DIR_UNKNOWN)
-              pw_knowledge_learn_from_flow(&m->knowledge, &p->flows, (uint32_t)s.flow_slot, pw_registry_is_pod_or_tunnel(&p->registry, (uint32_t)iface));
-            // Only arrivals (and packets of unknown direction) can become a vanished group's sample.
-            s.bytes_seq = p->has_ring && dir != PW_DIR_OUT ? pw_packet_bytes_put(&p->ring, data, offset, caplen, origlen, r[PW_REC_LINK_TYPE]) : -1;
-            pw_matcher_observe(m, &s);
-          }
-        }
+        if (dir == PW_DIR_UNKNOWN && view->linux_packet_type >= 0) dir = view->linux_packet_type == PACKET_OUTGOING ? PW_DIR_OUT : PW_DIR_IN;
+        x->fingerprint = pw_fingerprint(view, data);
+        x->flow_bucket = pw_flow_table_prefetch(&p->flows, view, (uint32_t)iface, dir);
+        pw_matcher *m = p->matchers[p->registry.iface_node[iface]];
+        if (m != NULL) pw_hash_index_prefetch(&m->open.by_fingerprint, x->fingerprint);
+      }
+      // The old loop returned after the record that filled the undecoded list: so does this group.
+      if (view->undecoded_tunnel != PW_UNDECODED_NONE && x->analysed && ++undecoded_after == p->undecoded_max) {
+        n = j + 1;
+        stop = true;
+        resume = i + 1;
+        break;
       }
     }
-    if (p->undecoded_count == p->undecoded_max) return i + 1;
+    for (size_t j = 0; j < n; j++) pw_flow_table_prefetch_slot(&p->flows, pending[j].flow_bucket);
+    for (size_t j = 0; j < n; j++) run_record(p, data, meta + (base + j) * PW_REC_WORDS, ts_ms[base + j], base + j, &p->views[j], &pending[j], stats);
+    if (stop) return resume;
+    base += n;
   }
   return count;
 }

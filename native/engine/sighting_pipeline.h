@@ -22,6 +22,9 @@
 #include "engine/node_registry.h"
 #include "engine/packet_bytes_ring.h"
 
+/* Records decoded ahead of the stages in pw_pipeline_run, so that their cache misses overlap. */
+#define PW_RUN_GROUP 16u
+
 /* Capture bindings (inputs) whose `any` interface indexes the engine maps; indexes below 65536, as TypeScript caches. */
 #define PW_MAX_BINDINGS 256u
 #define PW_MAX_IFINDEX 65536u
@@ -66,6 +69,9 @@ typedef struct pw_pipeline {
   pw_pipeline_config config;
   pw_decoder decoder;
   pw_view view;
+  /* One view per record of a group run together (pw_pipeline_run), set up on first use. */
+  pw_view views[PW_RUN_GROUP];
+  bool views_ready;
   pw_flow_table flows;
   pw_packet_bytes_ring ring;
   bool has_ring;
