@@ -11,6 +11,7 @@ import { PACKET_OUTGOING } from '../../agent/decode/linux-sll.js';
 import { Sighting, SIGHTING_TS } from '../../agent/flow/sighting.js';
 import { forEachRecord, listCaptureFixtures } from './engine-test-support.js';
 import { FlowTablePair, registryWith, seeded } from './flow-table-support.js';
+import { ExpectedAnswers } from '../support/expected-answers.js';
 
 const IFACES = 8;
 
@@ -107,15 +108,19 @@ function feedSynthetic(pair: FlowTablePair, o: SyntheticOptions): void {
   pair.flush();
 }
 
-function expectSame(pair: FlowTablePair): void {
+const expected = new ExpectedAnswers('flow-table-differential', 'sightings through a flow table: sha256 of every add\'s slot and created, setDirection/markOriginated answer, flush (records with slots and chains) and stats, in order, per case', 'typescript');
+
+function expectSame(pair: FlowTablePair, group: string, label: string): void {
   expect(pair.diffs).toEqual([]);
+  expect(expected.check(group, label, pair.answer())).toBeUndefined();
 }
 
 describe('native flow table == TypeScript FlowTable', () => {
   it('on every capture fixture, flushed after each file', async () => {
     const pair = new FlowTablePair(registryWith(IFACES));
     await feedFixtures(pair, Number.MAX_SAFE_INTEGER);
-    expectSame(pair);
+    expectSame(pair, 'fixtures', 'fixtures, flushed after each file');
+    expect(expected.endGroup('fixtures')).toEqual([]);
     expect(pair.adds).toBeGreaterThan(500);
     console.log(`fixtures: ${pair.adds} sightings, ${pair.flushes} flushes, ${pair.records} records compared`);
   });
@@ -123,7 +128,8 @@ describe('native flow table == TypeScript FlowTable', () => {
   it('on every capture fixture through a tiny table (growth from 2, recycling, overflow at 8)', async () => {
     const pair = new FlowTablePair(registryWith(IFACES), 2, 8);
     await feedFixtures(pair, 150);
-    expectSame(pair);
+    expectSame(pair, 'fixtures-tiny', 'fixtures, table of 2 to 8 slots, flushed every 150');
+    expect(expected.endGroup('fixtures-tiny')).toEqual([]);
     expect(pair.ts.stats.overflowPackets).toBeGreaterThan(0);
     console.log(`fixtures, tiny table: ${pair.adds} sightings, ${pair.flushes} flushes, ${pair.records} records, ${pair.ts.stats.overflowPackets} overflow packets`);
   });
@@ -131,7 +137,8 @@ describe('native flow table == TypeScript FlowTable', () => {
   it('on 400,000 synthetic sightings of 60,000 flows (IPv4/IPv6, chains of up to 4 layers), default bounds', () => {
     const pair = new FlowTablePair(registryWith(IFACES));
     feedSynthetic(pair, { seed: 1, sightings: 400_000, tuples: 60_000, layers: 40, encapShare: 0.3, flushEvery: 25_000 });
-    expectSame(pair);
+    expectSame(pair, 'synthetic', 'synthetic seed 1: 400,000 sightings of 60,000 flows');
+    expect(expected.endGroup('synthetic')).toEqual([]);
     console.log(`synthetic: ${pair.adds} sightings, ${pair.flushes} flushes, ${pair.records} records, ${pair.ts.stats.flows} flows`);
   });
 
@@ -144,16 +151,18 @@ describe('native flow table == TypeScript FlowTable', () => {
     ] as const) {
       const pair = new FlowTablePair(registryWith(IFACES), 4, max);
       feedSynthetic(pair, { seed, sightings: 60_000, tuples, layers: 12, encapShare: 0.5, flushEvery: every });
-      expectSame(pair);
+      expectSame(pair, 'overflow', `synthetic seed ${seed}: maxFlows ${max}, ${tuples} flows, flushed every ${every}`);
       expect(pair.ts.stats.overflowPackets).toBeGreaterThan(0);
       console.log(`maxFlows ${max}: ${pair.adds} sightings, ${pair.flushes} flushes, ${pair.records} records, ${pair.ts.stats.overflowPackets} overflow packets`);
     }
+    expect(expected.endGroup('overflow')).toEqual([]);
   });
 
   it('interns chains like TypeScript up to the chain table bound and counts its overflow', () => {
     const pair = new FlowTablePair(registryWith(IFACES));
     feedSynthetic(pair, { seed: 6, sightings: 90_000, tuples: 50, layers: 1_000_000, encapShare: 1, flushEvery: 10_000 });
-    expectSame(pair);
+    expectSame(pair, 'chains', 'synthetic seed 6: 90,000 sightings of 50 flows over a million layers');
+    expect(expected.endGroup('chains')).toEqual([]);
     expect(pair.ts.chains.overflow).toBeGreaterThan(0);
     console.log(`chains: ${pair.adds} sightings, ${pair.records} records, chain overflow ${pair.ts.chains.overflow}`);
   });

@@ -3,6 +3,7 @@
  * add's slot and `created`, every setDirection/markOriginated answer, and every flush's records
  * (with their slots and encapsulation chains) must be identical.
  */
+import { createHash } from 'node:crypto';
 import { FlowTable } from '../../agent/flow/flow-table.js';
 import { InterfaceRegistry } from '../../agent/flow/interface-registry.js';
 import { SIGHTING_TS, type Sighting } from '../../agent/flow/sighting.js';
@@ -55,6 +56,8 @@ export class FlowTablePair {
   flushes = 0;
   records = 0;
   readonly diffs: string[] = [];
+  /** SHA-256 of the canonical text of every answer (the TypeScript table's), in order. */
+  private readonly answers = createHash('sha256');
 
   constructor(
     readonly registry: InterfaceRegistry,
@@ -76,6 +79,7 @@ export class FlowTablePair {
     const created = pipelineAddon().flowTableCreated(this.native);
     this.adds++;
     if (a !== b || created !== this.ts.created) this.diff(`add #${this.adds}: ts slot ${a} created ${this.ts.created}, native slot ${b} created ${created}`);
+    this.answers.update(`add ${a} ${this.ts.created ? 1 : 0}\n`);
     return a;
   }
 
@@ -83,12 +87,19 @@ export class FlowTablePair {
     const a = this.ts.setDirection(slot, dir);
     const b = pipelineAddon().flowTableSetDirection(this.native, slot, dir);
     if (a !== b) this.diff(`setDirection(${slot}, ${dir}) after add #${this.adds}: ts ${a}, native ${b}`);
+    this.answers.update(`direction ${slot} ${dir} ${a}\n`);
   }
 
   markOriginated(slot: number): void {
     const a = this.ts.markOriginated(slot);
     const b = pipelineAddon().flowTableMarkOriginated(this.native, slot);
     if (a !== b) this.diff(`markOriginated(${slot}) after add #${this.adds}: ts ${a}, native ${b}`);
+    this.answers.update(`originated ${slot} ${a}\n`);
+  }
+
+  answer(): { sha256: string; counts: Record<string, number> } {
+    const t = this.ts.stats;
+    return { sha256: this.answers.digest('hex'), counts: { sightings: this.adds, flushes: this.flushes, records: this.records, flows: t.flows, overflowPackets: t.overflowPackets, chainOverflow: this.ts.chains.overflow } };
   }
 
   /** Flushes both and compares the records, their slots and chains, in order. */
@@ -106,6 +117,7 @@ export class FlowTablePair {
     if (words.length !== nativeOut.length * RECORD_WORDS) this.diff(`flush #${this.flushes}: ${words.length} words`);
     const a = JSON.stringify(tsOut);
     const b = JSON.stringify(nativeOut);
+    this.answers.update(`flush ${a}\n`);
     if (a !== b) {
       const i = tsOut.findIndex((r, k) => JSON.stringify(r) !== JSON.stringify(nativeOut[k]));
       this.diff(`flush #${this.flushes}: ts ${tsOut.length} records, native ${nativeOut.length}; first difference at ${i}: ts ${JSON.stringify(tsOut[i])} native ${JSON.stringify(nativeOut[i])}`);
@@ -114,6 +126,7 @@ export class FlowTablePair {
     const t = this.ts.stats;
     if (s.flows !== t.flows || s.records !== t.records || s.overflowPackets !== t.overflowPackets || s.chainOverflow !== this.ts.chains.overflow)
       this.diff(`stats after flush #${this.flushes}: ts ${JSON.stringify({ ...t, chainOverflow: this.ts.chains.overflow })} native ${JSON.stringify(s)}`);
+    this.answers.update(`stats ${t.flows} ${t.records} ${t.overflowPackets} ${this.ts.chains.overflow}\n`);
     return tsOut;
   }
 }

@@ -20,6 +20,7 @@ import { NativeSightingPipeline } from '../../agent/native/native-sighting-pipel
 import type { FlowRecord } from '../../core/findings/flow-record.js';
 import type { NodeFindings } from '../../core/findings/node-findings.js';
 import { addressKey, parseAddress } from '../../core/net/address.js';
+import { ExpectedAnswers, sha256, type CaseCounts } from '../support/expected-answers.js';
 
 const GOLDEN = new URL('../golden/', import.meta.url).pathname;
 const CAPTURE = join(GOLDEN, 'lab-3node-ipip', 'n2-any.pcap');
@@ -136,6 +137,12 @@ function text(a: Answer): string {
   return JSON.stringify({ findings: a.findings, flows: a.flows, stats: a.stats, interfaces: a.interfaces }, bytesAsArrays);
 }
 
+const expected = new ExpectedAnswers('live-pipeline-differential', 'an any capture as the live agent drives the pipeline: sha256 of text() (findings of every tick, flows, stats, per-interface counts) per case', 'typescript');
+
+function counts(a: Answer): CaseCounts {
+  return { takes: a.findings.length, candidates: a.findings.reduce((n, f) => n + f.candidates.length, 0), flows: a.flows.length, walked: a.walked, ticks: a.ticks.length };
+}
+
 describe('the native pipeline as the live agent drives it', () => {
   it('an any capture walked in C in blocks, with --iface patterns, own addresses and names looked up afresh: the TypeScript answer', () => {
     const cases: [string, ((name: string) => boolean) | undefined][] = [
@@ -149,15 +156,20 @@ describe('the native pipeline as the live agent drives it', () => {
         const tsAnswer = live('typescript', accept, 1 << 24, Infinity);
         const native = live('native', accept, chunk, Infinity);
         expect(text(native), `${label}, chunks of ${chunk}`).toBe(text(tsAnswer));
+        // The reference's answer, with the native run's walk counts (the TypeScript run walks nothing).
+        expect(expected.check('live', `${label}, chunks of ${chunk}`, { sha256: sha256(text(tsAnswer)), counts: { ...counts(tsAnswer), walked: native.walked, ticks: native.ticks.length } })).toBeUndefined();
         expect(native.walked, label).toBeGreaterThan(0);
       }
       // Ticking every 5 records or so (between blocks), TypeScript ticking after the same records.
       const ticked = live('native', accept, 300, 5);
       expect(ticked.ticks.length, label).toBeGreaterThan(2);
-      expect(text(ticked), `${label}, ticking`).toBe(text(live('typescript', accept, 1 << 24, Infinity, ticked.ticks)));
+      const tsTicked = live('typescript', accept, 1 << 24, Infinity, ticked.ticks);
+      expect(text(ticked), `${label}, ticking`).toBe(text(tsTicked));
+      expect(expected.check('live', `${label}, ticking every 5 records`, { sha256: sha256(text(tsTicked)), counts: { ...counts(tsTicked), walked: ticked.walked, ticks: ticked.ticks.length } })).toBeUndefined();
       expect(text(ticked)).toContain('cali7f0c2a11b9e');
     }
     const notAnalysed = (live('native', (name) => name.startsWith('cali'), 300, Infinity).stats as { notAnalysed: number }).notAnalysed;
     expect(notAnalysed).toBeGreaterThan(0);
+    expect(expected.endGroup('live')).toEqual([]);
   });
 });

@@ -40,6 +40,7 @@ import { InterfaceRegistry } from '../../agent/flow/interface-registry.js';
 import { SightingPipeline, type CaptureBinding, type SightingPipelineConfig } from '../../agent/flow/sighting-pipeline.js';
 import { NativeSightingPipeline } from '../../agent/native/native-sighting-pipeline.js';
 import { bytesOf, ethernet, ipv4, tcp, udp, vxlan } from '../support/packet-builder.js';
+import { ExpectedAnswers, sha256 } from '../support/expected-answers.js';
 
 const BASE_SEC = 1_700_000_000;
 const LINKTYPE_ETHERNET = 1;
@@ -172,14 +173,21 @@ interface Tally {
   differences: string[];
 }
 const tally: Tally = { scenarios: 0, sightings: 0, candidates: 0, counters: {}, differences: [] };
+const expected = new ExpectedAnswers('matcher-paths-differential', 'crafted record sequences through the sighting pipeline: sha256 of runWith()\'s text (findings at every take, flow records, pipeline and flow stats) per sequence; inputSha256 of the sequence', 'typescript');
 const PATH_COUNTERS = ['forwarded', 'originated', 'local', 'notUnicast', 'truncatedUnjudged', 'captureEndedUnjudged', 'vanishCandidates', 'directionUnknown'] as const;
 
-function compare(sc: Scenario): boolean {
+function compare(group: string, sc: Scenario, label = sc.label): boolean {
   const a = runWith(sc, 'ts');
   const b = runWith(sc, 'native');
   tally.scenarios++;
-  tally.sightings += sc.steps.filter((s) => 'see' in s).length;
-  tally.candidates += (a.match(/"directionUncertain"/g) ?? []).length;
+  const sightings = sc.steps.filter((s) => 'see' in s).length;
+  const candidates = (a.match(/"directionUncertain"/g) ?? []).length;
+  tally.sightings += sightings;
+  tally.candidates += candidates;
+  // A generated sequence (labelled by its place in the run) pins its input too: a changed generator is not a changed answer.
+  const input = label !== sc.label ? { inputSha256: sha256(JSON.stringify(sc)) } : {};
+  const problem = expected.check(group, label, { sha256: sha256(a), ...input, counts: { sightings, candidates } });
+  if (problem !== undefined) tally.differences.push(`${problem}${label !== sc.label ? ` (${sc.label})` : ''}`);
   for (const m of a.matchAll(/"counters":(\{[^}]*\})/g)) for (const [k, v] of Object.entries(JSON.parse(m[1] as string) as Record<string, number>)) tally.counters[k] = (tally.counters[k] ?? 0) + v;
   if (a === b) return true;
   {
@@ -226,16 +234,17 @@ describe('the native hop matcher takes every evaluation path as the TypeScript o
       for (const a of STAGES) {
         for (const b of STAGES) {
           // Input order a, b (the reverse order is the pair (b, a)); same instant.
-          compare({ ...setup, label: `${setup.label}: ${a.name} = ${b.name}`, windowMs: 250, steps: [see(1, a, 1000), see(1, b, 1000)] });
-          compare({ ...setup, label: `${setup.label}: plain-in < ${a.name} = ${b.name}`, windowMs: 250, steps: [see(2, at('plain-in'), 500), see(2, a, 1000), see(2, b, 1000)] });
-          compare({ ...setup, label: `${setup.label}: ${a.name} = ${b.name} = pod-out`, windowMs: 250, steps: [see(3, a, 1000), see(3, b, 1000), see(3, at('pod-out'), 1000)] });
-          compare({ ...setup, label: `${setup.label}: encap-in = ${a.name} = ${b.name} = decap-in`, windowMs: 250, steps: [see(4, at('encap-in'), 1000), see(4, a, 1000), see(4, b, 1000), see(4, at('decap-in'), 1000)] });
+          compare('equal-timestamps', { ...setup, label: `${setup.label}: ${a.name} = ${b.name}`, windowMs: 250, steps: [see(1, a, 1000), see(1, b, 1000)] });
+          compare('equal-timestamps', { ...setup, label: `${setup.label}: plain-in < ${a.name} = ${b.name}`, windowMs: 250, steps: [see(2, at('plain-in'), 500), see(2, a, 1000), see(2, b, 1000)] });
+          compare('equal-timestamps', { ...setup, label: `${setup.label}: ${a.name} = ${b.name} = pod-out`, windowMs: 250, steps: [see(3, a, 1000), see(3, b, 1000), see(3, at('pod-out'), 1000)] });
+          compare('equal-timestamps', { ...setup, label: `${setup.label}: encap-in = ${a.name} = ${b.name} = decap-in`, windowMs: 250, steps: [see(4, at('encap-in'), 1000), see(4, a, 1000), see(4, b, 1000), see(4, at('decap-in'), 1000)] });
           // Two arrivals before: departures of every kind weigh against them (outPlain/outTunnel/outEncap).
-          compare({ ...setup, label: `${setup.label}: plain-in, pod-in < ${a.name} = ${b.name}`, windowMs: 250, steps: [see(5, at('plain-in'), 400), see(5, at('pod-in'), 500), see(5, a, 1000), see(5, b, 1000)] });
+          compare('equal-timestamps', { ...setup, label: `${setup.label}: plain-in, pod-in < ${a.name} = ${b.name}`, windowMs: 250, steps: [see(5, at('plain-in'), 400), see(5, at('pod-in'), 500), see(5, a, 1000), see(5, b, 1000)] });
         }
       }
     }
     expect(tally.differences.slice(differencesBefore, differencesBefore + 8)).toEqual([]);
+    expect(expected.endGroup('equal-timestamps')).toEqual([]);
     expect(tally.scenarios - before).toBe(SETUPS.length * STAGES.length * STAGES.length * 5);
   });
 
@@ -309,11 +318,12 @@ describe('the native hop matcher takes every evaluation path as the TypeScript o
     const before = tally.scenarios;
     const differencesBefore = tally.differences.length;
     for (const setup of SETUPS) {
-      for (const [label, windowMs, steps, endUs] of cases) compare({ ...setup, label: `${setup.label}: ${label}`, windowMs, steps, ...(endUs !== undefined ? { endUs } : {}) });
+      for (const [label, windowMs, steps, endUs] of cases) compare('hand-written', { ...setup, label: `${setup.label}: ${label}`, windowMs, steps, ...(endUs !== undefined ? { endUs } : {}) });
       // Same sequences on a node whose every sighting is also on n2's eth0 (cross-node tunnel hops).
-      if (setup.nodes === 2) for (const [label, windowMs, steps] of cases) compare({ ...setup, label: `${setup.label} mirrored: ${label}`, windowMs, steps: steps.flatMap((s): Step[] => ('see' in s ? [s, { see: { ...s.see, n2: true } }] : [s])) });
+      if (setup.nodes === 2) for (const [label, windowMs, steps] of cases) compare('hand-written', { ...setup, label: `${setup.label} mirrored: ${label}`, windowMs, steps: steps.flatMap((s): Step[] => ('see' in s ? [s, { see: { ...s.see, n2: true } }] : [s])) });
     }
     expect(tally.differences.slice(differencesBefore, differencesBefore + 8)).toEqual([]);
+    expect(expected.endGroup('hand-written')).toEqual([]);
     expect(tally.scenarios - before).toBe(cases.length * (SETUPS.length + 1));
   });
 
@@ -338,6 +348,7 @@ describe('the native hop matcher takes every evaluation path as the TypeScript o
     });
     const before = tally.scenarios;
     const differencesBefore = tally.differences.length;
+    let generated = 0;
     fc.assert(
       fc.property(scenario, (g) => {
         let t = 1000;
@@ -350,11 +361,13 @@ describe('the native hop matcher takes every evaluation path as the TypeScript o
           } else if ('advance' in s) steps.push({ advanceUs: t });
           else steps.push({ take: true });
         }
-        return compare({ label: `generated ${JSON.stringify(g)}`, nodes: g.nodes, windowMs: g.windowMs, coversAll: g.coversAll, ...(g.sampleOneIn !== undefined ? { sampleOneIn: g.sampleOneIn } : {}), bytes: g.bytes, steps, endUs: t + g.tail });
+        // Keyed by its place in the seeded run (the scenario itself is long); the input digest pins it.
+        return compare('generated', { label: `generated ${JSON.stringify(g)}`, nodes: g.nodes, windowMs: g.windowMs, coversAll: g.coversAll, ...(g.sampleOneIn !== undefined ? { sampleOneIn: g.sampleOneIn } : {}), bytes: g.bytes, steps, endUs: t + g.tail }, `generated #${++generated}`);
       }),
       { seed: 20261207, numRuns: 600, endOnFailure: true },
     );
     expect(tally.differences.slice(differencesBefore, differencesBefore + 8)).toEqual([]);
+    expect(expected.endGroup('generated')).toEqual([]);
     expect(tally.scenarios - before).toBeGreaterThanOrEqual(600);
     for (const c of PATH_COUNTERS) expect(tally.counters[c] ?? 0, c).toBeGreaterThan(0);
     console.log(`matcher paths differential: ${tally.scenarios} sequences, ${tally.sightings} sightings, ${tally.candidates} vanish candidates compared; counters ${JSON.stringify(tally.counters)}`);

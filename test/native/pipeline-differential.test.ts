@@ -19,6 +19,7 @@ import type { ReplayEngine } from '../../modes/replay/replay-pipeline.js';
 import { runReplay, type ReplayOptions } from '../../modes/replay/replay-runner.js';
 import { writeThreeNodeCaptures } from '../support/three-node-story.js';
 import { forEachRecord, listCaptureFixtures } from './engine-test-support.js';
+import { ExpectedAnswers, sha256 } from '../support/expected-answers.js';
 import { InterfaceRegistry } from '../../agent/flow/interface-registry.js';
 import { NativeSightingPipeline } from '../../agent/native/native-sighting-pipeline.js';
 import type { CaptureBinding } from '../../agent/flow/sighting-pipeline.js';
@@ -41,13 +42,14 @@ interface Tally {
 }
 
 const tally: Tally = { runs: 0, candidates: 0, flowRecords: 0, departures: 0, samples: 0, differences: [] };
+const expected = new ExpectedAnswers('pipeline-differential', 'replay with the sighting pipeline: sha256 of answer().text (findings, interval flow records, flows, stats, drops, vanished) per replay', 'typescript');
 
 function bytesAsArrays(_key: string, value: unknown): unknown {
   return value instanceof Uint8Array ? Array.from(value) : value;
 }
 
 /** Everything replay answers, as text, with the interval flow records as they were emitted. */
-async function answer(options: ReplayOptions, engine: ReplayEngine): Promise<{ text: string; candidates: number; records: number; departures: number; samples: number }> {
+async function answer(options: ReplayOptions, engine: ReplayEngine): Promise<{ text: string; packets: number; candidates: number; records: number; departures: number; samples: number }> {
   const records: FlowRecord[] = [];
   try {
     const r = await runReplay({ ...options, engine, onFlow: (f) => records.push(f) });
@@ -55,13 +57,13 @@ async function answer(options: ReplayOptions, engine: ReplayEngine): Promise<{ t
     const departures = r.findings.reduce((n, f) => n + f.departures.length + f.arrivals.length, 0);
     const samples = r.findings.reduce((n, f) => n + f.candidates.filter((c) => c.sample !== undefined).length, 0);
     const text = JSON.stringify({ findings: r.findings, records, flows: r.flows, stats: r.stats, drops: r.drops, vanished: r.vanished }, bytesAsArrays);
-    return { text, candidates, records: records.length, departures, samples };
+    return { text, packets: r.stats.records, candidates, records: records.length, departures, samples };
   } catch (e) {
-    return { text: `error: ${(e as Error).message}`, candidates: 0, records: 0, departures: 0, samples: 0 };
+    return { text: `error: ${(e as Error).message}`, packets: 0, candidates: 0, records: 0, departures: 0, samples: 0 };
   }
 }
 
-async function compare(label: string, options: ReplayOptions): Promise<void> {
+async function compare(group: string, label: string, options: ReplayOptions): Promise<void> {
   const ts = await answer(options, 'typescript');
   const native = await answer(options, 'native');
   tally.runs++;
@@ -74,6 +76,8 @@ async function compare(label: string, options: ReplayOptions): Promise<void> {
     while (i < ts.text.length && ts.text[i] === native.text[i]) i++;
     tally.differences.push(`${label}: first difference at ${i}: ts …${ts.text.slice(Math.max(0, i - 150), i + 150)}… native …${native.text.slice(Math.max(0, i - 150), i + 150)}…`);
   }
+  const problem = expected.check(group, label, { sha256: sha256(ts.text), counts: { packets: ts.packets, candidates: ts.candidates, flowRecords: ts.records, departures: ts.departures, samples: ts.samples } });
+  if (problem !== undefined) tally.differences.push(problem);
 }
 
 function spec(path: string): ReplayInputSpec {
@@ -87,10 +91,11 @@ describe('the native sighting pipeline is the TypeScript one', () => {
     const before = tally.runs;
     for (const rel of files) {
       const inputs = [spec(join(FIXTURES, rel))];
-      await compare(rel, { inputs, keepTunnelHops: true });
-      await compare(`${rel} (5 ms, bytes)`, { inputs, keepTunnelHops: true, windowMs: 5, keepPacketBytes: true });
+      await compare('fixtures', rel, { inputs, keepTunnelHops: true });
+      await compare('fixtures', `${rel} (5 ms, bytes)`, { inputs, keepTunnelHops: true, windowMs: 5, keepPacketBytes: true });
     }
     expect(tally.differences).toEqual([]);
+    expect(expected.endGroup('fixtures')).toEqual([]);
     expect(tally.runs - before).toBe(files.length * 2);
   }, 300_000);
 
@@ -103,14 +108,15 @@ describe('the native sighting pipeline is the TypeScript one', () => {
         return { ...s, path: isAbsolute(s.path) ? s.path : join(dir, s.path) };
       });
       const ifnames = new Map((manifest.ifnames ?? []).map((s) => [Number(s.slice(0, s.indexOf('='))), s.slice(s.indexOf('=') + 1)] as const));
-      await compare(name, { inputs, ifnames, keepTunnelHops: true });
-      await compare(`${name} (bytes)`, { inputs, ifnames, keepTunnelHops: true, keepPacketBytes: true });
+      await compare('goldens', name, { inputs, ifnames, keepTunnelHops: true });
+      await compare('goldens', `${name} (bytes)`, { inputs, ifnames, keepTunnelHops: true, keepPacketBytes: true });
       // Without the interface names: `any` captures' interfaces become if<index>.
-      await compare(`${name} (no ifnames)`, { inputs, keepTunnelHops: true });
+      await compare('goldens', `${name} (no ifnames)`, { inputs, keepTunnelHops: true });
       // Only the first input: an `any` capture alone, or one node of several.
-      await compare(`${name} (first input)`, { inputs: inputs.slice(0, 1), ifnames, keepTunnelHops: true });
+      await compare('goldens', `${name} (first input)`, { inputs: inputs.slice(0, 1), ifnames, keepTunnelHops: true });
     }
     expect(tally.differences).toEqual([]);
+    expect(expected.endGroup('goldens')).toEqual([]);
   }, 300_000);
 
   it('on synthetic three-node captures: per-interface pcaps, pcapngs, each node alone, windows of 250, 20 and 1 ms', async () => {
@@ -124,9 +130,10 @@ describe('the native sighting pipeline is the TypeScript one', () => {
       ['n2+n3 reversed', [...big.pcapsOf('n3'), ...big.pcapsOf('n2')]],
     ];
     for (const [label, paths] of sets) {
-      for (const windowMs of [250, 20, 1]) await compare(`${label} ${windowMs} ms`, { inputs: paths.map(spec), keepTunnelHops: true, windowMs, keepPacketBytes: windowMs === 20 });
+      for (const windowMs of [250, 20, 1]) await compare('three-node', `${label} ${windowMs} ms`, { inputs: paths.map(spec), keepTunnelHops: true, windowMs, keepPacketBytes: windowMs === 20 });
     }
     expect(tally.differences).toEqual([]);
+    expect(expected.endGroup('three-node')).toEqual([]);
     expect(tally.samples).toBeGreaterThan(0);
     // What was compared, for the record.
     console.log(`native pipeline differential: ${tally.runs} replays, ${tally.candidates} vanish candidates (${tally.samples} with sample bytes), ${tally.departures} tunnel departures/arrivals, ${tally.flowRecords} interval flow records`);
@@ -146,7 +153,8 @@ describe('the native sighting pipeline is the TypeScript one', () => {
     try {
       for (const input of big.pcaps) {
         for (const path of [input, big.gzipped(input)]) {
-          await compare(`${path} alone`, { inputs: [spec(path)], keepTunnelHops: true, windowMs: 20 });
+          // Labelled without the temporary directory, which changes from run to run.
+          await compare('walk', `${path.split(root).join('<tmp>')} alone`, { inputs: [spec(path)], keepTunnelHops: true, windowMs: 20 });
           // Counted over one more native replay of the input alone.
           const before = walked;
           const result = await runReplay({ inputs: [spec(path)], engine: 'native', windowMs: 20 });
@@ -158,6 +166,7 @@ describe('the native sighting pipeline is the TypeScript one', () => {
       walk.mockRestore();
     }
     expect(tally.differences).toEqual([]);
+    expect(expected.endGroup('walk')).toEqual([]);
     // The walk took nearly every record; a gzip stream's chunks (16 KiB) cut records, which came one by one.
     expect(records).toBeGreaterThan(10_000);
     expect(counted).toBeGreaterThan(records * 0.9);
