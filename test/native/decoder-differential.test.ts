@@ -1,115 +1,83 @@
 /**
- * The native decoder and fingerprint (native/engine) against the TypeScript ones (agent/decode,
- * agent/flow/fingerprint.ts) on real and synthetic captures: for every record, the status, every
- * PacketView field (typed arrays element by element, including what reset() leaves from earlier
- * packets), every decode event counter, the fingerprint and its weak flag must be identical. Each
- * capture goes through one TypeScript and one native decoder in the same order, as a pipeline would.
+ * The native decoder and fingerprint (native/engine) give the answers the TypeScript decoder and
+ * fingerprint gave (agent/decode, agent/flow/fingerprint.ts, now deleted) on real and synthetic
+ * captures: for every record, the status, every view field (arrays element by element, including
+ * what a decode leaves from earlier packets), the decode events it added, the fingerprint and its
+ * weak flag. Each capture goes through one decoder in order, as a pipeline would.
+ *
+ * The reference is frozen: while both implementations existed, every set was decoded by both, found
+ * identical, and the TypeScript answers were stored as digests in
+ * test/native/expected/decoder-answers.json (test/support/decoder-answers.ts says how; the sets are
+ * built by test/support/decoder-answer-sets.ts). A failure names the set (the fixture file) and its
+ * first differing record, with that record's input and the engine's answer now.
+ *
+ * A behaviour change that is meant: rewrite the expected answers from the engine, then review the
+ * diff set by set:
+ *   PATHWATCH_UPDATE_EXPECTED=1 npx vitest run test/native/decoder-differential.test.ts test/native/decoder-mutation-differential.test.ts
+ * (refused under CI=true). test/native/decoder-mutation-differential.test.ts checks the mutated sets.
  */
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createCaptureParser } from '../../agent/capture/capture-format.js';
-import type { CaptureRecord } from '../../agent/capture/capture-record.js';
 import { DECODE_EVENT_NAMES } from '../../agent/decode/decode-events.js';
-import { DEFAULT_TUNNEL_PORTS } from '../../agent/decode/dispatch-tables.js';
-import { generateCapture } from '../../bench/capture/generator.js';
-import { DecoderPair, engine, forEachRecord, listCaptureFixtures, VIEW_FIELDS } from './engine-test-support.js';
+import { fixtureSets, generatedCaptureSet, NUMBER_EDGE_CASES, numberEdgeSet, OTHER_TUNNEL_PORTS } from '../support/decoder-answer-sets.js';
+import { DECODER_ANSWERS_PATH, engineAnswers, ExpectedDecoderAnswers, type ComputedSet } from '../support/decoder-answers.js';
+import { DEFAULT_TUNNEL_PORTS, EngineDecoder, packDecodeBlock, VIEW_FIELD_NAMES } from '../support/engine-decoder.js';
+import { engine, forEachRecord, listCaptureFixtures, type RecordCopy } from './engine-test-support.js';
 
 /** Every capture under test/fixtures (pcap/ and mutants/); fewer means fixtures went missing. */
 const MIN_FIXTURE_FILES = 91;
 const MIN_FIXTURE_PACKETS = 850;
-/** Tunnel ports other than the defaults: DNS's 53 as VXLAN, 4789 as Geneve (a port in both lists is Geneve's). */
-const OTHER_PORTS = { vxlanPorts: [8472, 53, 0], genevePorts: [6081, 4789] };
-const MAX_REPORTED = 10;
 
-interface Comparison {
-  files: number;
-  packets: number;
-  readerErrors: string[];
-  differences: string[];
+const expected = new ExpectedDecoderAnswers();
+
+/** The group's sets are the frozen ones; the message lists every set that differs. */
+function expectFrozenAnswers(group: string, sets: readonly ComputedSet[]): void {
+  const problems = expected.check(group, sets);
+  expect(problems, problems.join('\n\n')).toEqual([]);
 }
 
-async function compareFixtures(tunnelPorts?: { vxlanPorts: number[]; genevePorts: number[] }): Promise<Comparison> {
-  const out: Comparison = { files: 0, packets: 0, readerErrors: [], differences: [] };
-  for (const rel of listCaptureFixtures()) {
-    const pair = new DecoderPair(tunnelPorts);
-    let n = 0;
-    const err = await forEachRecord(rel, (r) => {
-      n++;
-      const diff = pair.compare(r.data, r.offset, r.caplen, r.linkType);
-      if (diff !== undefined && out.differences.length < MAX_REPORTED) out.differences.push(`${rel} packet ${n}: ${diff}`);
-    });
-    if (err !== undefined) out.readerErrors.push(`${rel}: ${err}`);
-    out.files++;
-    out.packets += pair.compared;
-  }
-  return out;
-}
-
-describe('the native decoder is the TypeScript decoder', () => {
+describe('the native decoder gives the frozen answers of the TypeScript decoder', () => {
   it('counts the same decode events under the same names, in the same order', () => {
     expect(engine().decodeEventNames()).toEqual([...DECODE_EVENT_NAMES]);
+    expect(expected.eventNames).toEqual([...DECODE_EVENT_NAMES]);
   });
 
-  it("has exactly PacketView's fields", () => {
+  it("has exactly PacketView's fields, in the order the frozen answers list them", () => {
     const native = engine().decodeForTest(engine().createDecoder(), new Uint8Array(0), 0, 0, 1);
-    expect(Object.keys(native.view)).toEqual(VIEW_FIELDS);
+    expect(Object.keys(native.view)).toEqual(VIEW_FIELD_NAMES);
+    expect(expected.viewFields).toEqual(VIEW_FIELD_NAMES);
   });
 
   it('on every record of every capture in test/fixtures, with the default tunnel ports and others', async () => {
-    for (const ports of [DEFAULT_TUNNEL_PORTS, OTHER_PORTS]) {
-      const r = await compareFixtures({ vxlanPorts: [...ports.vxlanPorts], genevePorts: [...ports.genevePorts] });
-      console.log(`tunnel ports ${JSON.stringify(ports)}: ${r.packets} packets in ${r.files} captures compared, ${r.differences.length} differing`);
+    for (const [label, ports] of [['default-ports', DEFAULT_TUNNEL_PORTS], ['other-ports', OTHER_TUNNEL_PORTS]] as const) {
+      const r = await fixtureSets(engineAnswers, ports, label);
+      console.log(`tunnel ports ${JSON.stringify(ports)}: ${r.packets} packets in ${r.files} captures checked`);
       // The only capture the readers refuse part-way (pcapng 2.0, as libpcap does); its records before that count.
       expect(r.readerErrors.map((e) => e.split(':')[0])).toEqual(['pcap/gopacket/le-test901.pcapng']);
-      expect(r.differences, r.differences.join('\n')).toEqual([]);
+      expectFrozenAnswers(`fixtures/${label}`, r.sets);
       expect(r.files).toBeGreaterThanOrEqual(MIN_FIXTURE_FILES);
       expect(r.packets).toBeGreaterThanOrEqual(MIN_FIXTURE_PACKETS);
     }
   });
 
   it("on the benchmark generator's node capture (IPIP, VXLAN, IPv6, ARP, multicast, snap-length cuts; 50,000 packets)", () => {
-    const pair = new DecoderPair();
-    const differences: string[] = [];
-    const parser = createCaptureParser('pcap', {
-      onInterface() {},
-      onWarning() {},
-      onPacket(r: CaptureRecord) {
-        const diff = pair.compare(r.data, r.offset, r.caplen, r.linkType);
-        if (diff !== undefined && differences.length < MAX_REPORTED) differences.push(`packet ${pair.compared}: ${diff}`);
-      },
-    });
-    generateCapture({ packets: 50_000, seed: 11, truncateRate: 0.2 }, (chunk) => parser.push(chunk));
-    parser.end();
-    console.log(`generated capture: ${pair.compared} packets compared, ${differences.length} differing`);
-    expect(differences, differences.join('\n')).toEqual([]);
-    expect(pair.compared).toBe(50_000);
+    const set = generatedCaptureSet(engineAnswers);
+    console.log(`generated capture: ${set.records} packets checked`);
+    expectFrozenAnswers('generated', [set]);
+    expect(set.records).toBe(50_000);
   });
 
   it("at the edges of JavaScript's numbers: lengths past 32 bits, keys and counters past 2^31", () => {
-    const pair = new DecoderPair();
-    const be32 = (v: number): number[] => [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
-    const v6 = (next: number, payloadLength: number, body: number[]): Uint8Array =>
-      new Uint8Array([0x6f, 0xff, 0xff, 0xff, payloadLength >> 8, payloadLength & 255, next, 255, ...new Array<number>(32).fill(0xff), ...body]);
-    const tcpMax = [0xff, 0xff, 0xff, 0xff, ...be32(0xffffffff), ...be32(0x80000000), 0x51, 0xff, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7];
-    const cases: [number, Uint8Array][] = [
-      // Jumbograms claiming 2^32 - 1 and 65535 bytes (ipLength 2^32 + 39; a bad jumbo): truncated, then fingerprinted.
-      [101, v6(0, 0, [6, 0, 0xc2, 4, ...be32(0xffffffff), ...tcpMax])],
-      [101, v6(0, 0, [17, 0, 0xc2, 4, ...be32(0xffff), 0, 1, 0, 2, 0, 0, 0, 0])],
-      // Flow label 0xfffff, hop limit 255, TCP sequence, acknowledgement and flags at their maximum.
-      [229, v6(6, tcpMax.length, tcpMax)],
-      // A GRE key with the top bit set (negative in TypeScript's Int32Array) around IPv4 with IPv4 multicast and all-ones fields.
-      [228, new Uint8Array([0x45, 0, 0, 68, 0xff, 0xff, 0, 0, 255, 47, 0, 0, 192, 168, 0, 1, 192, 168, 0, 2, 0x20, 0, 0x08, 0, ...be32(0xfffffffe), 0x45, 0, 0, 40, 0xff, 0xff, 0x3f, 0xff, 1, 17, 0, 0, 169, 254, 0, 1, 255, 255, 255, 255, 0xff, 0xff, 0xff, 0xff, 0, 20, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9])],
-      // SLL2 with an interface index past 2^31 and a VXLAN VNI of 2^24 - 1.
-      [276, new Uint8Array([0x08, 0x00, 0, 0, ...be32(0xfffffff0), 0, 1, 4, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x45, 0, 0, 50, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0, 1, 0x12, 0xb5, 0, 30, 0, 0, 0x08, 0, 0, 0, 0xff, 0xff, 0xff, 0, 1, 2, 3, 4, 5, 6])],
-    ];
-    for (const [lt, bytes] of cases) {
-      const diff = pair.compare(bytes, 0, bytes.length, lt);
-      expect(diff, diff).toBeUndefined();
-    }
+    expectFrozenAnswers('edges', [numberEdgeSet(engineAnswers)]);
     // The cases reach the edges they are about.
-    pair.ts.decode(cases[0]![1], 0, cases[0]![1].length, 101);
-    expect(pair.ts.view.ipLength).toBe(0xffffffff + 40);
-    pair.ts.decode(cases[3]![1], 0, cases[3]![1].length, 228);
-    expect(pair.ts.view.encapVni[0]).toBe(-2);
+    const dec = new EngineDecoder();
+    const [jumbo, greKey] = [NUMBER_EDGE_CASES[0]!, NUMBER_EDGE_CASES[3]!];
+    dec.decode(jumbo[1], 0, jumbo[1].length, jumbo[0]);
+    expect(dec.view.ipLength).toBe(0xffffffff + 40);
+    dec.decode(greKey[1], 0, greKey[1].length, greKey[0]);
+    expect(dec.view.encapVni[0]).toBe(-2);
   });
 
   it('refuses bad arguments instead of reading outside the buffer', () => {
@@ -130,38 +98,52 @@ describe('the native decoder is the TypeScript decoder', () => {
 
   it('decodes a block in one call with the same statuses and fingerprints as one call per packet', async () => {
     const e = engine();
-    const records: { linkType: number; bytes: Uint8Array }[] = [];
+    const records: RecordCopy[] = [];
     for (const rel of listCaptureFixtures()) await forEachRecord(rel, (r) => records.push({ linkType: r.linkType, bytes: r.data.slice(r.offset, r.offset + r.caplen) }));
-    const total = records.reduce((n, r) => n + r.bytes.length, 0);
-    const data = new Uint8Array(total + 7);
-    const count = records.length;
-    const block = {
-      data,
-      count,
-      offsets: new Uint32Array(count),
-      lengths: new Uint32Array(count),
-      linkTypes: new Uint32Array(count),
-      status: new Uint8Array(count),
-      fingerprints: new Float64Array(count),
-      weak: new Uint8Array(count),
-    };
-    let at = 7;
-    records.forEach((r, i) => {
-      data.set(r.bytes, at);
-      block.offsets[i] = at;
-      block.lengths[i] = r.bytes.length;
-      block.linkTypes[i] = r.linkType;
-      at += r.bytes.length;
-    });
+    // Seven bytes in, so no record starts at offset 0.
+    const block = packDecodeBlock(records, 7);
+    const count = block.count;
     expect(e.decodeBatch(e.createDecoder(), block)).toBe(count);
     const one = e.createDecoder();
     const out = new Float64Array(2);
     for (let i = 0; i < count; i++) {
-      const status = e.decodeInto(one, data, block.offsets[i]!, block.lengths[i]!, block.linkTypes[i]!, out);
+      const status = e.decodeInto(one, block.data, block.offsets[i]!, block.lengths[i]!, block.linkTypes[i]!, out);
       expect([block.status[i], block.fingerprints[i], block.weak[i]], `record ${i}`).toEqual([status, out[0], out[1]]);
     }
     // A record past the end of the block is refused, not read.
     block.lengths[count - 1] = block.lengths[count - 1]! + 1;
     expect(() => e.decodeBatch(e.createDecoder(), block)).toThrow(RangeError);
+  });
+
+  it('a tampered expected answer fails the check, naming the set and its first differing record', async () => {
+    // The check itself, on a copy of the expected file with one fixture's answers tampered: one
+    // record's block digest (and so the set's digest), another fixture's input digest, and a set removed.
+    const dir = mkdtempSync(join(tmpdir(), 'pathwatch-answers-'));
+    try {
+      const path = join(dir, 'decoder-answers.json');
+      copyFileSync(DECODER_ANSWERS_PATH, path);
+      const file = JSON.parse(readFileSync(path, 'utf8')) as { sets: Record<string, { sha256: string; inputSha256: string; blocks: string }> };
+      const flip = (hex: string): string => (hex[0] === '0' ? '1' : '0') + hex.slice(1);
+      const vxlan = file.sets['fixtures/default-ports/pcap/tcpdump/vxlan.pcap']!;
+      const blocks = vxlan.blocks.split(' ');
+      blocks[3] = flip(blocks[3]!);
+      vxlan.blocks = blocks.join(' ');
+      vxlan.sha256 = flip(vxlan.sha256);
+      const geneve = file.sets['fixtures/default-ports/pcap/tcpdump/geneve.pcap']!;
+      geneve.inputSha256 = flip(geneve.inputSha256);
+      delete file.sets['fixtures/default-ports/pcap/zeek/tunnels/4in4.pcap'];
+      writeFileSync(path, JSON.stringify(file));
+      const tampered = new ExpectedDecoderAnswers('native', path, false);
+      const problems = tampered.check('fixtures/default-ports', (await fixtureSets(engineAnswers, DEFAULT_TUNNEL_PORTS, 'default-ports')).sets);
+      expect(problems).toHaveLength(3);
+      expect(problems[0]).toMatch(/^fixtures\/default-ports\/pcap\/tcpdump\/geneve\.pcap: its input changed/);
+      expect(problems[1]).toMatch(/^fixtures\/default-ports\/pcap\/tcpdump\/vxlan\.pcap: 10 records, answers sha256 \w+ is not the expected/);
+      expect(problems[1]).toContain('first differing record: 3 (0-based)');
+      expect(problems[2]).toMatch(/^fixtures\/default-ports\/pcap\/zeek\/tunnels\/4in4\.pcap: no expected answers/);
+      // Untouched, the same check passes.
+      expect(new ExpectedDecoderAnswers('native', DECODER_ANSWERS_PATH, false).check('fixtures/default-ports', (await fixtureSets(engineAnswers, DEFAULT_TUNNEL_PORTS, 'default-ports')).sets)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,9 @@
 /**
  * Valid packets of every kind the decoder walks, framed for every link type, and the mutations of
  * test/hardening/decoder-hardening.test.ts (flipped bytes, absurd 16-bit values, truncation, garbage
- * inserted): the starting points and the operators of the native-vs-TypeScript mutation test.
+ * inserted): the starting points and the operators of the mutation sets whose answers are frozen in
+ * test/native/expected/decoder-answers.json (test/support/decoder-answer-sets.ts). Changing a packet
+ * here changes those sets' inputs: their answers must then be rewritten on purpose.
  */
 import fc from 'fast-check';
 import * as LinkTypes from '../../agent/decode/link-types.js';

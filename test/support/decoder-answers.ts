@@ -7,7 +7,8 @@
  * Where they come from: those two tests compared the native engine with the TypeScript decoder
  * (agent/decode) and fingerprint (agent/flow/fingerprint.ts) record by record. Before the TypeScript
  * ones were deleted, every set was decoded by both, found identical, and the TypeScript answers were
- * frozen here (`by: "typescript"`); the sets are rebuilt the same way for every run
+ * frozen (`by: "typescript"`) by test/support/freeze-decoder-answers.test.ts, which lived for one
+ * commit (a49f0ae) for that. The sets are rebuilt the same way for every run
  * (test/support/decoder-answer-sets.ts: the fixtures, the seeded generator, fast-check with fixed seeds).
  *
  * One record's answer, in canonical form, is one JSON line:
@@ -83,7 +84,16 @@ export interface ComputedSet {
   readonly weak: number;
   readonly fingerprinted: number;
   /** Not stored: each block's first record, its input and answer, to show when that block differs. */
-  readonly blockLeads: readonly string[];
+  readonly blockLeads: readonly BlockLead[];
+}
+
+/** A block's first record as this run decoded it. */
+export interface BlockLead {
+  readonly record: number;
+  /** "linkType offset length hex-of-the-whole-buffer", as the input digest reads it. */
+  readonly input: string;
+  /** The canonical answer line. */
+  readonly answer: string;
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
@@ -95,7 +105,7 @@ export class AnswerRecorder {
   private readonly inputs = createHash('sha256');
   private block: Hash | undefined;
   private readonly blockDigests: string[] = [];
-  private readonly blockLeads: string[] = [];
+  private readonly blockLeads: BlockLead[] = [];
   private readonly seenEvents = new Float64Array(DECODE_EVENT_NAMES.length);
   private readonly statuses: Record<string, number> = {};
   private weak = 0;
@@ -132,7 +142,7 @@ export class AnswerRecorder {
     if (this.records % this.blockSize === 0) {
       this.closeBlock();
       this.block = createHash('sha256');
-      this.blockLeads.push(`record ${this.records}: input ${input}\n      answer ${line}`);
+      this.blockLeads.push({ record: this.records, input, answer: line });
     }
     this.block?.update(`${line}\n`);
     const status = DECODE_STATUS_NAMES[a.status] ?? String(a.status);
@@ -214,6 +224,17 @@ function tallyChanges(what: string, want: Readonly<Record<string, number>>, got:
   return keys.filter((k) => want[k] !== got[k]).map((k) => `${what} ${k} ${want[k] ?? 0} -> ${got[k] ?? 0}`);
 }
 
+/** A canonical answer line with its fields named, for a failure message. */
+function readableAnswer(line: string): string {
+  const [status, view, added, fingerprint, weak] = JSON.parse(line) as [number, (number | number[])[], [string, number][], number, number];
+  const fields = VIEW_FIELD_NAMES.map((name, i) => {
+    const v = view[i];
+    return `${name}=${Array.isArray(v) ? `[${v.join(',')}]` : String(v)}`;
+  });
+  const events = added.map(([name, n]) => `${name} +${n}`).join(', ');
+  return `status ${DECODE_STATUS_NAMES[status] ?? status}, fingerprint ${fingerprint}${weak === 1 ? ' (weak)' : ''}, events ${events === '' ? 'none' : events}\n      view ${fields.join(' ')}`;
+}
+
 /** What differs between a stored set and a computed one, in words; empty when they agree. */
 function describeDifference(want: ExpectedSet, got: ComputedSet): string | undefined {
   if (want.inputSha256 !== got.inputSha256) {
@@ -224,11 +245,18 @@ function describeDifference(want: ExpectedSet, got: ComputedSet): string | undef
   const wantBlocks = want.blocks.split(' ');
   const gotBlocks = got.blocks.split(' ');
   const first = gotBlocks.findIndex((b, i) => b !== wantBlocks[i]);
-  if (first >= 0) {
+  const lead = first >= 0 ? got.blockLeads[first] : undefined;
+  if (lead === undefined) {
+    lines.push('  no block digest differs: the stored digests disagree with each other (was the file edited by hand?)');
+  } else {
     const from = first * want.blockSize;
     const to = Math.min(got.records, from + want.blockSize) - 1;
-    lines.push(from === to ? `  first differing record: ${from} (0-based)` : `  first differing block: records ${from}-${to} (0-based); its first record as the engine answers it now:`);
-    lines.push(`    ${got.blockLeads[first] ?? ''}`);
+    lines.push(
+      from === to
+        ? `  first differing record: ${from} (0-based); the engine's answer now:`
+        : `  first differing block: records ${from}-${to} (0-based); its first record, as the engine answers it now:`,
+    );
+    lines.push(`    record ${lead.record}: input ${lead.input}`, `      ${readableAnswer(lead.answer)}`);
   }
   const changes = [
     ...tallyChanges('status', want.statuses, got.statuses),
@@ -249,7 +277,7 @@ const ABOUT =
  */
 export class ExpectedDecoderAnswers {
   private readonly stored: ExpectedFile | undefined;
-  private readonly sets: Record<string, ExpectedSet>;
+  private sets: Record<string, ExpectedSet>;
 
   constructor(
     /** Who answers in this run: a rewrite records it. */
@@ -309,6 +337,8 @@ export class ExpectedDecoderAnswers {
 
   /** Replaces the group's sets with these and writes the file (one set per line: a rewrite's diff shows which changed). */
   private write(group: string, computed: readonly ComputedSet[]): void {
+    // The other test file may have rewritten its groups since this one read the file: merge with what is on disk now.
+    if (existsSync(this.path)) this.sets = { ...(JSON.parse(readFileSync(this.path, 'utf8')) as ExpectedFile).sets };
     for (const [name, s] of Object.entries(this.sets)) if (s.group === group) delete this.sets[name];
     for (const s of computed) {
       this.sets[s.name] = {
