@@ -39,7 +39,20 @@ const COMMANDS: Readonly<Record<string, { usage?: string; run: (argv: string[]) 
   start: { run: startCommand },
 };
 
+/**
+ * A reader that closed our standard output (`pathwatch replay --json F | head`) wants no more of it:
+ * stop quietly, as other command-line tools do, instead of dying on EPIPE with a stack trace.
+ */
+function endQuietlyOnClosedOutput(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    process.stderr.write(`pathwatch: cannot write the output: ${e.message}\n`);
+    process.exit(1);
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  endQuietlyOnClosedOutput();
   const [command, ...rest] = argv;
   const helpFor = command === 'help' && rest[0] !== undefined ? COMMANDS[rest[0]] : undefined;
   if (helpFor) {

@@ -77,6 +77,7 @@ export interface CaptureInterface {
 /** Sink for a reader's output. */
 /** How a pcap stream lays out its records (read from its file header), for a sink that walks them itself. */
 export interface PcapRecordFormat {
+  readonly kind?: 'pcap';
   readonly littleEndian: boolean;
   /** Nanosecond timestamps (else microseconds). */
   readonly nano: boolean;
@@ -87,16 +88,34 @@ export interface PcapRecordFormat {
   readonly interfaceId: number;
 }
 
+/**
+ * How a pcapng section lays out the packets of its one interface (from its Section Header and
+ * Interface Description Blocks), for a sink that walks them itself: Enhanced Packet Blocks of that
+ * interface only; any other block is left to the reader.
+ */
+export interface PcapngRecordFormat {
+  readonly kind: 'pcapng';
+  readonly littleEndian: boolean;
+  readonly linkType: number;
+  /** The interface's reader-wide id (CaptureRecord.interfaceId), and its section's first. */
+  readonly interfaceId: number;
+  readonly sectionBase: number;
+  /** if_tsresol as units per second; nanoseconds per unit when whole (else 0); if_tsoffset in seconds. */
+  readonly unitsPerSec: number;
+  readonly nsPerUnit: number;
+  readonly tsOffset: number;
+}
+
 export interface CaptureSink {
   onInterface(iface: CaptureInterface): void;
   onPacket(record: CaptureRecord): void;
   /**
-   * Optional: takes the complete pcap records of chunk[pos, end) itself, in one call (the native
+   * Optional: takes the complete pcap records (or pcapng packet blocks) of chunk[pos, end) itself, in one call (the native
    * engine's walk), instead of one onPacket each. Returns the byte where it stopped (pos when it
    * declines) and adds the records it took to `walked.records`; the reader goes on from there
    * (a record cut by the chunk's end, or one it refuses with its own error).
    */
-  onPcapRecords?(chunk: Uint8Array, pos: number, end: number, format: PcapRecordFormat, walked: { records: number }): number;
+  onPcapRecords?(chunk: Uint8Array, pos: number, end: number, format: PcapRecordFormat | PcapngRecordFormat, walked: { records: number }): number;
   /** A recoverable problem (for example a truncated final record); the reader goes on. */
   onWarning(message: string): void;
 }

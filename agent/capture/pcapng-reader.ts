@@ -65,6 +65,7 @@ import {
   Direction,
   type CaptureInterface,
   type CaptureSink,
+  type PcapngRecordFormat,
 } from './capture-record.js';
 
 const BT_SHB = 0x0a0d0d0a;
@@ -145,9 +146,40 @@ export class PcapngParser extends UnitStreamParser {
   private readonly ifTsOffset: number[] = [];
 
   private textDecoder: TextDecoder | undefined;
+  /** The section's packet layout while it has exactly one interface, for a sink that walks packet blocks (onPcapRecords). */
+  private walkFormat: PcapngRecordFormat | undefined;
+  private readonly walked = { records: 0 };
 
   constructor(sink: CaptureSink) {
     super(sink);
+  }
+
+  protected override walkUnits(chunk: Uint8Array, pos: number, len: number): number {
+    const format = this.walkFormat;
+    if (format === undefined || this.sink.onPcapRecords === undefined) return pos;
+    this.walked.records = 0;
+    const next = this.sink.onPcapRecords(chunk, pos, len, format, this.walked);
+    this.packets += this.walked.records;
+    return next;
+  }
+
+  /** After a section or interface block: packet blocks are walked while the section has one interface. */
+  private updateWalkFormat(): void {
+    const id = this.sectionBase;
+    if (this.ifLinkType.length !== id + 1) {
+      this.walkFormat = undefined;
+      return;
+    }
+    this.walkFormat = {
+      kind: 'pcapng',
+      littleEndian: this.littleEndian,
+      linkType: this.ifLinkType[id] as number,
+      interfaceId: id,
+      sectionBase: id,
+      unitsPerSec: this.ifUnitsPerSec[id] as number,
+      nsPerUnit: this.ifNsPerUnit[id] as number,
+      tsOffset: this.ifTsOffset[id] as number,
+    };
   }
 
   protected get headerDone(): boolean {
@@ -222,9 +254,11 @@ export class PcapngParser extends UnitStreamParser {
         break;
       case BT_SHB:
         this.processSectionHeader(buf, pos, le);
+        this.updateWalkFormat();
         break;
       case BT_IDB:
         this.processInterface(buf, pos, len);
+        this.updateWalkFormat();
         break;
       case BT_SPB:
         this.processSimplePacket(buf, pos, len);

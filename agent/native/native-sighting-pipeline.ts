@@ -9,7 +9,7 @@
  * capture whose interface index the engine does not know yet stops its block: the interface is
  * registered here exactly as SightingPipeline.ifaceForIfindex does, and the block resumes from it.
  */
-import type { CaptureRecord, PcapRecordFormat } from '../capture/capture-record.js';
+import type { CaptureRecord, PcapngRecordFormat, PcapRecordFormat } from '../capture/capture-record.js';
 import { DECODE_EVENT_NAMES, DecodeEventCounters } from '../decode/decode-events.js';
 import type { FlowRecord, EncapLayerRecord } from '../../core/findings/flow-record.js';
 import type { NodeFindings, NodeKnowledgeFacts, VanishCandidate } from '../../core/findings/node-findings.js';
@@ -21,12 +21,12 @@ import { chainLayers, forEachFlowRecord, recordChainId } from './flow-records-na
 import { nativeAddon } from './native-addon.js';
 import { nativeKnowledgeFor, nativeNodeFindings } from './node-findings-native.js';
 import {
-  PCAP_FORMAT_WORDS,
   PIPELINE_CONFIG_WORDS,
   PIPELINE_RECORD_WORDS,
   PIPELINE_UNDECODED_MAX,
   RECORD_WORDS,
   WALK_CLOCK_WORDS,
+  WALK_FORMAT_WORDS,
   WALK_OUT_FIRST_TS,
   WALK_OUT_HATYPE,
   WALK_OUT_HEAD,
@@ -213,7 +213,7 @@ export class NativeSightingPipeline {
   /** Per node index, its coverage as last told (compared per record without allocating). */
   private syncedCovers = new Uint8Array(0);
 
-  private readonly walkFormat = new Float64Array(PCAP_FORMAT_WORDS);
+  private readonly walkFormat = new Float64Array(WALK_FORMAT_WORDS);
   private readonly walkOut = new Float64Array(WALK_OUT_HEAD + WALK_UNDECODED_WORDS * WALK_UNDECODED_MAX);
   private readonly progress: WalkProgress = { records: 0, firstTs: Infinity, lastTs: -Infinity };
   /** Per interface id: 0 not decided yet, 1 analysed, 2 not (config.acceptInterface). */
@@ -300,24 +300,37 @@ export class NativeSightingPipeline {
   }
 
   /**
-   * Walks the complete pcap records of chunk[pos, end) through the engine in C (no JavaScript per
-   * record); returns where it stopped: at `end`, or at a record cut by it, or at a record with an
-   * absurd length (for the JavaScript reader to take from there). `clock` runs replay's clock in C;
-   * `onInterval` is called whenever its watermark reaches the next interval. The progress object
-   * is reused by the next call.
+   * Walks the complete pcap records (or a pcapng section's plain packet blocks of its one interface)
+   * of chunk[pos, end) through the engine in C (no JavaScript per record); returns where it stopped:
+   * at `end`, or at a record cut by it, or at a unit the JavaScript reader must take (an absurd
+   * length, another block, a timestamp it skips). `clock` runs replay's clock in C; `onInterval` is
+   * called whenever its watermark reaches the next interval. The progress object is reused by the
+   * next call.
    */
-  walkPcap(chunk: Uint8Array, pos: number, end: number, format: PcapRecordFormat, binding: CaptureBinding, clock: WalkClock | undefined, onInterval: () => void): { readonly pos: number; readonly progress: WalkProgress } {
+  walkPcap(chunk: Uint8Array, pos: number, end: number, format: PcapRecordFormat | PcapngRecordFormat, binding: CaptureBinding, clock: WalkClock | undefined, onInterval: () => void): { readonly pos: number; readonly progress: WalkProgress } {
     this.submit();
     if (this.registryChanged()) this.syncRegistry();
     const data = end === chunk.length ? chunk : chunk.subarray(0, end);
     const f = this.walkFormat;
-    f[0] = format.littleEndian ? 1 : 0;
-    f[1] = format.nano ? 1 : 0;
-    f[2] = format.lengthOrder;
-    f[3] = format.linkType;
+    f.fill(0);
     const iface = binding.ifaceByCaptureInterface[format.interfaceId] ?? -1;
-    f[4] = iface >= 0 ? iface : NO_IFACE;
-    f[5] = this.bindingIndex(binding);
+    f[0] = format.kind === 'pcapng' ? 1 : 0;
+    f[1] = format.littleEndian ? 1 : 0;
+    f[2] = format.linkType;
+    f[3] = iface >= 0 ? iface : NO_IFACE;
+    f[4] = this.bindingIndex(binding);
+    f[5] = NO_IFACE;
+    if (format.kind === 'pcapng') {
+      f[8] = format.interfaceId;
+      f[9] = format.sectionBase;
+      f[10] = format.unitsPerSec;
+      f[11] = format.nsPerUnit;
+      f[12] = format.tsOffset;
+    } else {
+      f[6] = format.nano ? 1 : 0;
+      f[7] = format.lengthOrder;
+      f[10] = 1;
+    }
     const progress = this.progress;
     progress.records = 0;
     progress.firstTs = Infinity;
@@ -325,7 +338,9 @@ export class NativeSightingPipeline {
     const out = this.walkOut;
     const listUndecoded = this.config.onUndecodedTunnel !== undefined;
     for (;;) {
-      const stop = this.addon.pipelineWalkPcap(this.handle, data, pos, f, (clock ?? NO_CLOCK).words, listUndecoded, out) as WalkStop;
+      const stop = this.addon.pipelineWalk(this.handle, data, pos, f, (clock ?? NO_CLOCK).words, listUndecoded, out) as WalkStop;
+      // A record registered after the last stop has been run with the interface found for it.
+      f[5] = NO_IFACE;
       // Records ran: a node's first packet creates its matcher in C.
       this.matchersStale = true;
       pos = out[WALK_OUT_POS] as number;
@@ -334,7 +349,8 @@ export class NativeSightingPipeline {
       if ((out[WALK_OUT_LAST_TS] as number) > progress.lastTs) progress.lastTs = out[WALK_OUT_LAST_TS] as number;
       if (listUndecoded) this.observeWalkUndecoded(data, format.linkType);
       if (stop === WalkStop.Ifindex) {
-        this.registerIfindexFor(binding, out[WALK_OUT_IFINDEX] as number, out[WALK_OUT_HATYPE] as number);
+        // Told to the record itself: an index the engine cannot map (a header cut short, 65536 or more) must not stop it again.
+        f[5] = this.registerIfindexFor(binding, out[WALK_OUT_IFINDEX] as number, out[WALK_OUT_HATYPE] as number);
         if (this.registryChanged()) this.syncRegistry();
       } else if (stop === WalkStop.Interval) onInterval();
       else if (stop !== WalkStop.UndecodedFull) return { pos, progress };

@@ -60,7 +60,7 @@ export const PIPELINE_RECORD_WORDS = 7;
 /** Undecoded tunnel records listed per pipelineRun at most (UNDECODED_MAX). */
 export const PIPELINE_UNDECODED_MAX = 4096;
 
-/** Why pipelineWalkPcap stopped (pw_walk_stop in engine/pcap_walk.h). */
+/** Why pipelineWalk stopped (pw_walk_stop in engine/pcap_walk.h). */
 export const enum WalkStop {
   /** No complete record left at out[WALK_OUT_POS]. */
   End = 0,
@@ -70,12 +70,17 @@ export const enum WalkStop {
   Interval = 2,
   /** The undecoded list is nearly full: read it, then walk on. */
   UndecodedFull = 3,
-  /** The record at out[WALK_OUT_POS] has an absurd captured length (the JS reader says so). */
-  BadCaplen = 4,
+  /** The unit at out[WALK_OUT_POS] is the JS reader's to take (an absurd length, another pcapng block, a timestamp it must skip...). */
+  Refused = 4,
 }
-/** pipelineWalkPcap's format: little endian, nanoseconds, length order (0 standard, 1 swapped, 2 maybe), link type, interface id (0xffffffff: per packet), binding. */
-export const PCAP_FORMAT_WORDS = 6;
-/** pipelineWalkPcap's clock: step (ms; 0: none), interval (ms), watermark, next interval. */
+/**
+ * pipelineWalk's format (FMT_* in sighting_pipeline_napi.c): kind (0 pcap, 1 pcapng), little endian,
+ * link type, interface id (0xffffffff: per packet), binding, the first record's interface
+ * (0xffffffff: none), then pcap's nanoseconds and length order (0 standard, 1 swapped, 2 maybe), then
+ * pcapng's interface, section base, units per second, nanoseconds per unit, offset in seconds.
+ */
+export const WALK_FORMAT_WORDS = 13;
+/** pipelineWalk's clock: step (ms; 0: none), interval (ms), watermark, next interval. */
 export const WALK_CLOCK_WORDS = 4;
 export const WALK_OUT_POS = 0;
 export const WALK_OUT_RECORDS = 1;
@@ -116,11 +121,11 @@ export interface NativePipelineExports {
    */
   pipelineRun(p: NativeSightingPipeline, data: Uint8Array, meta: Uint32Array, tsMs: Float64Array, start: number, count: number, out: Float64Array, undecoded: Uint32Array): number;
   /**
-   * Walks the pcap records of `data` from byte `pos` into the pipeline (engine/pcap_walk.h); returns
-   * a WalkStop. format: PCAP_FORMAT_WORDS; clock: WALK_CLOCK_WORDS, updated; out: WALK_OUT_* head,
+   * Walks the pcap or pcapng records of `data` from byte `pos` into the pipeline (engine/pcap_walk.h);
+   * returns a WalkStop. format: WALK_FORMAT_WORDS; clock: WALK_CLOCK_WORDS, updated; out: WALK_OUT_* head,
    * then WALK_UNDECODED_WORDS per undecoded tunnel record (offset, caplen, origlen, iface, ts).
    */
-  pipelineWalkPcap(p: NativeSightingPipeline, data: Uint8Array, pos: number, format: Float64Array, clock: Float64Array, listUndecoded: boolean, out: Float64Array): number;
+  pipelineWalk(p: NativeSightingPipeline, data: Uint8Array, pos: number, format: Float64Array, clock: Float64Array, listUndecoded: boolean, out: Float64Array): number;
   /** One of the node's own addresses (version 4 or 6, four words as parseAddress writes them). */
   pipelineAddLocal(p: NativeSightingPipeline, node: number, version: number, words: Uint32Array): void;
   pipelineExpire(p: NativeSightingPipeline, node: number, watermark: number): void;

@@ -8,7 +8,7 @@
  *   pipelineSyncRegistry(p, ifaceNode, ifaceRole, nodeCovers, nodeIfaces)
  *   pipelineSetIfindex(p, binding, ifindex, iface), pipelineClearIfindexes(p, binding)
  *   pipelineRun(p, data, meta, tsMs, start, count, out, undecoded)   next record; see below
- *   pipelineWalkPcap(p, data, pos, format, clock, listUndecoded, out)  a chunk of pcap records; see below
+ *   pipelineWalk(p, data, pos, format, clock, listUndecoded, out)  a chunk of pcap or pcapng records; see below
  *   pipelineAddLocal(p, node, version, words)          one of the node's own addresses
  *   pipelineExpire(p, node, watermark), pipelineExpireAll(p, node, endTs)
  *   pipelineMatchers(p)                                 node indexes with a matcher (Uint32Array)
@@ -214,24 +214,41 @@ static napi_value run(napi_env env, napi_callback_info info) {
   return v;
 }
 
-/* pipelineWalkPcap's format and clock words, and its out layout (a head, then UNDECODED_WORDS per undecoded record). */
-enum { FMT_LITTLE_ENDIAN, FMT_NANO, FMT_LENGTH_ORDER, FMT_LINK_TYPE, FMT_IFACE, FMT_BINDING, FMT_WORDS };
+/* pipelineWalk's format and clock words, and its out layout (a head, then UNDECODED_WORDS per undecoded record). */
+enum {
+  FMT_KIND,
+  FMT_LITTLE_ENDIAN,
+  FMT_LINK_TYPE,
+  FMT_IFACE,
+  FMT_BINDING,
+  FMT_FIRST_IFACE,
+  FMT_NANO,
+  FMT_LENGTH_ORDER,
+  FMT_PCAPNG_INTERFACE,
+  FMT_SECTION_BASE,
+  FMT_UNITS_PER_SEC,
+  FMT_NS_PER_UNIT,
+  FMT_TS_OFFSET,
+  FMT_WORDS
+};
 enum { CLOCK_STEP, CLOCK_INTERVAL, CLOCK_WATERMARK, CLOCK_NEXT_INTERVAL, CLOCK_WORDS };
 enum { WALK_POS, WALK_RECORDS, WALK_FIRST_TS, WALK_LAST_TS, WALK_IFINDEX, WALK_HATYPE, WALK_UNDECODED, WALK_HEAD };
 #define UNDECODED_WORDS 5
 
+static bool u32_word(double v) { return v >= 0 && v <= 4294967295.0 && v == floor(v); }
+
 /*
- * pipelineWalkPcap(p, data, pos, format, clock, listUndecoded, out): walks the pcap records of
+ * pipelineWalk(p, data, pos, format, clock, listUndecoded, out): walks the pcap or pcapng records of
  * `data` from byte `pos` into the pipeline (engine/pcap_walk.h) and returns why it stopped; `out`
  * says where, what was walked and the undecoded tunnel records; `clock` is read and updated.
  */
-static napi_value walk_pcap(napi_env env, napi_callback_info info) {
+static napi_value walk(napi_env env, napi_callback_info info) {
   napi_value argv[7];
   void *data, *fmt, *clk, *out;
   size_t nd, nf, nc, no;
   double pos;
   bool list = false;
-  pw_pipeline *p = args(env, info, 7, 7, argv, "pipelineWalkPcap(p, data, pos, format, clock, listUndecoded, out)");
+  pw_pipeline *p = args(env, info, 7, 7, argv, "pipelineWalk(p, data, pos, format, clock, listUndecoded, out)");
   if (p == NULL || !pp_typed(env, argv[1], napi_uint8_array, "data must be a Uint8Array", &data, &nd) ||
       !pp_integer(env, argv[2], 0, 9007199254740991.0, "pos must be a byte offset", &pos) ||
       !pp_typed(env, argv[3], napi_float64_array, "format must be a Float64Array", &fmt, &nf) ||
@@ -242,16 +259,21 @@ static napi_value walk_pcap(napi_env env, napi_callback_info info) {
   // Offsets travel as 32-bit words: a chunk is far smaller (live blocks 1 MiB, file chunks a few).
   if (nd > UINT32_MAX) return pp_throw_range(env, "a chunk of 4 GiB or more");
   const double *f = fmt;
-  if (!(f[FMT_LENGTH_ORDER] >= 0 && f[FMT_LENGTH_ORDER] <= 2) || !(f[FMT_LINK_TYPE] >= 0 && f[FMT_LINK_TYPE] <= 0xffff) ||
-      !(f[FMT_IFACE] >= 0 && f[FMT_IFACE] <= 0xffffffffu) || !(f[FMT_BINDING] >= 0 && f[FMT_BINDING] < PW_MAX_BINDINGS))
+  if ((f[FMT_KIND] != PW_STREAM_PCAP && f[FMT_KIND] != PW_STREAM_PCAPNG) || !(f[FMT_LENGTH_ORDER] >= 0 && f[FMT_LENGTH_ORDER] <= 2) ||
+      !(f[FMT_LINK_TYPE] >= 0 && f[FMT_LINK_TYPE] <= 0xffff) || !u32_word(f[FMT_IFACE]) || !u32_word(f[FMT_FIRST_IFACE]) ||
+      !(f[FMT_BINDING] >= 0 && f[FMT_BINDING] < PW_MAX_BINDINGS) || !u32_word(f[FMT_PCAPNG_INTERFACE]) || !u32_word(f[FMT_SECTION_BASE]) ||
+      !(f[FMT_UNITS_PER_SEC] >= 1) || !(f[FMT_NS_PER_UNIT] >= 0) || !isfinite(f[FMT_TS_OFFSET]))
     return pp_throw_range(env, "format out of range");
   double *c = clk;
   if (!(c[CLOCK_STEP] >= 0) || !(c[CLOCK_INTERVAL] > 0)) return pp_throw_range(env, "clock out of range");
-  pw_pcap_format format = {.little_endian = f[FMT_LITTLE_ENDIAN] != 0, .nano = f[FMT_NANO] != 0, .length_order = (uint32_t)f[FMT_LENGTH_ORDER],
-                           .link_type = (uint32_t)f[FMT_LINK_TYPE], .iface = (uint32_t)f[FMT_IFACE], .binding = (uint32_t)f[FMT_BINDING]};
+  pw_walk_format format = {.kind = (pw_stream_kind)f[FMT_KIND], .little_endian = f[FMT_LITTLE_ENDIAN] != 0, .link_type = (uint32_t)f[FMT_LINK_TYPE],
+                           .iface = (uint32_t)f[FMT_IFACE], .binding = (uint32_t)f[FMT_BINDING], .first_iface = (uint32_t)f[FMT_FIRST_IFACE],
+                           .nano = f[FMT_NANO] != 0, .length_order = (uint32_t)f[FMT_LENGTH_ORDER], .pcapng_interface = (uint32_t)f[FMT_PCAPNG_INTERFACE],
+                           .section_base = (uint32_t)f[FMT_SECTION_BASE], .units_per_sec = f[FMT_UNITS_PER_SEC], .ns_per_unit = f[FMT_NS_PER_UNIT],
+                           .ts_offset = f[FMT_TS_OFFSET]};
   pw_walk_clock clock = {.step_ms = c[CLOCK_STEP], .interval_ms = c[CLOCK_INTERVAL], .watermark = c[CLOCK_WATERMARK], .next_interval = c[CLOCK_NEXT_INTERVAL]};
   static pw_walk_result result; // large (its undecoded list); the addon runs on the JS thread only
-  pw_walk_stop stop = pw_pipeline_walk_pcap(p, data, nd, (size_t)pos, &format, &clock, list, &result);
+  pw_walk_stop stop = pw_pipeline_walk(p, data, nd, (size_t)pos, &format, &clock, list, &result);
   c[CLOCK_WATERMARK] = clock.watermark;
   c[CLOCK_NEXT_INTERVAL] = clock.next_interval;
   double *o = out;
@@ -530,7 +552,7 @@ napi_status register_sighting_pipeline(napi_env env, napi_value exports) {
     {"pipelineSetIfindex", NULL, set_ifindex, NULL, NULL, NULL, napi_default, NULL},
     {"pipelineClearIfindexes", NULL, clear_ifindexes, NULL, NULL, NULL, napi_default, NULL},
     {"pipelineRun", NULL, run, NULL, NULL, NULL, napi_default, NULL},
-    {"pipelineWalkPcap", NULL, walk_pcap, NULL, NULL, NULL, napi_default, NULL},
+    {"pipelineWalk", NULL, walk, NULL, NULL, NULL, napi_default, NULL},
     {"pipelineAddLocal", NULL, add_local, NULL, NULL, NULL, napi_default, NULL},
     {"pipelineExpire", NULL, expire, NULL, NULL, NULL, napi_default, NULL},
     {"pipelineExpireAll", NULL, expire_all, NULL, NULL, NULL, napi_default, NULL},

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the walk over a chunk of pcap records (pcap_walk.c: pw_pipeline_walk_pcap),
+ * libFuzzer target for the walk over a chunk of pcap records (pcap_walk.c: pw_pipeline_walk),
  * the engine's entry point for untrusted bytes: record headers are parsed in C and the records run
  * straight through the pipeline. The loop around it is the JavaScript caller's
  * (agent/native/native-sighting-pipeline.ts, walkPcap): an ifindex stop registers the ifindex and
@@ -27,10 +27,9 @@
  *        walks over the chunks must end where one walk over the whole stream would, with the same
  *        records.
  *
- * An ifindex JavaScript cannot tell the engine (negative: an SLL2 header cut short; 65536 or
- * more) leaves the walk nothing to do but stop at that record again. By default that aborts as a
- * broken invariant (the caller would loop forever); with PW_FUZZ_WALK_UNREGISTRABLE_IFINDEX=stop in
- * the environment the input ends there instead, so the rest of the walk can still be fuzzed.
+ * After an ifindex stop the record's interface goes back with the next call (format.first_iface),
+ * as walkPcap does: an ifindex the engine cannot map (negative: an SLL2 header cut short; 65536 or
+ * more) must not stop the walk at that record again (it once did, forever: this target found it).
  */
 #include <math.h>
 #include <stdbool.h>
@@ -112,7 +111,7 @@ typedef struct header {
   double ts_ms;
 } header;
 
-static header parse_header(const uint8_t *h, const pw_pcap_format *f) {
+static header parse_header(const uint8_t *h, const pw_walk_format *f) {
   uint32_t first = read_u32(h + 8, f->little_endian), second = read_u32(h + 12, f->little_endian);
   bool swapped = f->length_order == PW_LENGTHS_SWAPPED || (f->length_order == PW_LENGTHS_MAYBE_SWAPPED && first > second);
   uint64_t per_second = f->nano ? 1000000000u : 1000000u;
@@ -126,7 +125,7 @@ static header parse_header(const uint8_t *h, const pw_pcap_format *f) {
 /* What the chunk holds at `at`: the end (no header), a record cut by the end, an absurd length, or a whole record. */
 typedef enum { AT_NO_HEADER, AT_CUT, AT_BAD_CAPLEN, AT_RECORD } at_kind;
 
-static at_kind record_at(const uint8_t *chunk, size_t length, size_t at, const pw_pcap_format *f, header *out) {
+static at_kind record_at(const uint8_t *chunk, size_t length, size_t at, const pw_walk_format *f, header *out) {
   if (at > length || length - at < PW_PCAP_RECORD_HEADER) return AT_NO_HEADER;
   *out = parse_header(chunk + at, f);
   if (out->caplen > PW_PCAP_MAX_CAPLEN) return AT_BAD_CAPLEN;
@@ -142,7 +141,7 @@ typedef struct walked {
 } walked;
 
 /* Walks whole records from `from` up to `to`, which must be a record boundary. */
-static void walk_headers(const uint8_t *chunk, size_t length, size_t from, size_t to, const pw_pcap_format *f, walked *w) {
+static void walk_headers(const uint8_t *chunk, size_t length, size_t from, size_t to, const pw_walk_format *f, walked *w) {
   w->count = 0;
   w->first_ts = INFINITY;
   w->last_ts = -INFINITY;
@@ -181,20 +180,10 @@ static int32_t sll2_hatype(const uint8_t *chunk, size_t at, uint32_t caplen) {
   return (int32_t)((uint32_t)b[0] << 8 | b[1]);
 }
 
-/* PW_FUZZ_WALK_UNREGISTRABLE_IFINDEX=stop: an input ends at an ifindex the caller cannot register (see the top). */
-static bool stop_at_unregistrable_ifindex(void) {
-  static int policy = -1;
-  if (policy < 0) {
-    const char *v = getenv("PW_FUZZ_WALK_UNREGISTRABLE_IFINDEX");
-    policy = v != NULL && strcmp(v, "stop") == 0;
-  }
-  return policy == 1;
-}
-
 /* What one input's walk keeps across calls and chunks, as the JavaScript caller does. */
 typedef struct walk_state {
   pw_pipeline *p;
-  pw_pcap_format format;
+  pw_walk_format format;
   pw_walk_clock clock;
   bool clock_on, list_undecoded, per_packet;
   /* The watermark after the last call, and how many ifindex stops there were. */
@@ -247,7 +236,7 @@ static void check_call(walk_state *s, pw_walk_stop stop, const uint8_t *chunk, s
     case PW_WALK_END:
       if (at != AT_NO_HEADER && at != AT_CUT) fail("an end stop before a whole record or an absurd length", result.pos);
       break;
-    case PW_WALK_BAD_CAPLEN:
+    case PW_WALK_REFUSED:
       if (at != AT_BAD_CAPLEN) fail("a bad caplen stop at a record whose caplen is not absurd", result.pos);
       break;
     case PW_WALK_IFINDEX: {
@@ -270,8 +259,7 @@ static void check_call(walk_state *s, pw_walk_stop stop, const uint8_t *chunk, s
 }
 
 /*
- * walkPcap over one chunk from `pos`: returns its last stop (END, BAD_CAPLEN, or IFINDEX for an
- * ifindex that cannot be registered) and where, in *end_pos.
+ * walkPcap over one chunk from `pos`: returns its last stop (END or REFUSED) and where, in *end_pos.
  */
 static pw_walk_stop walk_chunk(walk_state *s, const uint8_t *chunk, size_t length, size_t pos, size_t *end_pos) {
   walked between = {.starts = malloc((length / PW_PCAP_RECORD_HEADER + 1) * sizeof(size_t))};
@@ -284,23 +272,26 @@ static pw_walk_stop walk_chunk(walk_state *s, const uint8_t *chunk, size_t lengt
     if (calls > max_calls) fail("the walk loops without end", pos);
     // Filled afresh by every call (the undecoded list up to its count), or the checks see garbage.
     memset(&result, 0xa5, offsetof(pw_walk_result, undecoded));
-    stop = pw_pipeline_walk_pcap(s->p, chunk, length, pos, &s->format, &s->clock, s->list_undecoded, &result);
+    stop = pw_pipeline_walk(s->p, chunk, length, pos, &s->format, &s->clock, s->list_undecoded, &result);
+    s->format.first_iface = PW_WALK_NO_IFACE;
     check_call(s, stop, chunk, length, pos, &between);
     s->records += result.records;
     pos = result.pos;
-    if (stop == PW_WALK_END || stop == PW_WALK_BAD_CAPLEN) break;
+    if (stop == PW_WALK_END || stop == PW_WALK_REFUSED) break;
     if (stop == PW_WALK_IFINDEX) {
       // registerIfindexFor: an ifindex in range is told to the engine, as one of a few interface
       // ids (sometimes one the registry does not know); one out of range is not told at all.
-      if (result.ifindex < 0 || result.ifindex >= PW_MAX_IFINDEX) {
-        if (stop_at_unregistrable_ifindex()) break;
-        fail("an ifindex stop for an ifindex JavaScript cannot register: the walk would stop there forever", pos);
-      }
       if (pos == ifindex_stop_pos) fail("a second ifindex stop at one record", pos);
       ifindex_stop_pos = pos;
-      uint32_t ifindex = (uint32_t)result.ifindex, iface = s->ifindex_stops++ % (IFACES + 2);
-      if (!pw_pipeline_set_ifindex(s->p, s->format.binding, ifindex, iface)) fail("pw_pipeline_set_ifindex refused an ifindex in range", pos);
-      s->registered[ifindex / 8] |= (uint8_t)(1u << (ifindex % 8));
+      uint32_t iface = s->ifindex_stops++ % (IFACES + 2);
+      if (result.ifindex >= 0 && result.ifindex < PW_MAX_IFINDEX) {
+        uint32_t ifindex = (uint32_t)result.ifindex;
+        if (!pw_pipeline_set_ifindex(s->p, s->format.binding, ifindex, iface)) fail("pw_pipeline_set_ifindex refused an ifindex in range", pos);
+        s->registered[ifindex / 8] |= (uint8_t)(1u << (ifindex % 8));
+      }
+      // The record itself goes with the interface found for it, mapped or not (walkPcap's f[5]).
+      s->format.first_iface = iface;
+      continue;
     } else if (stop == PW_WALK_INTERVAL) {
       // replay-runner's onInterval: flush flows, take findings, set the next interval.
       pw_flow_table_flush(&s->p->flows, on_flow_record, NULL);
@@ -338,7 +329,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
   s->p = p;
   const uint32_t link_type = link_types[(in[4] >> 4) & 7];
   s->per_packet = (in[4] & 0x80) && link_type == 276;
-  s->format = (pw_pcap_format){.little_endian = in[4] & 1, .nano = (in[4] >> 1) & 1, .length_order = ((in[4] >> 2) & 3) % 3u, .link_type = link_type,
+  s->format = (pw_walk_format){.kind = PW_STREAM_PCAP, .first_iface = PW_WALK_NO_IFACE, .units_per_sec = 1, .little_endian = in[4] & 1, .nano = (in[4] >> 1) & 1, .length_order = ((in[4] >> 2) & 3) % 3u, .link_type = link_type,
                                .iface = s->per_packet ? NO_IFACE : (uint32_t)in[5] >> 5, .binding = (in[5] & 0x10) ? PW_MAX_BINDINGS - 1 : 0};
   s->clock_on = in[5] & 1;
   s->list_undecoded = (in[5] >> 3) & 1;
@@ -388,7 +379,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
 
   // Chunks or not, the walk ends where the stream's first record that is not whole starts, having
   // walked every record before it (unless it stopped at an ifindex it cannot go past).
-  if (stop == PW_WALK_END || stop == PW_WALK_BAD_CAPLEN) {
+  if (stop == PW_WALK_END || stop == PW_WALK_REFUSED) {
     walked whole = {.starts = malloc((length / PW_PCAP_RECORD_HEADER + 1) * sizeof(size_t))};
     if (whole.starts == NULL) abort();
     size_t at = 0;
@@ -397,7 +388,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
     while ((kind = record_at(stream, length, at, &s->format, &h)) == AT_RECORD) at += PW_PCAP_RECORD_HEADER + (size_t)h.caplen;
     walk_headers(stream, length, 0, at, &s->format, &whole);
     if (stop_at != at || s->records != (double)whole.count) fail("the chunks' walks end elsewhere than one walk over the stream", stop_at);
-    if ((stop == PW_WALK_BAD_CAPLEN) != (kind == AT_BAD_CAPLEN)) fail("the chunks' walks end for another reason than one walk over the stream", stop_at);
+    if ((stop == PW_WALK_REFUSED) != (kind == AT_BAD_CAPLEN)) fail("the chunks' walks end for another reason than one walk over the stream", stop_at);
     free(whole.starts);
   }
 
