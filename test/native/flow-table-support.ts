@@ -1,24 +1,69 @@
 /**
- * A TypeScript FlowTable and a native one (engine/flow_table.h) fed the same sightings: every
- * add's slot and `created`, every setDirection/markOriginated answer, and every flush's records
- * (with their slots and encapsulation chains) must be identical.
+ * The engine's flow table on its own (native/engine/flow_table.c, encap_chains.c, through the
+ * addon's createFlowTable/flowTable* exports), driven as the TypeScript FlowTable it replaced was:
+ * every add's slot and `created`, every setDirection/markOriginated answer, every flush's records
+ * (with their slots and encapsulation chains) and the stats after it go, in order, into one running
+ * SHA-256 of a canonical text. That text is the one the TypeScript reference's answers were frozen
+ * in (test/native/expected/flow-table-differential.json, by: typescript), line for line:
+ *   add <slot> <created 0|1>
+ *   direction <slot> <direction> <answer>
+ *   originated <slot> <answer>
+ *   flush <JSON of [{ slot, record, chain }]>
+ *   stats <flows> <records> <overflowPackets> <chainOverflow>
  */
 import { createHash } from 'node:crypto';
-import { FlowTable } from '../../agent/flow/flow-table.js';
 import { InterfaceRegistry } from '../../agent/flow/interface-registry.js';
-import { SIGHTING_TS, type Sighting } from '../../agent/flow/sighting.js';
-import type { PacketView } from '../../agent/decode/packet-view.js';
 import type { FlowRecord, EncapLayerRecord } from '../../core/findings/flow-record.js';
 import { chainLayers, forEachFlowRecord, recordChainId } from '../../agent/native/flow-records-native.js';
 import { nativeAddon } from '../../agent/native/native-addon.js';
-import { PACKED_VIEW_WORDS, RECORD_WORDS, type NativeFlowTable, type NativePipelineExports } from '../../agent/native/pipeline-native.js';
+import { PACKED_VIEW_WORDS, RECORD_WORDS, type NativeFlowTable, type NativeFlowTableStats, type NativePipelineExports } from '../../agent/native/pipeline-native.js';
+import type { CaseAnswer } from '../support/expected-answers.js';
 
 export function pipelineAddon(): NativePipelineExports {
   return nativeAddon();
 }
 
+/** Encapsulation layers a view holds (pw_view.h's PW_MAX_ENCAP_DEPTH). */
+const MAX_ENCAP_DEPTH = 4;
+
+/** The fields of a packet's view that make its flow key: a decoded packet's (NativePacketView) or one a test makes up. */
+export interface FlowKeyView {
+  readonly ipVersion: number;
+  readonly proto: number;
+  readonly sport: number;
+  readonly dport: number;
+  readonly src: ArrayLike<number>;
+  readonly dst: ArrayLike<number>;
+  readonly encapDepth: number;
+  readonly encapKind: ArrayLike<number>;
+  readonly encapOuterVersion: ArrayLike<number>;
+  readonly encapVni: ArrayLike<number>;
+  readonly encapOuterSrc: ArrayLike<number>;
+  readonly encapOuterDst: ArrayLike<number>;
+}
+
+/**
+ * A view a test writes field by field, stored as the decoder's view stores them (a VNI of -1 stays
+ * -1; layers past encapDepth keep what an earlier packet left, as they do after a decode).
+ */
+export class SyntheticView implements FlowKeyView {
+  ipVersion = 0;
+  /** -1 before any packet, as a fresh decoder view has it. */
+  proto = -1;
+  sport = 0;
+  dport = 0;
+  readonly src = new Uint32Array(4);
+  readonly dst = new Uint32Array(4);
+  encapDepth = 0;
+  readonly encapKind = new Uint8Array(MAX_ENCAP_DEPTH);
+  readonly encapOuterVersion = new Uint8Array(MAX_ENCAP_DEPTH);
+  readonly encapVni = new Int32Array(MAX_ENCAP_DEPTH);
+  readonly encapOuterSrc = new Uint32Array(MAX_ENCAP_DEPTH * 4);
+  readonly encapOuterDst = new Uint32Array(MAX_ENCAP_DEPTH * 4);
+}
+
 /** The words of a view flowTableAdd reads (PACKED_* in native/addon/flow_table_napi.c). */
-export function packView(v: PacketView, out: Uint32Array): Uint32Array {
+export function packView(v: FlowKeyView, out: Uint32Array): Uint32Array {
   out[0] = v.ipVersion;
   out[1] = v.proto >>> 0;
   out[2] = v.sport;
@@ -47,87 +92,70 @@ export interface FlushedRecord {
   readonly chain: readonly EncapLayerRecord[];
 }
 
-export class FlowTablePair {
-  readonly ts: FlowTable;
-  readonly native: NativeFlowTable;
+/** One native flow table fed a case's sightings; its answers hashed as they come. */
+export class FlowTableRun {
+  readonly table: NativeFlowTable;
+  private readonly addon = pipelineAddon();
   private readonly packed = new Uint32Array(PACKED_VIEW_WORDS);
-  /** Sightings added, flushes and records compared; the first differences found. */
+  private readonly answers = createHash('sha256');
+  /** Sightings added, flushes and records handed out. */
   adds = 0;
   flushes = 0;
   records = 0;
-  readonly diffs: string[] = [];
-  /** SHA-256 of the canonical text of every answer (the TypeScript table's), in order. */
-  private readonly answers = createHash('sha256');
 
   constructor(
     readonly registry: InterfaceRegistry,
     initialCapacity = 1 << 12,
     maxFlows = 1 << 18,
   ) {
-    this.ts = new FlowTable(registry, initialCapacity, maxFlows);
-    this.native = pipelineAddon().createFlowTable(initialCapacity, maxFlows);
+    this.table = this.addon.createFlowTable(initialCapacity, maxFlows);
   }
 
-  private diff(what: string): void {
-    if (this.diffs.length < 20) this.diffs.push(what);
-  }
-
-  /** Adds to both; returns the (common) slot. */
-  add(s: Sighting): number {
-    const a = this.ts.add(s);
-    const b = pipelineAddon().flowTableAdd(this.native, packView(s.view, this.packed), s.ifaceId, s.direction, s.length, s.numbers[SIGHTING_TS] as number);
-    const created = pipelineAddon().flowTableCreated(this.native);
+  /** Counts one sighting; returns its flow's slot, or -1 when the table is full of active flows. */
+  add(view: FlowKeyView, ifaceId: number, direction: number, length: number, tsMs: number): number {
+    const slot = this.addon.flowTableAdd(this.table, packView(view, this.packed), ifaceId, direction, length, tsMs);
     this.adds++;
-    if (a !== b || created !== this.ts.created) this.diff(`add #${this.adds}: ts slot ${a} created ${this.ts.created}, native slot ${b} created ${created}`);
-    this.answers.update(`add ${a} ${this.ts.created ? 1 : 0}\n`);
-    return a;
+    this.answers.update(`add ${slot} ${this.addon.flowTableCreated(this.table) ? 1 : 0}\n`);
+    return slot;
   }
 
-  setDirection(slot: number, dir: number): void {
-    const a = this.ts.setDirection(slot, dir);
-    const b = pipelineAddon().flowTableSetDirection(this.native, slot, dir);
-    if (a !== b) this.diff(`setDirection(${slot}, ${dir}) after add #${this.adds}: ts ${a}, native ${b}`);
-    this.answers.update(`direction ${slot} ${dir} ${a}\n`);
+  setDirection(slot: number, dir: number): boolean {
+    const answer = this.addon.flowTableSetDirection(this.table, slot, dir);
+    this.answers.update(`direction ${slot} ${dir} ${answer}\n`);
+    return answer;
   }
 
-  markOriginated(slot: number): void {
-    const a = this.ts.markOriginated(slot);
-    const b = pipelineAddon().flowTableMarkOriginated(this.native, slot);
-    if (a !== b) this.diff(`markOriginated(${slot}) after add #${this.adds}: ts ${a}, native ${b}`);
-    this.answers.update(`originated ${slot} ${a}\n`);
+  markOriginated(slot: number): boolean {
+    const answer = this.addon.flowTableMarkOriginated(this.table, slot);
+    this.answers.update(`originated ${slot} ${answer}\n`);
+    return answer;
   }
 
-  answer(): { sha256: string; counts: Record<string, number> } {
-    const t = this.ts.stats;
-    return { sha256: this.answers.digest('hex'), counts: { sightings: this.adds, flushes: this.flushes, records: this.records, flows: t.flows, overflowPackets: t.overflowPackets, chainOverflow: this.ts.chains.overflow } };
-  }
-
-  /** Flushes both and compares the records, their slots and chains, in order. */
+  /** The interval's records, in flush order, with their slots and chains. */
   flush(): FlushedRecord[] {
-    const tsOut: FlushedRecord[] = [];
-    this.ts.flush((record, slot) => tsOut.push({ slot, record, chain: this.ts.chains.layers(this.ts.chainId(slot)) }));
-    const words = pipelineAddon().flowTableFlush(this.native);
-    const nativeOut: FlushedRecord[] = [];
+    const words = this.addon.flowTableFlush(this.table);
+    const out: FlushedRecord[] = [];
     forEachFlowRecord(words, this.registry, (record, slot) => {
-      const id = recordChainId(words, nativeOut.length);
-      nativeOut.push({ slot, record, chain: id !== 0 ? chainLayers(pipelineAddon().flowTableChain(this.native, id)) : [] });
+      const id = recordChainId(words, out.length);
+      out.push({ slot, record, chain: id !== 0 ? chainLayers(this.addon.flowTableChain(this.table, id)) : [] });
     });
+    if (words.length !== out.length * RECORD_WORDS) throw new Error(`flush #${this.flushes + 1}: ${words.length} words for ${out.length} records`);
     this.flushes++;
-    this.records += tsOut.length;
-    if (words.length !== nativeOut.length * RECORD_WORDS) this.diff(`flush #${this.flushes}: ${words.length} words`);
-    const a = JSON.stringify(tsOut);
-    const b = JSON.stringify(nativeOut);
-    this.answers.update(`flush ${a}\n`);
-    if (a !== b) {
-      const i = tsOut.findIndex((r, k) => JSON.stringify(r) !== JSON.stringify(nativeOut[k]));
-      this.diff(`flush #${this.flushes}: ts ${tsOut.length} records, native ${nativeOut.length}; first difference at ${i}: ts ${JSON.stringify(tsOut[i])} native ${JSON.stringify(nativeOut[i])}`);
-    }
-    const s = pipelineAddon().flowTableStats(this.native);
-    const t = this.ts.stats;
-    if (s.flows !== t.flows || s.records !== t.records || s.overflowPackets !== t.overflowPackets || s.chainOverflow !== this.ts.chains.overflow)
-      this.diff(`stats after flush #${this.flushes}: ts ${JSON.stringify({ ...t, chainOverflow: this.ts.chains.overflow })} native ${JSON.stringify(s)}`);
-    this.answers.update(`stats ${t.flows} ${t.records} ${t.overflowPackets} ${this.ts.chains.overflow}\n`);
-    return tsOut;
+    this.records += out.length;
+    this.answers.update(`flush ${JSON.stringify(out)}\n`);
+    const s = this.stats();
+    this.answers.update(`stats ${s.flows} ${s.records} ${s.overflowPackets} ${s.chainOverflow}\n`);
+    return out;
+  }
+
+  stats(): NativeFlowTableStats {
+    return this.addon.flowTableStats(this.table);
+  }
+
+  /** The case's answer: the digest (taken once, when the case is done) and its counts. */
+  answer(): CaseAnswer {
+    const s = this.stats();
+    return { sha256: this.answers.digest('hex'), counts: { sightings: this.adds, flushes: this.flushes, records: this.records, flows: s.flows, overflowPackets: s.overflowPackets, chainOverflow: s.chainOverflow } };
   }
 }
 
