@@ -1,14 +1,16 @@
 /**
  * The node's matcher on its own (until issue 12 it was tested only end to end): what a packet's
- * sightings on one node come to, and the findings it hands out. Packets go through the pipeline
- * (decode, fingerprint, flow table, matcher) from byte-built frames; directions come from pcapng
- * flags (in/out), as a capture that records them gives.
+ * sightings on one node come to, and the findings it hands out. Packets go through the engine's
+ * pipeline (NativeSightingPipeline over native/engine: decode, fingerprint, flow table, hop matcher)
+ * from byte-built frames; directions come from pcapng flags (in/out), as a capture that records
+ * them gives. These were the TypeScript NodeHopMatcher's tests; the engine replaced it.
  */
 import { describe, expect, it } from 'vitest';
 import { CaptureRecord, Direction } from '../../../agent/capture/capture-record.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2 } from '../../../agent/decode/link-types.js';
 import { InterfaceRegistry } from '../../../agent/flow/interface-registry.js';
-import { SightingPipeline, type CaptureBinding } from '../../../agent/flow/sighting-pipeline.js';
+import { NativeSightingPipeline } from '../../../agent/native/native-sighting-pipeline.js';
+import type { CaptureBinding } from '../../../agent/native/pipeline-config.js';
 import { parseReplayInputSpec } from '../../../modes/replay/replay-input.js';
 import { runReplay } from '../../../modes/replay/replay-runner.js';
 import { bytesOf, ethernet, icmpEcho, ipv4, pcapFile, sll2, udp, vxlan } from '../../support/packet-builder.js';
@@ -26,7 +28,7 @@ function node(options: { coversAll?: boolean; accept?: (name: string) => boolean
   const n = registry.node('n1');
   n.coversAllInterfaces = options.coversAll ?? true;
   const ids = IFACES.map((name) => registry.interface('n1', name).id);
-  const pipeline = new SightingPipeline(registry, {
+  const pipeline = new NativeSightingPipeline(registry, {
     ...(options.accept ? { acceptInterface: options.accept } : {}),
     ...(options.tunnelHops !== undefined ? { matcher: { windowMs: 250, maxVanishedGroups: 1000, tunnelHopSampleOneIn: options.tunnelHops } } : {}),
   });
@@ -50,7 +52,7 @@ function node(options: { coversAll?: boolean; accept?: (name: string) => boolean
 
 const ping = (seq: number, src = '100.64.0.1', dst = '10.91.1.130', ttl = 64) => ipv4({ src, dst, proto: 1, ttl, id: 1000 + seq }, icmpEcho({ id: 7, seq }, bytesOf(`payload ${seq} .......`)));
 
-describe('NodeHopMatcher: what a packet\'s sightings come to', () => {
+describe('the hop matcher: what a packet\'s sightings come to', () => {
   it('in and out: forwarded, no candidate', () => {
     const n = node();
     n.send('eth0', Direction.In, 0, ping(1));
