@@ -190,6 +190,7 @@ async function runTool(
   runs: number,
   o: BenchOptions,
   onSuccess?: (r: RunResult) => void,
+  onEachRun?: (r: RunResult) => void,
 ): Promise<void> {
   for (let i = 0; i < runs; i++) {
     process.stderr.write(`  ${t.name}: run ${i + 1}/${runs} ... `);
@@ -211,7 +212,14 @@ async function runTool(
     }
     t.runs.push({ wallSeconds: r.wallSeconds, peakRssKiB: r.peakRssKiB, exitCode: r.exitCode });
     if (i === 0 && onSuccess) onSuccess(r);
+    onEachRun?.(r);
   }
+}
+
+/** The engine's own rate from a replay's stderr (PATHWATCH_ENGINE_RATE=1): sightings and seconds, or null. */
+function engineRate(stderr: string): { sightings: number; seconds: number } | null {
+  const m = /engine: (\d+) sightings in ([\d.]+) s/.exec(stderr);
+  return m ? { sightings: Number(m[1]), seconds: Number(m[2]) } : null;
 }
 
 /** The first `count` packets of `full`, written by tcpdump with nanosecond timestamps kept. */
@@ -363,10 +371,27 @@ async function main(argv: readonly string[]): Promise<number> {
   tools.push(replay);
   // A holder, not a `let`: assignments inside the callback are invisible to TypeScript's narrowing.
   const outcome: { check: ReplayCheck | null } = { check: null };
-  await runTool(replay, process.execPath, replayArgs, o.runs, o, (r) => {
-    outcome.check = checkReplay(r.stdout, truth);
-  });
+  const engineRuns: { sightings: number; seconds: number }[] = [];
+  // The replay says how long its engine took (one line on stderr), apart from reading, judging and writing.
+  process.env.PATHWATCH_ENGINE_RATE = '1';
+  await runTool(
+    replay,
+    process.execPath,
+    replayArgs,
+    o.runs,
+    o,
+    (r) => {
+      outcome.check = checkReplay(r.stdout, truth);
+    },
+    (r) => {
+      const e = engineRate(r.stderr);
+      if (e) engineRuns.push(e);
+    },
+  );
+  delete process.env.PATHWATCH_ENGINE_RATE;
   finishTool(replay, 1);
+  const engineSeconds = engineRuns.length > 0 ? median(engineRuns.map((e) => e.seconds)) : null;
+  const engineSightings = engineRuns[0]?.sightings ?? null;
 
   // ----- report -----
   const mib = bytes / (1 << 20);
@@ -387,6 +412,12 @@ async function main(argv: readonly string[]): Promise<number> {
   );
   if (replay.status === 'failed' && replay.stderrTail !== null) {
     process.stdout.write(`\npathwatch replay failed (${replay.note}); its stderr:\n${replay.stderrTail.replace(/^/gm, '  | ')}\n`);
+  }
+  if (engineSeconds !== null && engineSightings !== null) {
+    process.stdout.write(
+      `engine (native/engine, inside replay): ${engineSightings} sightings correlated in ${engineSeconds.toFixed(3)} s (median of ${engineRuns.length}): ` +
+        `${(engineSightings / engineSeconds / 1e6).toFixed(2)} M sightings/s on one core\n`,
+    );
   }
   const c = outcome.check;
   if (c !== null) printCheck(c);
@@ -416,6 +447,7 @@ async function main(argv: readonly string[]): Promise<number> {
     rssSource: hasGnuTime() ? 'gnu-time' : 'proc-poll',
     tools,
     ratios: { replayOverTcpdump: vsTcpdump, replayOverTshark: vsTshark },
+    engine: engineSeconds === null ? null : { sightings: engineSightings, seconds: engineSeconds, sightingsPerSecond: engineSightings === null ? null : engineSightings / engineSeconds },
     replayCheck: c,
     fingerprintCollisions: collisions,
   };

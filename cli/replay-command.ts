@@ -163,6 +163,11 @@ export async function replayCommand(argv: string[]): Promise<number> {
       ...(values.collector !== undefined ? { keepPacketBytes: true, onFlow: (f: FlowRecord) => void flows.push(f) } : {}),
     });
     bar?.done();
+    // For `npm run bench`: the engine's own rate, apart from reading, judging and writing.
+    if (process.env.PATHWATCH_ENGINE_RATE === '1') {
+      const e = result.engine;
+      process.stderr.write(`pathwatch replay: engine: ${e.sightings} sightings in ${e.seconds.toFixed(3)} s (${(e.sightings / Math.max(e.seconds, 1e-9) / 1e6).toFixed(2)} M sightings/s)\n`);
+    }
     // The analysis first: whatever happens to the upload, it ran and is shown.
     if (values.json) {
       await writeJsonDocument(result);

@@ -87,6 +87,8 @@ export interface ReplayResult {
   readonly findings: readonly NodeFindings[];
   /** The candidates judged vanished (what `--collector` sends as drops). */
   readonly vanished: readonly JudgedCandidate[];
+  /** The engine's own work: sightings correlated, and the wall time spent inside it. */
+  readonly engine: { readonly sightings: number; readonly seconds: number };
 }
 
 /** An input could not be read: names the input, keeps the reader's one-line reason. */
@@ -210,6 +212,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     stats,
     findings,
     vanished: result.vanished,
+    engine: {
+      sightings: findings.reduce((n, f) => n + f.counters.sightings, 0),
+      seconds: pipeline instanceof NativeSightingPipeline ? Number(pipeline.engineNanos) / 1e9 : 0,
+    },
   };
 }
 
