@@ -49,6 +49,8 @@ const BLOCK_BYTES = 4 << 20;
 export const NATIVE_OPEN_PACKETS = 1 << 20;
 export const NATIVE_SIGHTINGS = 1 << 21;
 const ARPHRD_LOOPBACK = 772;
+/** Records up to this long are copied into the block byte by byte (no view object); longer ones with set(). */
+const INLINE_COPY_BYTES = 1024;
 const NO_IFACE = 0xffffffff;
 
 const DECODE_INDEX = new Map<string, number>(DECODE_EVENT_NAMES.map((name, i) => [name, i]));
@@ -277,7 +279,11 @@ export class NativeSightingPipeline {
     if (this.records === BLOCK_RECORDS || this.bytes + record.caplen > this.data.length) this.submit();
     if (record.caplen > this.data.length) this.data = new Uint8Array(Math.max(record.caplen, this.data.length * 2));
     const r = this.records++;
-    this.data.set(record.data.subarray(record.offset, record.offset + record.caplen), this.bytes);
+    // A snap length's worth of bytes is copied by hand: subarray() would make an object per record.
+    const src = record.data;
+    const data = this.data;
+    if (record.caplen <= INLINE_COPY_BYTES) for (let i = 0, from = record.offset, to = this.bytes; i < record.caplen; i++) data[to + i] = src[from + i] as number;
+    else data.set(src.subarray(record.offset, record.offset + record.caplen), this.bytes);
     const m = r * PIPELINE_RECORD_WORDS;
     const meta = this.meta;
     meta[m] = this.bytes;
