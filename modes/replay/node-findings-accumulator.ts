@@ -6,7 +6,7 @@
  * of the input: every candidate is judged with all the traffic taught, not with what was known
  * when it was taken.
  */
-import type { ReplayPipeline } from './replay-pipeline.js';
+import type { NativeSightingPipeline } from '../../agent/native/native-sighting-pipeline.js';
 import type { TunnelStitcher } from '../../core/correlate/tunnel-stitcher.js';
 import { compareCandidates, joinCandidates } from '../../core/findings/candidate-order.js';
 import { addCounters, emptyCounters, type NodeCounters, type NodeFindings, type TunnelArrival, type TunnelDeparture, type VanishCandidate } from '../../core/findings/node-findings.js';
@@ -51,7 +51,7 @@ export class NodeFindingsAccumulator {
   }
 
   /** One NodeFindings per node, by node name, judged with the knowledge at the end of the input. */
-  finish(pipeline: ReplayPipeline): NodeFindings[] {
+  finish(pipeline: NativeSightingPipeline): NodeFindings[] {
     const out: NodeFindings[] = [];
     for (const m of pipeline.matchers) {
       if (!m) continue;

@@ -24,7 +24,6 @@ import type { NodeCounters, NodeFindings } from '../../core/findings/node-findin
 import type { JudgedCandidate } from '../../core/judge/judge-findings.js';
 import { NativeSightingPipeline, WalkClock } from '../../agent/native/native-sighting-pipeline.js';
 import { NodeFindingsAccumulator } from './node-findings-accumulator.js';
-import { createReplayPipeline, replayEngine, type ReplayEngine, type ReplayPipeline } from './replay-pipeline.js';
 import { ReplayInput, type ReplayInputSpec } from './replay-input.js';
 import { FlowCatalog, type EncapsulationSeen, type ReplayFlow } from './flow-catalog.js';
 
@@ -42,8 +41,6 @@ export interface ReplayOptions {
   readonly keepPacketBytes?: boolean;
   /** Keep every encapsulated departure and arrival in the findings (goldens; memory grows with them). */
   readonly keepTunnelHops?: boolean;
-  /** The per-packet engine (replay-pipeline.ts): native unless asked otherwise. */
-  readonly engine?: ReplayEngine;
 }
 
 export interface ReplayNodeStats extends NodeCounters {
@@ -111,7 +108,7 @@ const EXPIRE_STEP_MS = 1;
 export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const windowMs = options.windowMs ?? DEFAULT_HOP_MATCHER_CONFIG.windowMs;
   const registry = new InterfaceRegistry(options.roles ?? new Map());
-  const pipeline = createReplayPipeline(
+  const pipeline = new NativeSightingPipeline(
     registry,
     {
       matcher: { ...DEFAULT_HOP_MATCHER_CONFIG, windowMs },
@@ -119,7 +116,6 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       // Called only while records are processed, after `catalog` exists.
       onUndecodedTunnel: (view, ifaceId, tsMs, length) => catalog.addUndecodedTunnel(view, ifaceId, tsMs, length),
     },
-    replayEngine(options.engine),
   );
   const catalog = new FlowCatalog(registry, pipeline.flows);
   const onFlow = (record: FlowRecord, slot: number): void => {
@@ -167,7 +163,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const only = inputs.length === 1 ? inputs[0] : undefined;
   if (only) {
     only.direct = (r) => process(r, only);
-    if (pipeline instanceof NativeSightingPipeline) only.directWalk = (chunk, pos, end, format) => pipeline.walkPcap(chunk, pos, end, format, only.binding, clock, onInterval);
+    only.directWalk = (chunk, pos, end, format) => pipeline.walkPcap(chunk, pos, end, format, only.binding, clock, onInterval);
   }
 
   const record = new CaptureRecord();
@@ -214,7 +210,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     vanished: result.vanished,
     engine: {
       sightings: findings.reduce((n, f) => n + f.counters.sightings, 0),
-      seconds: pipeline instanceof NativeSightingPipeline ? Number(pipeline.engineNanos) / 1e9 : 0,
+      seconds: Number(pipeline.engineNanos) / 1e9,
     },
   };
 }
@@ -279,13 +275,13 @@ function endedNodes(inputs: readonly ReplayInput[]): Map<string, number> {
 }
 
 /** Capture records read on one interface of a node, and their bytes on the wire. */
-function interfaceCounts(pipeline: ReplayPipeline, node: string, name: string): { packets: number; bytes: number } {
+function interfaceCounts(pipeline: NativeSightingPipeline, node: string, name: string): { packets: number; bytes: number } {
   const iface = pipeline.registry.interfaces.find((i) => i.node.name === node && i.name === name);
   if (!iface) return { packets: 0, bytes: 0 };
   return { packets: pipeline.interfacePackets[iface.id] ?? 0, bytes: pipeline.interfaceBytes[iface.id] ?? 0 };
 }
 
-function replayStats(inputs: readonly ReplayInput[], pipeline: ReplayPipeline, findings: readonly NodeFindings[], judged: DropFindingStats, stitcher: TunnelStitcher, windowMs: number, catalog: FlowCatalog): ReplayStats {
+function replayStats(inputs: readonly ReplayInput[], pipeline: NativeSightingPipeline, findings: readonly NodeFindings[], judged: DropFindingStats, stitcher: TunnelStitcher, windowMs: number, catalog: FlowCatalog): ReplayStats {
   let firstTs = Infinity;
   let lastTs = -Infinity;
   for (const i of inputs) {

@@ -1,6 +1,6 @@
 /*
  * The hop matcher's building blocks on their own (engine/hash_index.h, packet_bytes_ring.h), for the
- * differential tests against agent/flow/hash-index.ts and packet-bytes-ring.ts. Types:
+ * tests of each against a model (test/agent/flow/tables.test.ts, packet-bytes-ring.test.ts). Types:
  * agent/native/pipeline-native.ts.
  *
  *   createHashIndex(initialCapacity, maxBuckets)   hashIndexGet/Set/Delete(x, key[, value]), hashIndexClear, hashIndexSize

@@ -1,5 +1,5 @@
 /*
- * A node's vanish candidates while they gather packets (agent/flow/candidate-groups.ts), grouped by
+ * A node's vanish candidates while they gather packets, grouped by
  * (arrival interface, addresses, protocol, ports, certainty of direction) with an exact key: the
  * TypeScript hash finds the bucket, every field is compared. At most max_groups between takes
  * (reserved at init), beyond which packets are only counted (`overflow`, NodeCounters'

@@ -1,5 +1,5 @@
 /*
- * What every protocol decoder receives (agent/decode/decode-context.ts): the bytes, the cursor it
+ * What every protocol decoder receives: the bytes, the cursor it
  * advances, the view it fills, the event counters and the dispatch tables.
  *
  * Decoder contract (one file per protocol):

@@ -1,6 +1,6 @@
 /*
  * ERSPAN types II and III (Cisco's encapsulated remote SPAN), after GRE protocol 0x88BE (with a
- * sequence number) or 0x22EB (agent/decode/erspan.ts; draft-foschiano-erspan-03).
+ * sequence number) or 0x22EB (draft-foschiano-erspan-03).
  *
  *   Type II (version 1), 8 bytes:
  *   |  Ver  |          VLAN         | COS | En|T|     Session ID    |

@@ -1,5 +1,5 @@
 /*
- * Ethernet II, also the inner frame of VXLAN, Geneve, GRE-TEB and ERSPAN (agent/decode/ethernet.ts).
+ * Ethernet II, also the inner frame of VXLAN, Geneve, GRE-TEB and ERSPAN.
  *
  *    0                   6                  12      14
  *   | destination MAC   | source MAC        | type  |

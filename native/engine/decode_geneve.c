@@ -1,5 +1,5 @@
 /*
- * Geneve, RFC 8926 (OVN, Cilium, AWS GWLB, GCP) on the configured UDP ports (agent/decode/geneve.ts).
+ * Geneve, RFC 8926 (OVN, Cilium, AWS GWLB, GCP) on the configured UDP ports.
  *
  *   |Ver| Opt Len   |O|C|  Rsvd.    |         Protocol Type         |
  *   |        Virtual Network Identifier (VNI)       |    Reserved   |

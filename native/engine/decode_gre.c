@@ -1,6 +1,6 @@
 /*
  * GRE, RFC 2784 with RFC 2890's key and sequence, and PPTP's enhanced GRE (version 1, RFC 2637)
- * (agent/decode/gre.ts).
+ *.
  *
  *   |C|R|K|S|  Reserved0        | Ver |         Protocol Type         |
  *   |      Checksum (if C)      |        Reserved1 (if C)             |

@@ -1,5 +1,5 @@
 /*
- * ICMP for IPv4 (RFC 792) and ICMPv6 (RFC 4443) (agent/decode/icmp.ts). Both share the first 8
+ * ICMP for IPv4 (RFC 792) and ICMPv6 (RFC 4443). Both share the first 8
  * bytes:
  *
  *   |     Type      |     Code      |          Checksum             |

@@ -1,5 +1,5 @@
 /*
- * IPv4, RFC 791 (agent/decode/ipv4.ts).
+ * IPv4, RFC 791.
  *
  *   |Version|  IHL  |    DSCP/ECN   |          Total Length         |
  *   |         Identification        |Flags|     Fragment Offset     |

@@ -1,5 +1,5 @@
 /*
- * IPv6, RFC 8200, with the extension-header walk (agent/decode/ipv6.ts).
+ * IPv6, RFC 8200, with the extension-header walk.
  *
  *   |Version| Traffic Class |              Flow Label               |
  *   |         Payload Length        |  Next Header  |   Hop Limit   |

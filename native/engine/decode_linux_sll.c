@@ -1,5 +1,5 @@
 /*
- * Linux "cooked" capture headers, what `tcpdump -i any` writes (agent/decode/linux-sll.ts):
+ * Linux "cooked" capture headers, what `tcpdump -i any` writes:
  * SLL (LINKTYPE_LINUX_SLL, 113, 16 bytes) and SLL2 (LINKTYPE_LINUX_SLL2, 276, 20 bytes).
  *
  * SLL:  0 packet type (2) | 2 ARPHRD (2) | 4 address length (2) | 6 address (8) | 14 protocol (2)

@@ -1,5 +1,5 @@
 /*
- * BSD loopback encapsulation (agent/decode/null-loopback.ts): LINKTYPE_NULL (0, the address family
+ * BSD loopback encapsulation: LINKTYPE_NULL (0, the address family
  * in the capturing host's byte order) and LINKTYPE_LOOP (108, network byte order).
  *
  *   | AF (32 bits) | IP packet

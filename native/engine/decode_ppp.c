@@ -1,5 +1,5 @@
 /*
- * PPP inside GRE (PPTP's enhanced GRE, or PPP over plain GRE) (agent/decode/ppp.ts): the frame as
+ * PPP inside GRE (PPTP's enhanced GRE, or PPP over plain GRE): the frame as
  * RFC 1662 carries it, address and control bytes (0xFF 0x03) optional, the protocol field one byte
  * when compressed (an odd first byte, RFC 1661 section 6.5).
  *

@@ -1,5 +1,5 @@
 /*
- * The packet quoted inside an ICMP or ICMPv6 error (agent/decode/quoted-packet.ts): RFC 792 quotes
+ * The packet quoted inside an ICMP or ICMPv6 error: RFC 792 quotes
  * the IP header and the first 8 bytes of its payload, RFC 4443 as much of the invoking packet as
  * fits. Decoding it ties the error to the flow that caused it. Only the view's quoted_* fields are
  * written: the error packet itself stays the innermost packet.

@@ -1,5 +1,5 @@
 /*
- * TCP, RFC 9293 (agent/decode/tcp.ts).
+ * TCP, RFC 9293.
  *
  *   |          Source Port          |       Destination Port        |
  *   |                        Sequence Number                        |

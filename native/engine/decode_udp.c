@@ -1,5 +1,5 @@
 /*
- * UDP, RFC 768 (agent/decode/udp.ts).
+ * UDP, RFC 768.
  *
  *   |          Source Port          |       Destination Port        |
  *   |            Length             |           Checksum            |

@@ -1,5 +1,5 @@
 /*
- * IEEE 802.1Q / 802.1ad VLAN tags, stacked up to MAX_VLAN_TAGS (agent/decode/vlan.ts).
+ * IEEE 802.1Q / 802.1ad VLAN tags, stacked up to MAX_VLAN_TAGS.
  *
  *    0       2       4
  *   |PCP/VID| type  |     VID = low 12 bits of the first word

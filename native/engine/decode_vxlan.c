@@ -1,6 +1,6 @@
 /*
  * VXLAN, RFC 7348 (Calico's vxlan.calico, flannel.1, Cilium) on the configured UDP ports
- * (agent/decode/vxlan.ts).
+ *.
  *
  *   |R|R|R|R|I|R|R|R|                   Reserved                    |
  *   |                VXLAN Network Identifier (VNI) |   Reserved    |

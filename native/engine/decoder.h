@@ -1,5 +1,5 @@
 /*
- * The packet decoder, the engine's entry point per packet (agent/decode/packet-decoder.ts): from a
+ * The packet decoder, the engine's entry point per packet: from a
  * captured frame of a given link type to a filled pw_view.
  *
  *   pw_decoder dec;                      // holds the dispatch tables (128 KiB) and event counters

@@ -1,5 +1,5 @@
 /*
- * Direction of a sighting the capture did not give (agent/flow/direction-inference.ts): from the
+ * Direction of a sighting the capture did not give: from the
  * interface's learned own MAC, then the node's addresses and where addresses live, then, inside one
  * packet's time-ordered sightings, the order of hops.
  */

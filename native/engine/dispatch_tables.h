@@ -1,5 +1,5 @@
 /*
- * Numeric dispatch tables (agent/decode/dispatch-tables.ts): the wiring between protocols, filled
+ * Numeric dispatch tables: the wiring between protocols, filled
  * once from the decoder's configuration, so decoders never call each other and the hot path is an
  * array index. Values are pw_layer (decode_context.h).
  */

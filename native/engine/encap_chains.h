@@ -1,5 +1,5 @@
 /*
- * Encapsulation chains of two layers or more (agent/flow/encap-chains.ts): IPIP inside VXLAN, PPTP
+ * Encapsulation chains of two layers or more: IPIP inside VXLAN, PPTP
  * over 4in6, nested GRE, interned to small ids so the flow table keys a flow by its whole chain
  * while its slot keeps only the outermost layer. One-layer chains, nearly all traffic, never come here.
  *

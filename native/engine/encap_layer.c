@@ -1,5 +1,5 @@
 /*
- * Entering a tunnel (agent/decode/encap-layer.ts): the IP header decoded so far becomes an outer
+ * Entering a tunnel: the IP header decoded so far becomes an outer
  * layer (its addresses are the node addresses cross-node stitching needs), and the transport fields
  * are cleared so the inner packet's decoders start clean. Depth is capped at PW_MAX_ENCAP_DEPTH: a
  * deeper packet is counted (decoder.tunnel.too_deep) and decoding stops there.

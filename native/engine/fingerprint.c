@@ -14,7 +14,7 @@ static inline uint32_t rotl32(uint32_t x, int r) {
   return (x << r) | (x >> (32 - r));
 }
 
-/* One murmur3 block round (agent/flow/hash-mix.ts). */
+/* One murmur3 block round. */
 static inline uint32_t mix(uint32_t h, uint32_t k) {
   k *= 0xcc9e2d51u;
   k = rotl32(k, 15);

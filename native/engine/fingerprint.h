@@ -1,5 +1,5 @@
 /*
- * Packet fingerprint (agent/flow/fingerprint.ts): the same value for the same packet on every hop,
+ * Packet fingerprint: the same value for the same packet on every hop,
  * different for different packets with overwhelming probability within a correlation window. The
  * same function bit for bit: writePacketFingerprint's number is exactly (double)pw_fingerprint().
  *

@@ -1,4 +1,4 @@
-/* The flow table: see flow_table.h. Function for function agent/flow/flow-table.ts. */
+/* The flow table: see flow_table.h. */
 #include "engine/flow_table.h"
 #include "engine/huge_pages.h"
 

@@ -1,5 +1,5 @@
 /*
- * The flow table (agent/flow/flow-table.ts): one slot per (interface, direction, inner 5-tuple,
+ * The flow table: one slot per (interface, direction, inner 5-tuple,
  * outer encapsulation), found by open addressing with an exact comparison of the key, so the
  * per-packet cost is a hash, a probe or two and a few writes. Every interval the counters are
  * emitted as records and reset; slots idle for two intervals are recycled. A slot's direction may be

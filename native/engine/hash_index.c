@@ -1,4 +1,4 @@
-/* The fingerprint hash index: see hash_index.h. Function for function agent/flow/hash-index.ts. */
+/* The fingerprint hash index: see hash_index.h. */
 #include "engine/hash_index.h"
 
 #include <stdlib.h>

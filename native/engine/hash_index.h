@@ -1,6 +1,6 @@
 /*
  * An open-addressing hash index from 53-bit integer keys (fingerprints) to slot numbers
- * (agent/flow/hash-index.ts): linear probing, load factor at most 1/2, deletion by backward shift
+ *: linear probing, load factor at most 1/2, deletion by backward shift
  * (no tombstones), so lookups stay short however many keys come and go. The same hash and probe
  * order as TypeScript.
  *

@@ -1,5 +1,5 @@
 /*
- * One murmur3 mixing round (agent/flow/hash-mix.ts): folds a 32-bit word into a running 32-bit hash.
+ * One murmur3 mixing round: folds a 32-bit word into a running 32-bit hash.
  * The flow stage's hash tables (flow table, encapsulation chains) key on words with it; the same
  * function bit for bit, so a table's probe order is the TypeScript one.
  */

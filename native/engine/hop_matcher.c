@@ -1,4 +1,4 @@
-/* Within-node matching: see hop_matcher.h. Function for function agent/flow/node-hop-matcher.ts. */
+/* Within-node matching: see hop_matcher.h. */
 #include "engine/hop_matcher.h"
 
 #include <math.h>

@@ -1,5 +1,5 @@
 /*
- * Within-node matching (agent/flow/node-hop-matcher.ts): one packet's sightings on one node's
+ * Within-node matching: one packet's sightings on one node's
  * interfaces, gathered by fingerprint for a correlation window, then evaluated: forwarded, sent by
  * the node, for the node, not judgeable, or a vanish candidate (grouped). What the evaluated packets
  * taught waits here until pw_matcher_take copies it out (the JavaScript side builds NodeFindings from

@@ -1,4 +1,4 @@
-/* LINKTYPE_* values as stored in pcap and pcapng files (agent/decode/link-types.ts). */
+/* LINKTYPE_* values as stored in pcap and pcapng files. */
 #ifndef PW_LINK_TYPES_H
 #define PW_LINK_TYPES_H
 

@@ -1,4 +1,4 @@
-/* A node's knowledge: see node_knowledge.h. Function for function agent/flow/node-knowledge.ts. */
+/* A node's knowledge: see node_knowledge.h. */
 #include "engine/node_knowledge.h"
 
 #include <stdlib.h>

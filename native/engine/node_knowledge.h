@@ -1,5 +1,5 @@
 /*
- * What one node's traffic taught (agent/flow/node-knowledge.ts): its own addresses, where addresses
+ * What one node's traffic taught: its own addresses, where addresses
  * live, by which interfaces traffic of an address pair left, and each interface's own MAC. The same
  * keys (addressKey, pairKey) and the same rules as TypeScript, so the engine asks and answers alike.
  *

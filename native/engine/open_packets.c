@@ -1,4 +1,4 @@
-/* Open packets: see open_packets.h. Function for function agent/flow/open-packet-table.ts. */
+/* Open packets: see open_packets.h. */
 #include "engine/open_packets.h"
 
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * Packets still inside their correlation window on one node (agent/flow/open-packet-table.ts), keyed
+ * Packets still inside their correlation window on one node, keyed
  * by fingerprint: each entry keeps the innermost packet's identity, its sightings so far by stage and
  * the chain of its sightings in the pw_sighting_store. Entries expire in creation order (a FIFO ring
  * of entry ids); the same fingerprint seen again more than a window later is another packet, linked

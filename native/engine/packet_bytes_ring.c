@@ -1,4 +1,4 @@
-/* The ring of recent packets' first bytes: see packet_bytes_ring.h (agent/flow/packet-bytes-ring.ts). */
+/* The ring of recent packets' first bytes: see packet_bytes_ring.h. */
 #include "engine/packet_bytes_ring.h"
 
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * The first bytes of recent packets (agent/flow/packet-bytes-ring.ts), kept so a packet judged
+ * The first bytes of recent packets, kept so a packet judged
  * vanished a window later can still be shipped as captured (for the collector's pcapng export)
  * without copying every packet. A preallocated ring: each packet gets the next slot and a 31-bit
  * sequence number (it fits a sighting's int32 word); the oldest slot is overwritten. A sequence

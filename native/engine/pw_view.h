@@ -1,7 +1,7 @@
 /*
- * pw_view: the result of decoding one packet, field for field the TypeScript PacketView
- * (agent/decode/packet-view.ts), so the engine's later stages (flow table, hop matcher) read what
- * the TypeScript ones read today.
+ * pw_view: the result of decoding one packet, field for field what the TypeScript PacketView held
+ * (the names JavaScript sees in NativePacketView), read by the engine's later stages (flow table,
+ * hop matcher).
  *
  * One view per pipeline is overwritten per packet: decoding allocates nothing. Offsets point into
  * the buffer the packet was decoded from and are valid only while that buffer is. Addresses are four

@@ -1,4 +1,4 @@
-/* The sighting pipeline: see sighting_pipeline.h. Record for record SightingPipeline.onRecord. */
+/* The sighting pipeline: see sighting_pipeline.h. */
 #include "engine/sighting_pipeline.h"
 
 #include <math.h>
@@ -100,7 +100,7 @@ typedef struct pending_record {
   uint32_t flow_bucket;
 } pending_record;
 
-/* The stages for one record decoded by the first pass (SightingPipeline.onRecord after its decode). */
+/* The stages for one record decoded by the first pass. */
 static void run_record(pw_pipeline *p, const uint8_t *data, const uint32_t *r, double ts, size_t i, const pw_view *view, const pending_record *x,
                        double *stats) {
   size_t offset = r[PW_REC_OFFSET], caplen = r[PW_REC_CAPLEN];

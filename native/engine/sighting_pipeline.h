@@ -1,5 +1,5 @@
 /*
- * The stages every captured packet goes through (agent/flow/sighting-pipeline.ts): decode ->
+ * The stages every captured packet goes through: decode ->
  * fingerprint -> sampling -> flow table -> the node's hop matcher, for a block of capture records
  * at once. JavaScript keeps the interface registry (names, roles) and mirrors it into `registry`;
  * a record of a Linux `any` capture whose interface index the engine has not been told of stops the

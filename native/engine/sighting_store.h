@@ -1,5 +1,5 @@
 /*
- * Sightings still open for matching (agent/flow/sighting-store.ts), recycled through a free list:
+ * Sightings still open for matching, recycled through a free list:
  * recording one is a few writes. Each sighting's fields sit in one 64-byte record, read again only
  * when its packet's window closes (one cache miss per sighting); outer addresses, needed only for
  * encapsulated sightings' hops, in a side array of 32 bytes per record.
