@@ -1,5 +1,5 @@
 /**
- * How to copy a packet's first bytes into the PacketBytesRing (agent/flow/packet-bytes-ring.ts):
+ * How to copy a packet's first bytes into the PacketBytesRing:
  * a byte loop, set() of a subarray, or Buffer.copy, for header-sized copies (110 bytes) from a
  * capture chunk into a 65536 x 128-byte ring. Run: `node dist/bench/packet-bytes-copy.js`.
  */

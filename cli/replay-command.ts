@@ -54,16 +54,18 @@ otherwise it is counted as unobserved. Exit status: 0 when the analysis ran, 2 f
 
 /**
  * The one JSON document, byte for byte what JSON.stringify of {drops, flows, stats} gives, written
- * a slice of flows at a time: a capture can hold hundreds of thousands of flows, and one string of
- * them all would double the memory at the end of the run.
+ * a page of flows at a time, each page made only when the last was written: a capture can hold
+ * hundreds of thousands of flows, and all of them as objects, or as one string, would be most of
+ * the run's memory.
  */
-async function writeJsonDocument(result: { drops: readonly { event: unknown }[]; flows: readonly ReplayFlow[]; stats: unknown }): Promise<void> {
+async function writeJsonDocument(result: { drops: readonly { event: unknown }[]; flowPages(pageSize: number): Iterable<ReplayFlow[]>; stats: unknown }): Promise<void> {
   const write = (text: string): Promise<void> => new Promise((resolve, reject) => void process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
   await write(`{"drops":${JSON.stringify(result.drops.map((d) => d.event))},"flows":[`);
-  const SLICE = 2_000;
-  for (let i = 0; i < result.flows.length; i += SLICE) {
-    const slice = result.flows.slice(i, i + SLICE).map(replayFlowJson);
-    await write(`${i > 0 ? ',' : ''}${slice.join(',')}`);
+  let first = true;
+  for (const page of result.flowPages(2_000)) {
+    if (page.length === 0) continue;
+    await write(`${first ? '' : ','}${page.map(replayFlowJson).join(',')}`);
+    first = false;
   }
   await write(`],"stats":${JSON.stringify(result.stats)}}\n`);
 }

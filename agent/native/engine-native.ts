@@ -1,7 +1,7 @@
 /**
  * The native engine's exports (native/addon/engine_napi.c), as TypeScript sees them: the decoder
- * and fingerprint of native/engine (decoder.h, fingerprint.h, batch.h), the same functions bit for
- * bit as agent/decode and agent/flow/fingerprint.ts (test/native/decoder-differential.test.ts).
+ * and fingerprint of native/engine (decoder.h, fingerprint.h, batch.h), whose answers are pinned by
+ * test/native/expected/decoder-answers.json (test/native/decoder-differential.test.ts).
  */
 
 /** A native decoder: its dispatch tables, event counters and view. Opaque; keep one per pipeline. */
@@ -9,14 +9,14 @@ export interface NativeDecoder {
   readonly __nativeDecoder: unique symbol;
 }
 
-/** UDP destination ports carrying tunnels (agent/decode/dispatch-tables.ts's TunnelPortConfig). */
+/** UDP destination ports carrying tunnels (the decoder's dispatch tables, native/engine/dispatch_tables.h). */
 export interface NativeTunnelPorts {
   readonly vxlanPorts: readonly number[];
   readonly genevePorts: readonly number[];
 }
 
 /**
- * The native view after a decode, by PacketView's field names (agent/decode/packet-view.ts); its
+ * The native view after a decode, by PacketView's field names; its
  * typed arrays come as plain arrays of the same length.
  */
 export interface NativePacketView {

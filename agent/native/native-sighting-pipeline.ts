@@ -49,6 +49,9 @@ const BLOCK_BYTES = 4 << 20;
 export const NATIVE_OPEN_PACKETS = 1 << 20;
 export const NATIVE_SIGHTINGS = 1 << 21;
 const ARPHRD_LOOPBACK = 772;
+/** A flushed record's slot word, and its first counter as a Float64 index within the record (flow-records-native.ts). */
+const RECORD_SLOT_WORD = 5;
+const RECORD_COUNTERS = 4;
 /** Records up to this long are copied into the block byte by byte (no view object); longer ones with set(). */
 const INLINE_COPY_BYTES = 1024;
 const NO_IFACE = 0xffffffff;
@@ -406,6 +409,26 @@ export class NativeSightingPipeline {
       onRecord?.(record, slot);
       view.base += RECORD_WORDS;
     });
+    view.base = 0;
+    this.refreshFlowStats();
+  }
+
+  /**
+   * The interval's flow records as counters only, for a consumer that keeps its own keys (replay's
+   * flow catalog reads them through `flows` while each is handed out): no FlowRecord object, no
+   * address text, per record.
+   */
+  flushFlowCounts(onCounts: (slot: number, packets: number, bytes: number, first: number, last: number) => void): void {
+    this.submit();
+    const words = this.addon.pipelineFlush(this.handle);
+    const f64 = new Float64Array(words.buffer, words.byteOffset, words.length / 2);
+    const view = this.flows;
+    view.keyWords = words;
+    for (let base = 0; base < words.length; base += RECORD_WORDS) {
+      view.base = base;
+      const c = base / 2;
+      onCounts(words[base + RECORD_SLOT_WORD] as number, f64[c + RECORD_COUNTERS] as number, f64[c + RECORD_COUNTERS + 1] as number, f64[c + RECORD_COUNTERS + 2] as number, f64[c + RECORD_COUNTERS + 3] as number);
+    }
     view.base = 0;
     this.refreshFlowStats();
   }

@@ -18,7 +18,7 @@ export const PACKED_VIEW_WORDS = 57;
 
 /**
  * Flushed flow records: RECORD_WORDS words each, in flush order (pipeline_parts.h): the slot's
- * words (flow-table.ts's layout: iface, meta, src0, dst0, ports, -, -, vni; counters as Float64
+ * words (pw_flow_slot's layout in native/engine/flow_table.h: iface, meta, src0, dst0, ports, -, -, vni; counters as Float64
  * words 8..15; src, dst, outer src, outer dst from word 16) except word 5, the slot, and word 6,
  * the resolved direction | outer IP version << 8 | chain id << 16.
  */

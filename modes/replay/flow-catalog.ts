@@ -117,6 +117,11 @@ export class FlowCatalog {
 
   /** One interval record of the flow table's slot: added to that flow's total. */
   addFlowRecord(slot: number, record: FlowRecord): void {
+    this.addFlowCounts(slot, record.packets, record.bytes, record.firstSeen, record.lastSeen);
+  }
+
+  /** addFlowRecord from the record's counters alone (the key is read from the table's slot). */
+  addFlowCounts(slot: number, packets: number, bytes: number, firstSeen: number, lastSeen: number): void {
     const t = this.table;
     const k = this.probe;
     const keys = t.keyWords;
@@ -140,10 +145,10 @@ export class FlowCatalog {
     const at = this.find(k);
     const c = at * COUNTERS;
     const counters = this.counters;
-    counters[c + C_PACKETS] = (counters[c + C_PACKETS] as number) + record.packets;
-    counters[c + C_BYTES] = (counters[c + C_BYTES] as number) + record.bytes;
-    if (record.firstSeen < (counters[c + C_FIRST] as number)) counters[c + C_FIRST] = record.firstSeen;
-    if (record.lastSeen > (counters[c + C_LAST] as number)) counters[c + C_LAST] = record.lastSeen;
+    counters[c + C_PACKETS] = (counters[c + C_PACKETS] as number) + packets;
+    counters[c + C_BYTES] = (counters[c + C_BYTES] as number) + bytes;
+    if (firstSeen < (counters[c + C_FIRST] as number)) counters[c + C_FIRST] = firstSeen;
+    if (lastSeen > (counters[c + C_LAST] as number)) counters[c + C_LAST] = lastSeen;
   }
 
   /** A tunnel packet whose payload was not decoded (rare: this allocates per packet). */
@@ -179,6 +184,15 @@ export class FlowCatalog {
    * fields break ties, so the order is the same for every split and order of the same input).
    */
   flows(): ReplayFlow[] {
+    return [...this.flowPages(Infinity)].flat();
+  }
+
+  /**
+   * The same flows in the same order, made a page at a time: a capture's flows can number hundreds
+   * of thousands, and `--json` writes each page before the next is made, so they never all exist
+   * as objects at once.
+   */
+  *flowPages(pageSize: number): Generator<ReplayFlow[]> {
     // Interfaces ranked by (node, name) once, so that sorting compares numbers.
     const ifaces = this.registry.interfaces;
     const rank = new Int32Array(ifaces.length);
@@ -197,16 +211,19 @@ export class FlowCatalog {
     for (let i = 0; i < order.length; i++) order[i] = i;
     order.sort((a, b) => rankOf(a) - rankOf(b) || packetsOf(b) - packetsOf(a) || bytesOf(b) - bytesOf(a) || this.tie(a, b, undecoded));
     const times = new IsoTimes();
-    const out: ReplayFlow[] = new Array(order.length);
-    for (let k = 0; k < order.length; k++) {
-      const i = order[k] as number;
-      if (i < n) out[k] = this.decodedFlow(i, times);
-      else {
-        const e = undecoded[i - n] as UndecodedEntry;
-        out[k] = { node: e.node, iface: e.iface, src: null, dst: null, proto: null, sport: null, dport: null, encap: e.encap, undecoded: e.undecoded, packets: e.packets, bytes: e.bytes, firstSeen: times.of(e.first), lastSeen: times.of(e.last) };
+    for (let start = 0; start < order.length; start += pageSize) {
+      const end = Math.min(order.length, start + pageSize);
+      const page: ReplayFlow[] = new Array(end - start);
+      for (let k = start; k < end; k++) {
+        const i = order[k] as number;
+        if (i < n) page[k - start] = this.decodedFlow(i, times);
+        else {
+          const e = undecoded[i - n] as UndecodedEntry;
+          page[k - start] = { node: e.node, iface: e.iface, src: null, dst: null, proto: null, sport: null, dport: null, encap: e.encap, undecoded: e.undecoded, packets: e.packets, bytes: e.bytes, firstSeen: times.of(e.first), lastSeen: times.of(e.last) };
+        }
       }
+      yield page;
     }
-    return out;
   }
 
   /**

@@ -79,6 +79,8 @@ export interface ReplayResult {
   readonly drops: ExplainedDrop[];
   /** What was decoded: flows over the whole input (CONTRACT.md). */
   readonly flows: ReplayFlow[];
+  /** The same flows a page at a time, never all as objects at once (what `--json` writes). */
+  flowPages(pageSize: number): Iterable<ReplayFlow[]>;
   readonly stats: ReplayStats;
   /** What each node's packets taught (the seam's data), nodes by name. */
   readonly findings: readonly NodeFindings[];
@@ -122,6 +124,9 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     catalog.addFlowRecord(slot, record);
     options.onFlow?.(record);
   };
+  // Without a consumer of the records themselves (--collector), the catalog takes their counters only.
+  const onFlowCounts = (slot: number, packets: number, bytes: number, first: number, last: number): void => catalog.addFlowCounts(slot, packets, bytes, first, last);
+  const flushFlows = (): void => (options.onFlow ? pipeline.flushFlows(onFlow) : pipeline.flushFlowCounts(onFlowCounts));
   const ifnames = options.ifnames ?? new Map<number, string>();
   const inputs = options.inputs.map((spec) => new ReplayInput(spec, registry, ifnames));
   const stitcher = new TunnelStitcher(DEFAULT_STITCHER_CONFIG);
@@ -140,7 +145,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   // The native engine's walk (one input of pcap records) runs the same clock in C on these words.
   const clock = new WalkClock(EXPIRE_STEP_MS, INTERVAL_MS);
   const onInterval = (): void => {
-    pipeline.flushFlows(onFlow);
+    flushFlows();
     takeFindings(clock.watermark, false);
     clock.nextInterval = intervalAfter(clock.watermark);
   };
@@ -189,7 +194,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     for (const i of inputs) if (!i.stream.done) await i.stream.close();
   }
   for (const m of pipeline.matchers) m?.expireAll(nodeEnd(inputs, m.node.name));
-  pipeline.flushFlows(onFlow);
+  flushFlows();
   const watermark = clock.watermark;
   takeFindings(watermark, true);
   const findings = accumulated.finish(pipeline);
@@ -205,6 +210,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       flows ??= catalog.flows();
       return flows;
     },
+    flowPages: (pageSize: number) => (flows ? pagesOf(flows, pageSize) : catalog.flowPages(pageSize)),
     stats,
     findings,
     vanished: result.vanished,
@@ -246,6 +252,10 @@ function before(a: ReplayInput, b: ReplayInput): boolean {
   // One interface split across files: by file, then by order in it.
   if (a.spec.path !== b.spec.path) return a.spec.path < b.spec.path;
   return qa.headSeq() < qb.headSeq();
+}
+
+function* pagesOf<T>(items: readonly T[], pageSize: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += pageSize) yield items.slice(i, i + pageSize);
 }
 
 function intervalAfter(ts: number): number {
