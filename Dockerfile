@@ -10,9 +10,9 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 # The native packet engine's build (node-gyp against this Node's own headers, which the image has):
-# a C compiler, make and python3, and the headers of libpcap and zlib it links with.
+# a C compiler, make and python3, and the headers of libpcap, libbpf and zlib it links with.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends build-essential python3 libpcap-dev zlib1g-dev \
+ && apt-get install -y --no-install-recommends build-essential python3 libpcap-dev libbpf-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json binding.gyp ./
@@ -77,7 +77,7 @@ CMD ["collector", "--listen", "0.0.0.0:7070", "--store", "embedded:/var/lib/path
 # statically), bpftrace (the kernel's drop reasons), iproute2 (`ip route get` for the way back).
 FROM ${NODE_IMAGE} AS node-tools
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpcap0.8 bpftrace iproute2 \
+ && apt-get install -y --no-install-recommends libpcap0.8 libbpf1 bpftrace iproute2 \
  && rm -rf /var/lib/apt/lists/*
 # bpftrace reads the kernel's BTF from this file. Without it, it enumerates the loaded BTF objects
 # through bpf(BPF_BTF_GET_NEXT_ID), which needs CAP_SYS_ADMIN, and then cannot compile the
@@ -97,6 +97,8 @@ COPY --from=build /app/schemas schemas
 # The addon, where agent/native/native-addon.ts looks for it: build/Release beside binding.gyp.
 COPY --from=build /app/binding.gyp ./
 COPY --from=build /app/build/Release/pathwatch_native.node build/Release/pathwatch_native.node
+# The kernel drop monitor's BPF object (built from native/bpf/drop_monitor.bpf.c, committed).
+COPY --from=build /app/native/bpf/drop_monitor.bpf.o native/bpf/drop_monitor.bpf.o
 # The agent's command line loads without chDB, and the addon loads with the image's libpcap (the
 # build fails here if either ever does not).
 RUN test ! -e node_modules/chdb && node bin/pathwatch.js agent --help >/dev/null \

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Builds the native packet engine (binding.gyp) with node-gyp against the running Node's own headers,
 // never a download: npm's `install` step runs it at `npm ci`, and ensure-ready.mjs runs it again when
-// a native source is newer than the addon. Needs a C compiler, make, python3, libpcap-dev and
-// zlib1g-dev (ensure-ready installs them as root); without them it says which is missing, in one line.
+// a native source is newer than the addon. Needs a C compiler, make, python3, libpcap-dev,
+// libbpf-dev and zlib1g-dev (ensure-ready installs them as root); without them it says which is missing, in one line.
 // Usage: node scripts/build-native.mjs [--debug]
 import { spawnSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
@@ -37,7 +37,7 @@ const tools = { cc: 'a C compiler (Debian: build-essential)', make: 'make (Debia
 for (const [cmd, what] of Object.entries(tools)) {
   if (spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status !== 0) fail(`${what} is not installed`);
 }
-for (const [header, pkg] of [['/usr/include/pcap/pcap.h', 'libpcap-dev'], ['/usr/include/zlib.h', 'zlib1g-dev']]) {
+for (const [header, pkg] of [['/usr/include/pcap/pcap.h', 'libpcap-dev'], ['/usr/include/zlib.h', 'zlib1g-dev'], ['/usr/include/bpf/libbpf.h', 'libbpf-dev']]) {
   if (!existsSync(header)) fail(`${header} is missing: install ${pkg}`);
 }
 

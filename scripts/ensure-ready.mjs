@@ -13,7 +13,7 @@ const purpose = process.argv[2] ?? 'test';
 
 /**
  * What `npm ci` needs to build the native packet engine (scripts/build-native.mjs), for every
- * purpose: a C compiler, make and python3 for node-gyp, libpcap and zlib to link with.
+ * purpose: a C compiler, make and python3 for node-gyp, libpcap, libbpf and zlib to link with.
  */
 const NATIVE_BUILD = {
   cc: 'gcc',
@@ -21,6 +21,7 @@ const NATIVE_BUILD = {
   python3: 'python3',
   'pcap-config': 'libpcap-dev',
   '/usr/include/zlib.h': 'zlib1g-dev',
+  '/usr/include/bpf/libbpf.h': 'libbpf-dev',
 };
 
 /** Debian packages per purpose, keyed by a command (or a file) that shows the package is there. */

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import type { NativeDropMonitorExports } from './drop-monitor-native.js';
 import type { NativeEngineExports } from './engine-native.js';
 import type { NativeLiveCaptureExports } from './live-capture-native.js';
 import type { NativePipelineExports } from './pipeline-native.js';
@@ -18,12 +19,12 @@ export interface NativeVersions {
 }
 
 /** The addon's functions, as their TypeScript callers see them (each concern declares its own). */
-export interface NativeAddon extends NativeEngineExports, NativePipelineExports, NativeLiveCaptureExports {
+export interface NativeAddon extends NativeEngineExports, NativePipelineExports, NativeLiveCaptureExports, NativeDropMonitorExports {
   versions(): NativeVersions;
 }
 
 /** The repository (or installed package) root: two levels above this file, in agent/native or dist/agent/native. */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
     if (existsSync(join(dir, 'binding.gyp'))) return dir;

@@ -27,6 +27,7 @@ static napi_value init(napi_env env, napi_value exports) {
   NAPI_CALL(env, register_engine(env, exports));
   NAPI_CALL(env, register_pipeline(env, exports));
   NAPI_CALL(env, register_live_capture(env, exports));
+  NAPI_CALL(env, register_drop_monitor(env, exports));
   return exports;
 }
 

@@ -10,5 +10,7 @@ napi_status register_engine(napi_env env, napi_value exports);
 napi_status register_pipeline(napi_env env, napi_value exports);
 /* native/addon/live_capture_napi.c: live capture through libpcap. */
 napi_status register_live_capture(napi_env env, napi_value exports);
+/* native/addon/drop_monitor_napi.c: the kernel drop monitor (eBPF through libbpf). */
+napi_status register_drop_monitor(napi_env env, napi_value exports);
 
 #endif

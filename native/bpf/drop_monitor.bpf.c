@@ -1,0 +1,80 @@
+/*
+ * The kernel's word on each dropped packet (issue 15): on the skb:kfree_skb tracepoint (BTF-typed,
+ * so the arguments are the kernel's own), the drop reason, the freeing function, the device, its
+ * network namespace and the packet's first bytes from its network header, sent to user space
+ * through a ring buffer (native/kernel/drop_monitor.c reads it in batches).
+ *
+ * CO-RE: the few kernel structures read here are declared with only the fields used, marked
+ * preserve_access_index, so libbpf relocates each field against the running kernel's BTF: one
+ * object for every kernel with BTF. Built by scripts/build-bpf.mjs with clang; the object is
+ * committed beside this file, and a test rebuilds it and compares.
+ */
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "drop_event.h"
+
+struct ns_common {
+  unsigned int inum;
+} __attribute__((preserve_access_index));
+
+struct net {
+  struct ns_common ns;
+} __attribute__((preserve_access_index));
+
+typedef struct {
+  struct net *net;
+} possible_net_t;
+
+struct net_device {
+  int ifindex;
+  possible_net_t nd_net;
+} __attribute__((preserve_access_index));
+
+struct sk_buff {
+  struct net_device *dev;
+  int skb_iif;
+  unsigned int len;
+  __u16 protocol;
+  __u16 network_header;
+  unsigned char *head;
+} __attribute__((preserve_access_index));
+
+/* 4 MiB of events: a burst of about 20,000 drops before user space must have read them. */
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+/* Drops in this namespace only (0: every namespace), and the smallest reason reported. */
+const volatile __u32 only_netns = 0;
+const volatile __u32 min_reason = 0;
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, int reason) {
+  if ((__u32)reason < min_reason) return 0;
+  struct net_device *dev = BPF_CORE_READ(skb, dev);
+  __u32 netns = dev ? BPF_CORE_READ(dev, nd_net.net, ns.inum) : 0;
+  if (only_netns != 0 && netns != only_netns) return 0;
+  struct pw_drop_event *e = bpf_ringbuf_reserve(&events, sizeof *e, 0);
+  if (e == 0) return 0;
+  e->location = (__u64)location;
+  e->reason = (__u32)reason;
+  e->ifindex = dev ? (__u32)BPF_CORE_READ(dev, ifindex) : 0;
+  e->netns = netns;
+  e->iif = (__u32)BPF_CORE_READ(skb, skb_iif);
+  e->len = BPF_CORE_READ(skb, len);
+  e->protocol = BPF_CORE_READ(skb, protocol);
+  unsigned char *head = BPF_CORE_READ(skb, head);
+  __u16 network = BPF_CORE_READ(skb, network_header);
+  // A packet shorter than the copy still has its buffer behind it: the bytes past its end are
+  // whatever the buffer holds, and `len` says where the packet ends.
+  e->copied = bpf_probe_read_kernel(e->bytes, PW_DROP_HEADER_BYTES, head + network) == 0 ? PW_DROP_HEADER_BYTES : 0;
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
