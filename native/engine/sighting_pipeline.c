@@ -12,7 +12,9 @@
 #define SOURCE_LINUX_PACKET_TYPE 2
 #define UNDECODED_MAX 4096u
 
-pw_pipeline *pw_pipeline_create(const pw_pipeline_config *config) {
+pw_pipeline *pw_pipeline_create(const pw_pipeline_config *config) { return pw_pipeline_create_sized(config, PW_FLOW_INITIAL_CAPACITY, PW_FLOW_MAX_FLOWS); }
+
+pw_pipeline *pw_pipeline_create_sized(const pw_pipeline_config *config, uint32_t initial_flows, uint32_t max_flows) {
   const pw_matcher_config *mc = &config->matcher;
   if (mc->open_capacity == 0 || (mc->open_capacity & (mc->open_capacity - 1)) != 0 || mc->sighting_capacity == 0 || mc->open_capacity > (1u << 26) ||
       mc->sighting_capacity > (1u << 26))
@@ -27,7 +29,7 @@ pw_pipeline *pw_pipeline_create(const pw_pipeline_config *config) {
   p->undecoded = malloc(UNDECODED_MAX * sizeof *p->undecoded);
   p->undecoded_iface = malloc(UNDECODED_MAX * sizeof *p->undecoded_iface);
   p->undecoded_max = UNDECODED_MAX;
-  bool flows = pw_flow_table_init(&p->flows, PW_FLOW_INITIAL_CAPACITY, PW_FLOW_MAX_FLOWS);
+  bool flows = pw_flow_table_init(&p->flows, initial_flows, max_flows);
   if (config->packet_bytes_slots > 0) p->has_ring = pw_packet_bytes_ring_init(&p->ring, config->packet_bytes_slots, config->packet_bytes_slot_bytes);
   if (!flows || (config->packet_bytes_slots > 0 && !p->has_ring) || p->iface_packets == NULL || p->iface_bytes == NULL || p->undecoded == NULL ||
       p->undecoded_iface == NULL) {
@@ -95,6 +97,8 @@ typedef struct pending_record {
   pw_decode_status status;
   int64_t iface;
   bool analysed;
+  /* The direction the capture gave, else the Linux packet type's (dir_source says which). */
+  uint32_t dir, dir_source;
   uint64_t fingerprint;
   /* pw_flow_table_prefetch's bucket + 1 (0: none). */
   uint32_t flow_bucket;
@@ -130,12 +134,7 @@ static void run_record(pw_pipeline *p, const uint8_t *data, const uint32_t *r, d
     else stats[PW_S_DECODED]++;
     if (view->ip_version != 0 && known && !analysed) stats[PW_S_NOT_ANALYSED]++;
     else if (view->ip_version != 0 && known) {
-      uint32_t dir = r[PW_REC_DIRECTION];
-      uint32_t dir_source = dir == PW_DIR_UNKNOWN ? 0 : SOURCE_PCAPNG_FLAGS;
-      if (dir == PW_DIR_UNKNOWN && view->linux_packet_type >= 0) {
-        dir = view->linux_packet_type == PACKET_OUTGOING ? PW_DIR_OUT : PW_DIR_IN;
-        dir_source = SOURCE_LINUX_PACKET_TYPE;
-      }
+      uint32_t dir = x->dir, dir_source = x->dir_source;
       uint64_t fp = x->fingerprint;
       double sample = p->config.sample_one_in;
       if (sample > 1 && fmod((double)fp, sample) != 0) stats[PW_S_SAMPLED_OUT]++;
@@ -219,10 +218,14 @@ size_t pw_pipeline_run(pw_pipeline *p, const uint8_t *data, size_t data_length, 
       x->flow_bucket = 0;
       bool sighting = x->status != PW_STATUS_NOT_IP && x->status != PW_STATUS_UNDECODED_TUNNEL && view->ip_version != 0 && x->analysed;
       if (sighting) {
-        uint32_t dir = r[PW_REC_DIRECTION];
-        if (dir == PW_DIR_UNKNOWN && view->linux_packet_type >= 0) dir = view->linux_packet_type == PACKET_OUTGOING ? PW_DIR_OUT : PW_DIR_IN;
+        x->dir = r[PW_REC_DIRECTION];
+        x->dir_source = x->dir == PW_DIR_UNKNOWN ? 0 : SOURCE_PCAPNG_FLAGS;
+        if (x->dir == PW_DIR_UNKNOWN && view->linux_packet_type >= 0) {
+          x->dir = view->linux_packet_type == PACKET_OUTGOING ? PW_DIR_OUT : PW_DIR_IN;
+          x->dir_source = SOURCE_LINUX_PACKET_TYPE;
+        }
         x->fingerprint = pw_fingerprint(view, data);
-        x->flow_bucket = pw_flow_table_prefetch(&p->flows, view, (uint32_t)iface, dir);
+        x->flow_bucket = pw_flow_table_prefetch(&p->flows, view, (uint32_t)iface, x->dir);
         pw_matcher *m = p->matchers[p->registry.iface_node[iface]];
         if (m != NULL) pw_hash_index_prefetch(&m->open.by_fingerprint, x->fingerprint);
       }

@@ -93,6 +93,11 @@ typedef struct pw_pipeline {
 
 /* A pipeline, or NULL (memory, or a bad configuration). */
 pw_pipeline *pw_pipeline_create(const pw_pipeline_config *config);
+/*
+ * The same with a flow table of initial_flows growing to max_flows slots (powers of two, at most
+ * PW_FLOW_MAX_FLOWS): the fuzz targets' tiny tables, which the full-size reservation would dwarf.
+ */
+pw_pipeline *pw_pipeline_create_sized(const pw_pipeline_config *config, uint32_t initial_flows, uint32_t max_flows);
 void pw_pipeline_destroy(pw_pipeline *p);
 
 /* Tells the engine that interface index ifindex of binding b is interface id iface; false when out of bounds. */

@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "engine/pcap_walk.h"
+#include "fuzz/pipeline_reads.h"
 
 #define CONFIG_BYTES 8u
 #define CHUNK_MAX (512u * 1024u)
@@ -51,54 +52,7 @@ static void fail(const char *what, size_t pos) {
   abort();
 }
 
-/* fuzz_pipeline.c's small_pipeline: a flow table of 4 to max_flows slots instead of the full-size one. */
-static pw_pipeline *small_pipeline(const pw_pipeline_config *config, uint32_t max_flows) {
-  pw_pipeline *p = calloc(1, sizeof *p);
-  if (p == NULL) return NULL;
-  p->config = *config;
-  pw_decoder_init(&p->decoder, NULL);
-  pw_view_init(&p->view);
-  p->iface_packets = calloc(PW_MAX_IFACES, sizeof *p->iface_packets);
-  p->iface_bytes = calloc(PW_MAX_IFACES, sizeof *p->iface_bytes);
-  p->undecoded_max = 4096;
-  p->undecoded = malloc(p->undecoded_max * sizeof *p->undecoded);
-  p->undecoded_iface = malloc(p->undecoded_max * sizeof *p->undecoded_iface);
-  if (config->packet_bytes_slots > 0) p->has_ring = pw_packet_bytes_ring_init(&p->ring, config->packet_bytes_slots, config->packet_bytes_slot_bytes);
-  if (!pw_flow_table_init(&p->flows, 4, max_flows) || p->iface_packets == NULL || p->iface_bytes == NULL || p->undecoded == NULL ||
-      p->undecoded_iface == NULL || (config->packet_bytes_slots > 0 && !p->has_ring))
-    abort();
-  return p;
-}
-
 static const uint32_t link_types[8] = {0, 1, 101, 108, 113, 228, 229, 276};
-
-/* What pipelineTake copies out, every byte of it read, then the reset (fuzz_pipeline.c's). */
-static void take_and_reset(pw_pipeline *p) {
-  for (uint32_t n = 0; n < PW_MAX_NODES; n++) {
-    pw_matcher *m = p->matchers[n];
-    if (m == NULL) continue;
-    const pw_candidate_groups *g = &m->groups;
-    double sum = 0;
-    for (uint32_t i = 0; i < g->count; i++) {
-      const pw_group *x = &g->groups[i];
-      sum += x->packets;
-      if (x->has_sample)
-        for (uint32_t k = 0; k < x->sample_length; k++) sum += g->sample_bytes[(size_t)i * g->sample_slot_bytes + k];
-      for (size_t k = 0; k < (size_t)x->path_hops * PW_HOP_WORDS; k++) sum += g->hops.d[(size_t)x->path_at * PW_HOP_WORDS + k];
-    }
-    for (size_t k = 0; k < m->departures.len; k++) sum += m->departures.d[k];
-    for (size_t k = 0; k < m->arrivals.len; k++) sum += m->arrivals.d[k];
-    volatile double sink = sum;
-    (void)sink;
-    pw_matcher_reset_taken(m);
-  }
-}
-
-static void on_flow_record(void *ctx, const pw_flow_table *t, uint32_t slot) {
-  (void)ctx;
-  volatile uint32_t sink = pw_flow_iface(t, slot) ^ pw_flow_chain_id(t, slot);
-  (void)sink;
-}
 
 static uint32_t read_u32(const uint8_t *b, bool little_endian) {
   return little_endian ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24
@@ -294,8 +248,8 @@ static pw_walk_stop walk_chunk(walk_state *s, const uint8_t *chunk, size_t lengt
       continue;
     } else if (stop == PW_WALK_INTERVAL) {
       // replay-runner's onInterval: flush flows, take findings, set the next interval.
-      pw_flow_table_flush(&s->p->flows, on_flow_record, NULL);
-      take_and_reset(s->p);
+      pw_flow_table_flush(&s->p->flows, pw_fuzz_on_flow_record, NULL);
+      pw_fuzz_take_and_reset(s->p);
       s->clock.next_interval = (floor(s->clock.watermark / s->clock.interval_ms) + 1) * s->clock.interval_ms;
     }
   }
@@ -313,7 +267,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
       .packet_bytes_slots = (in[3] & 4) ? 3 : 0,
       .packet_bytes_slot_bytes = 48,
   };
-  pw_pipeline *p = small_pipeline(&c, 4u << ((in[0] >> 2) % 3u));
+  // A flow table of 4 slots growing to 4, 8 or 16: the full-size one would cost more than an input.
+  pw_pipeline *p = pw_pipeline_create_sized(&c, 4, 4u << ((in[0] >> 2) % 3u));
+  if (p == NULL) abort();
   uint32_t nodes = 1 + (in[3] & 3);
   p->registry.node_count = nodes;
   p->registry.iface_count = IFACES;
@@ -396,8 +352,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
   double end = s->clock.watermark > 0 ? s->clock.watermark : 0;
   for (uint32_t k = 0; k < PW_MAX_NODES; k++)
     if (p->matchers[k] != NULL) pw_matcher_expire_all(p->matchers[k], end + 1e6);
-  take_and_reset(p);
-  pw_flow_table_flush(&p->flows, on_flow_record, NULL);
+  pw_fuzz_take_and_reset(p);
+  pw_flow_table_flush(&p->flows, pw_fuzz_on_flow_record, NULL);
   pw_pipeline_destroy(p);
   free(stream);
   return 0;

@@ -16,61 +16,12 @@
 #include <string.h>
 
 #include "engine/sighting_pipeline.h"
+#include "fuzz/pipeline_reads.h"
 
 #define MAX_RECORDS 64u
 #define IFACES 6u
 
-/*
- * pw_pipeline_create's pipeline with a flow table of 4 to max_flows slots from the start:
- * pw_pipeline_create reserves the full-size flow table (PW_FLOW_MAX_FLOWS slots, tens of MiB),
- * which costs more than a whole input here. Freed by pw_pipeline_destroy, like the real one.
- */
-static pw_pipeline *small_pipeline(const pw_pipeline_config *config, uint32_t max_flows) {
-  pw_pipeline *p = calloc(1, sizeof *p);
-  if (p == NULL) return NULL;
-  p->config = *config;
-  pw_decoder_init(&p->decoder, NULL);
-  pw_view_init(&p->view);
-  p->iface_packets = calloc(PW_MAX_IFACES, sizeof *p->iface_packets);
-  p->iface_bytes = calloc(PW_MAX_IFACES, sizeof *p->iface_bytes);
-  p->undecoded_max = 4096;
-  p->undecoded = malloc(p->undecoded_max * sizeof *p->undecoded);
-  p->undecoded_iface = malloc(p->undecoded_max * sizeof *p->undecoded_iface);
-  if (config->packet_bytes_slots > 0) p->has_ring = pw_packet_bytes_ring_init(&p->ring, config->packet_bytes_slots, config->packet_bytes_slot_bytes);
-  if (!pw_flow_table_init(&p->flows, 4, max_flows) || p->iface_packets == NULL || p->iface_bytes == NULL || p->undecoded == NULL ||
-      p->undecoded_iface == NULL || (config->packet_bytes_slots > 0 && !p->has_ring))
-    abort();
-  return p;
-}
-
 static const uint32_t link_types[8] = {0, 1, 101, 108, 113, 228, 229, 276};
-
-static void take_and_reset(pw_pipeline *p) {
-  for (uint32_t n = 0; n < PW_MAX_NODES; n++) {
-    pw_matcher *m = p->matchers[n];
-    if (m == NULL) continue;
-    const pw_candidate_groups *g = &m->groups;
-    double sum = 0;
-    for (uint32_t i = 0; i < g->count; i++) {
-      const pw_group *x = &g->groups[i];
-      sum += x->packets;
-      if (x->has_sample)
-        for (uint32_t k = 0; k < x->sample_length; k++) sum += g->sample_bytes[(size_t)i * g->sample_slot_bytes + k];
-      for (size_t k = 0; k < (size_t)x->path_hops * PW_HOP_WORDS; k++) sum += g->hops.d[(size_t)x->path_at * PW_HOP_WORDS + k];
-    }
-    for (size_t k = 0; k < m->departures.len; k++) sum += m->departures.d[k];
-    for (size_t k = 0; k < m->arrivals.len; k++) sum += m->arrivals.d[k];
-    volatile double sink = sum;
-    (void)sink;
-    pw_matcher_reset_taken(m);
-  }
-}
-
-static void on_record(void *ctx, const pw_flow_table *t, uint32_t slot) {
-  (void)ctx;
-  volatile uint32_t sink = pw_flow_iface(t, slot) ^ pw_flow_chain_id(t, slot);
-  (void)sink;
-}
 
 static void run(pw_pipeline *p, const uint8_t *data, size_t size, uint32_t *meta, const double *ts, size_t n) {
   size_t start = 0;
@@ -100,7 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
       .packet_bytes_slots = (in[3] & 4) ? 3 : 0,
       .packet_bytes_slot_bytes = 48,
   };
-  pw_pipeline *p = small_pipeline(&c, 4u << ((in[0] >> 2) % 3u));
+  // A flow table of 4 slots growing to 4, 8 or 16: the full-size one would cost more than an input.
+  pw_pipeline *p = pw_pipeline_create_sized(&c, 4, 4u << ((in[0] >> 2) % 3u));
+  if (p == NULL) abort();
   uint32_t nodes = 1 + (in[3] & 3);
   p->registry.node_count = nodes;
   p->registry.iface_count = IFACES;
@@ -137,8 +90,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
       run(p, data, left, meta, ts, n);
       for (uint32_t k = 0; k < PW_MAX_NODES; k++)
         if (p->matchers[k] != NULL) pw_matcher_expire(p->matchers[k], now);
-      if (step & 2) take_and_reset(p);
-      if (step & 4) pw_flow_table_flush(&p->flows, on_record, NULL);
+      if (step & 2) pw_fuzz_take_and_reset(p);
+      if (step & 4) pw_flow_table_flush(&p->flows, pw_fuzz_on_flow_record, NULL);
       // The next block starts at the next record.
       data += at;
       left -= at;
@@ -149,8 +102,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
   run(p, data, left, meta, ts, n);
   for (uint32_t k = 0; k < PW_MAX_NODES; k++)
     if (p->matchers[k] != NULL) pw_matcher_expire_all(p->matchers[k], now + 1e6);
-  take_and_reset(p);
-  pw_flow_table_flush(&p->flows, on_record, NULL);
+  pw_fuzz_take_and_reset(p);
+  pw_flow_table_flush(&p->flows, pw_fuzz_on_flow_record, NULL);
   pw_pipeline_destroy(p);
   return 0;
 }

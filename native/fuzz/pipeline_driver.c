@@ -226,12 +226,10 @@ int main(int argc, char **argv) {
         .packet_bytes_slot_bytes = 16 + pw_fuzz_below(113),
     };
     if (plain) c.sample_one_in = 0;
-    pw_pipeline *p = pw_pipeline_create(&c);
-    if (p == NULL) fail("pw_pipeline_create refused a valid configuration");
     // A flow table of a few slots, growing from 4 to at most 16.
-    pw_flow_table_destroy(&p->flows);
     uint32_t max_log = plain ? 4 : 2 + pw_fuzz_below(3);
-    if (!pw_flow_table_init(&p->flows, plain ? 4 : pow2_between(2, max_log), 1u << max_log)) fail("pw_flow_table_init refused a small table");
+    pw_pipeline *p = pw_pipeline_create_sized(&c, plain ? 4 : pow2_between(2, max_log), 1u << max_log);
+    if (p == NULL) fail("pw_pipeline_create_sized refused a valid configuration");
     round_state s = {.p = p, .nodes = plain ? 2 : 1 + pw_fuzz_below(MAX_NODES), .ifaces = plain ? 6 : 3 + pw_fuzz_below(MAX_IFACES - 2)};
     p->registry.node_count = s.nodes;
     p->registry.iface_count = s.ifaces;
