@@ -1,7 +1,7 @@
 # pathwatch images. One build stage (TypeScript -> dist/), three final targets:
 #
 #   docker build --target collector -t pathwatch:collector .   # pathwatch collector, with chDB; runs as `node`
-#   docker build --target agent     -t pathwatch:agent .       # pathwatch agent: the native addon (libpcap), bpftrace, iproute2; no chDB
+#   docker build --target agent     -t pathwatch:agent .       # pathwatch agent: the native addon (libpcap, libbpf), iproute2; no chDB
 #   docker build --target watch     -t pathwatch:watch .       # pathwatch watch on one host (no collector)
 #
 # Every image's entry point is the pathwatch command line; its CMD names the command.
@@ -73,21 +73,20 @@ ENTRYPOINT ["node", "/app/bin/pathwatch.js"]
 CMD ["collector", "--listen", "0.0.0.0:7070", "--store", "embedded:/var/lib/pathwatch/data", \
      "--token-file", "/run/secrets/ingest_token", "--read-token-file", "/run/secrets/read_token"]
 
-# What the live commands run: libpcap's runtime (the addon captures through it; zlib is linked in
-# statically), bpftrace (the kernel's drop reasons), iproute2 (`ip route get` for the way back).
+# What the live commands run: the addon's shared libraries, libpcap (the capture) and libbpf (it
+# loads the kernel drop monitor's BPF program into the agent's own process; zlib is linked in
+# statically), and iproute2 (`ip route get` for the way back). Nothing runs beside the agent.
 FROM ${NODE_IMAGE} AS node-tools
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpcap0.8 libbpf1 bpftrace iproute2 \
+ && apt-get install -y --no-install-recommends libpcap0.8 libbpf1 iproute2 \
  && rm -rf /var/lib/apt/lists/*
-# bpftrace reads the kernel's BTF from this file. Without it, it enumerates the loaded BTF objects
-# through bpf(BPF_BTF_GET_NEXT_ID), which needs CAP_SYS_ADMIN, and then cannot compile the
-# tracepoint's arguments: with it, CAP_BPF and CAP_PERFMON are enough.
-ENV BPFTRACE_BTF=/sys/kernel/btf/vmlinux
 ENV NODE_ENV=production
 WORKDIR /app
 
-# Runs as root with a bounded set of capabilities (docker-compose.yml, deploy/kubernetes/): bpftrace
-# refuses to run as any other user; the capture itself needs CAP_NET_RAW and CAP_NET_ADMIN.
+# Runs as root with a bounded set of capabilities (docker-compose.yml, deploy/kubernetes/): tracefs,
+# where the drop reasons' numbers are read, is root's alone, and container runtimes give added
+# capabilities to another user only through file capabilities. The capture needs CAP_NET_RAW and
+# CAP_NET_ADMIN, the drop monitor CAP_BPF and CAP_PERFMON.
 FROM node-tools AS agent
 COPY --from=agent-deps /app/package.json ./
 COPY --from=agent-deps /app/node_modules node_modules
@@ -99,8 +98,8 @@ COPY --from=build /app/binding.gyp ./
 COPY --from=build /app/build/Release/pathwatch_native.node build/Release/pathwatch_native.node
 # The kernel drop monitor's BPF object (built from native/bpf/drop_monitor.bpf.c, committed).
 COPY --from=build /app/native/bpf/drop_monitor.bpf.o native/bpf/drop_monitor.bpf.o
-# The agent's command line loads without chDB, and the addon loads with the image's libpcap (the
-# build fails here if either ever does not).
+# The agent's command line loads without chDB, and the addon loads with the image's libpcap and
+# libbpf (the build fails here if either ever does not).
 RUN test ! -e node_modules/chdb && node bin/pathwatch.js agent --help >/dev/null \
  && node -e "import('./dist/agent/native/native-addon.js').then((m) => console.log(m.nativeAddon().versions().libpcap))" \
  && mkdir -p /var/lib/pathwatch/spool

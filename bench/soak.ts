@@ -15,10 +15,10 @@
  *    the pod and the pod to the client, ICMP and TCP, whose packets n2's strict rp_filter drops.
  *
  * Every --sample-every seconds (default 10) it reads VmRSS (/proc/PID/status) and the number of open
- * file descriptors (/proc/PID/fd) of the collector (this process), of each agent's node process and of
- * each agent's helpers (tcpdump, bpftrace: its descendants). The traffic probes run in a separate
- * process (this script forked with --traffic-worker), so that their short-lived stdio does not show
- * up among the collector's descriptors.
+ * file descriptors (/proc/PID/fd) of the collector (this process) and of each agent's node process,
+ * which is the whole agent (its capture and kernel drop monitor run inside it). The traffic probes
+ * run in a separate process (this script forked with --traffic-worker), so that their short-lived
+ * stdio does not show up among the collector's descriptors.
  *
  * At the end it reports, prints a table and writes JSON (default bench/out/soak.json):
  *  - false drop events: any drop event that is not at n2, on the tunnel, between the asymmetric pod and
@@ -255,12 +255,12 @@ function jsMemory(m: { heapUsed?: unknown; heapTotal?: unknown; external?: unkno
 
 interface Tracked {
   readonly name: string;
-  /** The processes measured together (helpers: every descendant of the agent). */
+  /** The processes measured together. */
   readonly pids: () => number[];
   /** process.memoryUsage(), for node processes. */
   readonly js: () => JsMemory | null;
   readonly samples: Sample[];
-  /** Pids seen over the run (helpers restart under a new pid when the agent restarts them). */
+  /** Pids seen over the run. */
   readonly seenPids: Set<number>;
 }
 
@@ -557,10 +557,7 @@ export async function runSoak(o: SoakOptions, log: (line: string) => void, signa
     }
     const tracked: Tracked[] = [
       { name: 'collector', pids: () => [process.pid], js: () => jsMemory(process.memoryUsage()), samples: [], seenPids: new Set() },
-      ...agents.flatMap((a): Tracked[] => [
-        { name: `agent ${a.node}`, pids: () => [a.pid as number], js: () => jsFromProbe(join(work, `heap-${a.node}.json`)), samples: [], seenPids: new Set() },
-        { name: `agent ${a.node} helpers`, pids: () => descendants(a.pid as number), js: () => null, samples: [], seenPids: new Set() },
-      ]),
+      ...agents.map((a): Tracked => ({ name: `agent ${a.node}`, pids: () => [a.pid as number], js: () => jsFromProbe(join(work, `heap-${a.node}.json`)), samples: [], seenPids: new Set() })),
     ];
     log(`collector in this process (pid ${process.pid}), agents ${agents.map((a) => `${a.node} pid ${a.pid}`).join(', ')}; ${o.minutes} min of traffic, a burst every ${o.burstEverySec} s`);
 
@@ -648,7 +645,6 @@ export async function runSoak(o: SoakOptions, log: (line: string) => void, signa
     const agentsExitedEarly = agents.filter((a) => a.exitCode !== undefined).map((a) => `${a.node}: exit ${a.exitCode}`);
     const warmupSec = o.warmupMinutes * 60;
     const processes = tracked.map((p) => figures(p, warmupSec));
-    const main = processes.filter((p) => !p.name.endsWith('helpers'));
     const report: SoakReport = {
       options: o,
       startedAt: new Date(started).toISOString(),
@@ -661,7 +657,7 @@ export async function runSoak(o: SoakOptions, log: (line: string) => void, signa
       goals: {
         noFalseDrops: falseDrops.length === 0,
         allBurstsFound: bursts.length > 0 && bursts.every((b) => b.foundAfterSec !== undefined),
-        memoryFlat: main.every((p) => p.rssGrowthPct !== null && p.rssGrowthPct < MEMORY_GROWTH_GOAL_PCT),
+        memoryFlat: processes.every((p) => p.rssGrowthPct !== null && p.rssGrowthPct < MEMORY_GROWTH_GOAL_PCT),
         noFdGrowth: processes.every((p) => p.fdGrowth !== null && p.fdGrowth <= 0),
         agentsKeptRunning: agentsExitedEarly.length === 0,
       },

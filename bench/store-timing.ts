@@ -151,8 +151,9 @@ function drops(count: number, nodePrefix: string): StoredDrop[] {
       lastSeen: new Date(lastSeenMs).toISOString(),
       verdict: 'reverse-path',
       confidence: 'confirmed',
-      evidence: [{ kind: 'ebpf-drop-reason', detail: 'IP_RPFILTER x5 on tunl0' }],
+      evidence: [{ kind: 'ebpf-drop-reason', detail: 'IP_RPFILTER x5 on tunl0 (5 of 5 packet(s) matched by fingerprint)' }],
       remedy: 'sysctl -w net.ipv4.conf.tunl0.rp_filter=2',
+      kernel: { reason: 'IP_RPFILTER', packets: 5 },
     };
     const path = [{
       node: key.node, iface: 'tunl0', role: 'tunnel', direction: 'in' as const, tsMs: lastSeenMs, encap: 'ipip',

@@ -19,7 +19,8 @@ export const AGENT_USAGE = `Usage: pathwatch agent --collector URL... [--node NA
                        [--ca-file F] [--spool-dir DIR] [--spool-max-mb N] [--window MS]
 
 Watches this node (every interface, libpcap on any; the kernel's drop reasons through eBPF) and
-ships flow records, vanished packets with their evidence, and kernel drop events to collectors.
+ships flow records, vanished packets with their evidence (the kernel's drop of each packet,
+matched by fingerprint) and the node's kernel drop counts to collectors.
 
   --collector URL    http://host:port, https://host:port or unix:/path/to/socket (repeatable: each
                      packet's records go to the collector its fingerprint chooses)

@@ -72,7 +72,7 @@ export async function startCommand(argv: string[]): Promise<number> {
   log(`open ${url}  (collector and UI on 127.0.0.1, store in ${join(data, 'store')})`);
   if (!privileged) {
     log('not watching this host: the agent needs root. Run `sudo npm start`, or the agent alone as root');
-    log(`  (it captures with CAP_NET_RAW and CAP_NET_ADMIN; bpftrace runs only as root): sudo npx pathwatch agent --collector http://${collector.addresses[0]}`);
+    log(`  (it captures with CAP_NET_RAW and CAP_NET_ADMIN, and reads the kernel's drop reasons with CAP_BPF and CAP_PERFMON): sudo npx pathwatch agent --collector http://${collector.addresses[0]}`);
   }
   let stopping = false;
   await new Promise<void>((done) => {

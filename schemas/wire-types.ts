@@ -162,6 +162,8 @@ export interface WireKernelEvidence {
   rp_filter_counter_delta: number;
   route_back_iface: string;
   route_check_error: string;
+  /** map<string, string>: drop reason name -> where the kernel freed the packets (symbol+offset). */
+  drop_locations: Record<string, string>;
 }
 
 export interface WireKernelDrop {
@@ -196,6 +198,8 @@ export interface WireCaptureHealth {
   ebpf_monitor: boolean;
   ebpf_unavailable_reason: string;
   truncated_unjudged: number;
+  /** Drop events the monitor's ring buffer had no room for (running total). */
+  ebpf_events_lost: number;
 }
 
 export interface WireLossReport {
@@ -209,6 +213,17 @@ export interface WireNodeStatus {
   /** The node's own addresses. */
   addresses: string[];
   agent_version: string;
+  /** The kernel's drops since the agent started, per reason and interface. */
+  kernel_drops: WireKernelDropTally[];
+}
+
+export interface WireKernelDropTally {
+  reason: string;
+  /** '' when the kernel named no device. */
+  iface: string;
+  drops: number;
+  /** Of those, matched by fingerprint to packets of a vanished group on that interface. */
+  matched: number;
 }
 
 export interface WireInterfaceStatus {

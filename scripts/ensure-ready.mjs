@@ -34,7 +34,11 @@ const SYSTEM_TOOLS = {
     ip: 'iproute2',
     python3: 'python3',
     protoc: 'protobuf-compiler',
-    bpftrace: 'bpftrace',
+    // Runs a child without some of root's capabilities (test/agent/capture/live-capture.test.ts).
+    capsh: 'libcap2-bin',
+    // The kernel's list of BPF programs and links: the tests that check the drop monitor was detached
+    // (test/agent/live/live-node-startup.test.ts).
+    bpftool: 'bpftool',
     'docker-compose': 'docker-compose',
     // The collector's TLS tests make their certificate with it (test/collector/api/tls.test.ts).
     openssl: 'openssl',
@@ -47,7 +51,8 @@ const SYSTEM_TOOLS = {
     '/usr/lib/clang/14/lib/linux/libclang_rt.fuzzer-x86_64.a': 'libclang-rt-dev',
   },
   bench: { ...NATIVE_BUILD, tcpdump: 'tcpdump', tshark: 'tshark' },
-  start: { ...NATIVE_BUILD, bpftrace: 'bpftrace' },
+  // The addon's build alone: its drop monitor loads through libbpf, which the build brings (no bpftrace).
+  start: { ...NATIVE_BUILD },
 };
 
 function say(msg) {

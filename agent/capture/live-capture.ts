@@ -115,7 +115,7 @@ export function startLiveCapture(options: LiveCaptureOptions = {}): LiveCapture 
   const blocks = Array.from({ length: BLOCKS }, () => new ArrayBuffer(blockBytes));
 
   const readiness = deferred();
-  // The caller may be busy starting something else (bpftrace) when the capture fails: a rejection
+  // The caller may be busy starting something else when the capture fails: a rejection
   // it awaits later must not count as unhandled (which ends the process with a stack trace).
   readiness.promise.catch(() => {});
   const ended = deferred<LiveCaptureCounters>();

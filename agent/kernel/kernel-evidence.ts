@@ -1,5 +1,6 @@
 /**
- * The node's kernel on a group of vanished packets: drop reasons the eBPF monitor saw for them, the
+ * The node's kernel on a group of vanished packets, beside the drop events the engine matched to its
+ * packets by fingerprint (those come with the candidate, native/engine/kernel_drops.h): the
  * reverse-path filter in effect on their arrival interface, how much TcpExtIPReversePathFilter grew
  * while they vanished, the interface the route back to their source leaves by, and whether the
  * kernel would route them at all (`ip route get ... iif`). Route answers are asked once per
@@ -7,36 +8,21 @@
  */
 import type { VanishCandidate } from '../../core/findings/node-findings.js';
 import type { KernelEvidence } from '../../core/findings/kernel-evidence.js';
-import type { KernelDrop } from './drop-monitor.js';
 
 export type { KernelEvidence };
 import { readNetstat } from './netstat-counters.js';
 import { readRpFilter } from './rp-filter.js';
 import { checkIngressRoute, routeInterface } from './route-check.js';
 
-
-/** Drops are matched to a group within this margin around its first and last packet. */
+/** The counter's growth is read over the group's time and this margin around it. */
 const MATCH_MARGIN_MS = 1000;
-const MAX_DROPS = 100_000;
 const MAX_SAMPLES = 4096;
 
 export class KernelEvidenceCollector {
-  private readonly drops: KernelDrop[] = [];
   private readonly samples: { ts: number; rpf: number }[] = [];
   private readonly routes = new Map<string, { back: string | undefined; check: string | null }>();
   /** Whether the eBPF monitor runs (drop reasons are then authoritative). */
   monitoring = false;
-  /**
-   * The kernel's index of an interface (set by the live node). Drops are matched to a group only
-   * where the kernel dropped them on the group's interface: while a tunnel is down, packets that
-   * vanish on the uplink must not borrow the tunnel's rp_filter drops of the same addresses.
-   */
-  interfaceIndex: (name: string) => number | undefined = () => undefined;
-
-  addDrop(d: KernelDrop): void {
-    if (this.drops.length >= MAX_DROPS) this.drops.splice(0, MAX_DROPS / 2);
-    this.drops.push(d);
-  }
 
   /** Samples the netstat counters; call periodically (every tick). */
   sampleCounters(now = Date.now()): void {
@@ -55,24 +41,15 @@ export class KernelEvidenceCollector {
     this.routes.set(key, { back, check });
   }
 
+  /** The configuration and counters around the group (its matched drop reasons come with it). */
   evidenceFor(group: Pick<VanishCandidate, 'identity' | 'iface' | 'firstSeen' | 'lastSeen'>): KernelEvidence {
     const id = group.identity;
     const from = group.firstSeen - MATCH_MARGIN_MS;
     const to = group.lastSeen + MATCH_MARGIN_MS;
-    const reasons: Record<string, number> = {};
-    const portsMatter = id.sport !== null;
-    const ifindex = this.interfaceIndex(group.iface);
-    for (const d of this.drops) {
-      if (d.ts < from || d.ts > to || d.src !== id.src || d.dst !== id.dst || d.proto !== id.proto) continue;
-      if (ifindex !== undefined && d.ifindex > 0 && d.ifindex !== ifindex) continue;
-      if (portsMatter && (d.sport !== id.sport || d.dport !== id.dport)) continue;
-      reasons[d.reason] = (reasons[d.reason] ?? 0) + 1;
-    }
     const rp = id.ipVersion === 4 ? readRpFilter(group.iface) : undefined;
     const route = this.routes.get(`${id.src}|${id.dst}|${group.iface}`);
     const delta = this.counterDelta(from, to);
     return {
-      ...(Object.keys(reasons).length > 0 ? { dropReasons: reasons } : {}),
       ...(rp ? { rpFilter: rp } : {}),
       ...(delta !== undefined ? { rpFilterCounterDelta: delta } : {}),
       ...(route?.back ? { routeBackIface: route.back } : {}),

@@ -56,6 +56,23 @@ export function createAgentMetrics(sources: AgentMetricsSources): Registry {
   });
   counter('pathwatch_agent_vanish_candidate_packets_total', 'Packets that arrived and were not seen leaving (sent to the collector to judge).', () => live()?.totals.vanishCandidates ?? 0);
   gauge('pathwatch_agent_ebpf_monitor_up', '1 when the eBPF drop-reason monitor runs.', () => (live()?.kernel.monitoring ? 1 : 0));
+  counter('pathwatch_agent_ebpf_events_lost_total', "Kernel drop events the monitor's ring buffer had no room for.", () => live()?.kernelEventsLost ?? 0);
+  // Per reason and device: the interfaces are the node's own (bounded, KernelDropTallies), never addresses.
+  for (const [name, help, field] of [
+    ['pathwatch_agent_kernel_drops_total', 'Packets the kernel dropped (skb:kfree_skb with a reason), whether or not a capture saw them.', 'drops'],
+    ['pathwatch_agent_kernel_drops_matched_total', 'Of those, packets matched by fingerprint to a vanished group.', 'matched'],
+  ] as const) {
+    new Counter({
+      name,
+      help,
+      labelNames: ['reason', 'iface'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const t of live()?.kernelDropTallies() ?? []) if (t[field] > 0) this.inc({ reason: t.reason, iface: t.iface }, t[field]);
+      },
+    });
+  }
   const ship = () => sources.shipper.stats;
   counter('pathwatch_agent_batches_sent_total', 'Batches delivered to a collector.', () => ship().sent);
   counter('pathwatch_agent_batch_retries_total', 'Delivery attempts that failed and were scheduled again.', () => ship().retried);

@@ -14,11 +14,11 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import type { LiveCaptureOptions } from '../capture/live-capture.js';
-import { wireCandidate, wireCaptureLoss, wireCounters, wireFlow, wireKernelDrop, wireKnowledge, wireTunnelHops } from '../ship/batch-builder.js';
+import { wireCandidate, wireCaptureLoss, wireCounters, wireFlow, wireKnowledge, wireTunnelHops } from '../ship/batch-builder.js';
 import { BatchShipper, type ShipperStats } from '../ship/shipper.js';
 import { wireBatch } from '../../schemas/wire-batch.js';
 import { encodeBatch } from '../../schemas/wire-codec.js';
-import type { WireBatch, WireFlowRecord, WireKernelDrop, WireNodeStatus } from '../../schemas/wire-types.js';
+import type { WireBatch, WireFlowRecord, WireNodeStatus } from '../../schemas/wire-types.js';
 import { interfaceAddresses } from '../capture/interface-addresses.js';
 import { PATHWATCH_VERSION } from '../util/version.js';
 import { addCounters, emptyCounters, type CaptureLossSpan, type TunnelArrival, type TunnelDeparture } from '../../core/findings/node-findings.js';
@@ -61,8 +61,6 @@ export interface AgentSummary {
   readonly shipper: ShipperStats;
 }
 
-/** At most this many kernel drop events per batch (the rest are counted, not sent one by one). */
-const MAX_DROPS_PER_BATCH = 10_000;
 
 /** A stable id for this machine: /etc/machine-id where there is one, else the host name. */
 export function agentId(node: string): string {
@@ -91,8 +89,6 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
   let sequence = 0;
   let batches = 0;
   let flows: WireFlowRecord[] = [];
-  let drops: WireKernelDrop[] = [];
-  let droppedKernelEvents = 0;
   let candidatesShipped = 0;
   // What the next flow batch carries besides flows: gathered from each tick's findings.
   let departures: TunnelDeparture[] = [];
@@ -122,6 +118,7 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
           ebpf_monitor: live?.kernel.monitoring ?? false,
           ebpf_unavailable_reason: live?.ebpfUnavailable ?? '',
           truncated_unjudged: live?.totals.truncatedUnjudged ?? 0,
+          ebpf_events_lost: live?.kernelEventsLost ?? 0,
         },
         loss,
         covers_all_interfaces: coversAll,
@@ -145,13 +142,13 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
       bytes: bytes?.[i.id] ?? 0,
     }));
     const addresses = [...new Set([...interfaceAddresses().values()].flat())];
-    return { interfaces, addresses, agent_version: PATHWATCH_VERSION };
+    return { interfaces, addresses, agent_version: PATHWATCH_VERSION, kernel_drops: live?.kernelDropTallies() ?? [] };
   };
   const shipFlows = (): void => {
     send(
       batch({
         flows,
-        kernel_drops: drops,
+        kernel_drops: [],
         cross_node: wireTunnelHops(departures, arrivals),
         counters: wireCounters(counters),
         capture_loss: wireCaptureLoss(newLoss),
@@ -161,7 +158,6 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
       }),
     );
     flows = [];
-    drops = [];
     departures = [];
     arrivals = [];
     counters = emptyCounters();
@@ -192,10 +188,6 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
       onFlows: (records) => {
         for (const r of records) flows.push(wireFlow(r));
       },
-      onKernelDrop: (d) => {
-        if (drops.length < MAX_DROPS_PER_BATCH) drops.push(wireKernelDrop(d));
-        else droppedKernelEvents++;
-      },
       onTick: async (node) => {
         const f = await node.takeFindings();
         coversAll = f.coversAllInterfaces;
@@ -218,13 +210,12 @@ export async function runAgent(options: AgentOptions, signal: AbortSignal): Prom
           newLoss.push(span);
           lossSentUntil = span.until;
         }
-        if (drops.length >= MAX_DROPS_PER_BATCH || Date.now() - lastFlowBatchAt >= flowIntervalMs) shipFlows();
+        if (Date.now() - lastFlowBatchAt >= flowIntervalMs) shipFlows();
       },
     });
     await live.run(signal);
   } finally {
     if (capturing) shipFlows();
-    if (droppedKernelEvents > 0) options.log(`${droppedKernelEvents} kernel drop events beyond ${MAX_DROPS_PER_BATCH} per batch were not sent one by one`);
     if (droppedTunnelHops > 0) options.log(`${droppedTunnelHops} tunnel hops beyond ${MAX_TUNNEL_HOPS_PER_BATCH} per batch were not sent for stitching`);
     await shipper.stop({ flushMs: 3000 });
     metricsServer?.close();

@@ -18,8 +18,12 @@ import { InterfaceRegistry } from '../flow/interface-registry.js';
 import { addCounters, emptyCounters, type NodeCounters, type NodeFindings } from '../../core/findings/node-findings.js';
 import { DEFAULT_HOP_MATCHER_CONFIG, DEFAULT_PACKET_BYTES_CONFIG, type CaptureBinding } from '../native/pipeline-config.js';
 import { NativeSightingPipeline } from '../native/native-sighting-pipeline.js';
-import { startDropMonitor, type DropMonitor, type KernelDrop } from '../kernel/drop-monitor.js';
+import { DropMonitorUnavailable, isGenericDropReason, startDropMonitor, type DropMonitor } from '../kernel/drop-monitor.js';
+import { KernelDropTallies } from '../kernel/kernel-drop-tallies.js';
 import { KernelEvidenceCollector } from '../kernel/kernel-evidence.js';
+import { KernelSymbols } from '../kernel/kallsyms.js';
+import type { KernelDropNaming } from '../native/node-findings-native.js';
+import type { VanishCandidate } from '../../core/findings/node-findings.js';
 import { CaptureLossTracker } from './capture-loss.js';
 
 export interface LiveNodeOptions {
@@ -40,7 +44,6 @@ export interface LiveNodeOptions {
   /** Something the user should know once (the eBPF monitor could not start, and why). */
   readonly onNotice?: (message: string) => void;
   readonly onFlows?: (records: FlowRecord[]) => void;
-  readonly onKernelDrop?: (drop: KernelDrop) => void;
   /** After each tick's judging and kernel questions; awaited, ticks never overlap. */
   readonly onTick?: (node: LiveNode) => void | Promise<void>;
 }
@@ -50,6 +53,11 @@ export type CaptureCounters = LiveCaptureCounters;
 /** Packets take a moment from the kernel to the pipeline (the ring's read timeout, a block's wait): evaluate only what is older than this. */
 const DELIVERY_SLACK_MS = 1000;
 const TICK_MS = 500;
+/**
+ * The drop monitor's ring is read this often (and at every tick, before packets are evaluated): its
+ * 4 MiB hold about 26,000 events, so it keeps up with some 250,000 drops a second.
+ */
+const DROP_POLL_MS = 100;
 /** New pod veths are named (and the node's addresses re-read) within this long. */
 const INTERFACE_REFRESH_MS = 2000;
 /** Capture loss spans carried with findings: those of the last ten minutes (the judge looks around each candidate). */
@@ -64,6 +72,13 @@ export class LiveNode {
   readonly kernel = new KernelEvidenceCollector();
   /** Why the eBPF drop monitor is not running, if it is not. */
   ebpfUnavailable: string | undefined;
+  /** The kernel's drops per reason and device, matched to vanished packets or not. */
+  readonly kernelDrops = new KernelDropTallies();
+  private monitor: DropMonitor | undefined;
+  private kernelNaming: KernelDropNaming | undefined;
+  private readonly symbols = new KernelSymbols();
+  /** Interface names by the kernel's index, as last read (the capture's binding keeps it current). */
+  private ifnameByIndex: ReadonlyMap<number, string> = new Map();
   /** The capture's own counters over time: loss there turns a gap into "unknown". */
   private readonly captureLoss = new CaptureLossTracker();
   private lastTs = -Infinity;
@@ -85,6 +100,60 @@ export class LiveNode {
     });
   }
 
+  /** Drop events the monitor's ring had no room for (read too slowly), since the start. */
+  get kernelEventsLost(): number {
+    return this.monitor?.lost ?? 0;
+  }
+
+  /** The kernel's drops so far, per reason and interface name. */
+  kernelDropTallies(): ReturnType<KernelDropTallies['list']> {
+    if (this.monitor && this.kernel.monitoring) this.kernelDrops.setCounted(this.monitor.counts());
+    const names = this.monitor?.reasonNames;
+    return this.kernelDrops.list((code) => names?.get(code) ?? `REASON_${code}`, (ifindex) => this.ifnameByIndex.get(ifindex));
+  }
+
+  /** Hands the kernel's waiting drop events to the engine (by fingerprint) and the tallies. */
+  private drainKernelDrops(): void {
+    const monitor = this.monitor;
+    if (!monitor) return;
+    const matcher = this.pipeline.matcher(this.registry.node(this.options.node).index);
+    const now = Date.now();
+    monitor.drain((events, count) => {
+      matcher.addKernelDrops(events.batch, count, events.eventBytes, now);
+      for (let i = 0; i < count; i++) this.kernelDrops.count(events.reasonAt(i), events.ifindexAt(i));
+    });
+  }
+
+  /** Starts the drop monitor; when it cannot run, says why once. */
+  private startKernelMonitor(): void {
+    try {
+      const monitor = startDropMonitor();
+      this.monitor = monitor;
+      this.kernelNaming = { reasonName: (code) => monitor.reasonNames.get(code) ?? `REASON_${code}`, isGeneric: isGenericDropReason };
+      this.kernel.monitoring = true;
+    } catch (e) {
+      if (!(e instanceof DropMonitorUnavailable)) throw e;
+      this.ebpfUnavailable = e.message;
+      this.options.onNotice?.(`kernel drop reasons unavailable (${e.message}); verdicts rest on rp_filter, counters and routes`);
+    }
+  }
+
+  private stopKernelMonitor(): void {
+    // The kernel's own counts go with the program: keep their last totals for the final status.
+    if (this.monitor && this.kernel.monitoring) this.kernelDrops.setCounted(this.monitor.counts());
+    this.monitor?.stop();
+    this.kernel.monitoring = false;
+  }
+
+  /** Names where the kernel freed packets of generic reasons (the engine gives addresses). */
+  private async withKernelLocations(c: VanishCandidate): Promise<VanishCandidate> {
+    const locations = c.kernel?.dropLocations;
+    if (!c.kernel || !locations) return c;
+    const named = await this.symbols.resolve(Object.values(locations));
+    const dropLocations = Object.fromEntries(Object.entries(locations).map(([reason, at]) => [reason, named.get(at) ?? at]));
+    return { ...c, kernel: { ...c.kernel, dropLocations } };
+  }
+
   /** The latest capture counters (received by the filter, dropped by the kernel before we saw them). */
   get captureCounters(): { received: number; dropped: number } {
     return this.captureLoss.latest;
@@ -97,12 +166,18 @@ export class LiveNode {
    */
   async takeFindings(): Promise<NodeFindings> {
     const node = this.registry.node(this.options.node);
-    const f = this.pipeline.matcher(node.index).takeFindings(this.coveredUntil);
+    const f = this.pipeline.matcher(node.index).takeFindings(this.coveredUntil, this.kernelNaming);
     addCounters(this.totals, f.counters);
     let candidates = f.candidates;
     if (this.options.kernelEvidence !== false && candidates.length > 0) {
-      for (const c of candidates) await this.kernel.prepare(c);
-      candidates = candidates.map((c) => ({ ...c, kernel: this.kernel.evidenceFor(c) }));
+      const out: VanishCandidate[] = [];
+      for (const c of candidates) {
+        await this.kernel.prepare(c);
+        for (const [reason, packets] of Object.entries(c.kernel?.dropReasons ?? {})) this.kernelDrops.matched(reason, c.iface, packets);
+        const located = await this.withKernelLocations(c);
+        out.push({ ...located, kernel: { ...located.kernel, ...this.kernel.evidenceFor(c) } });
+      }
+      candidates = out;
     }
     return { ...f, candidates, captureLoss: this.captureLoss.spansSince(Date.now() - CAPTURE_LOSS_LOOKBACK_MS) };
   }
@@ -119,10 +194,7 @@ export class LiveNode {
     const node = this.registry.node(options.node);
     const binding: CaptureBinding = { node: options.node, ifaceByCaptureInterface: [], ifnameByIndex: readInterfaceIndexes(), ifaceByIfindex: new Int32Array(0) };
     const operStates = new Map<string, string>();
-    this.kernel.interfaceIndex = (name) => {
-      for (const [index, n] of binding.ifnameByIndex) if (n === name) return index;
-      return undefined;
-    };
+    this.ifnameByIndex = binding.ifnameByIndex;
     interfaceChanges(new Map(), binding.ifnameByIndex, operStates);
     const sink: CaptureSink = {
       onInterface: (ci: CaptureInterface) => {
@@ -158,22 +230,20 @@ export class LiveNode {
     };
     learnOwnAddresses();
     const useKernel = options.kernelEvidence !== false;
-    // Started in this order: the drop monitor (bpftrace), the capture (the addon's capture thread)
-    // and its stream, the tick timer. Whatever fails on the way (the capture cannot start, the
-    // stream breaks, a callback throws), everything already started is stopped before the error
-    // goes on: no child or capture thread outlives run().
-    const started: { monitor?: DropMonitor; capture?: LiveCapture; stream?: CaptureStream; timer?: ReturnType<typeof setInterval> } = {};
+    // Started in this order: the drop monitor (in process, attached before the capture so that no
+    // captured packet's drop goes unseen), the capture (the addon's capture thread) and its stream,
+    // the timers. Whatever fails on the way (the capture cannot start, the stream breaks, a
+    // callback throws), everything already started is stopped before the error goes on: no BPF
+    // program or capture thread outlives run().
+    const started: { capture?: LiveCapture; stream?: CaptureStream; timer?: ReturnType<typeof setInterval>; dropTimer?: ReturnType<typeof setInterval> } = {};
     let ticking = false;
-    /** run() is failing: what the monitor says from now on (it was stopped) is nobody's news. */
-    let failing = false;
     const onAbort = (): void => void started.capture?.stop();
     try {
-      const monitor = useKernel
-        ? (started.monitor = startDropMonitor((d) => {
-            this.kernel.addDrop(d);
-            options.onKernelDrop?.(d);
-          }))
-        : undefined;
+      if (useKernel) this.startKernelMonitor();
+      if (this.monitor) {
+        started.dropTimer = setInterval(() => this.drainKernelDrops(), DROP_POLL_MS);
+        started.dropTimer.unref();
+      }
       const capture = (started.capture = startLiveCapture(options.capture));
       const stream = (started.stream = new CaptureStream('live capture', sink, capture.chunks));
       const flowInterval = options.flowIntervalMs ?? 10_000;
@@ -183,6 +253,8 @@ export class LiveNode {
         if (ticking) return;
         ticking = true;
         try {
+          // Every drop that happened before the packets now evaluated is in the ring: read it first.
+          this.drainKernelDrops();
           if (!final) {
             const watermark = Math.max(this.lastTs, Date.now() - DELIVERY_SLACK_MS);
             pipeline.advance(watermark);
@@ -194,6 +266,7 @@ export class LiveNode {
             // Pods come and go: names are looked up afresh (an index seen before its name was known).
             const previous = binding.ifnameByIndex;
             binding.ifnameByIndex = readInterfaceIndexes();
+            this.ifnameByIndex = binding.ifnameByIndex;
             binding.ifaceByIfindex = new Int32Array(0);
             for (const line of interfaceChanges(previous, binding.ifnameByIndex, operStates)) options.onNotice?.(line);
             learnOwnAddresses();
@@ -212,7 +285,7 @@ export class LiveNode {
       };
       // A tick that throws (a caller's onTick or onFlows, or a bug) fails run() like any other fault:
       // the capture is stopped, which ends the loop below, and everything is stopped on the way out.
-      // (Left to the timer, the rejection would kill the process and orphan bpftrace.)
+      // (Left to the timer, the rejection would kill the process with the capture still running.)
       let tickError: { readonly error: unknown } | undefined;
       const failTick = (error: unknown): void => {
         if (tickError) return;
@@ -232,21 +305,6 @@ export class LiveNode {
         },
       );
       try {
-        if (monitor) {
-          const attached = monitor.ready.then(
-            () => {
-              if (!failing) this.kernel.monitoring = true;
-            },
-            (e: unknown) => {
-              if (failing) return;
-              this.ebpfUnavailable = e instanceof Error ? e.message : String(e);
-              if (!signal.aborted) options.onNotice?.(`kernel drop reasons unavailable (${this.ebpfUnavailable}); verdicts rest on rp_filter, counters and routes`);
-            },
-          );
-          // A capture failing is said at once, not after bpftrace has compiled and attached (seconds).
-          await Promise.race([attached, captureReady]);
-          await attached;
-        }
         this.kernel.sampleCounters();
         if (await captureReady) options.onReady?.();
         while (await stream.pump()) {
@@ -258,24 +316,27 @@ export class LiveNode {
         throw tickError ? tickError.error : e;
       } finally {
         clearInterval(started.timer);
+        clearInterval(started.dropTimer);
         signal.removeEventListener('abort', onAbort);
       }
       if (tickError) throw tickError.error;
       const counters = await capture.stop();
       while (ticking) await new Promise((r) => setTimeout(r, 20));
       const last: FlowRecord[] = [];
+      this.drainKernelDrops();
       pipeline.finish(this.lastTs, (r) => last.push(r));
       this.coveredUntil = this.lastTs;
       if (last.length > 0) options.onFlows?.(last);
       await tick(true);
-      await monitor?.stop();
+      this.stopKernelMonitor();
       return counters;
     } catch (e) {
-      failing = true;
       clearInterval(started.timer);
+      clearInterval(started.dropTimer);
       signal.removeEventListener('abort', onAbort);
+      this.stopKernelMonitor();
       // Everything started is stopped together; a stop that fails must not hide why run() failed.
-      await Promise.allSettled([started.stream?.close(), started.capture?.stop(), started.monitor?.stop()]);
+      await Promise.allSettled([started.stream?.close(), started.capture?.stop()]);
       while (ticking) await new Promise((r) => setTimeout(r, 20));
       throw e;
     }

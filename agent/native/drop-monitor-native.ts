@@ -16,11 +16,18 @@ export interface NativeDropMonitorHandle {
 }
 
 export interface NativeDropMonitorExports {
-  /** Loads and attaches the program; throws an Error with code PW_DROP_MONITOR and one line when it cannot. */
-  startDropMonitor(objectPath: string, onlyNetns: number, minReason: number): NativeDropMonitorHandle;
+  /**
+   * Loads and attaches the program; throws an Error with code PW_DROP_MONITOR and one line when it
+   * cannot. countedOnly: a bit per reason (below 256) whose drops are counted in the kernel, not sent.
+   */
+  startDropMonitor(objectPath: string, onlyNetns: number, minReason: number, countedOnly: Uint8Array): NativeDropMonitorHandle;
   /** Copies waiting events into `out` (DROP_EVENT_BYTES each, struct pw_drop_event); returns how many. */
   dropMonitorPoll(handle: NativeDropMonitorHandle, out: Uint8Array): number;
   dropMonitorStop(handle: NativeDropMonitorHandle): void;
+  /** Events the ring buffer had no room for since the start. */
+  dropMonitorLost(handle: NativeDropMonitorHandle): number;
+  /** The counted-only drops so far: (reason, ifindex, count) triples. */
+  dropMonitorCounts(handle: NativeDropMonitorHandle): Float64Array;
   readonly DROP_EVENT_BYTES: number;
 }
 
@@ -73,10 +80,27 @@ export interface DropMonitorOptions {
   readonly reasonNames?: ReadonlyMap<number, string>;
   /** The BPF object; by default the one beside its source in the package. */
   readonly objectPath?: string;
+  /**
+   * Reasons (numbers below 256) only counted per reason and device in the kernel (counts()), never
+   * sent one by one: those only a node's own sockets meet, which no vanished packet can have.
+   */
+  readonly countedOnly?: readonly number[];
+}
+
+/** Drops of one reason on one device, counted in the kernel. */
+export interface KernelDropCount {
+  readonly reasonCode: number;
+  readonly ifindex: number;
+  readonly count: number;
 }
 
 export class NativeDropMonitor {
-  private readonly out: Uint8Array;
+  /** The events of the last readBatch(), DROP_EVENT_BYTES each (struct pw_drop_event). */
+  readonly batch: Uint8Array;
+  readonly eventBytes: number;
+  /** Events read per batch at most. */
+  static readonly BATCH = BATCH;
+  private readonly view: DataView;
   private handle: NativeDropMonitorHandle | undefined;
 
   private constructor(
@@ -85,26 +109,60 @@ export class NativeDropMonitor {
     private readonly reasonNames: ReadonlyMap<number, string>,
   ) {
     this.handle = handle;
-    this.out = new Uint8Array(addon.DROP_EVENT_BYTES * BATCH);
+    this.eventBytes = addon.DROP_EVENT_BYTES;
+    this.batch = new Uint8Array(addon.DROP_EVENT_BYTES * BATCH);
+    this.view = new DataView(this.batch.buffer, this.batch.byteOffset, this.batch.byteLength);
   }
 
   static start(options: DropMonitorOptions = {}): NativeDropMonitor {
     const addon = nativeAddon();
     const path = options.objectPath ?? join(packageRoot(), 'native', 'bpf', 'drop_monitor.bpf.o');
     try {
-      return new NativeDropMonitor(addon, addon.startDropMonitor(path, options.onlyNetns ?? 0, options.minReason ?? 0), options.reasonNames ?? new Map());
+      const bits = new Uint8Array(32);
+      for (const r of options.countedOnly ?? []) if (Number.isInteger(r) && r >= 0 && r < 256) bits[r >> 3] = (bits[r >> 3] as number) | (1 << (r & 7));
+      return new NativeDropMonitor(addon, addon.startDropMonitor(path, options.onlyNetns ?? 0, options.minReason ?? 0, bits), options.reasonNames ?? new Map());
     } catch (e) {
       if (e instanceof Error && (e as NodeJS.ErrnoException).code === 'PW_DROP_MONITOR') throw new DropMonitorStartError(e.message);
       throw e;
     }
   }
 
-  /** The drops since the last poll (at most 4,096; call again while it returns that many). */
-  poll(): KernelDropEvent[] {
+  /**
+   * Reads up to BATCH waiting events into `batch` without making an object per event (the agent's
+   * path: the engine reads them from there); returns how many. Call again while it returns BATCH.
+   */
+  readBatch(): number {
+    return this.handle ? this.addon.dropMonitorPoll(this.handle, this.batch) : 0;
+  }
+
+  /** The reason number and device of event i of the last batch. */
+  reasonAt(i: number): number {
+    return this.view.getUint32(i * this.eventBytes + E_REASON, true);
+  }
+
+  ifindexAt(i: number): number {
+    return this.view.getUint32(i * this.eventBytes + E_IFINDEX, true);
+  }
+
+  /** Events the ring buffer had no room for since the start (user space read too slowly). */
+  get lost(): number {
+    return this.handle ? this.addon.dropMonitorLost(this.handle) : 0;
+  }
+
+  /** The counted-only drops since the start, per reason and device (running totals). */
+  counts(): KernelDropCount[] {
     if (!this.handle) return [];
-    const n = this.addon.dropMonitorPoll(this.handle, this.out);
-    const size = this.addon.DROP_EVENT_BYTES;
-    const view = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
+    const t = this.addon.dropMonitorCounts(this.handle);
+    const out: KernelDropCount[] = [];
+    for (let i = 0; i + 2 < t.length; i += 3) out.push({ reasonCode: t[i] as number, ifindex: t[i + 1] as number, count: t[i + 2] as number });
+    return out;
+  }
+
+  /** The drops since the last poll as objects (at most 4,096; call again while it returns that many). */
+  poll(): KernelDropEvent[] {
+    const n = this.readBatch();
+    const size = this.eventBytes;
+    const view = this.view;
     const events: KernelDropEvent[] = [];
     for (let i = 0; i < n; i++) {
       const b = i * size;
@@ -121,7 +179,7 @@ export class NativeDropMonitor {
         iif: view.getUint32(b + E_IIF, true),
         length: view.getUint32(b + E_LEN, true),
         protocol,
-        bytes: this.out.slice(b + E_BYTES, b + E_BYTES + copied),
+        bytes: this.batch.slice(b + E_BYTES, b + E_BYTES + copied),
       });
     }
     return events;

@@ -19,7 +19,7 @@ import type { TunnelLayersView } from './engine-names.js';
 import type { NativeDecoder, NativeEngineExports } from './engine-native.js';
 import { chainLayers, forEachFlowRecord, recordChainId } from './flow-records-native.js';
 import { nativeAddon } from './native-addon.js';
-import { nativeKnowledgeFor, nativeNodeFindings } from './node-findings-native.js';
+import { nativeKnowledgeFor, nativeNodeFindings, type KernelDropNaming } from './node-findings-native.js';
 import {
   PIPELINE_CONFIG_WORDS,
   PIPELINE_RECORD_WORDS,
@@ -127,11 +127,22 @@ export class NativeNodeMatcher {
     this.pipeline.engineNanos += process.hrtime.bigint() - t;
   }
 
-  takeFindings(coveredUntil: number): NodeFindings {
+  /**
+   * The node's kernel drop events as the drop monitor read them (agent/kernel/drop-monitor.ts): its
+   * vanish candidates evaluated from now on count those whose fingerprint is theirs. Returns how
+   * many carried a packet with a fingerprint.
+   */
+  addKernelDrops(events: Uint8Array, count: number, eventBytes: number, nowMs: number): number {
+    const p = this.pipeline;
+    return count === 0 ? 0 : p.addon.pipelineKernelDrops(p.handle, this.node.index, events, count, eventBytes, nowMs);
+  }
+
+  /** `kernel` names the reasons of kernel drops matched to candidates (live agents; none in replay). */
+  takeFindings(coveredUntil: number, kernel?: KernelDropNaming): NodeFindings {
     const p = this.pipeline;
     p.submit();
     const taken = p.addon.pipelineTake(p.handle, this.node.index);
-    return nativeNodeFindings(taken, p.registry, this.node, coveredUntil, (q) => p.addon.pipelineKnowledge(p.handle, this.node.index, q));
+    return nativeNodeFindings(taken, p.registry, this.node, coveredUntil, (q) => p.addon.pipelineKnowledge(p.handle, this.node.index, q), kernel);
   }
 
   knowledgeFor(candidates: readonly VanishCandidate[]): NodeKnowledgeFacts {

@@ -27,7 +27,12 @@ const COUNTER_NAMES: readonly (keyof NodeCounters)[] = [
   'vanishedGroupsOverflow',
 ];
 const TAKE_HEAD = COUNTER_NAMES.length + 3;
-const GROUP_HEAD = 38;
+const GROUP_HEAD = 42;
+/** Per group: two (reason, packets, location high, location low) and the packets of other reasons. */
+const GROUP_KERNEL = 33;
+const GROUP_KERNEL_REASONS = 2;
+/** The key under which packets matched with a third or later reason are counted. */
+export const OTHER_KERNEL_REASONS = 'OTHER';
 const HOP_WORDS = 18;
 const DEPARTURE_HEAD = 21;
 const ARRIVAL_WORDS = 7;
@@ -43,10 +48,41 @@ export interface NativeQuestion {
   readonly ifaceId: number;
 }
 
+/** How a live agent names the kernel drops the engine matched to a group's packets. */
+export interface KernelDropNaming {
+  /** The reason's name from the tracepoint's format (`REASON_<n>` when it has none). */
+  reasonName(code: number): string;
+  /** Whether the reason alone does not say why (NOT_SPECIFIED): then where the kernel freed the packet is kept. */
+  isGeneric(name: string): boolean;
+}
+
+/** The kernel's drops matched to a group's packets, as KernelEvidence's reasons and (hex) locations; undefined when none. */
+function kernelMatches(n: Float64Array, w: number, naming: KernelDropNaming): VanishCandidate['kernel'] {
+  const dropReasons: Record<string, number> = {};
+  const dropLocations: Record<string, string> = {};
+  let any = false;
+  for (let k = 0; k < GROUP_KERNEL_REASONS; k++) {
+    const r = w + GROUP_KERNEL + 4 * k;
+    const packets = n[r + 1] as number;
+    if (packets <= 0) continue;
+    const name = naming.reasonName(n[r] as number);
+    dropReasons[name] = (dropReasons[name] ?? 0) + packets;
+    if (naming.isGeneric(name)) dropLocations[name] = `0x${((BigInt(n[r + 2] as number) << 32n) | BigInt(n[r + 3] as number)).toString(16)}`;
+    any = true;
+  }
+  const other = n[w + GROUP_KERNEL + 4 * GROUP_KERNEL_REASONS] as number;
+  if (other > 0) {
+    dropReasons[OTHER_KERNEL_REASONS] = other;
+    any = true;
+  }
+  if (!any) return undefined;
+  return Object.keys(dropLocations).length > 0 ? { dropReasons, dropLocations } : { dropReasons };
+}
+
 /** What NodeFindings needs beside the numbers, asked of the engine after the take. */
 export type AskKnowledge = (questions: Float64Array) => NativeKnowledgeAnswers;
 
-export function nativeNodeFindings(taken: NativeTaken, registry: InterfaceRegistry, node: NodeInfo, coveredUntil: number, ask: AskKnowledge): NodeFindings {
+export function nativeNodeFindings(taken: NativeTaken, registry: InterfaceRegistry, node: NodeInfo, coveredUntil: number, ask: AskKnowledge, kernelNaming?: KernelDropNaming): NodeFindings {
   const n = taken.numbers;
   const name = (id: number): string => registry.interfaces[id]?.name ?? `if${id}`;
   const words = new Uint32Array(4);
@@ -120,6 +156,7 @@ export function nativeNodeFindings(taken: NativeTaken, registry: InterfaceRegist
       const from = n[w + 27] as number;
       sample = { bytes: taken.bytes.slice(from, from + (n[w + 28] as number)), linkType: n[w + 30] as number, origLen: n[w + 29] as number, ts: n[w + 31] as number };
     }
+    const kernel = kernelNaming ? kernelMatches(n, w, kernelNaming) : undefined;
     const candidate: VanishCandidate = {
       iface: name(ifaceId),
       role: (registry.interfaces[ifaceId]?.role ?? 'other') as InterfaceRole,
@@ -134,6 +171,7 @@ export function nativeNodeFindings(taken: NativeTaken, registry: InterfaceRegist
       arrivalMacSrc: formatMac(n[w + 24] as number),
       arrivalMacDst: formatMac(n[w + 25] as number),
       ...(sample ? { sample } : {}),
+      ...(kernel ? { kernel } : {}),
     };
     groups.push({ candidate, hash: n[w + 1] as number, question: { srcKey: key(v, w + 3), dstKey: key(v, w + 7), src: id.src, dst: id.dst, ifaceId } });
     at += GROUP_HEAD + hopCount * HOP_WORDS;

@@ -130,6 +130,12 @@ export interface NativePipelineExports {
   pipelineAddLocal(p: NativeSightingPipeline, node: number, version: number, words: Uint32Array): void;
   pipelineExpire(p: NativeSightingPipeline, node: number, watermark: number): void;
   pipelineExpireAll(p: NativeSightingPipeline, node: number, endTs: number): void;
+  /**
+   * The node's kernel drop events (`count` of `eventBytes` each, struct pw_drop_event, as
+   * NativeDropMonitor read them at nowMs), kept by the dropped packet's fingerprint for its vanish
+   * candidates to match (engine/kernel_drops.h); returns how many had a fingerprint.
+   */
+  pipelineKernelDrops(p: NativeSightingPipeline, node: number, events: Uint8Array, count: number, eventBytes: number, nowMs: number): number;
   pipelineMatchers(p: NativeSightingPipeline): Uint32Array;
   pipelineFlush(p: NativeSightingPipeline): Uint32Array;
   pipelineChain(p: NativeSightingPipeline, id: number): Uint32Array;

@@ -6,7 +6,6 @@
 import { parseAddress } from '../../core/net/address.js';
 import type { DirectionName, FlowRecord } from '../../core/findings/flow-record.js';
 import type { Hop } from '../../core/findings/hop.js';
-import type { KernelDrop } from '../kernel/drop-monitor.js';
 import type { KernelEvidence } from '../../core/findings/kernel-evidence.js';
 import type { CaptureLossSpan, NodeCounters, NodeKnowledgeFacts, TunnelArrival, TunnelDeparture, VanishCandidate } from '../../core/findings/node-findings.js';
 import {
@@ -15,7 +14,6 @@ import {
   type WireCrossNodeHop,
   type WireFlowRecord,
   type WireHop,
-  type WireKernelDrop,
   type WireKernelEvidence,
   type WireNodeCounters,
   type WireNodeKnowledge,
@@ -91,6 +89,7 @@ export function wireEvidence(k: KernelEvidence): WireKernelEvidence {
     rp_filter_counter_delta: k.rpFilterCounterDelta ?? -1,
     route_back_iface: k.routeBackIface ?? '',
     route_check_error: k.routeCheckError ?? '',
+    drop_locations: { ...(k.dropLocations ?? {}) },
   };
 }
 
@@ -171,6 +170,3 @@ export function wireTunnelHops(departures: readonly TunnelDeparture[], arrivals:
   ];
 }
 
-export function wireKernelDrop(d: KernelDrop): WireKernelDrop {
-  return { reason: d.reason, ifindex: d.ifindex, src: d.src, dst: d.dst, proto: d.proto, sport: d.sport, dport: d.dport, ts_ms: d.ts };
-}

@@ -24,15 +24,16 @@
  *   1 - captured / sent (sender's count), lossy when >= 0.1%. The veth's own counters are read too,
  *   so a loss on the link (not in the capture) is told apart. A rung the sender could not reach also
  *   ends the ladder, unless --keep-climbing (on a busy machine the sender may reach the next one).
- * - For every tool the CPU per packet is measured after the capture is ready (start-up, and
- *   pathwatch's bpftrace compile, excluded): total user+system seconds of the process tree from
- *   GNU time (which includes children the tool reaped: pathwatch's bpftrace) minus the tree's /proc
- *   ticks at readiness, over the packets captured; and, from /proc, the same without bpftrace
- *   (the kernel drop monitor, which issue 11 replaces: its cost does not grow with the capture's
- *   packets). RSS is each process's VmHWM.
+ * - For every tool the CPU per packet is measured after the capture is ready (start-up excluded):
+ *   total user+system seconds of the process tree from GNU time (which includes children the tool
+ *   reaped) minus the tree's /proc ticks at readiness, over the packets captured. pathwatch's tree
+ *   is its node process alone: the capture and the kernel drop monitor (a BPF program loaded
+ *   through libbpf) run inside it, so its drop monitor's cost is in its figures. RSS is each
+ *   process's VmHWM.
  * - Time to capture: from the tool's start (the `ip netns exec` that runs it) until one of its
  *   processes holds a packet socket (libpcap opens it in pcap_activate; polled every 5 ms in
- *   /proc), and until it says it is ready (pathwatch: once bpftrace has attached too).
+ *   /proc), and until it says it is ready (pathwatch attaches its drop monitor before it opens the
+ *   capture).
  * - Offloads are left as the veth driver sets them: this is the path a pod veth takes.
  * - The tcpdump baselines use the agent's own snaplen and ring (-s 256 -B 16384, as
  *   agent/capture/live-capture.ts gives libpcap), so the difference to pathwatch is the analysis
@@ -149,8 +150,6 @@ interface StepResult {
   readonly backlogDrops: number;
   readonly cpuSecondsAfterReady: number | null;
   readonly cpuUsPerPacket: number | null;
-  /** The same from /proc up to the stop, without bpftrace (pathwatch's kernel drop monitor). */
-  readonly cpuUsPerPacketWithoutBpftrace: number | null;
   /** CPU seconds per process from readiness to just before the stop signal. */
   readonly cpuSplitSeconds: Record<string, number>;
   /** pathwatch only: the node process's CPU seconds split into its main thread, the addon's capture thread and all others. */
@@ -657,9 +656,6 @@ async function runStep(ctx: Context, tool: ToolName, rate: number): Promise<Step
         cpuSecondsAfterReady = Math.max(0, (u ?? 0) + (s ?? 0) - baseTicks / CLK_TCK);
       }
       const loss = sent.sent > 0 ? 1 - counts.captured / sent.sent : 1;
-      const withoutBpftrace = Object.entries(cpuSplitSeconds)
-        .filter(([comm]) => comm !== 'bpftrace')
-        .reduce((sum, [, seconds]) => sum + seconds, 0);
       return {
         tool,
         targetRate: rate,
@@ -677,7 +673,6 @@ async function runStep(ctx: Context, tool: ToolName, rate: number): Promise<Step
         backlogDrops,
         cpuSecondsAfterReady,
         cpuUsPerPacket: cpuSecondsAfterReady !== null && counts.captured > 0 ? (cpuSecondsAfterReady / counts.captured) * 1e6 : null,
-        cpuUsPerPacketWithoutBpftrace: counts.captured > 0 ? (withoutBpftrace / counts.captured) * 1e6 : null,
         cpuSplitSeconds,
         nodeThreadSeconds,
         peakRssKiB,
@@ -749,12 +744,11 @@ function fmtRss(r: Record<string, number>): string {
 
 function printStep(s: StepResult): void {
   const cpu = s.cpuUsPerPacket === null ? '?' : s.cpuUsPerPacket.toFixed(2);
-  const withoutBpftrace = s.peakRssKiB['bpftrace'] !== undefined && s.cpuUsPerPacketWithoutBpftrace !== null ? ` (${s.cpuUsPerPacketWithoutBpftrace.toFixed(2)} without bpftrace)` : '';
   const open = s.captureOpenSeconds === null ? '?' : `${(s.captureOpenSeconds * 1000).toFixed(0)} ms`;
   process.stdout.write(
     `  ${String(s.targetRate).padStart(7)} pps -> sent ${s.sent} at ${s.achievedRate} pps${s.senderLimited ? ' (sender-limited)' : ''}; ` +
       `captured ${s.captured} (loss ${pct(s.loss)}, kernel drops ${s.droppedByKernel}); veth rx ${s.linkDelivered}` +
-      `${s.linkDropped || s.backlogDrops ? `, link drops ${s.linkDropped}, backlog drops ${s.backlogDrops}` : ''}; CPU ${cpu} us/pkt${withoutBpftrace}; capturing after ${open}, ready after ${(s.readySeconds * 1000).toFixed(0)} ms ${s.lossFree ? 'ok' : 'LOSSY'}\n`,
+      `${s.linkDropped || s.backlogDrops ? `, link drops ${s.linkDropped}, backlog drops ${s.backlogDrops}` : ''}; CPU ${cpu} us/pkt; capturing after ${open}, ready after ${(s.readySeconds * 1000).toFixed(0)} ms ${s.lossFree ? 'ok' : 'LOSSY'}\n`,
   );
 }
 
@@ -839,13 +833,13 @@ async function main(): Promise<number> {
     });
 
     // The table.
-    process.stdout.write('\n| tool | highest loss-free rate (pps) | first lossy rung | CPU us/packet at that rate (without bpftrace) | peak RSS | capturing after (median) |\n|---|---|---|---|---|---|\n');
+    process.stdout.write('\n| tool | highest loss-free rate (pps) | first lossy rung | CPU us/packet at that rate | peak RSS | capturing after (median) |\n|---|---|---|---|---|---|\n');
     for (const r of results) {
       const b = r.best;
       const bound = r.stoppedBy === 'sender-limit' || r.stoppedBy === 'ladder-end' ? '>= ' : '';
       const lossy = r.firstLossy ? `${r.firstLossy.targetRate} (sent at ${r.firstLossy.achievedRate}): loss ${pct(r.firstLossy.loss)}, kernel drops ${r.firstLossy.droppedByKernel}` : `none (${r.stoppedBy})`;
       process.stdout.write(
-        `| ${r.label} | ${b ? `${bound}${b.achievedRate} (target ${b.targetRate})` : 'none'} | ${lossy} | ${b?.cpuUsPerPacket?.toFixed(2) ?? '?'}${b && isPathwatch(r.tool) ? ` (${b.cpuUsPerPacketWithoutBpftrace?.toFixed(2) ?? '?'})` : ''} | ${b ? fmtRss(b.peakRssKiB) : '?'} | ${medianMs(r.steps.map((st) => st.captureOpenSeconds))} |\n`,
+        `| ${r.label} | ${b ? `${bound}${b.achievedRate} (target ${b.targetRate})` : 'none'} | ${lossy} | ${b?.cpuUsPerPacket?.toFixed(2) ?? '?'} | ${b ? fmtRss(b.peakRssKiB) : '?'} | ${medianMs(r.steps.map((st) => st.captureOpenSeconds))} |\n`,
       );
     }
     // CPU per packet at the same rates (the best rates differ, and cost per packet falls with batching).
@@ -856,8 +850,7 @@ async function main(): Promise<number> {
         const st = r.steps.find((x) => x.targetRate === rate);
         if (!st) return '';
         const threads = st.nodeThreadSeconds ? ` (${st.nodeThreadSeconds.main.toFixed(2)}/${st.nodeThreadSeconds.capture.toFixed(2)}/${st.nodeThreadSeconds.others.toFixed(2)} s)` : '';
-        const withoutBpftrace = isPathwatch(r.tool) ? `, ${st.cpuUsPerPacketWithoutBpftrace?.toFixed(2) ?? '?'} without bpftrace` : '';
-        return `${st.cpuUsPerPacket?.toFixed(2) ?? '?'}${withoutBpftrace}${st.lossFree ? '' : ` [${pct(st.loss)}]`}${threads}`;
+        return `${st.cpuUsPerPacket?.toFixed(2) ?? '?'}${st.lossFree ? '' : ` [${pct(st.loss)}]`}${threads}`;
       });
       process.stdout.write(`| ${rate} | ${cells.join(' | ')} |\n`);
     }

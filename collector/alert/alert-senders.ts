@@ -34,6 +34,8 @@ function alertOf(a: AlertState, externalUrl: string): AlertmanagerAlert {
       summary: `${e.verdict} drop of ${e.proto} ${e.src} -> ${e.dst} on ${e.node}/${e.iface} (${e.packets} packets)`,
       description: e.evidence.map((x) => `${x.kind}: ${x.detail}`).join('\n'),
       remedy: e.remedy,
+      // An annotation, not a label: labels name the alert, and the reason may change while it fires.
+      ...(e.kernel ? { kernel: `${e.kernel.reason}, ${e.kernel.packets} packet(s) matched by fingerprint` } : {}),
     },
     startsAt: new Date(a.startsAtMs).toISOString(),
     ...(a.endsAtMs !== undefined ? { endsAt: new Date(a.endsAtMs).toISOString() } : {}),

@@ -1,7 +1,7 @@
 /**
  * The collector's Prometheus metrics (`GET /metrics`), read from its parts when scraped.
  */
-import { Counter, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { scrapedMetrics } from '../../agent/util/scraped-metrics.js';
 import type { AlertRules } from '../alert/alert-rules.js';
 import type { AlertSender } from '../alert/alert-senders.js';
@@ -27,7 +27,7 @@ export function createCollectorMetrics(s: CollectorMetricsSources): Registry {
   counter('pathwatch_collector_batches_failed_total', 'Batches whose storage failed (503).', () => s.ingest.stats.failed);
   counter('pathwatch_collector_flows_total', 'Flow records stored.', () => s.ingest.stats.flows);
   counter('pathwatch_collector_vanished_groups_total', 'Vanished packet groups received.', () => s.ingest.stats.vanishedGroups);
-  counter('pathwatch_collector_kernel_drops_total', 'Kernel drop events received.', () => s.ingest.stats.kernelDrops);
+  counter('pathwatch_collector_kernel_drops_total', 'Kernel drop events received one by one (older agents sent them; newer ones send tallies in their status).', () => s.ingest.stats.kernelDrops);
   // What the candidates agents ship (packets that arrived and were not seen leaving) were judged to be.
   counter('pathwatch_collector_candidate_packets_vanished_total', 'Candidate packets judged vanished (drop events).', () => s.ingest.stats.vanishedPackets);
   counter('pathwatch_collector_candidate_packets_unobserved_total', 'Candidate packets not judgeable: exit not captured, direction unknown, or the capture itself lost packets then.', () => s.ingest.stats.unobservedPackets);
@@ -43,6 +43,8 @@ export function createCollectorMetrics(s: CollectorMetricsSources): Registry {
   gauge('pathwatch_collector_alerts_firing', 'Alerts firing now.', () => s.alerts.firingCount);
   counter('pathwatch_collector_alert_notifications_total', 'Alert notifications delivered.', () => s.sender?.stats.sent ?? 0);
   counter('pathwatch_collector_alert_failures_total', 'Alert notifications that failed.', () => s.sender?.stats.failed ?? 0);
+  nodeKernelDropGauge(registry, s.ingest, 'pathwatch_collector_node_kernel_drops', "The kernel's drops on each node since its agent started, per reason (from the node's latest status).", 'drops');
+  nodeKernelDropGauge(registry, s.ingest, 'pathwatch_collector_node_kernel_drops_matched', 'Of those, drops matched by fingerprint to packets of a vanished group, per reason.', 'matched');
   new Counter({
     name: 'pathwatch_collector_ingest_answers_total',
     help: 'Ingest answers by HTTP status.',
@@ -54,4 +56,29 @@ export function createCollectorMetrics(s: CollectorMetricsSources): Registry {
     },
   });
   return registry;
+}
+
+/**
+ * A node's kernel drop tallies summed over its interfaces, per reason. No interface label: a node has
+ * an interface per pod, and (node, reason) alone is already up to some 120 series per node. Agents
+ * send running totals since they started, so this is a gauge (an agent's restart starts it again).
+ * Read from the statuses this collector received since it started: after its own restart a node
+ * shows up again with its agent's next flow batch.
+ */
+function nodeKernelDropGauge(registry: Registry, ingest: BatchIngest, name: string, help: string, field: 'drops' | 'matched'): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: ['node', 'reason'],
+    registers: [registry],
+    collect() {
+      // Nodes and reasons that went away (an agent restarted, its tallies started again) are not kept.
+      this.reset();
+      for (const [node, status] of ingest.latestStatusByNode()) {
+        const byReason = new Map<string, number>();
+        for (const t of status.kernelDrops ?? []) byReason.set(t.reason, (byReason.get(t.reason) ?? 0) + t[field]);
+        for (const [reason, n] of byReason) this.set({ node, reason }, n);
+      }
+    },
+  });
 }

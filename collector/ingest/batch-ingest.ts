@@ -15,7 +15,17 @@ import { DropAccumulator } from '../correlate/drop-accumulator.js';
 import { dropEventId } from '../../core/explain/drop-event.js';
 import type { BatchKey, RowSource, Storage, StoredAgentStatus, StoredDrop, StoredFlow, StoredPacket } from '../store/storage.js';
 import { BatchDedup, batchKeyText } from './batch-dedup.js';
-import { checkedAddress, checkKernelDrop, checkedName, findingsFromWire, flowFromWire, WireContentError } from './from-wire.js';
+import {
+  captureHealthFromWire,
+  checkedAddress,
+  checkKernelDrop,
+  checkedName,
+  findingsFromWire,
+  flowFromWire,
+  kernelDropTalliesFromWire,
+  WireContentError,
+  type KernelDropTally,
+} from './from-wire.js';
 
 /** The queue of batches waiting to be stored is full (429). */
 export class IngestOverloadedError extends Error {
@@ -49,6 +59,7 @@ export interface CheckedBatch {
   readonly packetDropIds: string[];
   /** What the batch says about its agent; parts it leaves out keep their last known value. */
   readonly status: AgentStatusParts;
+  /** Kernel drop events sent one by one (agents before issue 15; newer ones send tallies in status). */
   readonly kernelDrops: number;
   /** The node's interface addresses (with flow batches). */
   readonly addresses: string[] | undefined;
@@ -89,12 +100,13 @@ export function checkBatch(batch: WireBatch, source: RowSource, receivedAtMs: nu
     agentId,
     bootId,
     receivedAtMs,
-    capture: batch.capture ?? null,
+    capture: batch.capture ? captureHealthFromWire(batch.capture) : null,
     lossBatches: batch.loss?.batches_dropped ?? 0,
     lossBytes: batch.loss?.bytes_dropped ?? 0,
     interfaces: batch.status?.interfaces.slice(0, 4096).map((i) => ({ name: i.name.slice(0, 256), role: i.role.slice(0, 16), packets: i.packets, bytes: i.bytes })) ?? null,
     addresses: batch.status?.addresses.slice(0, 1024).map((a) => a.slice(0, 64)) ?? null,
     agentVersion: batch.status?.agent_version.slice(0, 64) ?? null,
+    kernelDrops: batch.status ? kernelDropTalliesFromWire(batch.status.kernel_drops) : null,
   };
   return {
     key: { agentId, bootId, sequence: batch.sequence },
@@ -125,11 +137,14 @@ export interface AgentStatusParts {
   readonly interfaces: { name: string; role: string; packets: number; bytes: number }[] | null;
   readonly addresses: string[] | null;
   readonly agentVersion: string | null;
+  /** The kernel's drops per reason and interface since the agent started; with flow batches only. */
+  readonly kernelDrops: readonly KernelDropTally[] | null;
 }
 
 /**
- * The agent's status as `/api/v1/nodes` shows it: interfaces and addresses from its last batch that
- * had them (agents send them every flow interval), spool losses as the highest running total of the boot.
+ * The agent's status as `/api/v1/nodes` shows it: interfaces, addresses and kernel drop tallies from
+ * its last batch that had them (agents send them every flow interval), spool losses as the highest
+ * running total of the boot.
  */
 export function mergeAgentStatus(prev: AgentStatusParts | undefined, next: AgentStatusParts): AgentStatusParts {
   const sameBoot = prev !== undefined && prev.agentId === next.agentId && prev.bootId === next.bootId;
@@ -141,6 +156,7 @@ export function mergeAgentStatus(prev: AgentStatusParts | undefined, next: Agent
     interfaces: next.interfaces ?? prev?.interfaces ?? null,
     addresses: next.addresses ?? prev?.addresses ?? null,
     agentVersion: next.agentVersion ?? prev?.agentVersion ?? null,
+    kernelDrops: next.kernelDrops ?? prev?.kernelDrops ?? null,
   };
 }
 
@@ -151,6 +167,7 @@ function storedStatus(s: AgentStatusParts): StoredAgentStatus {
     interfaces: s.interfaces,
     addresses: s.addresses,
     agentVersion: s.agentVersion,
+    kernelDrops: s.kernelDrops,
   });
   return { node: s.node, agentId: s.agentId, bootId: s.bootId, lastBatchMs: s.receivedAtMs, statusJson };
 }
@@ -221,6 +238,20 @@ export class BatchIngest {
     });
     this.tail = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Each node's status from the agent that reported for it last, as received since this collector
+   * started (what the per-node metrics read: the store's copy is a query away, and a scrape must not
+   * wait on storage).
+   */
+  latestStatusByNode(): Map<string, AgentStatusParts> {
+    const byNode = new Map<string, AgentStatusParts>();
+    for (const status of this.agentStatus.values()) {
+      const held = byNode.get(status.node);
+      if (!held || status.receivedAtMs > held.receivedAtMs) byNode.set(status.node, status);
+    }
+    return byNode;
   }
 
   get queueLength(): number {

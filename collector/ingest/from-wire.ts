@@ -15,10 +15,12 @@ import type { KernelEvidence } from '../../core/findings/kernel-evidence.js';
 import {
   WireDirection,
   type WireBatch,
+  type WireCaptureHealth,
   type WireCaptureLossSpan,
   type WireFlowRecord,
   type WireHop,
   type WireKernelDrop,
+  type WireKernelDropTally,
   type WireKernelEvidence,
   type WireNodeCounters,
   type WireNodeKnowledge,
@@ -126,16 +128,40 @@ export function storedHop(h: Hop): StoredHop {
   };
 }
 
+/** A kernel drop reason's name as the kernel spells it (SKB_DROP_REASON_ without its prefix). */
+const KERNEL_REASON = /^[A-Z0-9_]{1,64}$/;
+/**
+ * Distinct reasons per group: the kernel has some 120, and a group's packets meet few of them; the
+ * bound keeps a hostile map from making objects by the thousand.
+ */
+const MAX_KERNEL_REASONS = 256;
+/** `symbol+0xoffset` (kallsyms names reach 512 bytes on new kernels, but ours are far shorter) or an address. */
+const MAX_LOCATION = 256;
+
 export function kernelEvidenceFromWire(k: WireKernelEvidence | undefined): KernelEvidence | undefined {
   if (!k) return undefined;
   const dropReasons: Record<string, number> = {};
-  for (const [reason, n] of Object.entries(k.drop_reasons)) {
-    if (!/^[A-Z0-9_]{1,64}$/.test(reason)) throw new WireContentError('kernel drop reasons must be kernel names (A-Z, 0-9, _)');
+  const reasons = Object.entries(k.drop_reasons);
+  if (reasons.length > MAX_KERNEL_REASONS) throw new WireContentError(`kernel drop reasons: at most ${MAX_KERNEL_REASONS}`);
+  for (const [reason, n] of reasons) {
+    if (!KERNEL_REASON.test(reason)) throw new WireContentError('kernel drop reasons must be kernel names (A-Z, 0-9, _)');
     dropReasons[reason] = checkedCount('kernel drop reason count', n);
+  }
+  const dropLocations: Record<string, string> = {};
+  const locations = Object.entries(k.drop_locations);
+  if (locations.length > MAX_KERNEL_REASONS) throw new WireContentError(`kernel drop locations: at most ${MAX_KERNEL_REASONS}`);
+  for (const [reason, where] of locations) {
+    if (!KERNEL_REASON.test(reason)) throw new WireContentError('kernel drop locations must be keyed by kernel reason names (A-Z, 0-9, _)');
+    // Shown in evidence lines and the UI as they are: printable, one line, bounded.
+    if (where.length === 0 || where.length > MAX_LOCATION || /[\u0000-\u001f\u007f]/.test(where)) {
+      throw new WireContentError(`kernel drop locations must be 1-${MAX_LOCATION} printable characters`);
+    }
+    dropLocations[reason] = where;
   }
   const rpFilterValue = (n: number): number => (n >= 0 && n <= 2 ? n : 0);
   return {
     dropReasons,
+    ...(locations.length > 0 ? { dropLocations } : {}),
     ...(k.has_rp_filter ? { rpFilter: { all: rpFilterValue(k.rp_filter_all), iface: rpFilterValue(k.rp_filter_iface), effective: rpFilterValue(k.rp_filter_effective) } } : {}),
     ...(k.rp_filter_counter_delta >= 0 ? { rpFilterCounterDelta: checkedCount('rp_filter_counter_delta', k.rp_filter_counter_delta) } : {}),
     ...(k.route_back_iface ? { routeBackIface: checkedName('route_back_iface', k.route_back_iface) } : {}),
@@ -144,11 +170,12 @@ export function kernelEvidenceFromWire(k: WireKernelEvidence | undefined): Kerne
 }
 
 /**
- * A kernel drop event as the agent's eBPF monitor read it. Only counted today, but checked like every
- * other record so that nothing unchecked reaches the store or a metric later.
+ * A kernel drop event as the eBPF monitor of an agent before issue 15 read it (newer agents send
+ * tallies in their status instead). Only counted, but checked like every other record so that
+ * nothing unchecked reaches the store or a metric later.
  */
 export function checkKernelDrop(d: WireKernelDrop): void {
-  if (!/^[A-Z0-9_]{1,64}$/.test(d.reason)) throw new WireContentError('kernel drop reason must be a kernel name (A-Z, 0-9, _)');
+  if (!KERNEL_REASON.test(d.reason)) throw new WireContentError('kernel drop reason must be a kernel name (A-Z, 0-9, _)');
   if (!Number.isInteger(d.ifindex) || d.ifindex < 0 || d.ifindex > 0xffff_ffff) throw new WireContentError('kernel drop ifindex must be 0-4294967295');
   optionalAddress('kernel drop src', d.src);
   optionalAddress('kernel drop dst', d.dst);
@@ -157,6 +184,39 @@ export function checkKernelDrop(d: WireKernelDrop): void {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new WireContentError('kernel drop ports must be 0-65535');
   }
   checkedTime('kernel drop ts_ms', d.ts_ms);
+}
+
+/** The kernel's drops on one interface for one reason since the agent started ('' when no device). */
+export interface KernelDropTally {
+  readonly reason: string;
+  readonly iface: string;
+  readonly drops: number;
+  /** Of those, matched by fingerprint to packets of a vanished group on that interface. */
+  readonly matched: number;
+}
+
+/** Tallies kept per status, as many as interfaces: agents keep at most 4096 (reason, device) pairs. */
+const MAX_TALLIES = 4096;
+
+/**
+ * A node's kernel drop tallies. Reasons become metric labels, so they must be kernel names; beyond
+ * MAX_TALLIES the rest is cut, as for interfaces, rather than the batch (its flows and drops) refused.
+ */
+export function kernelDropTalliesFromWire(tallies: readonly WireKernelDropTally[]): KernelDropTally[] {
+  return tallies.slice(0, MAX_TALLIES).map((t) => {
+    if (!KERNEL_REASON.test(t.reason)) throw new WireContentError('kernel drop tally reasons must be kernel names (A-Z, 0-9, _)');
+    return {
+      reason: t.reason,
+      iface: t.iface.slice(0, MAX_NAME),
+      drops: checkedCount('kernel drop tally drops', t.drops),
+      matched: checkedCount('kernel drop tally matched', t.matched),
+    };
+  });
+}
+
+/** The capture health as the agent sent it; its running total of lost kernel drop events must be a count. */
+export function captureHealthFromWire(c: WireCaptureHealth): WireCaptureHealth {
+  return { ...c, ebpf_events_lost: checkedCount('capture ebpf_events_lost', c.ebpf_events_lost) };
 }
 
 /** Bounds on what one batch may hold beyond its records (knowledge facts, loss spans). */

@@ -83,6 +83,8 @@ export async function dropView(id) {
       ...fact('Packet', `${d.proto} ${endpoint(d.src, d.sport)} → ${endpoint(d.dst, d.dport)}`),
       ...fact('Vanished at', `${d.node} / ${d.iface}`),
       ...fact('Packets', num(d.packets)),
+      // The kernel's own word, when a drop event of the kernel was matched to some of these packets.
+      ...(d.kernel ? fact('Kernel', `${d.kernel.reason}, ${num(d.kernel.packets)} packet(s) matched by fingerprint`) : []),
       ...fact('First seen', timeEl(d.firstSeen, { ms: true, date: true })),
       ...fact('Last seen', timeEl(d.lastSeen, { ms: true, date: true })),
     );

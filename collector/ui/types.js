@@ -5,10 +5,13 @@
  *
  * @typedef {{ kind: string, detail: string }} Evidence
  *
+ * @typedef {{ reason: string, packets: number }} KernelDropSummary
+ *
  * @typedef {{
  *   id: string, node: string, iface: string, src: string, dst: string, proto: string,
  *   sport: number | null, dport: number | null, packets: number, firstSeen: string, lastSeen: string,
- *   verdict: string, confidence: string, evidence: Evidence[], remedy: string
+ *   verdict: string, confidence: string, evidence: Evidence[], remedy: string,
+ *   kernel: KernelDropSummary | null
  * }} DropEvent
  *
  * @typedef {{
@@ -26,14 +29,17 @@
  *
  * @typedef {{
  *   received: number, dropped_by_kernel: number, dropped_by_interface: number, ebpf_monitor: boolean,
- *   ebpf_unavailable_reason: string, truncated_unjudged: number
+ *   ebpf_unavailable_reason: string, truncated_unjudged: number, ebpf_events_lost?: number
  * }} Capture
+ *
+ * @typedef {{ reason: string, iface: string, drops: number, matched: number }} KernelDropTally
  *
  * @typedef {{
  *   node: string, agentId: string, bootId: string, lastBatch: string, capture: Capture | null,
  *   loss: { batches_dropped: number, bytes_dropped: number } | null,
  *   interfaces: { name: string, role: string, packets: number, bytes: number }[] | null,
- *   addresses: string[] | null, agentVersion: string | null
+ *   addresses: string[] | null, agentVersion: string | null,
+ *   kernelDrops?: KernelDropTally[] | null
  * }} NodeStatus
  *
  * @typedef {{ backend: string, serverVersion: string, profile: string, location: string, up: boolean }} StorageStatus

@@ -25,6 +25,12 @@ export interface DropGroupKey {
   readonly dport: number | null;
 }
 
+/** The kernel's drop reason, and how many of the group's packets had their own drop event matched by fingerprint (>= 1). */
+export interface KernelDropSummary {
+  readonly reason: string;
+  readonly packets: number;
+}
+
 export interface DropEvent extends DropGroupKey {
   readonly id: string;
   readonly packets: number;
@@ -34,6 +40,8 @@ export interface DropEvent extends DropGroupKey {
   readonly confidence: Confidence;
   readonly evidence: Evidence[];
   readonly remedy: string;
+  /** null when no kernel drop event matched these packets. */
+  readonly kernel: KernelDropSummary | null;
 }
 
 /** Stable id of a drop group: the same for the same group in every query, run and restart. */

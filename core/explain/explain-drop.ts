@@ -3,7 +3,9 @@
  * transit loss (packets that left one node and never reached the next), to the verdict, how sure we
  * are, the evidence and the remedy. The same rules serve the live collector (with kernel evidence
  * from the agent), watch, and replay (traffic only):
- *   confirmed  a kernel drop event (eBPF skb:kfree_skb reason) matched these packets;
+ *   confirmed  the kernel's own drop event (eBPF skb:kfree_skb) of at least one of these packets,
+ *              matched by its fingerprint; a reason that says nothing (NOT_SPECIFIED) gives the
+ *              verdict `vanished`, with where in the kernel it was freed;
  *   likely     strict rp_filter in effect on the arrival interface, the route back to the source
  *              leaves by another interface, and IPReversePathFilter grew in the window;
  *   possible   only the traffic: replies from the destination to the source were seen leaving by
@@ -30,8 +32,37 @@ const REASON_VERDICTS: Readonly<Record<string, Verdict>> = {
   IP_OUTNOROUTES: 'no-route',
 };
 
+/** Reasons that say nothing about why (the kernel function that freed the packet says where). */
+const GENERIC_REASONS = new Set(['NOT_SPECIFIED', 'OTHER']);
+
+export function isGenericKernelReason(reason: string): boolean {
+  return GENERIC_REASONS.has(reason) || reason.startsWith('REASON_');
+}
+
 export function verdictForKernelReason(reason: string): Verdict {
+  if (isGenericKernelReason(reason)) return 'vanished';
   return REASON_VERDICTS[reason] ?? reason.toLowerCase().replace(/_/g, '-');
+}
+
+/** The evidence line of a kernel drop reason: `IP_RPFILTER x5 on tunl0 (5 of 5 packet(s) matched by fingerprint)`. */
+export function kernelDropDetail(reason: string, matched: number, iface: string, packets: number, where?: string): string {
+  return `${reason} x${matched} on ${iface} (${matched} of ${packets} packet(s) matched by fingerprint)${where ? `, freed in ${where}` : ''}`;
+}
+
+const KERNEL_DROP_DETAIL = /^(\S+) x\d+ on (\S+) \(\d+ of \d+ packet\(s\) matched by fingerprint\)(?:, freed in (.+))?$/;
+
+/**
+ * An event's evidence with its kernel reason's line counted again for the event's (merged) kernel
+ * summary and packets: a group reported in parts says how many of all its packets the kernel
+ * dropped, not how many of the last part's.
+ */
+export function recountKernelEvidence(event: Pick<DropEvent, 'evidence' | 'kernel' | 'packets'>): Evidence[] {
+  const k = event.kernel;
+  if (!k) return event.evidence;
+  return event.evidence.map((e) => {
+    const m = e.kind === 'ebpf-drop-reason' ? KERNEL_DROP_DETAIL.exec(e.detail) : null;
+    return m && m[1] === k.reason ? { kind: e.kind, detail: kernelDropDetail(k.reason, k.packets, m[2] as string, event.packets, m[3]) } : e;
+  });
 }
 
 /** A judged candidate to its drop event; `upstreamPath`: its packet's hops on earlier nodes. */
@@ -48,12 +79,15 @@ export function explainVanished(input: JudgedCandidate, upstreamPath: readonly H
 
   let verdict: Verdict = 'vanished';
   let confidence: Confidence = 'possible';
-  const reasons = Object.entries(kernel?.dropReasons ?? {}).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  // The reason that says why wins over one that does not, then the one with more packets.
+  const reasons = Object.entries(kernel?.dropReasons ?? {})
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => Number(isGenericKernelReason(a[0])) - Number(isGenericKernelReason(b[0])) || b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const top = reasons[0];
   if (top) {
     verdict = verdictForKernelReason(top[0]);
     confidence = 'confirmed';
-    for (const [reason, n] of reasons) evidence.push({ kind: 'ebpf-drop-reason', detail: `${reason} x${n} on ${g.iface}` });
+    for (const [reason, n] of reasons) evidence.push({ kind: 'ebpf-drop-reason', detail: kernelDropDetail(reason, n, g.iface, g.packets, kernel?.dropLocations?.[reason]) });
   }
   if (kernel?.rpFilter) {
     const r = kernel.rpFilter;
@@ -97,6 +131,7 @@ export function explainVanished(input: JudgedCandidate, upstreamPath: readonly H
     confidence,
     evidence,
     remedy,
+    kernel: top ? { reason: top[0], packets: top[1] } : null,
   };
   return { event, path: [...upstreamPath, ...g.path] };
 }
@@ -121,6 +156,7 @@ export function explainTransitLoss(loss: TransitLoss): ExplainedDrop {
     confidence: 'possible',
     evidence: [{ kind: 'missing-hop', detail: `left ${node} by ${iface} encapsulated (${last?.encap ?? '?'}) toward ${loss.targetNode} (${d.outerDst}), never seen arriving there` }],
     remedy: transitLossRemedy(node, loss.targetNode, d.outerDst),
+    kernel: null,
   };
   return { event, path };
 }

@@ -2,9 +2,12 @@
  * The kernel drop monitor (native/kernel/drop_monitor.h) as Node-API exports; types in
  * agent/native/drop-monitor-native.ts.
  *
- *   startDropMonitor(objectPath, onlyNetns, minReason)   a handle; throws one line when it cannot
+ *   startDropMonitor(objectPath, onlyNetns, minReason, countedOnly: Uint8Array)   a handle; throws one line when it cannot
+ *                                                          (countedOnly: a bit per reason only counted, not sent)
  *   dropMonitorPoll(handle, out: Uint8Array)               events copied into `out` (DROP_EVENT_BYTES each), their count
  *   dropMonitorStop(handle)                                detaches (also when the handle is collected)
+ *   dropMonitorLost(handle)                                events the ring buffer had no room for, since the start
+ *   dropMonitorCounts(handle)                              counted-only drops: (reason, ifindex, count) triples
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,10 +37,10 @@ static napi_value undefined(napi_env env) {
 }
 
 static napi_value start_monitor(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 3) return pp_throw_type(env, "startDropMonitor(objectPath, onlyNetns, minReason)");
+  if (argc < 4) return pp_throw_type(env, "startDropMonitor(objectPath, onlyNetns, minReason, countedOnly)");
   char path[4096];
   size_t n = 0;
   if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &n) != napi_ok || n == 0 || n >= sizeof path - 1)
@@ -46,8 +49,14 @@ static napi_value start_monitor(napi_env env, napi_callback_info info) {
   if (!pp_integer(env, argv[1], 0, 4294967295.0, "onlyNetns must be an inode number", &netns) ||
       !pp_integer(env, argv[2], 0, 65535, "minReason must be a reason number", &min_reason))
     return NULL;
+  void *bits;
+  size_t nbits;
+  if (!pp_typed(env, argv[3], napi_uint8_array, "countedOnly must be a Uint8Array", &bits, &nbits)) return NULL;
+  // A bit per reason, little-endian words as the program reads them.
+  uint64_t counted_only[PW_DROP_COUNTED_REASONS / 64] = {0};
+  for (size_t i = 0; i < nbits && i < sizeof counted_only; i++) counted_only[i / 8] |= (uint64_t)((uint8_t *)bits)[i] << (8 * (i % 8));
   char err[256] = "";
-  pw_drop_monitor *m = pw_drop_monitor_open(path, (uint32_t)netns, (uint32_t)min_reason, err, sizeof err);
+  pw_drop_monitor *m = pw_drop_monitor_open(path, (uint32_t)netns, (uint32_t)min_reason, counted_only, err, sizeof err);
   if (m == NULL) {
     napi_throw_error(env, "PW_DROP_MONITOR", err[0] != '\0' ? err : "the drop monitor could not start");
     return NULL;
@@ -98,12 +107,49 @@ static napi_value poll_monitor(napi_env env, napi_callback_info info) {
   return v;
 }
 
-static napi_value stop_monitor(napi_env env, napi_callback_info info) {
+/* The handle of a call that takes only one (`usage` names the call in the error). */
+static monitor_handle *handle_argument(napi_env env, napi_callback_info info, const char *usage) {
   size_t argc = 1;
   napi_value argv[1];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 1) return pp_throw_type(env, "dropMonitorStop(handle)");
-  monitor_handle *h = this_monitor(env, argv[0]);
+  if (argc < 1) {
+    pp_throw_type(env, usage);
+    return NULL;
+  }
+  return this_monitor(env, argv[0]);
+}
+
+static napi_value lost_events(napi_env env, napi_callback_info info) {
+  monitor_handle *h = handle_argument(env, info, "dropMonitorLost(handle)");
+  if (h == NULL) return NULL;
+  napi_value v;
+  if (napi_create_double(env, (double)pw_drop_monitor_lost(h->m), &v) != napi_ok) return NULL;
+  return v;
+}
+
+/* dropMonitorCounts(handle): Float64Array of (reason, ifindex, count) per counted-only pair so far. */
+static napi_value counts(napi_env env, napi_callback_info info) {
+  monitor_handle *h = handle_argument(env, info, "dropMonitorCounts(handle)");
+  if (h == NULL) return NULL;
+  // The map holds at most 4,096 pairs.
+  double *triples = malloc(3 * 4096 * sizeof *triples);
+  if (triples == NULL) return pp_throw_range(env, "out of memory for the drop counts");
+  size_t n = h->m == NULL ? 0 : pw_drop_monitor_counts(h->m, triples, 4096);
+  if (n > 4096) n = 4096;
+  void *data;
+  napi_value buffer, out;
+  if (napi_create_arraybuffer(env, n * 3 * sizeof(double), &data, &buffer) != napi_ok ||
+      napi_create_typedarray(env, napi_float64_array, n * 3, buffer, 0, &out) != napi_ok) {
+    free(triples);
+    return NULL;
+  }
+  if (n > 0) memcpy(data, triples, n * 3 * sizeof(double));
+  free(triples);
+  return out;
+}
+
+static napi_value stop_monitor(napi_env env, napi_callback_info info) {
+  monitor_handle *h = handle_argument(env, info, "dropMonitorStop(handle)");
   if (h == NULL) return NULL;
   pw_drop_monitor_close(h->m);
   h->m = NULL;
@@ -118,6 +164,8 @@ napi_status register_drop_monitor(napi_env env, napi_value exports) {
     {"startDropMonitor", NULL, start_monitor, NULL, NULL, NULL, napi_default, NULL},
     {"dropMonitorPoll", NULL, poll_monitor, NULL, NULL, NULL, napi_default, NULL},
     {"dropMonitorStop", NULL, stop_monitor, NULL, NULL, NULL, napi_default, NULL},
+    {"dropMonitorLost", NULL, lost_events, NULL, NULL, NULL, napi_default, NULL},
+    {"dropMonitorCounts", NULL, counts, NULL, NULL, NULL, napi_default, NULL},
     {"DROP_EVENT_BYTES", NULL, NULL, NULL, NULL, size, napi_enumerable, NULL},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

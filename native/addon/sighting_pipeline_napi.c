@@ -11,6 +11,7 @@
  *   pipelineWalk(p, data, pos, format, clock, listUndecoded, out)  a chunk of pcap or pcapng records; see below
  *   pipelineAddLocal(p, node, version, words)          one of the node's own addresses
  *   pipelineExpire(p, node, watermark), pipelineExpireAll(p, node, endTs)
+ *   pipelineKernelDrops(p, node, events, count, eventBytes, nowMs)  the drop monitor's events; see below
  *   pipelineMatchers(p)                                 node indexes with a matcher (Uint32Array)
  *   pipelineFlush(p), pipelineChain(p, id)              flow records, chains (pipeline_parts.h)
  *   pipelineTake(p, node)                               { numbers, bytes }: TAKE layout below
@@ -23,6 +24,7 @@
 #include <string.h>
 
 #include "addon/pipeline_parts.h"
+#include "bpf/drop_event.h"
 #include "engine/pcap_walk.h"
 #include "engine/sighting_pipeline.h"
 
@@ -43,9 +45,12 @@ enum {
 /*
  * A group: iface, hash, ip version, src[4], dst[4], proto, sport, dport, uncertain, packets, first
  * seen, last seen, fingerprint count, fingerprints[5], mac src, mac dst, has sample, sample offset
- * in bytes, sample length, orig len, link type, ts, hop count; then its hops.
+ * in bytes, sample length, orig len, link type, ts, hop count; then per kernel drop reason matched
+ * (two): reason, packets (0: none), location's high and low 32 bits; then packets matched with
+ * other reasons; then its hops.
  */
-#define GROUP_HEAD 38
+#define GROUP_HEAD 42
+#define GROUP_KERNEL 33
 
 typedef struct pipeline_handle {
   pw_pipeline *p;
@@ -344,6 +349,33 @@ static napi_value expire_all(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/*
+ * pipelineKernelDrops(p, node, events: Uint8Array, count, eventBytes, nowMs): the node's kernel drop
+ * events as NativeDropMonitor read them (struct pw_drop_event each), kept by fingerprint for its
+ * vanish candidates; returns how many had a fingerprint.
+ */
+static napi_value kernel_drops(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  void *data;
+  size_t nd;
+  double count, event_bytes, now;
+  pw_pipeline *p = args(env, info, 6, 6, argv, "pipelineKernelDrops(p, node, events, count, eventBytes, nowMs)");
+  pw_matcher *m = p == NULL ? NULL : node_matcher(env, p, argv[1]);
+  if (m == NULL || !pp_typed(env, argv[2], napi_uint8_array, "events must be a Uint8Array", &data, &nd) ||
+      !pp_integer(env, argv[3], 0, 4294967295.0, "count must be an index", &count) ||
+      !pp_integer(env, argv[4], (double)sizeof(struct pw_drop_event), 65536, "eventBytes must be at least a pw_drop_event", &event_bytes) ||
+      !pp_number(env, argv[5], "nowMs must be a number", &now))
+    return NULL;
+  if (count * event_bytes > (double)nd) {
+    pp_throw_range(env, "events holds fewer than count events");
+    return NULL;
+  }
+  size_t n = pw_pipeline_kernel_drops(p, m, data, (size_t)count, (size_t)event_bytes, now);
+  napi_value out;
+  if (napi_create_double(env, (double)n, &out) != napi_ok) return NULL;
+  return out;
+}
+
 static napi_value matchers(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   pw_pipeline *p = args(env, info, 1, 1, argv, "pipelineMatchers(p)");
@@ -428,6 +460,14 @@ static napi_value take(napi_env env, napi_callback_info info) {
     w[31] = x->sample_ts;
     w[32] = x->path_hops;
     for (int k = 33; k < GROUP_HEAD; k++) w[k] = 0;
+    for (uint32_t k = 0; k < x->kernel_reasons && k < PW_GROUP_KERNEL_REASONS; k++) {
+      double *r = w + GROUP_KERNEL + 4 * k;
+      r[0] = x->kernel_reason[k];
+      r[1] = x->kernel_packets[k];
+      r[2] = (double)(uint32_t)(x->kernel_location[k] >> 32);
+      r[3] = (double)(uint32_t)x->kernel_location[k];
+    }
+    w[GROUP_KERNEL + 4 * PW_GROUP_KERNEL_REASONS] = x->kernel_other;
     if (x->has_sample) {
       memcpy(b + bat, g->sample_bytes + (size_t)i * g->sample_slot_bytes, x->sample_length);
       bat += x->sample_length;
@@ -557,6 +597,7 @@ napi_status register_sighting_pipeline(napi_env env, napi_value exports) {
     {"pipelineExpire", NULL, expire, NULL, NULL, NULL, napi_default, NULL},
     {"pipelineExpireAll", NULL, expire_all, NULL, NULL, NULL, napi_default, NULL},
     {"pipelineMatchers", NULL, matchers, NULL, NULL, NULL, napi_default, NULL},
+    {"pipelineKernelDrops", NULL, kernel_drops, NULL, NULL, NULL, napi_default, NULL},
     {"pipelineFlush", NULL, flush, NULL, NULL, NULL, napi_default, NULL},
     {"pipelineChain", NULL, chain, NULL, NULL, NULL, napi_default, NULL},
     {"pipelineTake", NULL, take, NULL, NULL, NULL, napi_default, NULL},

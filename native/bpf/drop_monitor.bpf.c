@@ -49,9 +49,36 @@ struct {
   __uint(max_entries, 1 << 22);
 } events SEC(".maps");
 
-/* Drops in this namespace only (0: every namespace), and the smallest reason reported. */
+/* Events the ring had no room for (user space read too slowly): per CPU, summed by the loader. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u64);
+} lost SEC(".maps");
+
+/*
+ * Drops of reasons only a node's own sockets meet (NO_SOCKET, TCP_*, SOCKET_*: never a forwarded
+ * packet's) are counted here per reason and device instead of sent one by one: a flood of packets
+ * to a closed port would otherwise cost user space an event per packet for nothing to match.
+ */
+struct drop_count_key {
+  __u32 reason;
+  __u32 ifindex;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint(max_entries, 4096);
+  __type(key, struct drop_count_key);
+  __type(value, __u64);
+} counts SEC(".maps");
+
+/* Drops in this namespace only (0: every namespace), the smallest reason reported, and the reasons
+   (a bit each, below 256) that are only counted. Written by the loader before the load. */
 const volatile __u32 only_netns = 0;
 const volatile __u32 min_reason = 0;
+const volatile __u64 counted_only[4] = {0, 0, 0, 0};
 
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, int reason) {
@@ -59,8 +86,36 @@ int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, int reason) {
   struct net_device *dev = BPF_CORE_READ(skb, dev);
   __u32 netns = dev ? BPF_CORE_READ(dev, nd_net.net, ns.inum) : 0;
   if (only_netns != 0 && netns != only_netns) return 0;
+  __u32 r = (__u32)reason;
+  // Constant indexes only: a computed one is re-derived by the compiler from the untruncated
+  // argument, and the verifier then cannot bound it.
+  __u64 bits = r < 64 ? counted_only[0] : r < 128 ? counted_only[1] : r < 192 ? counted_only[2] : counted_only[3];
+  if (r < 256 && ((bits >> (r & 63)) & 1)) {
+    struct drop_count_key key = {.reason = r, .ifindex = dev ? (__u32)BPF_CORE_READ(dev, ifindex) : 0};
+    __u64 *n = bpf_map_lookup_elem(&counts, &key);
+    if (n == 0) {
+      // Created here, or by another CPU just now (then the update fails and the lookup finds it).
+      __u64 zero_count = 0;
+      bpf_map_update_elem(&counts, &key, &zero_count, BPF_NOEXIST);
+      n = bpf_map_lookup_elem(&counts, &key);
+    }
+    if (n) {
+      *n += 1;
+    } else {
+      // Full (4,096 pairs): not counted, but counted as lost, so the tallies never look complete.
+      __u32 zero = 0;
+      __u64 *lost_n = bpf_map_lookup_elem(&lost, &zero);
+      if (lost_n) *lost_n += 1;
+    }
+    return 0;
+  }
   struct pw_drop_event *e = bpf_ringbuf_reserve(&events, sizeof *e, 0);
-  if (e == 0) return 0;
+  if (e == 0) {
+    __u32 zero = 0;
+    __u64 *n = bpf_map_lookup_elem(&lost, &zero);
+    if (n) *n += 1;
+    return 0;
+  }
   e->location = (__u64)location;
   e->reason = (__u32)reason;
   e->ifindex = dev ? (__u32)BPF_CORE_READ(dev, ifindex) : 0;

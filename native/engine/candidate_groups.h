@@ -15,6 +15,8 @@
 #include "engine/f64_list.h"
 
 #define PW_SAMPLE_FINGERPRINTS 5
+/* Kernel drop reasons kept per group with their packets and where the kernel freed them; more go to kernel_other. */
+#define PW_GROUP_KERNEL_REASONS 2
 /* A hop: iface, dir, dir source, ts, encap kind (-1: none), outer version, outer src[4], outer dst[4], vni, ttl, length. */
 #define PW_HOP_WORDS 18
 
@@ -45,6 +47,12 @@ typedef struct pw_group {
   uint32_t sample_orig_len;
   uint32_t sample_link_type;
   double sample_ts;
+  /* Packets whose own kernel drop event matched (kernel_drops.h), by reason (the first two seen). */
+  uint32_t kernel_reasons;
+  uint32_t kernel_reason[PW_GROUP_KERNEL_REASONS];
+  double kernel_packets[PW_GROUP_KERNEL_REASONS];
+  uint64_t kernel_location[PW_GROUP_KERNEL_REASONS];
+  double kernel_other;
 } pw_group;
 
 typedef struct pw_candidate_groups {

@@ -32,10 +32,12 @@ bool pw_matcher_init(pw_matcher *m, uint32_t node, const pw_matcher_config *conf
     pw_knowledge_destroy(&m->knowledge);
     return false;
   }
+  pw_kernel_drops_init(&m->kernel_drops, PW_KERNEL_DROPS_CAPACITY, PW_KERNEL_DROPS_KEEP_MS + config->window_ms);
   return true;
 }
 
 void pw_matcher_destroy(pw_matcher *m) {
+  pw_kernel_drops_destroy(&m->kernel_drops);
   pw_open_packets_destroy(&m->open);
   pw_sighting_store_destroy(&m->store);
   pw_groups_destroy(&m->groups);
@@ -339,6 +341,26 @@ static void report_tunnel_hops(pw_matcher *m, int32_t e, uint32_t n) {
   }
 }
 
+/* The packet's own kernel drop event, if the agent handed one over: counted by its reason. */
+static void count_kernel_drop(pw_matcher *m, pw_group *g, uint64_t fingerprint, double count) {
+  const pw_kernel_drop *d = pw_kernel_drops_match(&m->kernel_drops, fingerprint);
+  if (d == NULL) return;
+  for (uint32_t i = 0; i < g->kernel_reasons; i++) {
+    if (g->kernel_reason[i] == d->reason) {
+      g->kernel_packets[i] += count;
+      return;
+    }
+  }
+  if (g->kernel_reasons < PW_GROUP_KERNEL_REASONS) {
+    uint32_t i = g->kernel_reasons++;
+    g->kernel_reason[i] = d->reason;
+    g->kernel_packets[i] = count;
+    g->kernel_location[i] = d->location;
+    return;
+  }
+  g->kernel_other += count;
+}
+
 static void add_candidate(pw_matcher *m, int32_t e, uint32_t n, int32_t arrival, double count, bool uncertain) {
   const pw_open_entry *x = &m->open.e[e];
   const pw_sighting_rec *r = &m->store.rec[arrival];
@@ -363,6 +385,7 @@ static void add_candidate(pw_matcher *m, int32_t e, uint32_t n, int32_t arrival,
     if (ts < g->first_seen) g->first_seen = ts;
     if (ts > g->last_seen) g->last_seen = ts;
     if (g->fingerprint_count < PW_SAMPLE_FINGERPRINTS) g->fingerprints[g->fingerprint_count++] = (double)x->fingerprint;
+    count_kernel_drop(m, g, x->fingerprint, count);
     // The first packet's bytes may have been overwritten on a busy node; a later one's will do.
     if (!g->has_sample && m->env.packet_bytes != NULL && pw_packet_bytes_get(m->env.packet_bytes, r->bytes_seq, &sample)) {
       uint32_t slot = (uint32_t)(g - groups->groups);
@@ -389,6 +412,7 @@ static void add_candidate(pw_matcher *m, int32_t e, uint32_t n, int32_t arrival,
     groups->overflow += count;
     return;
   }
+  count_kernel_drop(m, g, x->fingerprint, count);
   size_t at = groups->hops.len;
   if (write_path(m, n, &groups->hops)) {
     g->path_at = (uint32_t)(at / PW_HOP_WORDS);

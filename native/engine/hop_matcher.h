@@ -19,6 +19,7 @@
 #include "engine/candidate_groups.h"
 #include "engine/f64_list.h"
 #include "engine/flow_table.h"
+#include "engine/kernel_drops.h"
 #include "engine/node_knowledge.h"
 #include "engine/node_registry.h"
 #include "engine/open_packets.h"
@@ -57,6 +58,13 @@ typedef struct pw_matcher_config {
   uint32_t sighting_capacity;
 } pw_matcher_config;
 
+/*
+ * Kernel drops are kept this long at least (kernel_drops.h): a packet is evaluated a window after
+ * it was last seen, and the agent hands drops over within a second; generous for a slow tick.
+ */
+#define PW_KERNEL_DROPS_KEEP_MS 10000.0
+#define PW_KERNEL_DROPS_CAPACITY 65536u
+
 /* What the engine lost to its bounds (not in NodeCounters). */
 typedef struct pw_matcher_overflow {
   /* Sightings not kept: the open-packet table or the sighting store was full. */
@@ -84,6 +92,7 @@ typedef struct pw_matcher {
   pw_f64_list arrivals;
   pw_sighting_store store;
   pw_open_packets open;
+  pw_kernel_drops kernel_drops;
   int32_t order[PW_MAX_GROUP_SIGHTINGS];
 } pw_matcher;
 

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bpf/drop_event.h"
 #include "engine/fingerprint.h"
+#include "engine/link_types.h"
 
 #define PACKET_OUTGOING 4
 #define SOURCE_PCAPNG_FLAGS 1
@@ -84,6 +86,26 @@ pw_matcher *pw_pipeline_matcher(pw_pipeline *p, uint32_t node) {
   }
   p->matchers[node] = m;
   return m;
+}
+
+size_t pw_pipeline_kernel_drops(pw_pipeline *p, pw_matcher *m, const uint8_t *events, size_t count, size_t event_bytes, double now_ms) {
+  if (event_bytes < sizeof(struct pw_drop_event)) return 0;
+  size_t fingerprinted = 0;
+  for (size_t i = 0; i < count; i++) {
+    struct pw_drop_event e;
+    memcpy(&e, events + i * event_bytes, sizeof e);
+    // skb->protocol in network byte order: IPv4 0x0800, IPv6 0x86dd.
+    uint16_t protocol = (uint16_t)(((e.protocol & 0xff) << 8) | (e.protocol >> 8));
+    if ((protocol != 0x0800 && protocol != 0x86dd) || e.copied == 0) continue;
+    size_t length = e.copied < PW_DROP_HEADER_BYTES ? e.copied : PW_DROP_HEADER_BYTES;
+    pw_decode(&p->decoder, &p->view, e.bytes, 0, length, PW_LINKTYPE_RAW);
+    if (p->view.ip_version == 0 || pw_fingerprint_is_weak(&p->view)) continue;
+    uint64_t fingerprint = pw_fingerprint(&p->view, e.bytes);
+    if (fingerprint == 0) continue;
+    pw_kernel_drops_add(&m->kernel_drops, fingerprint, e.reason, e.location, now_ms);
+    fingerprinted++;
+  }
+  return fingerprinted;
 }
 
 /* The interface id of a record bound per packet, or -1 when JavaScript must register it first. */

@@ -116,4 +116,13 @@ size_t pw_pipeline_run(pw_pipeline *p, const uint8_t *data, size_t data_length, 
 /* The node's matcher, created on first use; NULL when memory is short. */
 pw_matcher *pw_pipeline_matcher(pw_pipeline *p, uint32_t node);
 
+/*
+ * Hands the node's kernel drop events over (count events of event_bytes bytes each, struct
+ * pw_drop_event, as the drop monitor read them at now_ms): each dropped IP packet is decoded from
+ * the bytes the BPF program copied (from its network header) and kept by its fingerprint for the
+ * vanish candidates to match (kernel_drops.h). Returns how many had a fingerprint (events without
+ * an IP packet, or cut too short to fingerprint as a capture would, are skipped).
+ */
+size_t pw_pipeline_kernel_drops(pw_pipeline *p, pw_matcher *m, const uint8_t *events, size_t count, size_t event_bytes, double now_ms);
+
 #endif

@@ -8,13 +8,16 @@
  * bytes ring on/off, tunnel hop sampling, flow table of 4/8/16 slots), then records: a selector byte
  * (low 3 bits: link type, pw_fuzz_link_types' order; bits 3-6: interface id, 15 meaning "by
  * ifindex"; bit 7: the block ends after this record), a time step in ms, a length (u16 LE, cut to
- * what is left), the bytes.
+ * what is left), the bytes. A block whose last time step has bit 3 set also hands its records'
+ * bytes to node 0 as kernel drop events (pw_pipeline_kernel_drops: hostile event bytes, and drops
+ * that match the very packets the block carried when they are raw IP).
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bpf/drop_event.h"
 #include "engine/sighting_pipeline.h"
 #include "fuzz/pipeline_reads.h"
 
@@ -22,6 +25,26 @@
 #define IFACES 6u
 
 static const uint32_t link_types[8] = {0, 1, 101, 108, 113, 228, 229, 276};
+
+/* The block's records as the BPF program would report their drops. */
+static void kernel_drops(pw_pipeline *p, const uint8_t *data, const uint32_t *meta, size_t n, uint8_t reason, double now) {
+  static struct pw_drop_event events[MAX_RECORDS];
+  pw_matcher *m = pw_pipeline_matcher(p, 0);
+  if (m == NULL) abort();
+  for (size_t i = 0; i < n; i++) {
+    const uint32_t *r = meta + i * PW_REC_WORDS;
+    struct pw_drop_event *e = &events[i];
+    memset(e, 0xa5, sizeof *e);
+    e->location = 0xffffffff81000000ull + i;
+    e->reason = reason;
+    e->protocol = (i & 1) ? 0xdd86 : 0x0008;
+    e->copied = (unsigned short)(r[PW_REC_CAPLEN] < PW_DROP_HEADER_BYTES ? r[PW_REC_CAPLEN] : PW_DROP_HEADER_BYTES);
+    if (reason & 1) e->copied = (unsigned short)(e->copied + 7); /* a hostile count: past what was copied */
+    memcpy(e->bytes, data + r[PW_REC_OFFSET], r[PW_REC_CAPLEN] < PW_DROP_HEADER_BYTES ? r[PW_REC_CAPLEN] : PW_DROP_HEADER_BYTES);
+  }
+  size_t got = pw_pipeline_kernel_drops(p, m, (const uint8_t *)events, n, sizeof events[0], now);
+  if (got > n) abort();
+}
 
 static void run(pw_pipeline *p, const uint8_t *data, size_t size, uint32_t *meta, const double *ts, size_t n) {
   size_t start = 0;
@@ -87,6 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
     ts[n++] = now;
     at += len;
     if (sel & 0x80) {
+      if (step & 8) kernel_drops(p, data, meta, n, step, now);
       run(p, data, left, meta, ts, n);
       for (uint32_t k = 0; k < PW_MAX_NODES; k++)
         if (p->matchers[k] != NULL) pw_matcher_expire(p->matchers[k], now);

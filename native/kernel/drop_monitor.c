@@ -2,18 +2,22 @@
 #include "kernel/drop_monitor.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 struct pw_drop_monitor {
   struct bpf_object *object;
   struct bpf_link *link;
   struct ring_buffer *ring;
+  struct bpf_map *lost;
+  struct bpf_map *counts;
   /* The batch being filled by the ring buffer's callback. */
   struct pw_drop_event *out;
   size_t max;
@@ -36,8 +40,26 @@ static int on_event(void *ctx, void *data, size_t size) {
   return m->count == m->max ? -ENOSPC : 0;
 }
 
-/* The object's read-only data (its `const volatile` settings), written before the load. */
-static bool set_settings(struct bpf_object *object, uint32_t only_netns, uint32_t min_reason) {
+/* Writes `size` bytes at the offset of the read-only variable `name` in `data` (from the object's BTF). */
+static bool set_variable(const struct btf *btf, const struct btf_type *sec, unsigned char *data, size_t data_size, const char *name, const void *value, size_t size) {
+  const struct btf_var_secinfo *v = btf_var_secinfos(sec);
+  for (unsigned i = 0; i < btf_vlen(sec); i++, v++) {
+    const struct btf_type *var = btf__type_by_id(btf, v->type);
+    if (var == NULL || strcmp(btf__name_by_offset(btf, var->name_off), name) != 0) continue;
+    if (v->size != size || (size_t)v->offset + size > data_size) return false;
+    memcpy(data + v->offset, value, size);
+    return true;
+  }
+  return false;
+}
+
+/*
+ * The object's read-only data (its `const volatile` settings), written before the load, each
+ * variable at the offset the object's BTF gives it (the compiler chooses the layout).
+ */
+static bool set_settings(struct bpf_object *object, uint32_t only_netns, uint32_t min_reason, const uint64_t counted_only[PW_DROP_COUNTED_REASONS / 64]) {
+  const struct btf *btf = bpf_object__btf(object);
+  if (btf == NULL) return false;
   struct bpf_map *map;
   bpf_object__for_each_map(map, object) {
     const char *name = bpf_map__name(map);
@@ -45,12 +67,18 @@ static bool set_settings(struct bpf_object *object, uint32_t only_netns, uint32_
     if (!bpf_map__is_internal(map) || n < 7 || strcmp(name + n - 7, ".rodata") != 0) continue;
     size_t size = 0;
     const void *initial = bpf_map__initial_value(map, &size);
-    uint32_t words[2];
-    if (initial == NULL || size != sizeof words) return false;
-    // In declaration order: only_netns, then min_reason.
-    words[0] = only_netns;
-    words[1] = min_reason;
-    return bpf_map__set_initial_value(map, words, sizeof words) == 0;
+    int id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
+    const struct btf_type *sec = id > 0 ? btf__type_by_id(btf, (unsigned)id) : NULL;
+    if (initial == NULL || sec == NULL || size > 4096) return false;
+    unsigned char data[4096];
+    memcpy(data, initial, size);
+    uint64_t bits[PW_DROP_COUNTED_REASONS / 64];
+    memcpy(bits, counted_only, sizeof bits);
+    if (!set_variable(btf, sec, data, size, "only_netns", &only_netns, sizeof only_netns) ||
+        !set_variable(btf, sec, data, size, "min_reason", &min_reason, sizeof min_reason) ||
+        !set_variable(btf, sec, data, size, "counted_only", bits, sizeof bits))
+      return false;
+    return bpf_map__set_initial_value(map, data, size) == 0;
   }
   return false;
 }
@@ -59,7 +87,8 @@ static void fail(char *err, size_t err_len, const char *what, int code) {
   snprintf(err, err_len, "%s: %s", what, strerror(code < 0 ? -code : code));
 }
 
-pw_drop_monitor *pw_drop_monitor_open(const char *object_path, uint32_t only_netns, uint32_t min_reason, char *err, size_t err_len) {
+pw_drop_monitor *pw_drop_monitor_open(const char *object_path, uint32_t only_netns, uint32_t min_reason, const uint64_t counted_only[PW_DROP_COUNTED_REASONS / 64],
+                                      char *err, size_t err_len) {
   libbpf_set_print(quiet);
   pw_drop_monitor *m = calloc(1, sizeof *m);
   if (m == NULL) {
@@ -73,7 +102,7 @@ pw_drop_monitor *pw_drop_monitor_open(const char *object_path, uint32_t only_net
     fail(err, err_len, "cannot open the BPF object", e);
     goto out;
   }
-  if (!set_settings(m->object, only_netns, min_reason)) {
+  if (!set_settings(m->object, only_netns, min_reason, counted_only)) {
     snprintf(err, err_len, "the BPF object has no settings to write (built from another source?)");
     goto out;
   }
@@ -84,8 +113,10 @@ pw_drop_monitor *pw_drop_monitor_open(const char *object_path, uint32_t only_net
   }
   struct bpf_program *prog = bpf_object__find_program_by_name(m->object, "on_kfree_skb");
   struct bpf_map *events = bpf_object__find_map_by_name(m->object, "events");
-  if (prog == NULL || events == NULL) {
-    snprintf(err, err_len, "the BPF object lacks on_kfree_skb or its events map");
+  m->lost = bpf_object__find_map_by_name(m->object, "lost");
+  m->counts = bpf_object__find_map_by_name(m->object, "counts");
+  if (prog == NULL || events == NULL || m->lost == NULL || m->counts == NULL) {
+    snprintf(err, err_len, "the BPF object lacks on_kfree_skb or its maps");
     goto out;
   }
   m->link = bpf_program__attach(prog);
@@ -102,6 +133,9 @@ pw_drop_monitor *pw_drop_monitor_open(const char *object_path, uint32_t only_net
     fail(err, err_len, "cannot map the drop ring buffer", e);
     goto out;
   }
+  // Loading parsed the kernel's BTF (megabytes) and freed it: give those pages back now, or the
+  // agent carries them for its whole life.
+  malloc_trim(0);
   return m;
 out:
   pw_drop_monitor_close(m);
@@ -116,6 +150,49 @@ size_t pw_drop_monitor_poll(pw_drop_monitor *m, struct pw_drop_event *out, size_
   (void)ring_buffer__consume(m->ring);
   m->out = NULL;
   return m->count;
+}
+
+uint64_t pw_drop_monitor_lost(const pw_drop_monitor *m) {
+  if (m == NULL || m->lost == NULL) return 0;
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return 0;
+  uint64_t *values = calloc((size_t)cpus, sizeof *values);
+  if (values == NULL) return 0;
+  uint32_t zero = 0;
+  uint64_t sum = 0;
+  if (bpf_map__lookup_elem(m->lost, &zero, sizeof zero, values, (size_t)cpus * sizeof *values, 0) == 0)
+    for (int i = 0; i < cpus; i++) sum += values[i];
+  free(values);
+  return sum;
+}
+
+size_t pw_drop_monitor_counts(const pw_drop_monitor *m, double *out, size_t max) {
+  if (m == NULL || m->counts == NULL) return 0;
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return 0;
+  uint64_t *values = calloc((size_t)cpus, sizeof *values);
+  if (values == NULL) return 0;
+  struct {
+    uint32_t reason;
+    uint32_t ifindex;
+  } key, next;
+  size_t n = 0;
+  const void *at = NULL;
+  while (bpf_map__get_next_key(m->counts, at, &next, sizeof next) == 0) {
+    key = next;
+    at = &key;
+    if (bpf_map__lookup_elem(m->counts, &key, sizeof key, values, (size_t)cpus * sizeof *values, 0) != 0) continue;
+    uint64_t sum = 0;
+    for (int i = 0; i < cpus; i++) sum += values[i];
+    if (n < max) {
+      out[3 * n] = key.reason;
+      out[3 * n + 1] = key.ifindex;
+      out[3 * n + 2] = (double)sum;
+    }
+    n++;
+  }
+  free(values);
+  return n;
 }
 
 void pw_drop_monitor_close(pw_drop_monitor *m) {

@@ -80,7 +80,7 @@ describe('Dockerfile', () => {
     expect(stage('agent').lines).toContain('COPY --from=build /app/schemas schemas');
   });
 
-  it('leaves chDB out of the agent\'s image and gives it libpcap, bpftrace and iproute2, and no tcpdump', () => {
+  it('leaves chDB out of the agent\'s image and gives it libpcap, libbpf and iproute2, and no tcpdump or bpftrace', () => {
     const deps = nodeModulesSource('agent');
     expect(deps.name).not.toBe(nodeModulesSource('collector').name);
     expect(runs(deps)).toContain('npm pkg delete dependencies.chdb');
@@ -88,13 +88,16 @@ describe('Dockerfile', () => {
     expect(runs(deps)).toContain('test ! -e node_modules/chdb');
     const agentRuns = chain('agent').map(runs).join('\n');
     expect(agentRuns).toMatch(/apt-get install[^\n]*\blibpcap0\.8\b/);
-    expect(agentRuns).toMatch(/apt-get install[^\n]*\bbpftrace\b/);
+    // The addon links libbpf: it loads the kernel drop monitor's program in the agent's own process.
+    expect(agentRuns).toMatch(/apt-get install[^\n]*\blibbpf1\b/);
     expect(agentRuns).toMatch(/apt-get install[^\n]*\biproute2\b/);
-    // Live capture is libpcap inside the addon: nothing spawns tcpdump any more.
+    // Live capture is libpcap inside the addon and the drop monitor libbpf: no tool runs beside the agent.
     expect(agentRuns).not.toMatch(/\btcpdump\b/);
+    expect(agentRuns).not.toMatch(/\bbpftrace\b/);
+    expect(chain('agent').flatMap((s) => s.lines).filter((l) => /BPFTRACE/.test(l))).toEqual([]);
     expect(agentRuns).toContain('node bin/pathwatch.js agent --help');
-    // bpftrace with CAP_BPF and CAP_PERFMON only needs to be told where the kernel's BTF is.
-    expect(chain('agent').flatMap((s) => s.lines)).toContain('ENV BPFTRACE_BTF=/sys/kernel/btf/vmlinux');
+    // The program it loads is in the image, where drop-monitor-native.ts looks for it.
+    expect(stage('agent').lines).toContain('COPY --from=build /app/native/bpf/drop_monitor.bpf.o native/bpf/drop_monitor.bpf.o');
     expect(chain('agent').some((s) => s.lines.some((l) => /^COPY --from=collector-deps/.test(l)))).toBe(false);
   });
 

@@ -4,7 +4,8 @@
  * Here the embedded store's executor stops executing inserts after the first k of them (k = 0 ..
  * all), which is what the store holds when the process dies right there; then a fresh collector
  * (new storage, new ingest, same directory) receives the agent's retry of that batch. Whatever k,
- * the batch must end up stored exactly once: its vanished packets counted once in the drop event,
+ * the batch must end up stored exactly once: its vanished packets counted once in the drop event
+ * (and in the kernel's summary of it: every packet of these groups had its kernel drop event),
  * its flow rows and packet samples present once, its key recorded.
  *
  * test/faults/collector-kill.test.ts does the same with real processes and SIGKILL; this one tries
@@ -83,6 +84,7 @@ const dropId = dropEventId({ node: 'n2', iface: 'tunl0', src: '100.64.0.1', dst:
 interface Outcome {
   readonly cutAfter: string;
   readonly dropPackets: number | undefined;
+  readonly kernelPackets: number | undefined;
   readonly flowRows: number;
   readonly packetSamples: number;
   readonly keyStored: boolean;
@@ -110,6 +112,7 @@ async function dieStoringSecondBatch(cutAfter: number): Promise<Outcome> {
     return {
       cutAfter: written.length === 0 ? 'nothing written' : `written: ${written.join(', ')}`,
       dropPackets: (await after.getDrop(dropId))?.event.packets,
+      kernelPackets: (await after.getDrop(dropId))?.event.kernel?.packets,
       flowRows: flows.length,
       packetSamples: (await after.packetsOf(dropId, 1000)).length,
       keyStored: await after.hasBatch({ agentId: second.agent_id, bootId: second.boot_id, sequence: 2 }),
@@ -126,12 +129,12 @@ describe('fault: the collector dies between the inserts of one batch', () => {
     const inserts = probe.cutAfter.split(',').length;
     const outcomes: Outcome[] = [];
     for (let k = 0; k <= inserts; k++) outcomes.push(await dieStoringSecondBatch(k));
-    const expected = { dropPackets: 8, flowRows: 1, packetSamples: 2, keyStored: true };
-    const wrong = outcomes.filter((o) => o.dropPackets !== 8 || o.flowRows !== 1 || o.packetSamples !== 2 || !o.keyStored);
+    const expected = { dropPackets: 8, kernelPackets: 8, flowRows: 1, packetSamples: 2, keyStored: true };
+    const wrong = outcomes.filter((o) => o.dropPackets !== 8 || o.kernelPackets !== 8 || o.flowRows !== 1 || o.packetSamples !== 2 || !o.keyStored);
     expect(
       wrong,
       `after the retry the store must hold the batch once (${JSON.stringify(expected)}); where the cut fell it does not:\n` +
-        wrong.map((o) => `  ${o.cutAfter}: drop packets ${o.dropPackets}, flow rows ${o.flowRows}, packet samples ${o.packetSamples}, key ${o.keyStored}`).join('\n'),
+        wrong.map((o) => `  ${o.cutAfter}: drop packets ${o.dropPackets}, kernel packets ${o.kernelPackets}, flow rows ${o.flowRows}, packet samples ${o.packetSamples}, key ${o.keyStored}`).join('\n'),
     ).toEqual([]);
   }, 60_000);
 });

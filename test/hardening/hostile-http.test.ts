@@ -289,7 +289,7 @@ describe('a collector under attack', () => {
         batch({ sequence: nextSeq(), vanished: [rpfVanished({ path: [hop({ iface: 'eth0', node: mb, direction: WireDirection.DIRECTION_IN, ts_ms: T0 })] })] }),
         batch({ sequence: nextSeq(), flows: [flow({ iface: mb })] }),
         batch({ sequence: nextSeq(), cross_node: [{ fingerprint: 'f'.repeat(1 << 20), departure: false, outer_peer: '', ts_ms: T0, path: [], src: '', dst: '', proto: 0, sport: 0, dport: 0 }] }),
-        batch({ sequence: nextSeq(), status: { interfaces: [], addresses: [`${'a:'.repeat(1 << 19)}1`], agent_version: 'x' } }),
+        batch({ sequence: nextSeq(), status: { interfaces: [], addresses: [`${'a:'.repeat(1 << 19)}1`], agent_version: 'x', kernel_drops: [] } }),
       ];
       for (const b of cases) expectRefusal(await ingest(encoded(b)), 'a 1 MB string', [400]);
     });

@@ -13,7 +13,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeBatch, encodeBatch, MAX_BATCH_BYTES, WireDecodeError } from '../../schemas/wire-codec.js';
-import { WireDirection, type WireBatch, type WireFlowRecord } from '../../schemas/wire-types.js';
+import { WireDirection, type WireBatch, type WireFlowRecord, type WireKernelDropTally } from '../../schemas/wire-types.js';
 import { checkBatch } from '../../collector/ingest/batch-ingest.js';
 import { WireContentError } from '../../collector/ingest/from-wire.js';
 import { T0, batch, hop, rpfVanished } from '../support/wire-batches.js';
@@ -46,15 +46,24 @@ function flow(o: Partial<WireFlowRecord> = {}): WireFlowRecord {
 const FULL: WireBatch = batch({
   sequence: 7,
   flows: [flow(), flow({ src: new Uint8Array(16).fill(0x20), dst: new Uint8Array(16).fill(1), proto: 17 })],
-  vanished: [rpfVanished(), rpfVanished({ proto: 6, sport: 80, dport: 42458, kernel: undefined, first_bytes: undefined })],
+  vanished: [
+    rpfVanished(),
+    rpfVanished({ proto: 6, sport: 80, dport: 42458, kernel: undefined, first_bytes: undefined }),
+    rpfVanished({ proto: 17, sport: 53, dport: 5353, kernel: { ...rpfVanished().kernel!, drop_reasons: { NOT_SPECIFIED: 3 }, drop_locations: { NOT_SPECIFIED: 'ip_rcv_finish_core+0x1a' } } }),
+  ],
   kernel_drops: [{ reason: 'IP_RPFILTER', ifindex: 3, src: '100.64.0.1', dst: '10.91.1.130', proto: 1, sport: 0, dport: 0, ts_ms: T0 }],
   cross_node: [
     { fingerprint: '1f2e3d4c5b6a79', departure: true, outer_peer: '192.168.77.12', ts_ms: T0, path: [hop({ iface: 'eth0', direction: WireDirection.DIRECTION_OUT, ts_ms: T0 })], src: '10.91.0.2', dst: '10.91.1.130', proto: 6, sport: 1, dport: 2 },
     { fingerprint: 'abc', departure: false, outer_peer: '', ts_ms: T0, path: [], src: '', dst: '', proto: 0, sport: 0, dport: 0 },
   ],
-  capture: { received: 10, dropped_by_kernel: 1, dropped_by_interface: 0, ebpf_monitor: true, ebpf_unavailable_reason: '', truncated_unjudged: 0 },
+  capture: { received: 10, dropped_by_kernel: 1, dropped_by_interface: 0, ebpf_monitor: true, ebpf_unavailable_reason: '', truncated_unjudged: 0, ebpf_events_lost: 2 },
   loss: { batches_dropped: 1, bytes_dropped: 100 },
-  status: { interfaces: [{ name: 'tunl0', role: 'tunnel', packets: 9, bytes: 900 }], addresses: ['192.168.77.12', 'fe80::1'], agent_version: '0.1.0' },
+  status: {
+    interfaces: [{ name: 'tunl0', role: 'tunnel', packets: 9, bytes: 900 }],
+    addresses: ['192.168.77.12', 'fe80::1'],
+    agent_version: '0.1.0',
+    kernel_drops: [{ reason: 'IP_RPFILTER', iface: 'tunl0', drops: 5, matched: 3 }, { reason: 'NOT_SPECIFIED', iface: '', drops: 1, matched: 0 }],
+  },
 });
 const FULL_BYTES = encodeBatch(FULL);
 
@@ -237,7 +246,7 @@ describe('protobuf ingest (decodeBatch, then checkBatch)', () => {
     const few = <T extends Record<string, unknown>>(spec: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<Partial<T>> =>
       fc.tuple(fc.record(spec), fc.shuffledSubarray(Object.keys(spec), { minLength: 1, maxLength: 3 })).map(([r, keys]) => Object.fromEntries(keys.map((k) => [k, r[k]])) as Partial<T>);
     const hostileHop = few({ node: text, iface: text, role: text, direction: fc.constantFrom(0, 1, 2, 7).map((d) => d as WireDirection), direction_source: text, ts_ms: time, encap: text, outer_src: text, outer_dst: text, vni: int, ttl: int, length: int });
-    const hostileKernel = few({ drop_reasons: fc.dictionary(text, int, { maxKeys: 3 }), has_rp_filter: fc.boolean(), rp_filter_all: int, rp_filter_iface: int, rp_filter_effective: int, rp_filter_counter_delta: int, route_back_iface: text, route_check_error: text });
+    const hostileKernel = few({ drop_reasons: fc.dictionary(text, int, { maxKeys: 3 }), drop_locations: fc.dictionary(text, text, { maxKeys: 3 }), has_rp_filter: fc.boolean(), rp_filter_all: int, rp_filter_iface: int, rp_filter_effective: int, rp_filter_counter_delta: int, route_back_iface: text, route_check_error: text });
     const vanishedOverride = few({
       iface: text, role: text, src: text, dst: text, proto: int, sport: int, dport: int, packets: int, first_seen_ms: time, last_seen_ms: time,
       fingerprints: fc.array(text, { maxLength: 3 }), path: fc.array(hostileHop.map((h) => hop({ iface: 'eth0', direction: WireDirection.DIRECTION_IN, ts_ms: T0, ...h })), { maxLength: 3 }),
@@ -246,7 +255,7 @@ describe('protobuf ingest (decodeBatch, then checkBatch)', () => {
     });
     const flowOverride = few({ iface: text, direction: fc.constantFrom(0, 1, 2, 9).map((d) => d as WireDirection), src: bytes, dst: bytes, proto: int, sport: int, dport: int, encap: text, outer_src: bytes, outer_dst: bytes, vni: int, packets: int, bytes: int, first_seen_ms: time, last_seen_ms: time });
     const crossOverride = few({ fingerprint: text, departure: fc.boolean(), outer_peer: text, ts_ms: time, src: text, dst: text, proto: int, sport: int, dport: int });
-    const statusOverride = few({ interfaces: fc.array(fc.record({ name: text, role: text, packets: int, bytes: int }), { maxLength: 3 }), addresses: fc.array(text, { maxLength: 3 }), agent_version: text });
+    const statusOverride = few({ interfaces: fc.array(fc.record({ name: text, role: text, packets: int, bytes: int }), { maxLength: 3 }), addresses: fc.array(text, { maxLength: 3 }), agent_version: text, kernel_drops: fc.array(fc.record({ reason: text, iface: text, drops: int, matched: int }), { maxLength: 3 }) });
     const topOverride = fc.option(few({ node: text, agent_id: text, boot_id: text, source: text, sequence: int, sent_at_ms: time }), { nil: {} });
     let reachedChecks = 0;
     let accepted = 0;
@@ -285,7 +294,7 @@ describe('protobuf ingest (decodeBatch, then checkBatch)', () => {
     const variants: WireBatch[] = [
       { ...batch({ sequence: 1 }), vanished: [rpfVanished({ src: zone })] },
       { ...batch({ sequence: 1 }), vanished: [rpfVanished({ path: [hop({ iface: 'eth0', direction: WireDirection.DIRECTION_IN, ts_ms: T0, outer_src: zone })] })] },
-      { ...batch({ sequence: 1 }), status: { interfaces: [], addresses: [zone], agent_version: '' } },
+      { ...batch({ sequence: 1 }), status: { interfaces: [], addresses: [zone], agent_version: '', kernel_drops: [] } },
       { ...batch({ sequence: 1 }), cross_node: [{ ...FULL.cross_node[0]!, src: zone }] },
     ];
     for (const b of variants) {
@@ -314,6 +323,71 @@ describe('protobuf ingest (decodeBatch, then checkBatch)', () => {
     for (const change of bad) {
       const { thrown } = ingest(encodeBatch({ ...batch({ sequence: 1 }), kernel_drops: [good, { ...good, ...change }] }));
       expect(thrown, JSON.stringify(change)).toBeInstanceOf(WireContentError);
+    }
+  });
+
+  it('kernel drop locations are checked like the drop reasons: kernel names, bounded printable text, bounded count', () => {
+    const withLocations = (drop_locations: Record<string, string>): Uint8Array =>
+      encodeBatch(batch({ sequence: 1, vanished: [rpfVanished({ kernel: { ...rpfVanished().kernel!, drop_reasons: { NOT_SPECIFIED: 3 }, drop_locations } })] }));
+    const checked = checkBatch(decodeBatch(withLocations({ NOT_SPECIFIED: 'ip_rcv_finish_core+0x1a', REASON_99: '0xffffffff81b2c3d4' })), 'live', T0);
+    expect(checked.findings.candidates[0]?.kernel?.dropLocations).toEqual({ NOT_SPECIFIED: 'ip_rcv_finish_core+0x1a', REASON_99: '0xffffffff81b2c3d4' });
+    // None sent (agents before issue 15, or specific reasons only): no locations at all.
+    expect(checkBatch(decodeBatch(withLocations({})), 'live', T0).findings.candidates[0]?.kernel).not.toHaveProperty('dropLocations');
+    const bad: [Record<string, string>, RegExp][] = [
+      [{ not_specified: 'x+0x1' }, /keyed by kernel reason names/],
+      [{ ['X'.repeat(65)]: 'x+0x1' }, /keyed by kernel reason names/],
+      [{ NOT_SPECIFIED: '' }, /1-256 printable characters/],
+      [{ NOT_SPECIFIED: 'a'.repeat(257) }, /1-256 printable characters/],
+      [{ NOT_SPECIFIED: 'ip_rcv\n<script>' }, /1-256 printable characters/],
+      [{ NOT_SPECIFIED: 'nul\u0000' }, /1-256 printable characters/],
+      [Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`REASON_${i}`, 'x+0x1'])), /at most 256/],
+    ];
+    for (const [locations, message] of bad) {
+      const { thrown } = ingest(withLocations(locations));
+      expect(thrown, JSON.stringify(locations).slice(0, 80)).toBeInstanceOf(WireContentError);
+      expect((thrown as Error).message).toMatch(message);
+      expect((thrown as Error).message).not.toMatch(/\n/);
+    }
+    // The reasons themselves are bounded in number the same way.
+    const reasons = Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`SOME_KERNEL_REASON_${i}`, 1]));
+    const tooMany = encodeBatch(batch({ sequence: 1, vanished: [rpfVanished({ kernel: { ...rpfVanished().kernel!, drop_reasons: reasons } })] }));
+    expect((ingest(tooMany).thrown as Error).message).toBe('kernel drop reasons: at most 256');
+  });
+
+  it("the node's kernel drop tallies are checked: kernel reasons, counts, names cut, at most 4096 kept", () => {
+    const withTallies = (kernel_drops: WireKernelDropTally[]): Uint8Array => encodeBatch(batch({ sequence: 1, status: { ...FULL.status!, kernel_drops } }));
+    const good: WireKernelDropTally = { reason: 'IP_RPFILTER', iface: 'tunl0', drops: 5, matched: 3 };
+    const long = 'x'.repeat(1000);
+    const checked = checkBatch(decodeBatch(withTallies([good, { ...good, iface: '' }, { ...good, iface: long }])), 'live', T0);
+    expect(checked.status.kernelDrops).toEqual([good, { ...good, iface: '' }, { ...good, iface: long.slice(0, 256) }]);
+    // A status without tallies (an older agent) is an empty list; a batch without status keeps none.
+    expect(checkBatch(decodeBatch(withTallies([])), 'live', T0).status.kernelDrops).toEqual([]);
+    expect(checkBatch(decodeBatch(encodeBatch(batch({ sequence: 1 }))), 'live', T0).status.kernelDrops).toBeNull();
+    const many = Array.from({ length: 5000 }, (_, i) => ({ ...good, iface: `cali${i}` }));
+    expect(checkBatch(decodeBatch(withTallies(many)), 'live', T0).status.kernelDrops).toHaveLength(4096);
+    const bad: [Partial<WireKernelDropTally>, RegExp][] = [
+      [{ reason: '' }, /reasons must be kernel names/],
+      [{ reason: 'ip_rpfilter' }, /reasons must be kernel names/],
+      [{ reason: 'IP RPFILTER' }, /reasons must be kernel names/],
+      [{ reason: 'R'.repeat(65) }, /reasons must be kernel names/],
+      [{ drops: -1 }, /drops must be a non-negative integer/],
+      [{ drops: 2 ** 53 }, /drops must be a non-negative integer/],
+      [{ matched: 2 ** 63 }, /matched must be a non-negative integer/],
+    ];
+    for (const [change, message] of bad) {
+      const { thrown } = ingest(withTallies([good, { ...good, ...change }]));
+      expect(thrown, JSON.stringify(change)).toBeInstanceOf(WireContentError);
+      expect((thrown as Error).message).toMatch(message);
+    }
+  });
+
+  it("the capture's lost kernel drop events must be a count", () => {
+    const withLost = (ebpf_events_lost: number): Uint8Array => encodeBatch(batch({ sequence: 1, capture: { ...FULL.capture!, ebpf_events_lost } }));
+    expect(checkBatch(decodeBatch(withLost(12)), 'live', T0).status.capture?.ebpf_events_lost).toBe(12);
+    for (const lost of [-1, 2 ** 53, 2 ** 63]) {
+      const { thrown } = ingest(withLost(lost));
+      expect(thrown, String(lost)).toBeInstanceOf(WireContentError);
+      expect((thrown as Error).message).toBe('capture ebpf_events_lost must be a non-negative integer');
     }
   });
 

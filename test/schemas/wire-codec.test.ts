@@ -110,6 +110,7 @@ function fullBatch(): WireBatch {
           rp_filter_counter_delta: -1,
           route_back_iface: 'eth1',
           route_check_error: 'RTNETLINK answers: Network is unreachable',
+          drop_locations: { NOT_SPECIFIED: 'ip_rcv_finish_core+0x1a', REASON_99: '0xffffffff81b2c3d4' },
         },
         first_bytes: new Uint8Array([0x45, 0x00, 0x00, 0x54, 0xff, 0x00]),
         link_type: 1,
@@ -144,12 +145,17 @@ function fullBatch(): WireBatch {
       ebpf_monitor: true,
       ebpf_unavailable_reason: 'bpftrace not found',
       truncated_unjudged: 2,
+      ebpf_events_lost: 2 ** 40 + 1,
     },
     loss: { batches_dropped: 4, bytes_dropped: 65536 },
     status: {
       interfaces: [{ name: 'tunl0', role: 'tunnel', packets: 12, bytes: 1200 }],
       addresses: ['192.168.77.12', 'fd00::2'],
       agent_version: '0.1.0',
+      kernel_drops: [
+        { reason: 'IP_RPFILTER', iface: 'tunl0', drops: 5_000_000_001, matched: 3 },
+        { reason: 'NOT_SPECIFIED', iface: '', drops: 7, matched: 1 },
+      ],
     },
     knowledge: {
       own_addresses: ['192.168.77.12'],
@@ -237,6 +243,7 @@ describe('wire codec', () => {
       LossReport: b.loss,
       NodeStatus: b.status,
       InterfaceStatus: b.status?.interfaces[0],
+      KernelDropTally: b.status?.kernel_drops[0],
       NodeKnowledge: b.knowledge,
       AddressLocation: b.knowledge?.locations[0],
       PairExits: b.knowledge?.exits[0],
@@ -333,6 +340,9 @@ describe('interop with protoc (an independent protobuf implementation)', () => {
     expect(text).toContain('src: "\\n\\364\\001\\005"');
     expect(text).toContain('outer_dst: "\\375\\000\\020\\364\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\001\\005"');
     expect(text).toMatch(/drop_reasons \{\s+key: "IP_RPFILTER"\s+value: 3\s+\}/);
+    expect(text).toMatch(/^ {4}drop_locations \{\n {6}key: "NOT_SPECIFIED"\n {6}value: "ip_rcv_finish_core\+0x1a"\n {4}\}$/m);
+    expect(text).toMatch(/^ {2}ebpf_events_lost: 1099511627777$/m);
+    expect(text).toMatch(/^ {2}kernel_drops \{\n {4}reason: "IP_RPFILTER"\n {4}iface: "tunl0"\n {4}drops: 5000000001\n {4}matched: 3\n {2}\}$/m);
     expect(text).toMatch(/^ {4}rp_filter_counter_delta: -1$/m);
     expect(text).toContain('first_seen_ms: 1718000000000.5');
     // No field protoc does not know by number: the field numbers agree.
@@ -359,10 +369,12 @@ describe('interop with protoc (an independent protobuf implementation)', () => {
           drop_reasons { key: "IP_RPFILTER" value: 3 }
           drop_reasons { key: "NETFILTER_DROP" value: 1 }
           has_rp_filter: true rp_filter_counter_delta: -1
+          drop_locations { key: "NOT_SPECIFIED" value: "ip_rcv_finish_core+0x1a" }
         }
       }
-      capture { received: 100 ebpf_monitor: true }
+      capture { received: 100 ebpf_monitor: true ebpf_events_lost: 6 }
       loss { batches_dropped: 2 }
+      status { agent_version: "0.2.0" kernel_drops { reason: "IP_RPFILTER" iface: "tunl0" drops: 5000000001 matched: 5 } kernel_drops { reason: "NOT_SPECIFIED" drops: 2 } }
     `;
     const batch = decodeBatch(new Uint8Array(protoc(bin, 'encode', text)));
     expect(batch).toMatchObject({
@@ -382,12 +394,35 @@ describe('interop with protoc (an independent protobuf implementation)', () => {
         {
           iface: 'vxlan.calico', sport: -1, dport: -1, fingerprints: ['fp-1', 'fp-2'],
           path: [{ node: 'node-b', iface: 'vxlan.calico', direction: WireDirection.DIRECTION_IN, ts_ms: 0.75, vni: 4096 }],
-          kernel: { drop_reasons: { IP_RPFILTER: 3, NETFILTER_DROP: 1 }, has_rp_filter: true, rp_filter_counter_delta: -1 },
+          kernel: { drop_reasons: { IP_RPFILTER: 3, NETFILTER_DROP: 1 }, has_rp_filter: true, rp_filter_counter_delta: -1, drop_locations: { NOT_SPECIFIED: 'ip_rcv_finish_core+0x1a' } },
         },
       ],
-      capture: { received: 100, ebpf_monitor: true },
+      capture: { received: 100, ebpf_monitor: true, ebpf_events_lost: 6 },
       loss: { batches_dropped: 2, bytes_dropped: 0 },
+      status: {
+        agent_version: '0.2.0',
+        kernel_drops: [
+          { reason: 'IP_RPFILTER', iface: 'tunl0', drops: 5_000_000_001, matched: 5 },
+          { reason: 'NOT_SPECIFIED', iface: '', drops: 2, matched: 0 },
+        ],
+      },
     });
     expect(batch.kernel_drops).toEqual([]);
+  });
+
+  it('reads what agents before issue 15 send: per-event kernel drops, and no locations, tallies or lost events', ({ skip }) => {
+    const bin = requireProtoc(skip);
+    const text = `
+      agent_id: "old-agent" sequence: 3
+      vanished { iface: "tunl0" kernel { drop_reasons { key: "IP_RPFILTER" value: 2 } } }
+      kernel_drops { reason: "IP_RPFILTER" ifindex: 4 src: "100.64.0.1" dst: "10.91.1.130" proto: 1 ts_ms: 1718000000150.5 }
+      capture { received: 100 ebpf_monitor: true }
+      status { interfaces { name: "tunl0" role: "tunnel" } agent_version: "0.1.0" }
+    `;
+    const batch = decodeBatch(new Uint8Array(protoc(bin, 'encode', text)));
+    expect(batch.vanished[0]?.kernel).toMatchObject({ drop_reasons: { IP_RPFILTER: 2 }, drop_locations: {} });
+    expect(batch.kernel_drops).toEqual([{ reason: 'IP_RPFILTER', ifindex: 4, src: '100.64.0.1', dst: '10.91.1.130', proto: 1, sport: 0, dport: 0, ts_ms: 1718000000150.5 }]);
+    expect(batch.capture?.ebpf_events_lost).toBe(0);
+    expect(batch.status?.kernel_drops).toEqual([]);
   });
 });

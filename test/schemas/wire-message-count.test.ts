@@ -15,21 +15,21 @@ const schemaParser: string = 'protocol-buffers-schema';
 const { parse } = (await import(schemaParser)) as { parse: (source: Buffer) => { messages: Parameters<typeof nestedMessageFields>[0] } };
 const layout = nestedMessageFields(parse(readFileSync(loadWireSchema().schemaPath)).messages);
 
-/** Messages in a decoded batch: every object but the bytes, with each drop_reasons entry one message. */
+/** Messages in a decoded batch: every object but the bytes, with each map entry (drop_reasons, drop_locations) one message. */
 function decodedMessages(value: unknown, key = ''): number {
   if (Array.isArray(value)) return value.reduce((n: number, v) => n + decodedMessages(v), 0);
   if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return 0;
-  if (key === 'drop_reasons') return Object.keys(value).length;
+  if (key === 'drop_reasons' || key === 'drop_locations') return Object.keys(value).length;
   return 1 + Object.entries(value).reduce((n: number, [k, v]) => n + decodedMessages(v, k), 0);
 }
 
 const SAMPLE = batch({
   sequence: 3,
-  vanished: [rpfVanished(), rpfVanished({ kernel: { drop_reasons: { IP_RPFILTER: 2, NO_SOCKET: 1 }, has_rp_filter: true, rp_filter_all: 1, rp_filter_iface: 1, rp_filter_effective: 1, rp_filter_counter_delta: 3, route_back_iface: 'eth0', route_check_error: '' } })],
+  vanished: [rpfVanished(), rpfVanished({ kernel: { drop_reasons: { IP_RPFILTER: 2, NO_SOCKET: 1 }, has_rp_filter: true, rp_filter_all: 1, rp_filter_iface: 1, rp_filter_effective: 1, rp_filter_counter_delta: 3, route_back_iface: 'eth0', route_check_error: '', drop_locations: { NOT_SPECIFIED: 'ip_rcv_finish_core+0x1a', REASON_99: '0xffffffff81b2c3d4' } } })],
   kernel_drops: [{ reason: 'IP_RPFILTER', ifindex: 3, src: '100.64.0.1', dst: '10.91.1.130', proto: 1, sport: 0, dport: 0, ts_ms: T0 }],
   cross_node: [{ fingerprint: 'abc', departure: true, outer_peer: '192.168.77.12', ts_ms: T0, path: [hop({ iface: 'eth0', direction: WireDirection.DIRECTION_OUT, ts_ms: T0 })], src: '', dst: '', proto: 0, sport: 0, dport: 0 }],
-  status: { interfaces: [{ name: 'tunl0', role: 'tunnel', packets: 9, bytes: 900 }, { name: 'eth0', role: 'uplink', packets: 1, bytes: 60 }], addresses: ['192.168.77.12'], agent_version: '0.1.0' },
-  capture: { received: 10, dropped_by_kernel: 1, dropped_by_interface: 0, ebpf_monitor: true, ebpf_unavailable_reason: '', truncated_unjudged: 0 },
+  status: { interfaces: [{ name: 'tunl0', role: 'tunnel', packets: 9, bytes: 900 }, { name: 'eth0', role: 'uplink', packets: 1, bytes: 60 }], addresses: ['192.168.77.12'], agent_version: '0.1.0', kernel_drops: [{ reason: 'IP_RPFILTER', iface: 'tunl0', drops: 5, matched: 3 }, { reason: 'NOT_SPECIFIED', iface: '', drops: 2, matched: 0 }] },
+  capture: { received: 10, dropped_by_kernel: 1, dropped_by_interface: 0, ebpf_monitor: true, ebpf_unavailable_reason: '', truncated_unjudged: 0, ebpf_events_lost: 4 },
   loss: { batches_dropped: 1, bytes_dropped: 100 },
 });
 

@@ -1,11 +1,15 @@
 /**
  * The story with agents: `pathwatch agent` runs inside each node's namespace and ships protobuf
  * batches over a unix socket to a receiver (a small fastify server standing in for the collector,
- * which decodes them with the wire codec). Node n2's batches carry the vanished ICMP and TCP groups
- * on its tunnel with the kernel's evidence (IP_RPFILTER from eBPF, strict rp_filter in effect, the
- * counter delta, the route back by the uplink); node n1 ships flows and no vanished packet; a pod
- * added while they run is captured by name; the receiver goes away for a while and every batch
- * still arrives (sequences without a gap after dedup); both stop cleanly on SIGTERM, flushing.
+ * which decodes them with the wire codec). Each agent is one process: the capture and the kernel
+ * drop monitor (a BPF program loaded through libbpf) run inside it, with no child process. Node
+ * n2's batches carry the vanished ICMP and TCP groups on its tunnel with the kernel's evidence: the
+ * IP_RPFILTER drops the kernel reported for those very packets (matched by fingerprint, so one per
+ * packet of the group in the batch), strict rp_filter in effect, the counter delta, the route back
+ * by the uplink; and the node's status counts the kernel's drops per reason and interface. Node n1
+ * ships flows and no vanished packet; a pod added while they run is captured by name; the receiver
+ * goes away for a while and every batch still arrives (sequences without a gap after dedup); both
+ * stop cleanly on SIGTERM, flushing.
  */
 import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -41,9 +45,9 @@ for seq in range(3):
 `;
 const unavailable = labUnavailableReason(PREFIX);
 
-/** The command names of every process below `pid` (from /proc's children lists). */
-function descendantNames(pid: number): string[] {
-  const names: string[] = [];
+/** Every process below `pid`, with its command name (from /proc's children lists). */
+function descendants(pid: number): { pid: number; comm: string }[] {
+  const found: { pid: number; comm: string }[] = [];
   const queue = [pid];
   for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
     let tasks: string[] = [];
@@ -61,7 +65,7 @@ function descendantNames(pid: number): string[] {
       }
       for (const c of children) {
         try {
-          names.push(readFileSync(`/proc/${c}/comm`, 'utf8').trim());
+          found.push({ pid: Number(c), comm: readFileSync(`/proc/${c}/comm`, 'utf8').trim() });
         } catch {
           // ended meanwhile
         }
@@ -69,7 +73,7 @@ function descendantNames(pid: number): string[] {
       }
     }
   }
-  return names;
+  return found;
 }
 
 async function until(check: () => boolean, ms: number): Promise<void> {
@@ -127,11 +131,13 @@ describe.skipIf(unavailable !== null)('pathwatch agent on the story (VXLAN), shi
     const n1 = start('n1');
     const n2 = start('n2');
     await until(() => n1.stderr.includes('watching') && n2.stderr.includes('watching'), 20_000);
-    // The capture is libpcap inside the agent's own process: no tcpdump below it (bpftrace is its only tool).
+    // The capture (libpcap) and the drop monitor (libbpf) run inside the agent's own process: nothing
+    // below it, neither tcpdump nor bpftrace. (`ip netns exec` exec()s node, so the pid spawned is
+    // the agent's; the walk finds it below this process, so it would find the agent's children too.)
+    const ours = descendants(process.pid);
     for (const a of agents) {
-      const below = descendantNames(a.pid as number);
-      expect(below).toContain('bpftrace'); // the walk sees the agent's children
-      expect(below).not.toContain('tcpdump');
+      expect(ours, 'the walk sees this process\'s children').toContainEqual({ pid: a.pid as number, comm: 'node' });
+      expect(descendants(a.pid as number), 'child processes of an agent').toEqual([]);
     }
     // A pod appears while the agents run: its veth is captured and named.
     const podNs = `${PREFIX}-${t.id}-pnew`;
@@ -175,6 +181,20 @@ describe.skipIf(unavailable !== null)('pathwatch agent on the story (VXLAN), shi
       expect(v.iface).toBe(t.nodes.n2.tunnel);
       expect([v.src, v.dst]).not.toContain(t.pods.healthy.address);
     }
+    // The kernel's drops counted for a group are those of its own packets (matched by fingerprint):
+    // here every packet of the group was dropped by rp_filter, so each batch's group says so for
+    // exactly its packets in that batch, and for no other reason.
+    const n2Batches = [...new Map(batches.filter((b) => b.node === 'n2').map((b) => [`${b.agent_id}/${b.boot_id}/${b.sequence}`, b] as const)).values()];
+    const withKernelDrops = n2Batches.flatMap((b) => b.vanished).filter((v) => Object.keys(v.kernel?.drop_reasons ?? {}).length > 0);
+    expect(withKernelDrops.length).toBeGreaterThan(0);
+    for (const v of withKernelDrops) expect(v.kernel?.drop_reasons, `${v.proto} ${v.src} -> ${v.dst}: ${v.packets} packet(s)`).toEqual({ IP_RPFILTER: v.packets });
+    // The node's status counts the kernel's drops per reason and interface, and of those the ones
+    // matched to vanished packets: by the last batch (sent after the last groups), all of these.
+    const lastStatus = n2Batches.filter((b) => b.status).sort((x, y) => x.sequence - y.sequence).pop()?.status;
+    const tunnelRpf = lastStatus?.kernel_drops.find((d) => d.reason === 'IP_RPFILTER' && d.iface === t.nodes.n2.tunnel);
+    const matched = withKernelDrops.reduce((sum, v) => sum + (v.kernel?.drop_reasons['IP_RPFILTER'] ?? 0), 0);
+    expect(tunnelRpf?.matched, JSON.stringify(lastStatus?.kernel_drops)).toBe(matched);
+    expect(tunnelRpf?.drops ?? 0).toBeGreaterThanOrEqual(matched);
     const icmp = vanished().filter((v) => v.proto === 1 && v.dst === pa).pop();
     expect(icmp?.kernel?.drop_reasons['IP_RPFILTER']).toBeGreaterThan(0);
     expect(icmp?.kernel?.rp_filter_effective).toBe(1);

@@ -100,6 +100,9 @@ describe.skipIf(unavailable !== null)('the story through the real collector (IPI
       expect(d).toMatchObject({ node: 'n2', iface: 'tunl0' });
       expect(d.evidence.map((e) => e.kind)).toEqual(expect.arrayContaining(['ebpf-drop-reason', 'rp-filter', 'route-back', 'netstat-counter']));
       expect(d.remedy).toMatch(/sysctl -w net\.ipv4\.conf\.tunl0\.rp_filter=2/);
+      // Stored and read back: the kernel's own drop of each of the group's packets, by fingerprint.
+      expect(d.kernel, JSON.stringify(d)).toEqual({ reason: 'IP_RPFILTER', packets: d.packets });
+      expect(d.evidence.find((e) => e.kind === 'ebpf-drop-reason')?.detail).toBe(`IP_RPFILTER x${d.packets} on tunl0 (${d.packets} of ${d.packets} packet(s) matched by fingerprint)`);
     }
     for (const d of all) expect([d.src, d.dst], JSON.stringify(d)).not.toContain(t.pods.healthy.address);
 

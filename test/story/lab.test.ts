@@ -41,6 +41,9 @@ describe.skipIf(unavailable !== null)('pathwatch lab --fix --json', () => {
         const found = doc.drops.filter((d) => d.proto === proto && d.node === 'n2' && d.iface === tunnel && d.verdict === 'reverse-path' && d.confidence === 'confirmed');
         expect(found.length, `${proto}: ${JSON.stringify(doc.drops)}`).toBeGreaterThan(0);
         expect(found.some((d) => d.dst === pod || d.src === pod)).toBe(true);
+        // Confirmed per packet: each of the group's packets had its own IP_RPFILTER drop, matched by
+        // fingerprint (nothing is lost in the lab, so N is every packet).
+        for (const d of found) expect(d.kernel, JSON.stringify(d)).toEqual({ reason: 'IP_RPFILTER', packets: d.packets });
       }
       for (const d of doc.drops) expect([d.src, d.dst], JSON.stringify(d)).not.toContain(STORY.healthyPod);
       expect(doc.afterFix.drops).toEqual([]);

@@ -50,8 +50,8 @@ export class ChildSet {
   }
 
   /**
-   * Stops every child still running: SIGTERM first (an agent then stops its own tcpdump and
-   * bpftrace), SIGKILL to whatever still runs after 8 s; waits (bounded) for them to be gone.
+   * Stops every child still running: SIGTERM first (an agent then flushes and detaches its drop
+   * monitor), SIGKILL to whatever still runs after 8 s; waits (bounded) for them to be gone.
    */
   async killAll(): Promise<void> {
     const running = this.all.filter((c) => !c.exited());
@@ -68,8 +68,10 @@ export class ChildSet {
 }
 
 /**
- * SIGKILLs what our agents left running inside the lab's node namespaces (their tcpdump and bpftrace,
- * orphaned when an agent was killed), by pid; the lab's own python helpers are left to destroy().
+ * SIGKILLs whatever still runs inside the lab's node namespaces once the children were stopped (an
+ * `ip route get` an agent had asked when it was killed, orphaned), by pid; the lab's own python
+ * helpers are left to destroy(). Agents have no helper process beyond such a question: their
+ * capture and drop monitor run and end inside them.
  */
 export async function killLeftoversInNodes(topo: StoryTopology | undefined): Promise<void> {
   if (topo === undefined) return;

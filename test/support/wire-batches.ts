@@ -32,7 +32,8 @@ export function rpfVanished(o: Partial<WireVanishedGroup> = {}): WireVanishedGro
     expected_exit: '',
     reverse_exits: [],
     kernel: {
-      drop_reasons: { IP_RPFILTER: 3 },
+      // The kernel's own drop event of each packet, matched by fingerprint.
+      drop_reasons: { IP_RPFILTER: o.packets ?? 3 },
       has_rp_filter: true,
       rp_filter_all: 1,
       rp_filter_iface: 1,
@@ -40,6 +41,7 @@ export function rpfVanished(o: Partial<WireVanishedGroup> = {}): WireVanishedGro
       rp_filter_counter_delta: 3,
       route_back_iface: 'eth0',
       route_check_error: 'RTNETLINK answers: Invalid cross-device link',
+      drop_locations: {},
     },
     first_bytes: Uint8Array.from({ length: 48 }, (_, i) => i),
     link_type: 276,

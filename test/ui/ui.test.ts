@@ -63,7 +63,7 @@ async function dropsOf(query: string): Promise<DropEvent[]> {
 /** The story's agent at n2 ships the drop (with its capture health), then its flows with its status. */
 const storyBatch = {
   vanished: [rpfVanished()],
-  capture: { received: 50_000, dropped_by_kernel: 0, dropped_by_interface: 0, ebpf_monitor: true, ebpf_unavailable_reason: '', truncated_unjudged: 0 },
+  capture: { received: 50_000, dropped_by_kernel: 0, dropped_by_interface: 0, ebpf_monitor: true, ebpf_unavailable_reason: '', truncated_unjudged: 0, ebpf_events_lost: 0 },
 };
 const flowBatch = {
   flows: [
@@ -85,7 +85,7 @@ const flowBatch = {
       last_seen_ms: T0 + 5000,
     },
   ],
-  capture: { received: 99_988, dropped_by_kernel: 12, dropped_by_interface: 0, ebpf_monitor: true, ebpf_unavailable_reason: '', truncated_unjudged: 0 },
+  capture: { received: 99_988, dropped_by_kernel: 12, dropped_by_interface: 0, ebpf_monitor: true, ebpf_unavailable_reason: '', truncated_unjudged: 0, ebpf_events_lost: 0 },
   status: {
     interfaces: [
       { name: 'eth0', role: 'uplink', packets: 100_000, bytes: 12_345_678 },
@@ -93,6 +93,7 @@ const flowBatch = {
     ],
     addresses: ['192.168.77.12'],
     agent_version: '0.1.0',
+    kernel_drops: [{ reason: 'IP_RPFILTER', iface: 'tunl0', drops: 5, matched: 5 }],
   },
 };
 
@@ -286,6 +287,9 @@ describe.skipIf(!HAVE_CHROMIUM)('in Chromium', () => {
     const remedy = (await page.locator('#remedy-text').textContent()) ?? '';
     expect(remedy).toMatch(/^sysctl -w net\.ipv4\.conf\.tunl0\.rp_filter=2/);
     await poll(() => page.locator('dl.facts dd').nth(2).innerText()).toBe('5');
+    // The kernel's own drop events, matched by fingerprint: all five packets had one (3, then 2).
+    await poll(() => page.locator('dl.facts dd').nth(3).innerText()).toBe('IP_RPFILTER, 5 packet(s) matched by fingerprint');
+    expect(await page.locator('dl.facts dt').nth(3).innerText()).toBe('Kernel');
     await poll(() => page.locator('details.hops tbody tr').count()).toBe(2);
 
     const exportHref = (await page.getByRole('link', { name: 'Download pcapng' }).getAttribute('href')) as string;
@@ -312,6 +316,18 @@ describe.skipIf(!HAVE_CHROMIUM)('in Chromium', () => {
     await page.getByRole('button', { name: 'Copy command' }).focus();
     await page.keyboard.press('Enter');
     await poll(() => page.locator('.copy-status').innerText()).toMatch(/^(Copied\.|Selected: press Ctrl\+C)/);
+  });
+
+  it('shows no kernel line for a drop no kernel drop event matched', async () => {
+    // With the capture health agents send in every batch (the health view below reads the latest).
+    await ingest({ capture: flowBatch.capture, vanished: [rpfVanished({ dst: '10.91.4.4', kernel: { ...rpfVanished().kernel!, drop_reasons: {} }, first_seen_ms: T0 + 90_000, last_seen_ms: T0 + 91_000 })] });
+    const [unmatched] = await dropsOf('?dst=10.91.4.4');
+    expect(unmatched?.kernel).toBeNull();
+    await page.goto(`${base}/drops/${unmatched!.id}`);
+    await page.locator('svg.path-diagram').waitFor();
+    await poll(() => page.locator('dl.facts dt').allInnerTexts()).toEqual(['Packet', 'Vanished at', 'Packets', 'First seen', 'Last seen']);
+    await page.goto(`${base}/drops/${dropId}`);
+    await page.locator('svg.path-diagram').waitFor();
   });
 
   it('draws the path top to bottom on a phone, within its width', async () => {

@@ -3,7 +3,7 @@
  * integers, addresses parse); reading checks every column, so a row the store cannot vouch for fails
  * loudly instead of reaching the API half-formed.
  */
-import type { Confidence, DropEvent, Evidence } from '../../../core/explain/drop-event.js';
+import type { Confidence, DropEvent, Evidence, KernelDropSummary } from '../../../core/explain/drop-event.js';
 import type {
   BatchKey,
   HopDirection,
@@ -135,6 +135,7 @@ export class RowCodec {
       source: oneOf(d.source, SOURCES, 'drop source'),
       updated_at_ms: integer(d.updatedAtMs, 'drop updatedAtMs', 0, Number.MAX_SAFE_INTEGER),
       last_batch: d.lastBatch ?? '',
+      ...kernelColumns(e.kernel),
     };
     this.p.encodeAddress('src', e.src, row);
     this.p.encodeAddress('dst', e.dst, row);
@@ -159,6 +160,7 @@ export class RowCodec {
       confidence: oneOf(stringField(row, 'confidence'), CONFIDENCES, 'confidence'),
       evidence: parseEvidence(stringField(row, 'evidence_json')),
       remedy: stringField(row, 'remedy'),
+      kernel: kernelFromRow(row),
     };
     return {
       event,
@@ -212,6 +214,23 @@ export class RowCodec {
       statusJson: stringField(row, 'status_json'),
     };
   }
+}
+
+/**
+ * The kernel summary as two columns: no summary is stored as an empty reason (the columns' defaults,
+ * so rows from before they existed read as none), which is why a summary must name its reason.
+ */
+function kernelColumns(kernel: KernelDropSummary | null): JsonRow {
+  if (kernel === null) return { kernel_reason: '', kernel_packets: 0 };
+  if (typeof kernel !== 'object' || typeof kernel.reason !== 'string' || kernel.reason === '') {
+    throw new TypeError('drop kernel: expected null or a non-empty reason with its packets');
+  }
+  return { kernel_reason: kernel.reason, kernel_packets: integer(kernel.packets, 'drop kernel packets', 0, Number.MAX_SAFE_INTEGER) };
+}
+
+function kernelFromRow(row: Row): KernelDropSummary | null {
+  const reason = stringField(row, 'kernel_reason');
+  return reason === '' ? null : { reason, packets: numberField(row, 'kernel_packets') };
 }
 
 function parseEvidence(text: string): Evidence[] {

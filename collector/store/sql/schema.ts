@@ -163,8 +163,21 @@ function dropLastBatch({ database }: SchemaContext): SqlFragment[] {
   return [sql`ALTER TABLE ${qualified(database, 'drops')} ADD COLUMN last_batch String DEFAULT ''`];
 }
 
+/**
+ * Drop states carry the kernel's own word on their packets (DropEvent.kernel): its drop reason, ''
+ * when no kernel drop event matched them, and how many packets had one. Rows stored before read as
+ * '' and 0, which is what they meant: no kernel drop event was matched by fingerprint then.
+ */
+function dropKernel({ profile: p, database }: SchemaContext): SqlFragment[] {
+  return [
+    sql`ALTER TABLE ${qualified(database, 'drops')} ADD COLUMN kernel_reason ${p.lowCardinalityString} DEFAULT ''`,
+    sql`ALTER TABLE ${qualified(database, 'drops')} ADD COLUMN kernel_packets UInt64 DEFAULT 0`,
+  ];
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial tables', statements: initialTables },
   { version: 2, name: 'flow rows keyed by their batch', statements: flowBatchKeys, alreadyApplied: /already exists|DUPLICATE_COLUMN/i },
   { version: 3, name: 'drop states remember their last batch', statements: dropLastBatch, alreadyApplied: /already exists|DUPLICATE_COLUMN/i },
+  { version: 4, name: 'drop states carry the kernel drop reason', statements: dropKernel, alreadyApplied: /already exists|DUPLICATE_COLUMN/i },
 ];

@@ -58,7 +58,7 @@ export class Statements {
     const p = this.p;
     return sql`id, node, iface, ${p.addressSelect('src')}, ${p.addressSelect('dst')}, proto, sport, dport, packets,
       ${p.timeMs('first_seen')} AS first_seen_ms, ${p.timeMs('last_seen')} AS last_seen_ms,
-      verdict, confidence, evidence_json, remedy, path_json, source, updated_at_ms, last_batch`;
+      verdict, confidence, evidence_json, remedy, path_json, source, updated_at_ms, last_batch, kernel_reason, kernel_packets`;
   }
 
   /**

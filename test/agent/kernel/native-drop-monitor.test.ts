@@ -9,8 +9,7 @@
  *
  * Needs root, iproute2, the kernel's BTF and tracefs: skipped with the reason elsewhere, failed in CI.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CaptureStream } from '../../../agent/capture/capture-stream.js';
@@ -21,6 +20,7 @@ import { ensureTracefs } from '../../../agent/kernel/tracefs.js';
 import { dropFingerprint, NativeDropMonitor, type KernelDropEvent } from '../../../agent/native/drop-monitor-native.js';
 import { nativeAddon } from '../../../agent/native/native-addon.js';
 import { ADDR_B, IF_A, IF_B, makeNamespacePair, type NamespacePair } from '../capture/capture-netns.js';
+import { ipns, kernelTestsUnavailable, sendUdp } from './kernel-netns.js';
 
 const IN_CI = process.env['CI'] === 'true';
 const SPOOFED = '10.77.0.5';
@@ -29,33 +29,10 @@ const CLOSED_PORT = 40101;
 const RPF_PACKETS = 20;
 const CLOSED_PACKETS = 5;
 
-function unavailableReason(): string | null {
-  if (process.platform !== 'linux') return `needs Linux (this is ${process.platform})`;
-  if (process.getuid?.() !== 0) return 'needs root (BPF, network namespaces, packet capture)';
-  if (spawnSync('ip', ['-V'], { stdio: 'ignore' }).status !== 0) return 'iproute2 (ip) is not installed';
-  if (!existsSync('/sys/kernel/btf/vmlinux')) return 'the kernel has no BTF (/sys/kernel/btf/vmlinux)';
-  return null;
-}
-
-const unavailable = unavailableReason();
+const unavailable = kernelTestsUnavailable();
 if (unavailable !== null && !IN_CI) process.stderr.write(`test/agent/kernel: skipping the native drop monitor tests: ${unavailable}\n`);
 
-function ipns(ns: string, args: readonly string[]): void {
-  const r = spawnSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8', timeout: 30_000 });
-  if (r.status !== 0) throw new Error(`${args.join(' ')} in ${ns}: ${r.stderr.trim()}`);
-}
-
-/** Sends `count` UDP datagrams from namespace `ns`, from `from`, to ADDR_B:port. */
-function send(ns: string, from: string, port: number, count: number): void {
-  const script = `
-const s = require('node:dgram').createSocket('udp4');
-s.bind(0, '${from}', () => {
-  let i = 0;
-  const next = () => { if (i === ${count}) { s.close(); return; } s.send('drop ' + i++, ${port}, '${ADDR_B}', next); };
-  next();
-});`;
-  ipns(ns, [process.execPath, '-e', script]);
-}
+const send = (ns: string, from: string, port: number, count: number): void => sendUdp(ns, from, ADDR_B, port, count);
 
 async function until(check: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
@@ -112,6 +89,8 @@ describe('the kernel drop monitor (eBPF through libbpf, in process)', () => {
           return events.length >= RPF_PACKETS + CLOSED_PACKETS && captured.size >= RPF_PACKETS + CLOSED_PACKETS;
         }, 5000);
         events.push(...monitor.poll());
+        // The 4 MiB ring held 26 events with room to spare.
+        expect(monitor.lost).toBe(0);
       } finally {
         monitor.stop();
         await cap.stop();
@@ -137,6 +116,25 @@ describe('the kernel drop monitor (eBPF through libbpf, in process)', () => {
       }
       // Twenty-five different packets: each dropped once.
       expect(new Set([...rpf, ...noSocket].map((e) => dropFingerprint(e))).size).toBe(RPF_PACKETS + CLOSED_PACKETS);
+    }, 60_000);
+
+    it('counts the reasons it is told to only count per reason and device in the kernel, and sends none of them', async () => {
+      const p = pair as NamespacePair;
+      const netnsB = statSync(p.bPath).ino;
+      const reasons = readDropReasons();
+      const noSocket = reasons.get('NO_SOCKET') as number;
+      const monitor = NativeDropMonitor.start({ onlyNetns: netnsB, countedOnly: [noSocket] });
+      const events: KernelDropEvent[] = [];
+      try {
+        send(p.a, '10.251.0.1', CLOSED_PORT, CLOSED_PACKETS);
+        await until(() => monitor.counts().some((c) => c.reasonCode === noSocket && c.count >= CLOSED_PACKETS), 5000);
+        events.push(...monitor.poll());
+        expect(monitor.counts().filter((c) => c.reasonCode === noSocket)).toEqual([{ reasonCode: noSocket, ifindex: p.ifindexB, count: CLOSED_PACKETS }]);
+        expect(monitor.lost).toBe(0);
+      } finally {
+        monitor.stop();
+      }
+      expect(events.filter((e) => e.reasonCode === noSocket)).toEqual([]);
     }, 60_000);
 
     it('says in one line why it cannot start', () => {

@@ -24,7 +24,7 @@ let dir: string;
 let collector: RunningCollector;
 let base: string;
 let webhook: Server;
-const webhookBodies: { status: string; alerts: { status: string; labels: Record<string, string> }[] }[] = [];
+const webhookBodies: { status: string; alerts: { status: string; labels: Record<string, string>; annotations: Record<string, string> }[] }[] = [];
 
 function ingest(body: Buffer, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${base}/api/v1/ingest`, {
@@ -162,12 +162,53 @@ describe('queries', () => {
     expect(nodes.nodes.map((n) => n.node).sort()).toEqual(['n2', 'n3']);
     // Interfaces come with flow batches only; a batch without them keeps the last ones; spool losses
     // are running totals per boot (the highest wins, whatever order batches arrive in).
-    const status = { interfaces: [{ name: 'tunl0', role: 'tunnel', packets: 9, bytes: 900 }], addresses: ['192.168.77.12'], agent_version: '0.1.0' };
-    await ingest(encoded(batch({ sequence: 20, status, loss: { batches_dropped: 2, bytes_dropped: 200 } })));
+    // So do the kernel's drop tallies (running totals per reason and interface, '' for no device).
+    const kernelDrops = [
+      { reason: 'IP_RPFILTER', iface: 'eth0', drops: 2, matched: 0 },
+      { reason: 'IP_RPFILTER', iface: 'tunl0', drops: 5, matched: 3 },
+      { reason: 'NOT_SPECIFIED', iface: '', drops: 4, matched: 1 },
+    ];
+    const status = { interfaces: [{ name: 'tunl0', role: 'tunnel', packets: 9, bytes: 900 }], addresses: ['192.168.77.12'], agent_version: '0.1.0', kernel_drops: kernelDrops };
+    const capture = { received: 100, dropped_by_kernel: 0, dropped_by_interface: 0, ebpf_monitor: true, ebpf_unavailable_reason: '', truncated_unjudged: 0, ebpf_events_lost: 7 };
+    await ingest(encoded(batch({ sequence: 20, status, capture, loss: { batches_dropped: 2, bytes_dropped: 200 } })));
+    const nodeStatus = async (node: string) =>
+      ((await (await get('/api/v1/nodes')).json()) as { nodes: { node: string; interfaces: unknown; loss: unknown; addresses: unknown; kernelDrops: unknown; capture: unknown }[] }).nodes.find((n) => n.node === node);
+    expect(await nodeStatus('n2')).toMatchObject({ kernelDrops, capture: { ebpf_monitor: true, ebpf_events_lost: 7 } });
     await ingest(encoded(batch({ sequence: 22, vanished: [rpfVanished({ packets: 0 })], loss: { batches_dropped: 3, bytes_dropped: 300 } })));
     await ingest(encoded(batch({ sequence: 21, vanished: [rpfVanished({ packets: 0 })], loss: { batches_dropped: 1, bytes_dropped: 100 } })));
-    const n2Status = ((await (await get('/api/v1/nodes')).json()) as { nodes: { node: string; interfaces: unknown; loss: unknown; addresses: unknown }[] }).nodes.find((n) => n.node === 'n2');
-    expect(n2Status).toMatchObject({ interfaces: status.interfaces, addresses: status.addresses, loss: { batches_dropped: 3, bytes_dropped: 300 } });
+    expect(await nodeStatus('n2')).toMatchObject({ interfaces: status.interfaces, addresses: status.addresses, kernelDrops, loss: { batches_dropped: 3, bytes_dropped: 300 } });
+    // A node whose agent never sent tallies has none.
+    expect((await nodeStatus('n3'))?.kernelDrops).toBeNull();
+
+    // The metrics sum each node's tallies over its interfaces, per reason; no interface label.
+    const metrics = await (await get('/metrics')).text();
+    const series = metrics.split('\n').filter((l) => l.startsWith('pathwatch_collector_node_kernel_drops'));
+    expect(series.sort()).toEqual([
+      'pathwatch_collector_node_kernel_drops_matched{node="n2",reason="IP_RPFILTER"} 3',
+      'pathwatch_collector_node_kernel_drops_matched{node="n2",reason="NOT_SPECIFIED"} 1',
+      'pathwatch_collector_node_kernel_drops{node="n2",reason="IP_RPFILTER"} 7',
+      'pathwatch_collector_node_kernel_drops{node="n2",reason="NOT_SPECIFIED"} 4',
+    ]);
+    // The latest flow batch's tallies replace the ones before (running totals, not added up).
+    await ingest(encoded(batch({ sequence: 23, status: { ...status, kernel_drops: [{ reason: 'IP_RPFILTER', iface: 'tunl0', drops: 9, matched: 9 }] } })));
+    expect((await nodeStatus('n2'))?.kernelDrops).toEqual([{ reason: 'IP_RPFILTER', iface: 'tunl0', drops: 9, matched: 9 }]);
+    const after = (await (await get('/metrics')).text()).split('\n').filter((l) => l.startsWith('pathwatch_collector_node_kernel_drops'));
+    expect(after.sort()).toEqual([
+      'pathwatch_collector_node_kernel_drops_matched{node="n2",reason="IP_RPFILTER"} 9',
+      'pathwatch_collector_node_kernel_drops{node="n2",reason="IP_RPFILTER"} 9',
+    ]);
+  });
+
+  it("gives a drop event the kernel's word: the reason and the packets matched by fingerprint, or null", async () => {
+    await ingest(encoded(batch({ sequence: 30, vanished: [rpfVanished({ dst: '10.91.5.5', packets: 4, kernel: { ...rpfVanished().kernel!, drop_reasons: { IP_RPFILTER: 3 } } })] })));
+    const [matched] = await drops('?dst=10.91.5.5');
+    expect(matched).toMatchObject({ confidence: 'confirmed', kernel: { reason: 'IP_RPFILTER', packets: 3 } });
+    // More packets of the group, two of them matched: the kernel's packets add up.
+    await ingest(encoded(batch({ sequence: 31, vanished: [rpfVanished({ dst: '10.91.5.5', packets: 2, first_seen_ms: T0 + 5000, last_seen_ms: T0 + 6000 })] })));
+    expect((await (await get(`/api/v1/drops/${matched!.id}`)).json()) as { drop: DropEvent }).toMatchObject({ drop: { packets: 6, kernel: { reason: 'IP_RPFILTER', packets: 5 } } });
+    await ingest(encoded(batch({ sequence: 32, vanished: [rpfVanished({ dst: '10.91.5.6', kernel: { ...rpfVanished().kernel!, drop_reasons: {} } })] })));
+    const [unmatched] = await drops('?dst=10.91.5.6');
+    expect(unmatched).toMatchObject({ confidence: 'likely', kernel: null });
   });
 
   it('exports a drop event as pcapng that tshark reads, with node/iface names and the verdict', async () => {
@@ -237,6 +278,9 @@ describe('events and alerts', () => {
     while (Date.now() < deadline && !webhookBodies.some((b) => b.alerts.some((a) => a.status === 'resolved'))) await new Promise((r) => setTimeout(r, 100));
     const firing = webhookBodies.find((b) => b.status === 'firing');
     expect(firing?.alerts[0]?.labels).toMatchObject({ alertname: 'PathwatchPacketDrop', node: 'n2', iface: 'tunl0', verdict: 'reverse-path' });
+    // The kernel's word is an annotation (labels name the alert; the reason may change while it fires).
+    expect(firing?.alerts[0]?.annotations.kernel).toMatch(/^IP_RPFILTER, \d+ packet\(s\) matched by fingerprint$/);
+    expect(firing?.alerts[0]?.labels).not.toHaveProperty('kernel');
     expect(webhookBodies.some((b) => b.alerts.some((a) => a.status === 'resolved'))).toBe(true);
   });
 

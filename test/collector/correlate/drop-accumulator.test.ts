@@ -7,7 +7,7 @@ import type { DropEvent } from '../../../core/explain/drop-event.js';
 import type { ExplainedDrop } from '../../../core/explain/explain-drop.js';
 import type { StoredDrop } from '../../../collector/store/storage.js';
 
-function explained(id: string, packets: number, confidence: DropEvent['confidence'] = 'likely'): ExplainedDrop {
+function explained(id: string, packets: number, confidence: DropEvent['confidence'] = 'likely', kernel: DropEvent['kernel'] = null): ExplainedDrop {
   return {
     event: {
       id,
@@ -25,6 +25,7 @@ function explained(id: string, packets: number, confidence: DropEvent['confidenc
       confidence,
       evidence: [],
       remedy: '',
+      kernel,
     },
     path: [],
   };
@@ -80,6 +81,17 @@ describe('drop accumulator', () => {
     expect(Object.fromEntries(prepared.added)).toEqual({ cut: 0, other: 2 });
     expect(prepared.drops.find((d) => d.event.id === 'cut')).toEqual(store.states.get('cut'));
     expect(prepared.drops.find((d) => d.event.id === 'other')?.event.packets).toBe(3);
+  });
+
+  it("the kernel's packets add up across batches like the packets, and a retried batch adds none", async () => {
+    const rpf = (packets: number) => ({ reason: 'IP_RPFILTER', packets });
+    const first = { ...stored('k', 2, 'a|b|1'), event: explained('k', 2, 'confirmed', rpf(2)).event };
+    const store = fakeStore([first]);
+    const acc = new DropAccumulator(store.loadMany, () => 1000);
+    const grown = await acc.prepareExplained([explained('k', 3, 'confirmed', rpf(3)), explained('k', 1, 'likely')], 'live', 'a|b|2');
+    expect(grown.drops[0]?.event).toMatchObject({ packets: 6, confidence: 'confirmed', kernel: rpf(5) });
+    const retried = await acc.prepareExplained([explained('k', 2, 'confirmed', rpf(2))], 'live', 'a|b|1');
+    expect(retried.drops[0]?.event.kernel).toEqual(rpf(2));
   });
 
   it('an empty batch reads nothing', async () => {

@@ -6,8 +6,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { dropEventId, type DropEvent } from '../../../core/explain/drop-event.js';
 import { openStorage, type OpenStorageOptions } from '../../../collector/store/open-storage.js';
-import { MIGRATIONS } from '../../../collector/store/sql/schema.js';
+import { render, type SqlFragment } from '../../../collector/store/sql/fragment.js';
+import { profileNamed } from '../../../collector/store/sql/profiles.js';
+import { RowCodec } from '../../../collector/store/sql/row-codec.js';
+import { createDatabase, createMigrationsTable, MIGRATIONS, STORED_AT } from '../../../collector/store/sql/schema.js';
 import type { ProfileName } from '../../../collector/store/sql/profile-detect.js';
+import type { SqlExecutor } from '../../../collector/store/sql-executor.js';
 import type {
   IngestWrite,
   Storage,
@@ -27,6 +31,8 @@ export interface StoreUnderTest {
   fresh(): Promise<string>;
   /** How many rows schema_migrations has (the store is closed when this is called). */
   migrationRows(spec: string): Promise<number>;
+  /** The store's own executor and database, to build an older schema by hand (closed store; the caller closes it). */
+  raw(spec: string): { readonly executor: SqlExecutor; readonly database: string };
   /** Removes what fresh() made. */
   cleanup(spec: string): Promise<void>;
 }
@@ -75,6 +81,7 @@ export function makeDrop(over: Partial<Omit<DropEvent, 'id'>> & { updatedAtMs?: 
     confidence: over.confidence ?? 'confirmed',
     evidence: over.evidence ?? [{ kind: 'ebpf-drop-reason', detail: 'IP_RPFILTER x5 on tunl0' }],
     remedy: over.remedy ?? 'sysctl -w net.ipv4.conf.tunl0.rp_filter=2',
+    kernel: over.kernel === undefined ? { reason: 'IP_RPFILTER', packets: 5 } : over.kernel,
   };
   return { event, path: over.path ?? [hop(lastSeenMs)], source: 'live', updatedAtMs: over.updatedAtMs ?? lastSeenMs + ++seq };
 }
@@ -291,6 +298,80 @@ export function describeStorageContract(name: string, target: StoreUnderTest): v
       expect((await s.getDrop(v4.event.id))?.event).toMatchObject({ src: '0.0.0.0', dst: '255.255.255.254' });
     });
 
+    it("drops: the kernel's summary comes back as stored, and none stays none, also across a reopen", async () => {
+      const spec = await fresh();
+      let s = await open(spec);
+      const confirmed = makeDrop({ proto: 'udp', sport: 1, dport: 53, kernel: { reason: 'IP_RPFILTER', packets: 2 ** 40 } });
+      const generic = makeDrop({ proto: 'udp', sport: 2, dport: 53, verdict: 'vanished', kernel: { reason: 'NOT_SPECIFIED', packets: 1 } });
+      const none = makeDrop({ proto: 'udp', sport: 3, dport: 53, confidence: 'likely', kernel: null });
+      await s.write(write({ drops: [confirmed, generic, none] }));
+      for (const d of [confirmed, generic, none]) expect(await s.getDrop(d.event.id)).toEqual(d);
+      await s.close();
+      s = await open(spec);
+      const byId = new Map((await s.queryDrops({ limit: 10 })).map((d) => [d.event.id, d.event.kernel]));
+      expect(byId).toEqual(new Map([[confirmed.event.id, confirmed.event.kernel], [generic.event.id, generic.event.kernel], [none.event.id, null]]));
+      // A newer state without the kernel's word replaces one with it (the merge rule decides, not the store).
+      const newer = { ...confirmed, event: { ...confirmed.event, kernel: null }, updatedAtMs: confirmed.updatedAtMs + 1 };
+      await s.write(write({ drops: [newer] }));
+      expect((await s.getDrops([confirmed.event.id])).get(confirmed.event.id)).toEqual(newer);
+    });
+
+    it("refuses a kernel summary the columns could not give back (no reason, packets not a count)", async () => {
+      const s = await open(await fresh());
+      for (const kernel of [{ reason: '', packets: 1 }, { reason: 'IP_RPFILTER', packets: -1 }, { reason: 'IP_RPFILTER', packets: 1.5 }]) {
+        await expect(s.write(write({ drops: [makeDrop(), makeDrop({ sport: 7, proto: 'udp', dport: 53, kernel })] })), JSON.stringify(kernel)).rejects.toThrow(/drop kernel/);
+      }
+      expect(await s.queryDrops({ limit: 10 })).toEqual([]);
+    });
+
+    /**
+     * A store as a collector before migration 4 left it: migrations 1 to 3 applied and recorded, and a
+     * drop row written without the kernel columns. `interrupted`: migration 4 was cut off after its
+     * first statement (kernel_reason added, the migration not recorded).
+     */
+    async function versionThreeStore(spec: string, old: StoredDrop, interrupted: boolean): Promise<void> {
+      const { executor, database } = target.raw(spec);
+      try {
+        const ctx = { profile: profileNamed(target.expectedProfile), database };
+        const ddl = (f: SqlFragment): Promise<void> => executor.command(render(f, 'inline'));
+        await ddl(createDatabase(ctx));
+        await ddl(createMigrationsTable(ctx));
+        for (const m of MIGRATIONS.filter((x) => x.version <= 3)) {
+          for (const statement of m.statements(ctx)) await ddl(statement);
+          await executor.insert(database, 'schema_migrations', [{ version: m.version, name: m.name, applied_at_ms: BASE }]);
+        }
+        const row = new RowCodec(ctx.profile).dropRow(old);
+        delete row['kernel_reason'];
+        delete row['kernel_packets'];
+        await executor.insert(database, 'drops', [{ ...row, [STORED_AT]: ctx.profile.encodeTime(BASE) }]);
+        const fourth = MIGRATIONS.find((x) => x.version === 4);
+        if (interrupted && fourth) await ddl(fourth.statements(ctx)[0]!);
+      } finally {
+        await executor.close();
+      }
+    }
+
+    for (const interrupted of [false, true]) {
+      it(`migration 4 over a version-3 store${interrupted ? ' (run before and cut off half way)' : ''}: old drop rows read with kernel null, new ones keep theirs`, async () => {
+        const spec = await fresh();
+        const old = makeDrop({ node: 'before', kernel: { reason: 'IP_RPFILTER', packets: 5 } });
+        await versionThreeStore(spec, old, interrupted);
+        const s = await open(spec);
+        const oldAsRead = { ...old, event: { ...old.event, kernel: null } };
+        expect(await s.getDrop(old.event.id)).toEqual(oldAsRead);
+        const fresh4 = makeDrop({ node: 'after', kernel: { reason: 'NETFILTER_DROP', packets: 2 } });
+        await s.write(write({ drops: [fresh4] }));
+        expect(await s.getDrop(fresh4.event.id)).toEqual(fresh4);
+        expect(await s.queryDrops({ limit: 10, node: 'before' })).toEqual([oldAsRead]);
+        // The old state grown by a new collector: its newest row carries the kernel's word.
+        const grown = { ...old, event: { ...old.event, packets: 9 }, updatedAtMs: old.updatedAtMs + 1 };
+        await s.write(write({ drops: [grown] }));
+        expect(await s.getDrop(old.event.id)).toEqual(grown);
+        await s.close();
+        expect(await target.migrationRows(spec)).toBe(MIGRATIONS.length);
+      });
+    }
+
     it('getDrop returns the path hop by hop, and the evidence', async () => {
       const s = await open(await fresh());
       const path = [
@@ -372,6 +453,8 @@ export function describeStorageContract(name: string, target: StoreUnderTest): v
           proto: text,
           remedy: text,
           evidence: [{ kind: text, detail: text }],
+          // The empty string is how "no kernel summary" is stored: it stands for none here.
+          kernel: text === '' ? null : { reason: text, packets: i + 1 },
           path: [hop(BASE, { node: text, iface: text, role: text, encap: text })],
           lastSeen: new Date(BASE + i).toISOString(),
         }),

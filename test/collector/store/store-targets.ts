@@ -26,6 +26,7 @@ export function embeddedTarget(profile: ProfileName = 'current'): StoreUnderTest
     ...(profile === 'legacy' ? { options: { forceProfile: 'legacy' } } : {}),
     fresh: async () => `embedded:${mkdtempSync(join(tmpdir(), 'pathwatch-store-test-'))}`,
     migrationRows: (spec) => countMigrations(ChdbExecutor.open(spec.slice('embedded:'.length)), EMBEDDED_DATABASE),
+    raw: (spec) => ({ executor: ChdbExecutor.open(spec.slice('embedded:'.length)), database: EMBEDDED_DATABASE }),
     cleanup: async (spec) => rmSync(spec.slice('embedded:'.length), { recursive: true, force: true }),
   };
 }
@@ -45,6 +46,7 @@ export function serverTarget(url: string, expectedProfile: ProfileName): StoreUn
       const { executor, database } = executorFor(spec);
       return countMigrations(executor, database);
     },
+    raw: executorFor,
     cleanup: async (spec) => {
       const { executor, database } = executorFor(spec);
       try {
