@@ -75,10 +75,12 @@ CMD ["collector", "--listen", "0.0.0.0:7070", "--store", "embedded:/var/lib/path
 
 # What the live commands run: the addon's shared libraries, libpcap (the capture) and libbpf (it
 # loads the kernel drop monitor's BPF program into the agent's own process; zlib is linked in
-# statically), and iproute2 (`ip route get` for the way back). Nothing runs beside the agent.
+# statically), iproute2 (`ip route get` for the way back, `ip route show match` for the route a
+# destination meets) and iptables (`iptables-save -c`, nft backend: which dropping rule's counter
+# grew while packets vanished). Nothing runs beside the agent.
 FROM ${NODE_IMAGE} AS node-tools
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpcap0.8 libbpf1 iproute2 \
+ && apt-get install -y --no-install-recommends libpcap0.8 libbpf1 iproute2 iptables \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /app

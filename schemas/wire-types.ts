@@ -164,6 +164,23 @@ export interface WireKernelEvidence {
   route_check_error: string;
   /** map<string, string>: drop reason name -> where the kernel freed the packets (symbol+offset). */
   drop_locations: Record<string, string>;
+  has_forwarding: boolean;
+  forwarding_all: number;
+  forwarding_iface: number;
+  /** '' when not read; 'none' when no route matches. */
+  route_type: string;
+  route_dst: string;
+  route_dev: string;
+  route_via: string;
+  netfilter_rules: WireNetfilterRuleGrowth[];
+}
+
+export interface WireNetfilterRuleGrowth {
+  table: string;
+  chain: string;
+  /** As iptables-save prints it, without counters. */
+  rule: string;
+  packets: number;
 }
 
 export interface WireKernelDrop {

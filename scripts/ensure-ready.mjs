@@ -42,6 +42,9 @@ const SYSTEM_TOOLS = {
     'docker-compose': 'docker-compose',
     // The collector's TLS tests make their certificate with it (test/collector/api/tls.test.ts).
     openssl: 'openssl',
+    // The lab's netfilter scenarios write Calico-like rules with it (lab/scenarios/; Debian 12's is
+    // iptables-nft): test/lab/scenarios.test.ts and test/story/lab-scenarios.test.ts.
+    iptables: 'iptables',
     // Debian's ClickHouse (18.16) for the server storage tests; the test run starts a throwaway one.
     'clickhouse-server': 'clickhouse-server',
     // Headless Chromium for the web UI's browser tests (test/ui).

@@ -1,4 +1,5 @@
 /**
+ * Per-interface IPv4 settings the verdicts rest on: the reverse-path filter and forwarding.
  * Reverse-path filter settings. The value in effect on an interface is the larger of
  * net.ipv4.conf.all.rp_filter and net.ipv4.conf.<iface>.rp_filter (0 off, 1 strict, 2 loose).
  * Read from /proc/sys (per network namespace).
@@ -18,6 +19,20 @@ function readValue(path: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** IPv4 forwarding on the node and on one interface (net.ipv4.conf.{all,IFACE}.forwarding, 0 or 1). */
+export interface ForwardingSetting {
+  readonly all: number;
+  readonly iface: number;
+}
+
+/** The interface's forwarding, or undefined when it cannot be read (the interface is gone). */
+export function readForwarding(iface: string, procSys = '/proc/sys'): ForwardingSetting | undefined {
+  const all = readValue(`${procSys}/net/ipv4/conf/all/forwarding`);
+  const own = readValue(`${procSys}/net/ipv4/conf/${iface}/forwarding`);
+  if (all === undefined || own === undefined) return undefined;
+  return { all, iface: own };
 }
 
 /** The interface's setting, or undefined when it cannot be read (the interface is gone). */

@@ -90,6 +90,14 @@ export function wireEvidence(k: KernelEvidence): WireKernelEvidence {
     route_back_iface: k.routeBackIface ?? '',
     route_check_error: k.routeCheckError ?? '',
     drop_locations: { ...(k.dropLocations ?? {}) },
+    has_forwarding: k.forwarding !== undefined,
+    forwarding_all: k.forwarding?.all ?? 0,
+    forwarding_iface: k.forwarding?.iface ?? 0,
+    route_type: k.route?.type ?? '',
+    route_dst: k.route?.dst ?? '',
+    route_dev: k.route?.dev ?? '',
+    route_via: k.route?.via ?? '',
+    netfilter_rules: (k.netfilterRules ?? []).map((r) => ({ table: r.table, chain: r.chain, rule: r.rule, packets: r.packets })),
   };
 }
 

@@ -11,7 +11,7 @@ import type { Hop, PacketIdentity } from '../../core/findings/hop.js';
 import { emptyCounters, type CaptureLossSpan, type NodeCounters, type NodeFindings, type NodeKnowledgeFacts, type TunnelArrival, type TunnelDeparture, type VanishCandidate } from '../../core/findings/node-findings.js';
 import type { DirectionName } from '../../core/findings/flow-record.js';
 import type { InterfaceRole } from '../../core/findings/interface-roles.js';
-import type { KernelEvidence } from '../../core/findings/kernel-evidence.js';
+import { netfilterRuleProblem, type KernelEvidence } from '../../core/findings/kernel-evidence.js';
 import {
   WireDirection,
   type WireBatch,
@@ -137,6 +137,20 @@ const KERNEL_REASON = /^[A-Z0-9_]{1,64}$/;
 const MAX_KERNEL_REASONS = 256;
 /** `symbol+0xoffset` (kallsyms names reach 512 bytes on new kernels, but ours are far shorter) or an address. */
 const MAX_LOCATION = 256;
+/** Netfilter rules per group (the agent sends the 8 that grew most) and a rule's text. */
+const MAX_NETFILTER_RULES = 16;
+
+function checkedNetfilterRule(table: string, chain: string, rule: string): { table: string; chain: string; rule: string } {
+  const problem = netfilterRuleProblem(table, chain, rule);
+  if (problem !== null) throw new WireContentError(problem);
+  return { table, chain, rule };
+}
+
+/** A one-line printable text of 1 to `max` characters (shown in evidence and remedies as it is). */
+function checkedLine(what: string, text: string, max: number): string {
+  if (text.length === 0 || text.length > max || /[\u0000-\u001f\u007f]/.test(text)) throw new WireContentError(`${what} must be 1-${max} printable characters`);
+  return text;
+}
 
 export function kernelEvidenceFromWire(k: WireKernelEvidence | undefined): KernelEvidence | undefined {
   if (!k) return undefined;
@@ -159,8 +173,25 @@ export function kernelEvidenceFromWire(k: WireKernelEvidence | undefined): Kerne
     dropLocations[reason] = where;
   }
   const rpFilterValue = (n: number): number => (n >= 0 && n <= 2 ? n : 0);
+  if (k.netfilter_rules.length > MAX_NETFILTER_RULES) throw new WireContentError(`kernel netfilter rules: at most ${MAX_NETFILTER_RULES}`);
+  const netfilterRules = k.netfilter_rules.map((r) => ({
+    ...checkedNetfilterRule(r.table, r.chain, r.rule),
+    packets: checkedCount('netfilter rule packets', r.packets),
+  }));
+  const route =
+    k.route_type === ''
+      ? undefined
+      : {
+          type: checkedLine('route type', k.route_type, 16),
+          dst: k.route_dst === '' ? '' : checkedLine('route dst', k.route_dst, 64),
+          dev: k.route_dev === '' ? null : checkedName('route dev', k.route_dev),
+          via: k.route_via === '' ? null : checkedLine('route via', k.route_via, 64),
+        };
   return {
     dropReasons,
+    ...(k.has_forwarding ? { forwarding: { all: k.forwarding_all === 0 ? 0 : 1, iface: k.forwarding_iface === 0 ? 0 : 1 } } : {}),
+    ...(route ? { route } : {}),
+    ...(netfilterRules.length > 0 ? { netfilterRules } : {}),
     ...(locations.length > 0 ? { dropLocations } : {}),
     ...(k.has_rp_filter ? { rpFilter: { all: rpFilterValue(k.rp_filter_all), iface: rpFilterValue(k.rp_filter_iface), effective: rpFilterValue(k.rp_filter_effective) } } : {}),
     ...(k.rp_filter_counter_delta >= 0 ? { rpFilterCounterDelta: checkedCount('rp_filter_counter_delta', k.rp_filter_counter_delta) } : {}),

@@ -4,12 +4,15 @@
  * are, the evidence and the remedy. The same rules serve the live collector (with kernel evidence
  * from the agent), watch, and replay (traffic only):
  *   confirmed  the kernel's own drop event (eBPF skb:kfree_skb) of at least one of these packets,
- *              matched by its fingerprint; a reason that says nothing (NOT_SPECIFIED) gives the
- *              verdict `vanished`, with where in the kernel it was freed;
- *   likely     strict rp_filter in effect on the arrival interface, the route back to the source
- *              leaves by another interface, and IPReversePathFilter grew in the window;
+ *              matched by its fingerprint, with a reason a cause of the catalog claims, or one the
+ *              node's configuration explains; a reason that says nothing (NOT_SPECIFIED) and no
+ *              such cause give the verdict `vanished`, with where in the kernel it was freed;
+ *   likely     the node's configuration and counters support a cause (forwarding off, a discarding
+ *              route, a dropping netfilter rule that counted them, strict rp_filter with the way
+ *              back elsewhere and IPReversePathFilter growing);
  *   possible   only the traffic: replies from the destination to the source were seen leaving by
  *              another interface (an asymmetric path), or nothing at all (verdict `vanished`).
+ * The causes, their evidence and remedies are in causes/ (catalog.ts).
  */
 import type { TransitLoss } from '../correlate/tunnel-stitcher.js';
 import type { Hop } from '../findings/hop.js';
@@ -17,20 +20,15 @@ import type { VanishCandidate } from '../findings/node-findings.js';
 import type { JudgedCandidate } from '../judge/judge-findings.js';
 import { ipProtoName } from '../net/address.js';
 import { dropEventId, type Confidence, type DropEvent, type Evidence, type Verdict } from './drop-event.js';
-import { netfilterRemedy, noRouteRemedy, reversePathRemedy, transitLossRemedy, vanishedRemedy } from './remedy.js';
+import { causeForKernelReason, CAUSES } from './causes/catalog.js';
+import type { Cause, CauseInput } from './causes/cause.js';
+import { transitLossRemedy, vanishedRemedy } from './remedy.js';
 
 export interface ExplainedDrop {
   readonly event: DropEvent;
   /** The first packet's whole path (other nodes, then this one), for drawing. */
   readonly path: readonly Hop[];
 }
-
-const REASON_VERDICTS: Readonly<Record<string, Verdict>> = {
-  IP_RPFILTER: 'reverse-path',
-  NETFILTER_DROP: 'netfilter',
-  IP_INNOROUTES: 'no-route',
-  IP_OUTNOROUTES: 'no-route',
-};
 
 /** Reasons that say nothing about why (the kernel function that freed the packet says where). */
 const GENERIC_REASONS = new Set(['NOT_SPECIFIED', 'OTHER']);
@@ -41,7 +39,35 @@ export function isGenericKernelReason(reason: string): boolean {
 
 export function verdictForKernelReason(reason: string): Verdict {
   if (isGenericKernelReason(reason)) return 'vanished';
-  return REASON_VERDICTS[reason] ?? reason.toLowerCase().replace(/_/g, '-');
+  return causeForKernelReason(reason)?.verdict ?? reason.toLowerCase().replace(/_/g, '-');
+}
+
+interface DecidedCause {
+  readonly verdict: Verdict;
+  readonly confidence: Confidence;
+  readonly evidence: readonly Evidence[];
+  readonly remedy: string;
+}
+
+/**
+ * The catalog's rule (causes/catalog.ts): the cause the kernel's reason confirms; else, when the
+ * reason says nothing or no cause claims it but the node's configuration supports one, that cause,
+ * still confirmed (the kernel did drop these packets); else the first cause the node supports
+ * (likely), then the first the traffic suggests (possible). Undefined when none applies.
+ */
+function decideCause(input: CauseInput): DecidedCause | undefined {
+  const reason = input.kernelReason;
+  const explained = (cause: Cause, confidence: Confidence): DecidedCause => {
+    const e = cause.explain(input);
+    return { verdict: e.verdict ?? cause.verdict, confidence, evidence: e.evidence, remedy: e.remedy };
+  };
+  const claimed = reason !== null ? causeForKernelReason(reason) : undefined;
+  if (claimed) return explained(claimed, 'confirmed');
+  const byNode = CAUSES.find((c) => c.supportedByNode(input));
+  if (reason !== null) return byNode ? explained(byNode, 'confirmed') : undefined;
+  if (byNode) return explained(byNode, 'likely');
+  const byTraffic = CAUSES.find((c) => c.supportedByTraffic(input));
+  return byTraffic ? explained(byTraffic, 'possible') : undefined;
 }
 
 /** The evidence line of a kernel drop reason: `IP_RPFILTER x5 on tunl0 (5 of 5 packet(s) matched by fingerprint)`. */
@@ -85,7 +111,6 @@ export function explainVanished(input: JudgedCandidate, upstreamPath: readonly H
     .sort((a, b) => Number(isGenericKernelReason(a[0])) - Number(isGenericKernelReason(b[0])) || b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const top = reasons[0];
   if (top) {
-    verdict = verdictForKernelReason(top[0]);
     confidence = 'confirmed';
     for (const [reason, n] of reasons) evidence.push({ kind: 'ebpf-drop-reason', detail: kernelDropDetail(reason, n, g.iface, g.packets, kernel?.dropLocations?.[reason]) });
   }
@@ -100,25 +125,15 @@ export function explainVanished(input: JudgedCandidate, upstreamPath: readonly H
     evidence.push({ kind: 'asymmetric-path', detail: `traffic from ${id.dst} to ${id.src} leaves ${node} by ${asymmetricExits.join(', ')}, not by ${g.iface} where these packets arrive` });
   }
 
-  if (!top && id.ipVersion === 4) {
-    const strict = kernel?.rpFilter?.effective === 1;
-    const routeBackElsewhere = kernel?.routeBackIface !== undefined && kernel.routeBackIface !== g.iface;
-    if (strict && routeBackElsewhere && (kernel?.rpFilterCounterDelta ?? 0) > 0) {
-      verdict = 'reverse-path';
-      confidence = 'likely';
-    } else if (asymmetricExits.length > 0 || routeBackElsewhere) {
-      verdict = 'reverse-path';
-      confidence = 'possible';
-    }
+  const decided = decideCause({ group: g, node, kernel, asymmetricExits, kernelReason: top?.[0] ?? null });
+  if (decided) {
+    verdict = decided.verdict;
+    confidence = decided.confidence;
+    evidence.push(...decided.evidence);
+  } else if (top) {
+    verdict = verdictForKernelReason(top[0]);
   }
-
-  const replyExit = kernel?.routeBackIface ?? asymmetricExits[0] ?? null;
-  let remedy: string;
-  if (verdict === 'reverse-path') {
-    remedy = reversePathRemedy({ iface: g.iface, src: id.src, dst: id.dst, node, replyExit, allValue: kernel?.rpFilter?.all ?? null });
-  } else if (verdict === 'netfilter') remedy = netfilterRemedy(id.dst);
-  else if (verdict === 'no-route') remedy = noRouteRemedy(id.src, id.dst, g.iface);
-  else remedy = vanishedRemedy(id.src, id.dst, g.iface);
+  const remedy = decided?.remedy ?? vanishedRemedy(id.src, id.dst, g.iface);
 
   const key = { node, iface: g.iface, src: id.src, dst: id.dst, proto, sport: id.sport, dport: id.dport };
   const event: DropEvent = {

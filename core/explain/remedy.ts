@@ -3,9 +3,15 @@
  * shell as it is.
  */
 
+import type { NetfilterRuleGrowth, RouteEvidence } from '../findings/kernel-evidence.js';
+
 /** sysctl names with a dot in the interface use the slash form: net.ipv4.conf.vxlan/calico.rp_filter. */
+export function sysctlFor(iface: string, name: string): string {
+  return `net.ipv4.conf.${iface.replace(/\./g, '/')}.${name}`;
+}
+
 export function rpFilterSysctl(iface: string): string {
-  return `net.ipv4.conf.${iface.replace(/\./g, '/')}.rp_filter`;
+  return sysctlFor(iface, 'rp_filter');
 }
 
 export interface ReversePathRemedyInput {
@@ -33,12 +39,54 @@ export function reversePathRemedy(r: ReversePathRemedyInput): string {
   return lines.join('\n');
 }
 
-export function netfilterRemedy(dst: string): string {
-  return [`iptables-save -c | grep -E -- '-j (DROP|REJECT)'`, `nft list ruleset | grep -E 'drop|reject'`, `# find the rule whose counters grow with the drops to ${dst}; remove or narrow it`].join('\n');
+/** The rule as a command that deletes it: `-A CHAIN ...` becomes `iptables -t TABLE -D CHAIN ...`. */
+function deleteRuleCommand(rule: NetfilterRuleGrowth): string {
+  return `iptables -t ${rule.table} ${rule.rule.replace(/^-A /, '-D ')}`;
 }
 
-export function noRouteRemedy(src: string, dst: string, iface: string): string {
+export function netfilterRemedy(dst: string, rule: NetfilterRuleGrowth | null, iface: string, src: string): string {
+  if (!rule) {
+    return [`iptables-save -c | grep -E -- '-j (DROP|REJECT)'`, `nft list ruleset | grep -E 'drop|reject'`, `# find the rule whose counters grow with the drops to ${dst}; remove or narrow it`].join('\n');
+  }
+  if (/-m rpfilter\b/.test(rule.rule)) {
+    // An exemption for this source on this interface keeps the check for every other source;
+    // deleting the rule would not (and Felix puts its rules back). Calico keeps its exemptions in
+    // cali-rpf-skip, jumped to before its check; elsewhere the exemption goes first in the chain.
+    const calico = rule.chain.startsWith('cali-');
+    const exempt = calico
+      ? `iptables -t ${rule.table} -A cali-rpf-skip -i ${iface} -s ${src}/32 -j ACCEPT`
+      : `iptables -t ${rule.table} -I ${rule.chain} 1 -i ${iface} -s ${src}/32 -j ACCEPT`;
+    return [
+      exempt,
+      `# netfilter's reverse-path check (${rule.table} ${rule.chain}) drops packets from ${src} arriving on ${iface} because the route back to ${src} leaves by another interface; rp_filter=0 does not turn it off`,
+      `# that exempts ${src} on ${iface} and keeps the check for every other source${calico ? ` (Calico's exemption chain; for a workload's own sources, the cni.projectcalico.org/allowedSourcePrefixes annotation)` : ''}; check the way back with  ip route get ${src} from ${dst}`,
+      `# the real fix is the routing: make traffic to ${dst} arrive by the interface its replies leave by (advertise the pod block only from the node that hosts it)`,
+    ].join('\n');
+  }
+  return [
+    `iptables-save -c -t ${rule.table} | grep -F -- '${rule.rule.replace(/'/g, "'\\''")}'`,
+    `# this rule dropped the packets to ${dst} (its counter grew with them): if they should pass, narrow it or remove it (a network policy: change the policy, not the rule)`,
+    `${deleteRuleCommand(rule)}`,
+  ].join('\n');
+}
+
+export function noRouteRemedy(src: string, dst: string, iface: string, route: RouteEvidence | null = null): string {
+  if (route && route.type !== 'unicast' && route.type !== 'none') {
+    return [
+      `ip route show match ${dst}`,
+      `# ${dst} falls in the ${route.type} route ${route.dst}: on Calico the node that owns a pod block discards addresses of it with no pod; check that the pod exists on this node and has its /32 route (ip route get ${dst}), or that traffic for ${dst} is sent to the node that hosts it`,
+    ].join('\n');
+  }
   return [`ip route get ${dst} from ${src} iif ${iface}`, `# add a route to ${dst} (or the pod block that holds it) on this node`].join('\n');
+}
+
+/** Forwarding off on the arrival interface (or everywhere). */
+export function forwardingRemedy(iface: string, f: { all: number; iface: number } | null): string {
+  const lines: string[] = [];
+  if (!f || f.all === 0) lines.push(`sysctl -w net.ipv4.conf.all.forwarding=1`);
+  if (!f || f.iface === 0) lines.push(`sysctl -w ${sysctlFor(iface, 'forwarding')}=1`);
+  lines.push(`# a node that routes pod traffic must forward on the interfaces it arrives by; find what turned it off (a CNI, a hardening profile, NetworkManager)`);
+  return lines.join('\n');
 }
 
 export function vanishedRemedy(src: string, dst: string, iface: string): string {

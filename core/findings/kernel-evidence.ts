@@ -3,7 +3,9 @@
  * those of its packets whose own kernel drop event (eBPF, skb:kfree_skb) the engine matched by
  * fingerprint, where the kernel freed them when the reason is generic, the reverse-path filter in effect on their arrival interface, how much
  * TcpExtIPReversePathFilter grew while they vanished, the interface the route back to their source
- * leaves by, and whether the kernel would route them at all (`ip route get ... iif`).
+ * leaves by, whether the kernel would route them at all (`ip route get ... iif`), forwarding on the
+ * arrival interface, the route the destination matches, and the netfilter rules that dropped
+ * packets meanwhile.
  */
 export interface KernelEvidence {
   /** Packets of the group whose own kernel drop event was matched by fingerprint, per reason, e.g. { IP_RPFILTER: 5 }. */
@@ -20,4 +22,54 @@ export interface KernelEvidence {
   readonly routeBackIface?: string;
   /** `ip route get <dst> from <src> iif <iface>` failed (as it does for an rp_filter drop). */
   readonly routeCheckError?: string;
+  /** IPv4 forwarding on the node (net.ipv4.conf.all.forwarding) and on the arrival interface. */
+  readonly forwarding?: { readonly all: number; readonly iface: number };
+  /** The main table's most specific route to the destination (`ip route show match`), or none. */
+  readonly route?: RouteEvidence;
+  /** Netfilter rules that drop or reject, whose packet counters grew while the packets vanished. */
+  readonly netfilterRules?: readonly NetfilterRuleGrowth[];
+}
+
+export interface RouteEvidence {
+  /** unicast, blackhole, unreachable, prohibit, throw, local, ... ('none': no route at all). */
+  readonly type: string;
+  /** The route's prefix (10.91.1.128/26, default). */
+  readonly dst: string;
+  readonly dev: string | null;
+  readonly via: string | null;
+}
+
+/**
+ * The longest rule text the wire carries (the collector refuses a batch with a longer one, so the
+ * agent leaves such a rule out rather than cut it: a cut rule would make the remedy's delete
+ * command name another rule, or none).
+ */
+export const NETFILTER_RULE_MAX_CHARS = 1024;
+
+const NETFILTER_TABLES = new Set(['raw', 'mangle', 'filter', 'nat', 'security']);
+const CHAIN_NAME = /^[A-Za-z0-9_.:+-]{1,64}$/;
+const SHELL_METACHARACTERS = /[;&|`$<>\\]/;
+
+/**
+ * Why a rule cannot travel as evidence, or null. Rules go into remedies a user pastes into a shell,
+ * so the agent leaves out (and the collector refuses) anything but netfilter's tables, chain names
+ * iptables accepts, and rule text that starts with its chain, fits NETFILTER_RULE_MAX_CHARS, and
+ * holds no control character and nothing a shell would take as another command.
+ */
+export function netfilterRuleProblem(table: string, chain: string, rule: string): string | null {
+  if (!NETFILTER_TABLES.has(table)) return 'netfilter rule table must be raw, mangle, filter, nat or security';
+  if (!CHAIN_NAME.test(chain)) return 'netfilter rule chain must be 1-64 of A-Z a-z 0-9 _ . : + -';
+  if (rule.length === 0 || rule.length > NETFILTER_RULE_MAX_CHARS || /[\u0000-\u001f\u007f]/.test(rule)) return `netfilter rule must be 1-${NETFILTER_RULE_MAX_CHARS} printable characters`;
+  if (!rule.startsWith(`-A ${chain} `) || SHELL_METACHARACTERS.test(rule)) return 'netfilter rule must be an iptables-save rule (-A CHAIN ...) without shell metacharacters';
+  return null;
+}
+
+export interface NetfilterRuleGrowth {
+  /** raw, mangle, filter, nat, security. */
+  readonly table: string;
+  readonly chain: string;
+  /** The rule as iptables-save prints it, without its counters (`-A cali-PREROUTING -i tunl0 -m rpfilter --invert -j DROP`). */
+  readonly rule: string;
+  /** Packets it matched while the group's packets vanished. */
+  readonly packets: number;
 }

@@ -1,7 +1,8 @@
 /**
- * What `pathwatch lab` prints: the traffic sent and what came back, then every drop event the
- * collector found with its path drawn hop by hop, the evidence and the remedy; after `--fix`, the
- * same traffic again and what vanished after the remedy (nothing, when it worked).
+ * What `pathwatch lab` prints for one scenario: the traffic sent and what came back, then every drop
+ * event the collector found with its path drawn hop by hop, the evidence and the remedy; after
+ * `--fix`, the same traffic again and what vanished after the scenario's remedy (nothing, when it
+ * worked). The default scenario (rp-filter) prints the story exactly as it always has.
  */
 import type { Hop } from '../../core/findings/hop.js';
 import { renderPath } from '../replay/replay-report.js';
@@ -61,8 +62,9 @@ function dropLines(drops: readonly LabDrop[]): string[] {
 
 export function renderLabReport(r: LabResult): string {
   const out: string[] = [];
+  if (r.scenario.name !== 'rp-filter') out.push(`Scenario ${r.scenario.name}: the story's cluster with another fault at n2.`);
   out.push(`The story, built here: client ${r.topology.client} behind a gateway that routes the pod block via the wrong node (n1);`);
-  out.push(`pods on n2 behind cali veths; ${r.topology.overlay} overlay on ${r.topology.tunnel} (${r.topology.tunnelImpl}); strict rp_filter.`);
+  out.push(`pods on n2 behind cali veths; ${r.topology.overlay} overlay on ${r.topology.tunnel} (${r.topology.tunnelImpl}); ${r.scenario.fault}.`);
   out.push('');
   out.push('Traffic sent:');
   out.push(...trafficLines(r.topology, r.traffic));
@@ -72,7 +74,8 @@ export function renderLabReport(r: LabResult): string {
   out.push(...dropLines(r.drops));
   if (r.afterFix) {
     const f = r.afterFix;
-    out.push(`After the remedy (sysctl -w ${f.remedy.key}=${f.remedy.value} on n2, was ${f.remedy.previous}), the same traffic:`);
+    const was = f.remedy.was === undefined ? '' : `, was ${f.remedy.was}`;
+    out.push(`After the remedy (${f.remedy.commands.join('; ')} on ${f.remedy.node}${was}), the same traffic:`);
     out.push(...trafficLines(r.topology, f.traffic));
     out.push('');
     out.push(f.drops.length === 0 ? 'No packet vanished after the remedy: the drops have stopped.' : `Still vanishing after the remedy: ${f.drops.length} drop event(s):`);

@@ -1,9 +1,10 @@
 /**
- * `pathwatch lab`: the story on this machine. Builds the topology in network namespaces, runs a
+ * `pathwatch lab`: the story on this machine. Builds the topology in network namespaces, puts the
+ * scenario's fault on n2 (lab/scenarios/; rp-filter, the story itself, adds nothing), runs a
  * collector (embedded store in a temporary directory) and one agent inside each node's namespace,
  * sends the story's traffic, and reads back what the collector found. With `fix`, applies the
- * remedy, sends the traffic again and reports what vanished after it. Everything it made is
- * removed at the end, on error, and when the signal it is given aborts.
+ * scenario's remedy, sends the traffic again and reports what vanished after it. Everything it made
+ * is removed at the end, on error, and when the signal it is given aborts.
  *
  * With `ui`, the collector also serves its API and web UI on 127.0.0.1 from the start, and outlives
  * the story: once the result is known (handed to `ui.onResult`), the agents are stopped and the
@@ -19,11 +20,13 @@ import { fileURLToPath } from 'node:url';
 import { startCollector, type RunningCollector } from '../../collector/collector-runner.js';
 import type { DropEvent } from '../../core/explain/drop-event.js';
 import type { StoredHop } from '../../collector/store/storage.js';
-import { applyRemedy, buildStoryTopology, cleanupStaleLabNamespaces, type Overlay, type RemedyResult, type StoryTopology } from '../../lab/topology.js';
+import type { LabScenario, ScenarioName, ScenarioRemedy } from '../../lab/scenarios/index.js';
+import { buildStoryTopology, cleanupStaleLabNamespaces, type Overlay, type StoryTopology } from '../../lab/topology.js';
 import { runStoryTraffic, type StoryTraffic } from '../../lab/traffic.js';
 
 export interface LabOptions {
   readonly overlay: Overlay;
+  readonly scenario: LabScenario;
   readonly fix: boolean;
   readonly log: (line: string) => void;
   readonly signal: AbortSignal;
@@ -46,9 +49,11 @@ export interface LabDrop {
 
 export interface LabResult {
   readonly topology: { readonly overlay: Overlay; readonly tunnel: string; readonly tunnelImpl: string; readonly healthyPod: string; readonly asymmetricPod: string; readonly client: string };
+  /** The scenario, and its fault at n2 in a few words (`strict rp_filter`). */
+  readonly scenario: { readonly name: ScenarioName; readonly fault: string };
   readonly traffic: StoryTraffic;
   readonly drops: LabDrop[];
-  readonly afterFix?: { readonly remedy: RemedyResult; readonly traffic: StoryTraffic; readonly drops: LabDrop[] };
+  readonly afterFix?: { readonly remedy: ScenarioRemedy; readonly traffic: StoryTraffic; readonly drops: LabDrop[] };
 }
 
 export class LabAbortedError extends Error {
@@ -89,6 +94,11 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
     topology = await buildStoryTopology({ overlay: o.overlay, prefix: PREFIX });
     checkAborted();
     const t = topology;
+    // The fault goes in before anything watches n2: the agents see the node as it is.
+    const fault = o.scenario.describe(t);
+    await o.scenario.inject(t);
+    if (o.scenario.name !== 'rp-filter') o.log(`scenario ${o.scenario.name}: ${fault}`);
+    checkAborted();
     const socket = join(work, 'collector.sock');
     const listen = [`unix:${socket}`, ...(o.ui ? [`127.0.0.1:${o.ui.port}`] : [])];
     collector = await startCollector({ listen, store: `embedded:${join(work, 'store')}`, log: (line) => o.log(`collector: ${line}`), });
@@ -116,13 +126,14 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
     const drops = await settledDrops(running, o.signal);
     const result: LabResult = {
       topology: { overlay: o.overlay, tunnel: t.nodes.n2.tunnel, tunnelImpl: t.tunnelImpl, healthyPod: t.pods.healthy.address, asymmetricPod: t.pods.asymmetric.address, client: t.gateway.clientAddress },
+      scenario: { name: o.scenario.name, fault },
       traffic,
       drops,
     };
     if (!o.fix) return await finish(result); // await: the finally below must wait for it
-    const remedy = await applyRemedy(t);
+    const remedy = await o.scenario.fix(t);
     const fixedAt = Date.now();
-    o.log(`applied the remedy: sysctl -w ${remedy.key}=${remedy.value} in ${remedy.ns} (was ${remedy.previous}); sending the traffic again`);
+    o.log(`applied the remedy: ${remedy.commands.join('; ')} in ${remedy.ns}${remedy.was === undefined ? '' : ` (was ${remedy.was})`}; sending the traffic again`);
     const before = new Map(drops.map((d) => [d.event.id, d.event.packets]));
     const trafficAfter = await runStoryTraffic(t);
     checkAborted();

@@ -80,7 +80,7 @@ describe('Dockerfile', () => {
     expect(stage('agent').lines).toContain('COPY --from=build /app/schemas schemas');
   });
 
-  it('leaves chDB out of the agent\'s image and gives it libpcap, libbpf and iproute2, and no tcpdump or bpftrace', () => {
+  it('leaves chDB out of the agent\'s image and gives it libpcap, libbpf, iproute2 and iptables, and no tcpdump or bpftrace', () => {
     const deps = nodeModulesSource('agent');
     expect(deps.name).not.toBe(nodeModulesSource('collector').name);
     expect(runs(deps)).toContain('npm pkg delete dependencies.chdb');
@@ -91,6 +91,8 @@ describe('Dockerfile', () => {
     // The addon links libbpf: it loads the kernel drop monitor's program in the agent's own process.
     expect(agentRuns).toMatch(/apt-get install[^\n]*\blibbpf1\b/);
     expect(agentRuns).toMatch(/apt-get install[^\n]*\biproute2\b/);
+    // iptables-save -c: which dropping netfilter rule's counter grew while packets vanished.
+    expect(agentRuns).toMatch(/apt-get install[^\n]*\biptables\b/);
     // Live capture is libpcap inside the addon and the drop monitor libbpf: no tool runs beside the agent.
     expect(agentRuns).not.toMatch(/\btcpdump\b/);
     expect(agentRuns).not.toMatch(/\bbpftrace\b/);

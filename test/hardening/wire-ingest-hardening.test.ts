@@ -13,7 +13,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeBatch, encodeBatch, MAX_BATCH_BYTES, WireDecodeError } from '../../schemas/wire-codec.js';
-import { WireDirection, type WireBatch, type WireFlowRecord, type WireKernelDropTally } from '../../schemas/wire-types.js';
+import { WireDirection, type WireBatch, type WireFlowRecord, type WireKernelDropTally, type WireKernelEvidence, type WireNetfilterRuleGrowth } from '../../schemas/wire-types.js';
 import { checkBatch } from '../../collector/ingest/batch-ingest.js';
 import { WireContentError } from '../../collector/ingest/from-wire.js';
 import { T0, batch, hop, rpfVanished } from '../support/wire-batches.js';
@@ -42,6 +42,29 @@ function flow(o: Partial<WireFlowRecord> = {}): WireFlowRecord {
   };
 }
 
+const CALICO_RPF_RULE = '-A cali-PREROUTING -m comment --comment "cali:fSSbGND7dgyemWU7" -m mark --mark 0x40000/0x40000 -m rpfilter --validmark --invert -j DROP';
+
+/** A netfilter drop's kernel evidence as an agent of issue 16 sends it, with `o` over it. */
+function netfilterKernel(o: Partial<WireKernelEvidence> = {}): WireKernelEvidence {
+  return {
+    ...rpfVanished().kernel!,
+    drop_reasons: { NETFILTER_DROP: 3 },
+    has_rp_filter: true,
+    rp_filter_all: 0,
+    rp_filter_iface: 0,
+    rp_filter_effective: 0,
+    route_type: 'blackhole',
+    route_dst: '10.91.1.128/26',
+    route_dev: '',
+    route_via: '',
+    netfilter_rules: [
+      { table: 'raw', chain: 'cali-PREROUTING', rule: CALICO_RPF_RULE, packets: 3 },
+      { table: 'filter', chain: 'FORWARD', rule: '-A FORWARD -m conntrack --ctstate INVALID -j DROP', packets: 1 },
+    ],
+    ...o,
+  };
+}
+
 /** A batch with every message kind, as agents send them. */
 const FULL: WireBatch = batch({
   sequence: 7,
@@ -50,6 +73,8 @@ const FULL: WireBatch = batch({
     rpfVanished(),
     rpfVanished({ proto: 6, sport: 80, dport: 42458, kernel: undefined, first_bytes: undefined }),
     rpfVanished({ proto: 17, sport: 53, dport: 5353, kernel: { ...rpfVanished().kernel!, drop_reasons: { NOT_SPECIFIED: 3 }, drop_locations: { NOT_SPECIFIED: 'ip_rcv_finish_core+0x1a' } } }),
+    // Netfilter's drop, with the rules that grew, on a node whose route to the pod is a blackhole.
+    rpfVanished({ proto: 6, sport: 40001, dport: 8080, kernel: netfilterKernel() }),
   ],
   kernel_drops: [{ reason: 'IP_RPFILTER', ifindex: 3, src: '100.64.0.1', dst: '10.91.1.130', proto: 1, sport: 0, dport: 0, ts_ms: T0 }],
   cross_node: [
@@ -246,7 +271,12 @@ describe('protobuf ingest (decodeBatch, then checkBatch)', () => {
     const few = <T extends Record<string, unknown>>(spec: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<Partial<T>> =>
       fc.tuple(fc.record(spec), fc.shuffledSubarray(Object.keys(spec), { minLength: 1, maxLength: 3 })).map(([r, keys]) => Object.fromEntries(keys.map((k) => [k, r[k]])) as Partial<T>);
     const hostileHop = few({ node: text, iface: text, role: text, direction: fc.constantFrom(0, 1, 2, 7).map((d) => d as WireDirection), direction_source: text, ts_ms: time, encap: text, outer_src: text, outer_dst: text, vni: int, ttl: int, length: int });
-    const hostileKernel = few({ drop_reasons: fc.dictionary(text, int, { maxKeys: 3 }), drop_locations: fc.dictionary(text, text, { maxKeys: 3 }), has_rp_filter: fc.boolean(), rp_filter_all: int, rp_filter_iface: int, rp_filter_effective: int, rp_filter_counter_delta: int, route_back_iface: text, route_check_error: text });
+    const hostileRule = few({ table: text, chain: text, rule: fc.oneof(text, fc.constantFrom(CALICO_RPF_RULE, 'x'.repeat(1025), `${CALICO_RPF_RULE}\n-A FORWARD -j ACCEPT`)), packets: fc.oneof(int, fc.constantFrom(2 ** 63)) });
+    const hostileKernel = few({
+      drop_reasons: fc.dictionary(text, int, { maxKeys: 3 }), drop_locations: fc.dictionary(text, text, { maxKeys: 3 }), has_rp_filter: fc.boolean(), rp_filter_all: int, rp_filter_iface: int, rp_filter_effective: int, rp_filter_counter_delta: int, route_back_iface: text, route_check_error: text,
+      has_forwarding: fc.boolean(), forwarding_all: int, forwarding_iface: int, route_type: text, route_dst: text, route_dev: text, route_via: text,
+      netfilter_rules: fc.oneof(fc.array(hostileRule.map((r) => ({ ...netfilterKernel().netfilter_rules[0]!, ...r })), { maxLength: 3 }), fc.nat({ max: 40 }).map((n) => Array.from({ length: n }, () => netfilterKernel().netfilter_rules[0]!))),
+    });
     const vanishedOverride = few({
       iface: text, role: text, src: text, dst: text, proto: int, sport: int, dport: int, packets: int, first_seen_ms: time, last_seen_ms: time,
       fingerprints: fc.array(text, { maxLength: 3 }), path: fc.array(hostileHop.map((h) => hop({ iface: 'eth0', direction: WireDirection.DIRECTION_IN, ts_ms: T0, ...h })), { maxLength: 3 }),
@@ -352,6 +382,67 @@ describe('protobuf ingest (decodeBatch, then checkBatch)', () => {
     const reasons = Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`SOME_KERNEL_REASON_${i}`, 1]));
     const tooMany = encodeBatch(batch({ sequence: 1, vanished: [rpfVanished({ kernel: { ...rpfVanished().kernel!, drop_reasons: reasons } })] }));
     expect((ingest(tooMany).thrown as Error).message).toBe('kernel drop reasons: at most 256');
+  });
+
+  it('the forwarding, the matched route and the netfilter rules are read back as the agent sent them', () => {
+    const withKernel = (kernel: WireKernelEvidence): Uint8Array => encodeBatch(batch({ sequence: 1, vanished: [rpfVanished({ kernel })] }));
+    const k = checkBatch(decodeBatch(withKernel(netfilterKernel({ has_forwarding: true, forwarding_all: 1, forwarding_iface: 0 }))), 'live', T0).findings.candidates[0]?.kernel;
+    expect(k).toMatchObject({
+      forwarding: { all: 1, iface: 0 },
+      route: { type: 'blackhole', dst: '10.91.1.128/26', dev: null, via: null },
+      netfilterRules: [
+        { table: 'raw', chain: 'cali-PREROUTING', rule: CALICO_RPF_RULE, packets: 3 },
+        { table: 'filter', chain: 'FORWARD', rule: '-A FORWARD -m conntrack --ctstate INVALID -j DROP', packets: 1 },
+      ],
+    });
+    // Forwarding is on or off: any other number is on. A unicast route keeps its device and gateway.
+    const odd = checkBatch(decodeBatch(withKernel(netfilterKernel({ forwarding_all: 7, forwarding_iface: 2 ** 32 - 1, route_type: 'unicast', route_dst: 'default', route_dev: 'eth0', route_via: '192.168.77.1' }))), 'live', T0).findings.candidates[0]?.kernel;
+    expect(odd).toMatchObject({ forwarding: { all: 1, iface: 1 }, route: { type: 'unicast', dst: 'default', dev: 'eth0', via: '192.168.77.1' } });
+    // None of them sent (an agent before issue 16): none read.
+    const old = checkBatch(decodeBatch(withKernel(netfilterKernel({ has_forwarding: false, route_type: '', route_dst: '', netfilter_rules: [] }))), 'live', T0).findings.candidates[0]?.kernel;
+    expect(old).not.toHaveProperty('forwarding');
+    expect(old).not.toHaveProperty('route');
+    expect(old).not.toHaveProperty('netfilterRules');
+  });
+
+  it('hostile rules, routes and rule counts are refused with a one-line WireContentError', () => {
+    const rule = (o: Partial<WireNetfilterRuleGrowth>): WireNetfilterRuleGrowth => ({ ...netfilterKernel().netfilter_rules[0]!, ...o });
+    const bad: [Partial<WireKernelEvidence>, RegExp][] = [
+      [{ netfilter_rules: [rule({ rule: '-A FORWARD '.padEnd(1025, 'x') })] }, /^netfilter rule must be 1-1024 printable characters$/],
+      [{ netfilter_rules: [rule({ rule: `${CALICO_RPF_RULE}\niptables -F` })] }, /^netfilter rule must be 1-1024 printable characters$/],
+      [{ netfilter_rules: [rule({ rule: '-A FORWARD -j DROP\r' })] }, /^netfilter rule must be 1-1024 printable characters$/],
+      [{ netfilter_rules: [rule({ rule: '-A FORWARD \u001b[2J-j DROP' })] }, /^netfilter rule must be 1-1024 printable characters$/],
+      [{ netfilter_rules: [rule({ rule: '' })] }, /^netfilter rule must be 1-1024 printable characters$/],
+      [{ netfilter_rules: [rule({ table: '' })] }, /^netfilter rule table must be raw, mangle, filter, nat or security$/],
+      [{ netfilter_rules: [rule({ table: 'raw\nfilter' })] }, /^netfilter rule table must be raw, mangle, filter, nat or security$/],
+      [{ netfilter_rules: [rule({ table: 'raw;reboot' })] }, /^netfilter rule table must be raw, mangle, filter, nat or security$/],
+      [{ netfilter_rules: [rule({ chain: 'c'.repeat(65) })] }, /^netfilter rule chain must be 1-64 of A-Z a-z 0-9 _ \. : \+ -$/],
+      [{ netfilter_rules: [rule({ chain: 'FORWARD\u0000' })] }, /^netfilter rule chain must be 1-64 of A-Z a-z 0-9 _ \. : \+ -$/],
+      [{ netfilter_rules: [rule({ chain: 'FORWARD $(reboot)' })] }, /^netfilter rule chain must be 1-64 of A-Z a-z 0-9 _ \. : \+ -$/],
+      // Pasted into a shell by whoever reads the remedy: no second command can ride along.
+      [{ netfilter_rules: [rule({ rule: '-A FORWARD -j DROP; reboot' })] }, /^netfilter rule must be an iptables-save rule \(-A CHAIN \.\.\.\) without shell metacharacters$/],
+      [{ netfilter_rules: [rule({ rule: '-A FORWARD -m comment --comment "$(reboot)" -j DROP' })] }, /^netfilter rule must be an iptables-save rule \(-A CHAIN \.\.\.\) without shell metacharacters$/],
+      [{ netfilter_rules: [rule({ rule: 'reboot -A FORWARD -j DROP' })] }, /^netfilter rule must be an iptables-save rule \(-A CHAIN \.\.\.\) without shell metacharacters$/],
+      [{ netfilter_rules: [rule({ packets: 2 ** 53 })] }, /^netfilter rule packets must be a non-negative integer$/],
+      [{ netfilter_rules: [rule({ packets: 2 ** 63 })] }, /^netfilter rule packets must be a non-negative integer$/],
+      [{ netfilter_rules: [rule({ packets: -1 })] }, /^netfilter rule packets must be a non-negative integer$/],
+      [{ netfilter_rules: Array.from({ length: 17 }, (_, i) => rule({ packets: i })) }, /^kernel netfilter rules: at most 16$/],
+      [{ route_dev: 'eth0\nroot' }, /^route dev must be 1-256 printable characters$/],
+      [{ route_dev: 'd'.repeat(257) }, /^route dev must be 1-256 printable characters$/],
+      [{ route_dev: '\u007f' }, /^route dev must be 1-256 printable characters$/],
+      [{ route_type: 'blackhole\t' }, /^route type must be 1-16 printable characters$/],
+      [{ route_type: 'b'.repeat(17) }, /^route type must be 1-16 printable characters$/],
+      [{ route_dst: '10.0.0.0/8'.padEnd(65, '0') }, /^route dst must be 1-64 printable characters$/],
+      [{ route_via: '192.168.77.1\n' }, /^route via must be 1-64 printable characters$/],
+    ];
+    for (const [change, message] of bad) {
+      const { thrown } = ingest(encodeBatch(batch({ sequence: 1, vanished: [rpfVanished({ kernel: netfilterKernel(change) })] })));
+      expect(thrown, JSON.stringify(change).slice(0, 120)).toBeInstanceOf(WireContentError);
+      expect((thrown as Error).message).toMatch(message);
+    }
+    // 16 rules are fine (the agent sends at most 8).
+    const sixteen = netfilterKernel({ netfilter_rules: Array.from({ length: 16 }, (_, i) => rule({ packets: i })) });
+    expect(ingest(encodeBatch(batch({ sequence: 1, vanished: [rpfVanished({ kernel: sixteen })] }))).thrown).toBeUndefined();
   });
 
   it("the node's kernel drop tallies are checked: kernel reasons, counts, names cut, at most 4096 kept", () => {

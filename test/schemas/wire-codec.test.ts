@@ -111,6 +111,19 @@ function fullBatch(): WireBatch {
           route_back_iface: 'eth1',
           route_check_error: 'RTNETLINK answers: Network is unreachable',
           drop_locations: { NOT_SPECIFIED: 'ip_rcv_finish_core+0x1a', REASON_99: '0xffffffff81b2c3d4' },
+          has_forwarding: true,
+          // Any uint32 crosses the wire (the collector reads non-zero as on); two values tell the fields apart.
+          forwarding_all: 1,
+          forwarding_iface: 3,
+          route_type: 'blackhole',
+          route_dst: '10.244.1.0/26',
+          route_dev: 'vxlan.calico',
+          route_via: 'fd00::3',
+          netfilter_rules: [
+            // The rule's text as iptables-save prints it: quotes, slashes and all.
+            { table: 'raw', chain: 'cali-PREROUTING', rule: '-A cali-PREROUTING -m comment --comment "cali:PWuxTAIaFCtsg5Qa" -m mark --mark 0x40000/0x40000 -m rpfilter --validmark --invert -j DROP', packets: 2 ** 40 + 5 },
+            { table: 'filter', chain: 'FORWARD', rule: '-A FORWARD -d 10.244.1.5/32 -j REJECT --reject-with icmp-port-unreachable', packets: 1 },
+          ],
         },
         first_bytes: new Uint8Array([0x45, 0x00, 0x00, 0x54, 0xff, 0x00]),
         link_type: 1,
@@ -237,6 +250,7 @@ describe('wire codec', () => {
       Hop: vanished.path[0],
       VanishedGroup: vanished,
       KernelEvidence: vanished.kernel,
+      NetfilterRuleGrowth: vanished.kernel?.netfilter_rules[0],
       KernelDrop: b.kernel_drops[0],
       CrossNodeHop: b.cross_node[0],
       CaptureHealth: b.capture,
@@ -344,6 +358,19 @@ describe('interop with protoc (an independent protobuf implementation)', () => {
     expect(text).toMatch(/^ {2}ebpf_events_lost: 1099511627777$/m);
     expect(text).toMatch(/^ {2}kernel_drops \{\n {4}reason: "IP_RPFILTER"\n {4}iface: "tunl0"\n {4}drops: 5000000001\n {4}matched: 3\n {2}\}$/m);
     expect(text).toMatch(/^ {4}rp_filter_counter_delta: -1$/m);
+    expect(text).toMatch(/^ {4}has_forwarding: true\n {4}forwarding_all: 1\n {4}forwarding_iface: 3$/m);
+    expect(text).toMatch(/^ {4}route_type: "blackhole"\n {4}route_dst: "10.244.1.0\/26"\n {4}route_dev: "vxlan.calico"\n {4}route_via: "fd00::3"$/m);
+    expect(text).toContain(
+      [
+        '    netfilter_rules {',
+        '      table: "raw"',
+        '      chain: "cali-PREROUTING"',
+        '      rule: "-A cali-PREROUTING -m comment --comment \\"cali:PWuxTAIaFCtsg5Qa\\" -m mark --mark 0x40000/0x40000 -m rpfilter --validmark --invert -j DROP"',
+        '      packets: 1099511627781',
+        '    }',
+      ].join('\n'),
+    );
+    expect(text).toMatch(/^ {4}netfilter_rules \{\n {6}table: "filter"\n {6}chain: "FORWARD"\n {6}rule: "-A FORWARD -d 10.244.1.5\/32 -j REJECT --reject-with icmp-port-unreachable"\n {6}packets: 1\n {4}\}$/m);
     expect(text).toContain('first_seen_ms: 1718000000000.5');
     // No field protoc does not know by number: the field numbers agree.
     expect(text).not.toMatch(/^\s*\d+[:{ ]/m);
@@ -370,6 +397,10 @@ describe('interop with protoc (an independent protobuf implementation)', () => {
           drop_reasons { key: "NETFILTER_DROP" value: 1 }
           has_rp_filter: true rp_filter_counter_delta: -1
           drop_locations { key: "NOT_SPECIFIED" value: "ip_rcv_finish_core+0x1a" }
+          has_forwarding: true forwarding_all: 1 forwarding_iface: 0
+          route_type: "unreachable" route_dst: "10.244.1.128/25"
+          netfilter_rules { table: "raw" chain: "cali-PREROUTING" rule: "-A cali-PREROUTING -m comment --comment \\"cali:PWuxTAIaFCtsg5Qa\\" -m rpfilter --invert -j DROP" packets: 5000000001 }
+          netfilter_rules { table: "filter" chain: "FORWARD" rule: "-A FORWARD -j DROP" }
         }
       }
       capture { received: 100 ebpf_monitor: true ebpf_events_lost: 6 }
@@ -394,7 +425,16 @@ describe('interop with protoc (an independent protobuf implementation)', () => {
         {
           iface: 'vxlan.calico', sport: -1, dport: -1, fingerprints: ['fp-1', 'fp-2'],
           path: [{ node: 'node-b', iface: 'vxlan.calico', direction: WireDirection.DIRECTION_IN, ts_ms: 0.75, vni: 4096 }],
-          kernel: { drop_reasons: { IP_RPFILTER: 3, NETFILTER_DROP: 1 }, has_rp_filter: true, rp_filter_counter_delta: -1, drop_locations: { NOT_SPECIFIED: 'ip_rcv_finish_core+0x1a' } },
+          kernel: {
+            drop_reasons: { IP_RPFILTER: 3, NETFILTER_DROP: 1 }, has_rp_filter: true, rp_filter_counter_delta: -1, drop_locations: { NOT_SPECIFIED: 'ip_rcv_finish_core+0x1a' },
+            // Unset fields of the new ones read back as their defaults: forwarding_iface 0, no dev or via, packets 0.
+            has_forwarding: true, forwarding_all: 1, forwarding_iface: 0,
+            route_type: 'unreachable', route_dst: '10.244.1.128/25', route_dev: '', route_via: '',
+            netfilter_rules: [
+              { table: 'raw', chain: 'cali-PREROUTING', rule: '-A cali-PREROUTING -m comment --comment "cali:PWuxTAIaFCtsg5Qa" -m rpfilter --invert -j DROP', packets: 5_000_000_001 },
+              { table: 'filter', chain: 'FORWARD', rule: '-A FORWARD -j DROP', packets: 0 },
+            ],
+          },
         },
       ],
       capture: { received: 100, ebpf_monitor: true, ebpf_events_lost: 6 },
@@ -421,6 +461,8 @@ describe('interop with protoc (an independent protobuf implementation)', () => {
     `;
     const batch = decodeBatch(new Uint8Array(protoc(bin, 'encode', text)));
     expect(batch.vanished[0]?.kernel).toMatchObject({ drop_reasons: { IP_RPFILTER: 2 }, drop_locations: {} });
+    // Nor (before issue 16) forwarding, the matched route or netfilter rules: all defaults.
+    expect(batch.vanished[0]?.kernel).toMatchObject({ has_forwarding: false, forwarding_all: 0, forwarding_iface: 0, route_type: '', route_dst: '', route_dev: '', route_via: '', netfilter_rules: [] });
     expect(batch.kernel_drops).toEqual([{ reason: 'IP_RPFILTER', ifindex: 4, src: '100.64.0.1', dst: '10.91.1.130', proto: 1, sport: 0, dport: 0, ts_ms: 1718000000150.5 }]);
     expect(batch.capture?.ebpf_events_lost).toBe(0);
     expect(batch.status?.kernel_drops).toEqual([]);

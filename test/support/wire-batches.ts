@@ -42,6 +42,16 @@ export function rpfVanished(o: Partial<WireVanishedGroup> = {}): WireVanishedGro
       route_back_iface: 'eth0',
       route_check_error: 'RTNETLINK answers: Invalid cross-device link',
       drop_locations: {},
+      // The node forwards, and has the pod's own route (Calico's /32 to its veth): nothing but the
+      // reverse-path check stands in the way. No dropping netfilter rule grew.
+      has_forwarding: true,
+      forwarding_all: 1,
+      forwarding_iface: 1,
+      route_type: 'unicast',
+      route_dst: '10.91.1.130',
+      route_dev: 'cali0a1b2c3d4e5',
+      route_via: '',
+      netfilter_rules: [],
     },
     first_bytes: Uint8Array.from({ length: 48 }, (_, i) => i),
     link_type: 276,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { explainTransitLoss, explainVanished } from '../../../core/explain/explain-drop.js';
+import { vanishedRemedy } from '../../../core/explain/remedy.js';
+import type { KernelEvidence, NetfilterRuleGrowth } from '../../../core/findings/kernel-evidence.js';
 import type { VanishCandidate } from '../../../core/findings/node-findings.js';
 import type { JudgedCandidate } from '../../../core/judge/judge-findings.js';
 import { candidate, departure, hop, T0 } from '../../support/findings.js';
@@ -57,6 +59,209 @@ describe('explaining a vanished candidate', () => {
     const upstream = [hop({ node: 'n1', iface: 'eth0', direction: 'in' })];
     const own = [hop({ node: 'ubuntu-3', iface: 'tunl0' })];
     expect(explainVanished(judged({ path: own, upstreamPath: upstream })).path).toEqual([...upstream, ...own]);
+  });
+});
+
+// The catalog of causes (core/explain/causes/): each confirmed by its kernel reason, likely from the
+// node's configuration alone, and the order in which they win. The group: 5 packets from 100.64.0.1 to
+// 10.91.1.128 that arrived on tunl0 of ubuntu-3 and never left.
+const CALICO_RPF: NetfilterRuleGrowth = {
+  table: 'raw',
+  chain: 'cali-PREROUTING',
+  rule: '-A cali-PREROUTING -m comment --comment "cali:fSSbGND7dgyemWU7" -m mark --mark 0x40000/0x40000 -m rpfilter --validmark --invert -j DROP',
+  packets: 5,
+};
+const POLICY_DROP: NetfilterRuleGrowth = {
+  table: 'filter',
+  chain: 'cali-tw-cali90490b35e30',
+  rule: '-A cali-tw-cali90490b35e30 -m comment --comment "cali:q0Ppo0XvLjo_lYJ3" -m comment --comment "Drop if no policies passed packet" -m mark --mark 0x0/0x20000 -j DROP',
+  packets: 5,
+};
+const BLACKHOLE = { type: 'blackhole', dst: '10.91.1.128/26', dev: null, via: null } as const;
+/** Strict rp_filter, the route back by ens3 and the counter grown: reverse-path is supported by the node. */
+const STRICT_RPF: KernelEvidence = { rpFilter: { all: 1, iface: 1, effective: 1 }, routeBackIface: 'ens3', rpFilterCounterDelta: 5 };
+
+const explain = (kernel: KernelEvidence | undefined, over: Partial<VanishCandidate> = {}, reverseExits: string[] = []) =>
+  explainVanished(judged({ ...(kernel ? { kernel } : {}), ...over }, { reverseExits })).event;
+
+describe('the catalog of causes', () => {
+  describe('netfilter', () => {
+    it('is confirmed by NETFILTER_DROP; the evidence names the table, chain and rule that grew, and the remedy deletes that rule', () => {
+      const other: NetfilterRuleGrowth = { table: 'filter', chain: 'FORWARD', rule: '-A FORWARD -m conntrack --ctstate INVALID -j DROP', packets: 2 };
+      const e = explain({ dropReasons: { NETFILTER_DROP: 5 }, netfilterRules: [other, POLICY_DROP] });
+      expect([e.verdict, e.confidence, e.kernel]).toEqual(['netfilter', 'confirmed', { reason: 'NETFILTER_DROP', packets: 5 }]);
+      // Most grown first.
+      expect(e.evidence.filter((x) => x.kind === 'netfilter-rule')).toEqual([
+        { kind: 'netfilter-rule', detail: `filter cali-tw-cali90490b35e30: ${POLICY_DROP.rule} (+5 packet(s) while these vanished)` },
+        { kind: 'netfilter-rule', detail: 'filter FORWARD: -A FORWARD -m conntrack --ctstate INVALID -j DROP (+2 packet(s) while these vanished)' },
+      ]);
+      expect(e.remedy.split('\n')).toEqual([
+        `iptables-save -c -t filter | grep -F -- '${POLICY_DROP.rule}'`,
+        '# this rule dropped the packets to 10.91.1.128 (its counter grew with them): if they should pass, narrow it or remove it (a network policy: change the policy, not the rule)',
+        `iptables -t filter -D cali-tw-cali90490b35e30 ${POLICY_DROP.rule.slice('-A cali-tw-cali90490b35e30 '.length)}`,
+      ]);
+    });
+
+    it("names Calico's reverse-path check in raw as such, where rp_filter=0 does not help, and exempts the source in Calico's cali-rpf-skip rather than deleting the check", () => {
+      const e = explain({ dropReasons: { NETFILTER_DROP: 5 }, rpFilter: { all: 0, iface: 0, effective: 0 }, netfilterRules: [CALICO_RPF] }, {}, ['ens3']);
+      expect([e.verdict, e.confidence]).toEqual(['netfilter', 'confirmed']);
+      expect(e.evidence).toContainEqual({ kind: 'rp-filter', detail: 'effective rp_filter on tunl0 is 0 (all=0, tunl0=0): off' });
+      expect(e.evidence).toContainEqual({
+        kind: 'netfilter-rule',
+        detail: `raw cali-PREROUTING: ${CALICO_RPF.rule} (+5 packet(s) while these vanished): a reverse-path check in netfilter (Calico's), which rp_filter=0 does not turn off`,
+      });
+      const lines = e.remedy.split('\n');
+      // The same command `pathwatch lab --scenario calico-rpf --fix` applies.
+      expect(lines[0]).toBe('iptables -t raw -A cali-rpf-skip -i tunl0 -s 100.64.0.1/32 -j ACCEPT');
+      expect(lines[1]).toContain("netfilter's reverse-path check (raw cali-PREROUTING) drops packets from 100.64.0.1 arriving on tunl0");
+      expect(e.remedy).toContain('ip route get 100.64.0.1 from 10.91.1.128');
+      // Neither deleting the check nor the rp_filter sysctl (it is off already).
+      expect(e.remedy).not.toContain(' -D ');
+      expect(e.remedy).not.toContain('rp_filter=2');
+    });
+
+    it('exempts the source first in the chain of a reverse-path rule that is not Calico\'s', () => {
+      const own = { ...CALICO_RPF, chain: 'PREROUTING', rule: '-A PREROUTING -i tunl0 -m rpfilter --invert -j DROP' };
+      const e = explain({ dropReasons: { NETFILTER_DROP: 5 }, netfilterRules: [own] });
+      expect(e.remedy.split('\n')[0]).toBe('iptables -t raw -I PREROUTING 1 -i tunl0 -s 100.64.0.1/32 -j ACCEPT');
+    });
+
+    it('without a rule that grew, is still confirmed by the reason, with the remedy that says how to find the rule', () => {
+      const e = explain({ dropReasons: { NETFILTER_DROP: 5 } });
+      expect([e.verdict, e.confidence]).toEqual(['netfilter', 'confirmed']);
+      expect(e.evidence.some((x) => x.kind === 'netfilter-rule')).toBe(false);
+      expect(e.remedy).toContain(`iptables-save -c | grep -E -- '-j (DROP|REJECT)'`);
+      expect(e.remedy).toContain('drops to 10.91.1.128');
+    });
+
+    it('is likely from a dropping rule that grew by at least the packets that vanished, and not from one that grew by fewer', () => {
+      const enough = explain({ netfilterRules: [POLICY_DROP] });
+      expect([enough.verdict, enough.confidence, enough.kernel]).toEqual(['netfilter', 'likely', null]);
+      expect(enough.remedy).toContain(`iptables -t filter -D cali-tw-cali90490b35e30 `);
+      const more = explain({ netfilterRules: [{ ...POLICY_DROP, packets: 40 }] });
+      expect([more.verdict, more.confidence]).toEqual(['netfilter', 'likely']);
+      const fewer = explain({ netfilterRules: [{ ...POLICY_DROP, packets: 4 }] });
+      expect([fewer.verdict, fewer.confidence]).toEqual(['vanished', 'possible']);
+      expect(fewer.remedy).toBe(vanishedRemedy('100.64.0.1', '10.91.1.128', 'tunl0'));
+    });
+  });
+
+  describe('forwarding-disabled', () => {
+    it('is likely from forwarding off on the arrival interface, with the sysctl that turns it on', () => {
+      const e = explain({ forwarding: { all: 1, iface: 0 } });
+      expect([e.verdict, e.confidence, e.kernel]).toEqual(['forwarding-disabled', 'likely', null]);
+      expect(e.evidence).toContainEqual({ kind: 'forwarding', detail: 'net.ipv4.conf.all.forwarding=1, net.ipv4.conf.tunl0.forwarding=0: the node does not forward what arrives on tunl0' });
+      expect(e.remedy.split('\n')[0]).toBe('sysctl -w net.ipv4.conf.tunl0.forwarding=1');
+      expect(e.remedy).not.toContain('conf.all.forwarding=1');
+      // Off everywhere: both; an interface with a dot takes the slash form.
+      const everywhere = explain({ forwarding: { all: 0, iface: 0 } }, { iface: 'vxlan.calico' });
+      expect(everywhere.verdict).toBe('forwarding-disabled');
+      expect(everywhere.remedy.split('\n').slice(0, 2)).toEqual(['sysctl -w net.ipv4.conf.all.forwarding=1', 'sysctl -w net.ipv4.conf.vxlan/calico.forwarding=1']);
+    });
+
+    it("is not supported by all=0 alone: IPv4 forwards by the arrival interface's own setting", () => {
+      // (test/agent/kernel/route-match.test.ts shows the kernel doing so.)
+      const e = explain({ forwarding: { all: 0, iface: 1 } });
+      expect([e.verdict, e.confidence]).toEqual(['vanished', 'possible']);
+      expect(explain({ forwarding: { all: 1, iface: 1 } }).verdict).toBe('vanished');
+    });
+
+    it('is confirmed when the kernel dropped the packets with a reason that says nothing, or with one no cause claims', () => {
+      const generic = explain({ dropReasons: { NOT_SPECIFIED: 5 }, dropLocations: { NOT_SPECIFIED: 'ip_error+0x5e' }, forwarding: { all: 1, iface: 0 } });
+      expect([generic.verdict, generic.confidence, generic.kernel]).toEqual(['forwarding-disabled', 'confirmed', { reason: 'NOT_SPECIFIED', packets: 5 }]);
+      expect(generic.evidence).toContainEqual({ kind: 'ebpf-drop-reason', detail: 'NOT_SPECIFIED x5 on tunl0 (5 of 5 packet(s) matched by fingerprint), freed in ip_error+0x5e' });
+      expect(generic.remedy.split('\n')[0]).toBe('sysctl -w net.ipv4.conf.tunl0.forwarding=1');
+      // What ip_error says on kernels that name it: an address error, claimed by no cause.
+      const named = explain({ dropReasons: { IP_INADDRERRORS: 5 }, forwarding: { all: 1, iface: 0 } });
+      expect([named.verdict, named.confidence]).toEqual(['forwarding-disabled', 'confirmed']);
+    });
+  });
+
+  describe('no-route', () => {
+    it('is likely from the blackhole route the destination matches, naming it', () => {
+      const e = explain({ route: BLACKHOLE });
+      expect([e.verdict, e.confidence, e.kernel]).toEqual(['no-route', 'likely', null]);
+      expect(e.evidence).toContainEqual({ kind: 'route', detail: '10.91.1.128 matches the blackhole route 10.91.1.128/26' });
+      expect(e.remedy.split('\n')[0]).toBe('ip route show match 10.91.1.128');
+      expect(e.remedy).toContain('falls in the blackhole route 10.91.1.128/26');
+      const unreachable = explain({ route: { type: 'unreachable', dst: '10.91.1.128/25', dev: null, via: null } });
+      expect(unreachable.evidence).toContainEqual({ kind: 'route', detail: '10.91.1.128 matches the unreachable route 10.91.1.128/25' });
+    });
+
+    it('is likely from no route at all, and not from a unicast route', () => {
+      const none = explain({ route: { type: 'none', dst: '', dev: null, via: null } });
+      expect([none.verdict, none.confidence]).toEqual(['no-route', 'likely']);
+      expect(none.evidence).toContainEqual({ kind: 'route', detail: 'no route to 10.91.1.128 on this node' });
+      expect(none.remedy.split('\n')).toEqual(['ip route get 10.91.1.128 from 100.64.0.1 iif tunl0', '# add a route to 10.91.1.128 (or the pod block that holds it) on this node']);
+      expect(explain({ route: { type: 'unicast', dst: 'default', dev: 'ens3', via: '192.168.77.1' } }).verdict).toBe('vanished');
+    });
+
+    it('is confirmed by IP_INNOROUTES, and by a reason that says nothing on a blackhole route (the kernel reports none for it)', () => {
+      const claimed = explain({ dropReasons: { IP_INNOROUTES: 5 }, route: { type: 'none', dst: '', dev: null, via: null } });
+      expect([claimed.verdict, claimed.confidence]).toEqual(['no-route', 'confirmed']);
+      const generic = explain({ dropReasons: { NOT_SPECIFIED: 5 }, route: BLACKHOLE });
+      expect([generic.verdict, generic.confidence, generic.kernel]).toEqual(['no-route', 'confirmed', { reason: 'NOT_SPECIFIED', packets: 5 }]);
+      expect(generic.evidence).toContainEqual({ kind: 'route', detail: '10.91.1.128 matches the blackhole route 10.91.1.128/26' });
+    });
+  });
+
+  describe('reverse-path', () => {
+    it('is confirmed by IP_RPFILTER, likely from the node, possible from the traffic', () => {
+      expect(explain({ ...STRICT_RPF, dropReasons: { IP_RPFILTER: 5 } })).toMatchObject({ verdict: 'reverse-path', confidence: 'confirmed' });
+      expect(explain(STRICT_RPF)).toMatchObject({ verdict: 'reverse-path', confidence: 'likely' });
+      expect(explain({ rpFilter: { all: 1, iface: 1, effective: 1 } }, {}, ['ens3'])).toMatchObject({ verdict: 'reverse-path', confidence: 'possible' });
+    });
+  });
+
+  it('an unclaimed reason the node supports no cause for is the verdict itself, confirmed, with the vanished remedy', () => {
+    const e = explain({ dropReasons: { PKT_TOO_BIG: 5 }, forwarding: { all: 1, iface: 1 }, route: { type: 'unicast', dst: '10.91.1.128', dev: 'cali90490b35e30', via: null } });
+    expect([e.verdict, e.confidence, e.kernel]).toEqual(['pkt-too-big', 'confirmed', { reason: 'PKT_TOO_BIG', packets: 5 }]);
+    expect(e.remedy).toBe(vanishedRemedy('100.64.0.1', '10.91.1.128', 'tunl0'));
+  });
+
+  it('a reason a cause claims wins over what the node supports', () => {
+    const e = explain({ dropReasons: { IP_RPFILTER: 5 }, ...STRICT_RPF, forwarding: { all: 1, iface: 0 }, route: BLACKHOLE, netfilterRules: [POLICY_DROP] });
+    expect([e.verdict, e.confidence]).toEqual(['reverse-path', 'confirmed']);
+    expect(e.remedy.split('\n')[0]).toBe('sysctl -w net.ipv4.conf.tunl0.rp_filter=2');
+  });
+
+  it('when the node supports several, the catalog order decides: forwarding-disabled, no-route, netfilter, reverse-path', () => {
+    const all: KernelEvidence = { ...STRICT_RPF, forwarding: { all: 1, iface: 0 }, route: BLACKHOLE, netfilterRules: [POLICY_DROP] };
+    const verdict = (k: KernelEvidence, reasons?: Record<string, number>) => {
+      const e = explain(reasons ? { ...k, dropReasons: reasons } : k);
+      return `${e.verdict} ${e.confidence}`;
+    };
+    expect(verdict(all)).toBe('forwarding-disabled likely');
+    const { forwarding: _f, ...noForwarding } = all;
+    expect(verdict(noForwarding)).toBe('no-route likely');
+    const { route: _r, ...noRoute } = noForwarding;
+    expect(verdict(noRoute)).toBe('netfilter likely');
+    const { netfilterRules: _n, ...onlyRpf } = noRoute;
+    expect(verdict(onlyRpf)).toBe('reverse-path likely');
+    // The same order for a reason that says nothing.
+    expect(verdict(all, { NOT_SPECIFIED: 5 })).toBe('forwarding-disabled confirmed');
+    expect(verdict(noForwarding, { NOT_SPECIFIED: 5 })).toBe('no-route confirmed');
+    // Each cause's own evidence only: the winner's.
+    const e = explain(all);
+    expect(e.evidence.map((x) => x.kind).filter((k) => ['forwarding', 'route', 'netfilter-rule'].includes(k))).toEqual(['forwarding']);
+  });
+
+  it('IPv6 groups: forwarding-disabled and reverse-path are IPv4 rules', () => {
+    const v6 = { identity: { ipVersion: 6 as const, src: 'fd00:64::1', dst: 'fd00:91:1::128', proto: 58, sport: null, dport: null } };
+    expect(explain({ forwarding: { all: 0, iface: 0 } }, v6).verdict).toBe('vanished');
+    expect(explain(STRICT_RPF, v6, ['ens3']).verdict).toBe('vanished');
+  });
+
+  it('replay (no kernel evidence) is unchanged: reverse-path possible from asymmetric exits, else vanished', () => {
+    const asymmetric = explain(undefined, {}, ['ens3']);
+    expect([asymmetric.verdict, asymmetric.confidence, asymmetric.kernel]).toEqual(['reverse-path', 'possible', null]);
+    expect(asymmetric.evidence.map((x) => x.kind)).toEqual(['missing-hop', 'asymmetric-path']);
+    expect(asymmetric.remedy.split('\n')[0]).toBe('sysctl -w net.ipv4.conf.tunl0.rp_filter=2');
+    expect(asymmetric.remedy).toContain('the route back to 100.64.0.1 leaves by ens3');
+    const nothing = explain(undefined);
+    expect([nothing.verdict, nothing.confidence, nothing.kernel]).toEqual(['vanished', 'possible', null]);
+    expect(nothing.evidence.map((x) => x.kind)).toEqual(['missing-hop']);
+    expect(nothing.remedy).toBe(vanishedRemedy('100.64.0.1', '10.91.1.128', 'tunl0'));
   });
 });
 
