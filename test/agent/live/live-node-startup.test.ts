@@ -6,9 +6,11 @@
  * `pathwatch watch` / `pathwatch agent` exit 2 with one line on stderr. A tick that throws fails
  * run() the same way, and an agent killed outright leaves no program attached either.
  *
- * The agent has no helper process any more: no child is spawned on the way. In this process every
- * spawn through node:child_process is recorded while run() runs; for the commands run as children,
- * `tcpdump` on PATH is a wrapper that records its pid (nothing may start it).
+ * The agent has no helper process any more: no child is spawned on the way but the short-lived
+ * readers of its kernel evidence (iptables-save, issue 16: netfilter's counters, read every few
+ * seconds and exiting at once). In this process every spawn through node:child_process is recorded
+ * while run() runs; for the commands run as children, `tcpdump` on PATH is a wrapper that records
+ * its pid (nothing may start it).
  *
  * The monitor's program and link are known by their ids, read from the descriptors that
  * startDropMonitor() opened (test/support/bpf-objects.ts), and looked up in the kernel with
@@ -127,6 +129,9 @@ const SYNC_SPAWNERS: readonly SyncSpawner[] = ['spawnSync', 'execSync', 'execFil
  * through ChildProcess.prototype.spawn (spawn, exec, execFile, fork), the synchronous ones through
  * the three functions patched here.
  */
+/** Readers of the kernel's evidence that run and exit (not helpers that live beside the agent). */
+const SHORT_LIVED_READERS = new Set(['iptables-save']);
+
 async function spawnsDuring<T>(f: () => Promise<T>): Promise<{ result: T; spawned: string[] }> {
   const spawned: string[] = [];
   const proto = childProcess.ChildProcess.prototype as unknown as { spawn(this: unknown, options: { file?: string }): unknown };
@@ -163,7 +168,7 @@ async function failedRun(wrappers: string, options: Omit<LiveNodeOptions, 'onNot
   try {
     const t0 = Date.now();
     const { result: error, spawned } = await spawnsDuring(() => live.run(new AbortController().signal).then(() => undefined, (e: unknown) => e));
-    return { error, live, ms: Date.now() - t0, notices, spawned };
+    return { error, live, ms: Date.now() - t0, notices, spawned: spawned.filter((file) => !SHORT_LIVED_READERS.has(file)) };
   } finally {
     process.env['PATH'] = before;
   }
