@@ -14,11 +14,6 @@ import { DropMonitorStartError, NativeDropMonitor } from '../native/drop-monitor
 import { readDropReasons } from './drop-reasons.js';
 import { ensureTracefs } from './tracefs.js';
 
-/** Reasons that say nothing about why: for these the evidence names where the kernel freed the packet. */
-export function isGenericDropReason(name: string): boolean {
-  return name === 'NOT_SPECIFIED' || name.startsWith('REASON_');
-}
-
 /**
  * Reasons only a node's own sockets meet (a closed port, a TCP socket's checks, a full receive
  * buffer): no forwarded packet, so no vanished one, is ever dropped with them. They are counted per

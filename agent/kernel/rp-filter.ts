@@ -27,19 +27,24 @@ export interface ForwardingSetting {
   readonly iface: number;
 }
 
-/** The interface's forwarding, or undefined when it cannot be read (the interface is gone). */
-export function readForwarding(iface: string, procSys = '/proc/sys'): ForwardingSetting | undefined {
-  const all = readValue(`${procSys}/net/ipv4/conf/all/forwarding`);
-  const own = readValue(`${procSys}/net/ipv4/conf/${iface}/forwarding`);
-  if (all === undefined || own === undefined) return undefined;
-  return { all, iface: own };
+/**
+ * net.ipv4.conf.all.NAME and net.ipv4.conf.IFACE.NAME, or undefined when either cannot be read (the
+ * interface is gone). In /proc/sys a dot in the interface name stays a dot (only sysctl(8) names
+ * use slashes).
+ */
+function readConf(name: string, iface: string, procSys: string): { all: number; iface: number } | undefined {
+  const all = readValue(`${procSys}/net/ipv4/conf/all/${name}`);
+  const own = readValue(`${procSys}/net/ipv4/conf/${iface}/${name}`);
+  return all === undefined || own === undefined ? undefined : { all, iface: own };
 }
 
-/** The interface's setting, or undefined when it cannot be read (the interface is gone). */
+/** The interface's forwarding, or undefined when it cannot be read. */
+export function readForwarding(iface: string, procSys = '/proc/sys'): ForwardingSetting | undefined {
+  return readConf('forwarding', iface, procSys);
+}
+
+/** The interface's reverse-path filter, or undefined when it cannot be read. */
 export function readRpFilter(iface: string, procSys = '/proc/sys'): RpFilterSetting | undefined {
-  const all = readValue(`${procSys}/net/ipv4/conf/all/rp_filter`);
-  // In /proc/sys a dot in the interface name stays a dot (only sysctl(8) names use slashes).
-  const own = readValue(`${procSys}/net/ipv4/conf/${iface}/rp_filter`);
-  if (all === undefined || own === undefined) return undefined;
-  return { all, iface: own, effective: Math.max(all, own) };
+  const conf = readConf('rp_filter', iface, procSys);
+  return conf && { ...conf, effective: Math.max(conf.all, conf.iface) };
 }

@@ -18,7 +18,8 @@ import { InterfaceRegistry } from '../flow/interface-registry.js';
 import { addCounters, emptyCounters, type NodeCounters, type NodeFindings } from '../../core/findings/node-findings.js';
 import { DEFAULT_HOP_MATCHER_CONFIG, DEFAULT_PACKET_BYTES_CONFIG, type CaptureBinding } from '../native/pipeline-config.js';
 import { NativeSightingPipeline } from '../native/native-sighting-pipeline.js';
-import { DropMonitorUnavailable, isGenericDropReason, startDropMonitor, type DropMonitor } from '../kernel/drop-monitor.js';
+import { DropMonitorUnavailable, startDropMonitor, type DropMonitor } from '../kernel/drop-monitor.js';
+import { isGenericKernelReason } from '../../core/findings/kernel-evidence.js';
 import { KernelDropTallies } from '../kernel/kernel-drop-tallies.js';
 import { KernelEvidenceCollector } from '../kernel/kernel-evidence.js';
 import { KernelSymbols } from '../kernel/kallsyms.js';
@@ -129,7 +130,7 @@ export class LiveNode {
     try {
       const monitor = startDropMonitor();
       this.monitor = monitor;
-      this.kernelNaming = { reasonName: (code) => monitor.reasonNames.get(code) ?? `REASON_${code}`, isGeneric: isGenericDropReason };
+      this.kernelNaming = { reasonName: (code) => monitor.reasonNames.get(code) ?? `REASON_${code}`, isGeneric: isGenericKernelReason };
       this.kernel.monitoring = true;
     } catch (e) {
       if (!(e instanceof DropMonitorUnavailable)) throw e;

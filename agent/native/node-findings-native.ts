@@ -10,6 +10,7 @@ import { directionName } from '../../core/findings/flow-record.js';
 import { addressKey, formatAddress, parseAddress } from '../../core/net/address.js';
 import { formatMac } from '../../core/net/mac.js';
 import type { InterfaceRegistry, NodeInfo } from '../flow/interface-registry.js';
+import { OTHER_KERNEL_REASONS } from '../../core/findings/kernel-evidence.js';
 import { ENCAP_NAMES, fingerprintToHex } from './engine-names.js';
 import type { NativeKnowledgeAnswers, NativeTaken } from './pipeline-native.js';
 
@@ -31,8 +32,7 @@ const GROUP_HEAD = 42;
 /** Per group: two (reason, packets, location high, location low) and the packets of other reasons. */
 const GROUP_KERNEL = 33;
 const GROUP_KERNEL_REASONS = 2;
-/** The key under which packets matched with a third or later reason are counted. */
-export const OTHER_KERNEL_REASONS = 'OTHER';
+
 const HOP_WORDS = 18;
 const DEPARTURE_HEAD = 21;
 const ARRIVAL_WORDS = 7;

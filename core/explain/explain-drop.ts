@@ -20,6 +20,7 @@ import type { VanishCandidate } from '../findings/node-findings.js';
 import type { JudgedCandidate } from '../judge/judge-findings.js';
 import { ipProtoName } from '../net/address.js';
 import { dropEventId, type Confidence, type DropEvent, type Evidence, type Verdict } from './drop-event.js';
+import { isGenericKernelReason } from '../findings/kernel-evidence.js';
 import { causeForKernelReason, CAUSES } from './causes/catalog.js';
 import type { Cause, CauseInput } from './causes/cause.js';
 import { transitLossRemedy, vanishedRemedy } from './remedy.js';
@@ -28,13 +29,6 @@ export interface ExplainedDrop {
   readonly event: DropEvent;
   /** The first packet's whole path (other nodes, then this one), for drawing. */
   readonly path: readonly Hop[];
-}
-
-/** Reasons that say nothing about why (the kernel function that freed the packet says where). */
-const GENERIC_REASONS = new Set(['NOT_SPECIFIED', 'OTHER']);
-
-export function isGenericKernelReason(reason: string): boolean {
-  return GENERIC_REASONS.has(reason) || reason.startsWith('REASON_');
 }
 
 export function verdictForKernelReason(reason: string): Verdict {

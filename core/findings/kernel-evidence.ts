@@ -73,3 +73,15 @@ export interface NetfilterRuleGrowth {
   /** Packets it matched while the group's packets vanished. */
   readonly packets: number;
 }
+
+/** The key under which a group's packets dropped with a third or further reason are counted together. */
+export const OTHER_KERNEL_REASONS = 'OTHER';
+
+/**
+ * Reasons that say nothing about why (NOT_SPECIFIED, a number the tracepoint's format has no name
+ * for, and the others counted together): for these the kernel function that freed the packet says
+ * where, and the verdict needs the node's configuration or stays `vanished`.
+ */
+export function isGenericKernelReason(reason: string): boolean {
+  return reason === 'NOT_SPECIFIED' || reason === OTHER_KERNEL_REASONS || reason.startsWith('REASON_');
+}

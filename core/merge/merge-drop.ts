@@ -14,7 +14,8 @@
  * Replay and the collector both merge with this, so the same packets get the same verdict in
  * either; replay merges in a canonical order, so its result does not depend on its inputs' order.
  */
-import { isGenericKernelReason, recountKernelEvidence, type ExplainedDrop } from '../explain/explain-drop.js';
+import { recountKernelEvidence, type ExplainedDrop } from '../explain/explain-drop.js';
+import { isGenericKernelReason } from '../findings/kernel-evidence.js';
 import type { Confidence, DropEvent, KernelDropSummary } from '../explain/drop-event.js';
 
 export const CONFIDENCE_RANK: Readonly<Record<Confidence, number>> = { possible: 0, likely: 1, confirmed: 2 };

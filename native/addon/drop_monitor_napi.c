@@ -107,16 +107,9 @@ static napi_value poll_monitor(napi_env env, napi_callback_info info) {
   return v;
 }
 
-/* The handle of a call that takes only one (`usage` names the call in the error). */
+/* The handle of a call that takes only that (`usage` names the call in the error). */
 static monitor_handle *handle_argument(napi_env env, napi_callback_info info, const char *usage) {
-  size_t argc = 1;
-  napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 1) {
-    pp_throw_type(env, usage);
-    return NULL;
-  }
-  return this_monitor(env, argv[0]);
+  return pp_only_external(env, info, &MONITOR_TAG, "expected a handle from startDropMonitor()", usage);
 }
 
 static napi_value lost_events(napi_env env, napi_callback_info info) {
@@ -131,19 +124,14 @@ static napi_value lost_events(napi_env env, napi_callback_info info) {
 static napi_value counts(napi_env env, napi_callback_info info) {
   monitor_handle *h = handle_argument(env, info, "dropMonitorCounts(handle)");
   if (h == NULL) return NULL;
-  // The map holds at most 4,096 pairs.
+  // The map holds at most 4,096 pairs: read into a scratch buffer, then copied at their number.
   double *triples = malloc(3 * 4096 * sizeof *triples);
   if (triples == NULL) return pp_throw_range(env, "out of memory for the drop counts");
   size_t n = h->m == NULL ? 0 : pw_drop_monitor_counts(h->m, triples, 4096);
   if (n > 4096) n = 4096;
-  void *data;
-  napi_value buffer, out;
-  if (napi_create_arraybuffer(env, n * 3 * sizeof(double), &data, &buffer) != napi_ok ||
-      napi_create_typedarray(env, napi_float64_array, n * 3, buffer, 0, &out) != napi_ok) {
-    free(triples);
-    return NULL;
-  }
-  if (n > 0) memcpy(data, triples, n * 3 * sizeof(double));
+  double *data = NULL;
+  napi_value out = pp_new_f64(env, n * 3, &data);
+  if (out != NULL && n > 0) memcpy(data, triples, n * 3 * sizeof *triples);
   free(triples);
   return out;
 }

@@ -54,14 +54,7 @@ static flow_table_handle *get_table(napi_env env, napi_value v) {
 
 /* The table argument of a one-argument function. */
 static flow_table_handle *only_table(napi_env env, napi_callback_info info, const char *usage) {
-  size_t argc = 1;
-  napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 1) {
-    pp_throw_type(env, usage);
-    return NULL;
-  }
-  return get_table(env, argv[0]);
+  return pp_only_external(env, info, &FLOW_TABLE_TAG, "expected a flow table from createFlowTable()", usage);
 }
 
 static napi_value create_flow_table(napi_env env, napi_callback_info info) {

@@ -86,6 +86,28 @@ static inline bool pp_typed(napi_env env, napi_value value, napi_typedarray_type
   return true;
 }
 
+/* A new Float64Array of `n` numbers; *data receives its memory. */
+static inline napi_value pp_new_f64(napi_env env, size_t n, double **data) {
+  napi_value buffer, array;
+  void *mem = NULL;
+  if (napi_create_arraybuffer(env, n * 8, &mem, &buffer) != napi_ok || napi_create_typedarray(env, napi_float64_array, n, buffer, 0, &array) != napi_ok)
+    return NULL;
+  *data = mem;
+  return array;
+}
+
+/* The external of type `tag` a one-argument function was called with (`usage` names the call); NULL after throwing. */
+static inline void *pp_only_external(napi_env env, napi_callback_info info, const napi_type_tag *tag, const char *what, const char *usage) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 1) {
+    pp_throw_type(env, usage);
+    return NULL;
+  }
+  return pp_external(env, argv[0], tag, what);
+}
+
 /* A new Uint32Array of `words` words; *data receives its memory. */
 static inline napi_value pp_new_u32(napi_env env, size_t words, uint32_t **data) {
   napi_value buffer, array;

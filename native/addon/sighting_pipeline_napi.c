@@ -84,15 +84,6 @@ static napi_value undefined(napi_env env) {
   return u;
 }
 
-static napi_value new_f64(napi_env env, size_t n, double **data) {
-  napi_value buffer, array;
-  void *mem = NULL;
-  if (napi_create_arraybuffer(env, n * 8, &mem, &buffer) != napi_ok || napi_create_typedarray(env, napi_float64_array, n, buffer, 0, &array) != napi_ok)
-    return NULL;
-  *data = mem;
-  return array;
-}
-
 static napi_value create_pipeline(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -417,7 +408,7 @@ static napi_value take(napi_env env, napi_callback_info info) {
     if (g->groups[i].has_sample) sample_bytes += g->groups[i].sample_length;
   }
   double *o = NULL;
-  napi_value numbers = new_f64(env, n, &o);
+  napi_value numbers = pp_new_f64(env, n, &o);
   if (numbers == NULL) return NULL;
   void *bytes_mem = NULL;
   napi_value bytes_buffer, bytes;
@@ -500,8 +491,8 @@ static napi_value knowledge(napi_env env, napi_callback_info info) {
   size_t count = nq / 3;
   const pw_node_knowledge *k = &m->knowledge;
   double *a = NULL, *own = NULL;
-  napi_value answers = new_f64(env, count * 5, &a);
-  napi_value owns = answers == NULL ? NULL : new_f64(env, (size_t)k->local_count * 5, &own);
+  napi_value answers = pp_new_f64(env, count * 5, &a);
+  napi_value owns = answers == NULL ? NULL : pp_new_f64(env, (size_t)k->local_count * 5, &own);
   if (owns == NULL) return NULL;
   for (size_t i = 0; i < count; i++) {
     uint64_t src = (uint64_t)q[3 * i], dst = (uint64_t)q[3 * i + 1];
@@ -535,7 +526,7 @@ static napi_value stats(napi_env env, napi_callback_info info) {
   pw_pipeline *p = args(env, info, 1, 1, argv, "pipelineStats(p)");
   if (p == NULL) return NULL;
   double *o = NULL;
-  napi_value out = new_f64(env, PW_STATS + 9, &o);
+  napi_value out = pp_new_f64(env, PW_STATS + 9, &o);
   if (out == NULL) return NULL;
   for (int i = 0; i < PW_STATS; i++) o[i] = p->stats[i];
   o[PW_STATS] = p->flows.stats.flows;
@@ -567,7 +558,7 @@ static napi_value interface_counts(napi_env env, napi_callback_info info) {
   if (p == NULL || !pp_integer(env, argv[1], 0, PW_MAX_IFACES, "count out of range", &count)) return NULL;
   double *o = NULL;
   size_t n = (size_t)count;
-  napi_value out = new_f64(env, 2 * n, &o);
+  napi_value out = pp_new_f64(env, 2 * n, &o);
   if (out == NULL) return NULL;
   memcpy(o, p->iface_packets, n * 8);
   memcpy(o + n, p->iface_bytes, n * 8);
@@ -579,7 +570,7 @@ static napi_value decode_events(napi_env env, napi_callback_info info) {
   pw_pipeline *p = args(env, info, 1, 1, argv, "pipelineDecodeEvents(p)");
   if (p == NULL) return NULL;
   double *o = NULL;
-  napi_value out = new_f64(env, PW_DECODE_EVENT_COUNT, &o);
+  napi_value out = pp_new_f64(env, PW_DECODE_EVENT_COUNT, &o);
   if (out == NULL) return NULL;
   for (int i = 0; i < PW_DECODE_EVENT_COUNT; i++) o[i] = (double)p->decoder.events[i];
   return out;

@@ -11,7 +11,8 @@ import { LINKTYPE_ETHERNET } from '../../agent/decode/link-types.js';
 import { InterfaceRegistry } from '../../agent/flow/interface-registry.js';
 import { nativeAddon } from '../../agent/native/native-addon.js';
 import { NativeSightingPipeline } from '../../agent/native/native-sighting-pipeline.js';
-import { OTHER_KERNEL_REASONS, type KernelDropNaming } from '../../agent/native/node-findings-native.js';
+import type { KernelDropNaming } from '../../agent/native/node-findings-native.js';
+import { OTHER_KERNEL_REASONS } from '../../core/findings/kernel-evidence.js';
 import type { CaptureBinding } from '../../agent/native/pipeline-config.js';
 import { bytesOf, ethernet, icmpEcho, ipv4, tcp } from '../support/packet-builder.js';
 

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { currentNetnsInode, isGenericDropReason } from '../../../agent/kernel/drop-monitor.js';
+import { currentNetnsInode } from '../../../agent/kernel/drop-monitor.js';
+import { isGenericKernelReason } from '../../../core/findings/kernel-evidence.js';
 import { parseDropReasons, readDropReasons } from '../../../agent/kernel/drop-reasons.js';
 import { parseNetstat } from '../../../agent/kernel/netstat-counters.js';
 import { readRpFilter } from '../../../agent/kernel/rp-filter.js';
@@ -62,11 +63,13 @@ describe('kernel readers', () => {
   });
 
   it('tells the reasons that say nothing (where the kernel freed the packet is then kept) from those that do', () => {
-    expect(isGenericDropReason('NOT_SPECIFIED')).toBe(true);
+    expect(isGenericKernelReason('NOT_SPECIFIED')).toBe(true);
     // A number the format has no name for.
-    expect(isGenericDropReason('REASON_131')).toBe(true);
-    expect(isGenericDropReason('IP_RPFILTER')).toBe(false);
-    expect(isGenericDropReason('NO_SOCKET')).toBe(false);
+    expect(isGenericKernelReason('REASON_131')).toBe(true);
+    expect(isGenericKernelReason('IP_RPFILTER')).toBe(false);
+    expect(isGenericKernelReason('NO_SOCKET')).toBe(false);
+    // A group's packets of a third or further reason, counted together.
+    expect(isGenericKernelReason('OTHER')).toBe(true);
   });
 
   it('knows this process\'s network namespace by its inode (drops elsewhere are not reported)', () => {
