@@ -20,16 +20,19 @@ export const LAB_USAGE = `Usage: pathwatch lab [--scenario NAME|all] [--fix] [--
 
 Builds the story's cluster in network namespaces on this machine (a gateway that routes a pod block
 via the wrong node, two nodes with an overlay tunnel, a healthy and an asymmetric pod), puts the
-scenario's fault on the asymmetric pod's node, runs a collector and an agent per node, sends ICMP and
-TCP both ways, and shows what pathwatch found: the path hop by hop, the verdict, the evidence and the
-remedy.
+scenario's fault in it, runs a collector and an agent per node, sends ICMP and TCP both ways, and
+shows what pathwatch found: the path hop by hop, the verdict, the evidence and the remedy.
 
-  --scenario NAME    the fault on the pod's node n2 (all but rp-filter take rp_filter out of its way):
-                       rp-filter       strict rp_filter drops the asymmetric traffic (the default: the story)
-                       calico-rpf      Calico's reverse-path check in the raw table (-m rpfilter --invert -j DROP)
-                       policy          a network policy's DROP rule in the filter table's FORWARD
-                       forwarding-off  net.ipv4.conf.<tunnel>.forwarding=0
-                       blackhole       no route to the pod, only the block's blackhole route
+  --scenario NAME    the fault, on the pod's node n2 or on the wrong node n1 (all but rp-filter take
+                     n2's rp_filter out of its way):
+                       rp-filter          strict rp_filter drops the asymmetric traffic (the default: the story)
+                       calico-rpf         Calico's reverse-path check in the raw table (-m rpfilter --invert -j DROP)
+                       policy             a network policy's DROP rule in the filter table's FORWARD
+                       conntrack-invalid  n1 sees one direction of the flows and drops conntrack INVALID
+                       forwarding-off     net.ipv4.conf.<tunnel>.forwarding=0
+                       mtu                the pod at MTU 1500 behind n1's smaller tunnel, ICMP frag-needed filtered
+                       blackhole          no route to the pod, only the block's blackhole route
+                       neighbour          the pod's interface down: n2's ARP for it goes unanswered
                      all: each in turn, in a lab of its own, and a table of the verdicts (with --fix,
                      whether each remedy stopped the drops)
   --fix              then apply the scenario's remedy, send the traffic again, and show the drops have

@@ -2,7 +2,7 @@
 """Bounded test traffic for the pathwatch lab, run inside a namespace with `ip netns exec`.
 
     lab-traffic.py ping   --dst D [--src S] --count N --interval SEC --timeout SEC
-    lab-traffic.py tcp    --dst D [--src S] --port P --count N --interval SEC --timeout SEC
+    lab-traffic.py tcp    --dst D [--src S] --port P --count N --interval SEC --timeout SEC [--send BYTES]
     lab-traffic.py listen --addr A --port P
 
     gw ns (100.64.0.1) --ping/tcp--> pod ns      (answered, or vanished on the way)
@@ -10,8 +10,16 @@
     pod ns: listen 0.0.0.0:80                       (started by the topology)
 
 `ping` and `tcp` print one JSON line with what was sent and what was answered, and always end:
-every wait has a deadline. `listen` is a TCP listener that accepts and closes; it prints `ready`
-once listening and exits on SIGTERM or when its parent (the lab's Node process) dies.
+every wait has a deadline. `listen` is a TCP listener that reads each connection until the client's
+FIN (at most 2 s) and then closes it; it prints `ready` once listening and exits on SIGTERM or when
+its parent (the lab's Node process) dies.
+
+`tcp --send BYTES` (0, the default: connect and close, nothing more; at most 65536) sends BYTES after
+connecting, closes its side (FIN) and reads until the server's FIN, within another --timeout:
+"connected" only when the server's FIN came and everything sent was acknowledged, "stalled" when
+the time ran out first.
+connect() alone proves little when a node drops only part of a flow: the SYN-ACK can come back
+while the handshake's ACK, or the full-sized segments, vanish on the way in.
 
 Why not ping(8): the lab must not depend on iputils being installed (it is missing from slim
 images), and a raw ICMP socket gives us exact per-sequence answers and quoted ICMP errors.
@@ -20,6 +28,7 @@ images), and a raw ICMP socket gives us exact per-sequence answers and quoted IC
 import argparse
 import ctypes
 import errno
+import fcntl
 import json
 import os
 import random
@@ -28,9 +37,16 @@ import signal
 import socket
 import struct
 import sys
+import termios
+import threading
 import time
 
 PR_SET_PDEATHSIG = 1
+# The listener's bound on one connection: long enough for any probe's data, short enough that a
+# client whose bytes vanish cannot keep a thread for long.
+DRAIN_SECONDS = 2.0
+# tcp --send: a few full-sized segments are all a probe needs; more would only be a flood.
+MAX_SEND_BYTES = 65536
 
 
 def checksum(data: bytes) -> int:
@@ -51,6 +67,7 @@ def ping(args) -> dict:
     sent_at = {}
     replies = {}
     errors = []
+    send_errors = []
     start = time.monotonic()
     next_send = start
     seq = 0
@@ -62,8 +79,13 @@ def ping(args) -> dict:
             payload = struct.pack("!d", time.time()) + b"pathwatch-lab".ljust(48, b".")
             header = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
             packet = struct.pack("!BBHHH", 8, 0, checksum(header + payload), ident, seq) + payload
-            sock.sendto(packet, (args.dst, 0))
-            sent_at[seq] = now
+            try:
+                sock.sendto(packet, (args.dst, 0))
+                sent_at[seq] = now
+            except OSError as e:
+                # Refused before it left (a pod whose interface is down has no route): an outcome
+                # like a lost answer, not a reason to print no result.
+                send_errors.append({"seq": seq, "errno": errno.errorcode.get(e.errno, str(e.errno)) if e.errno else "error"})
             next_send = now + args.interval
             if seq == args.count:
                 deadline = now + args.timeout
@@ -99,7 +121,43 @@ def ping(args) -> dict:
         "answeredSeqs": sorted(replies),
         "rttMs": [replies[s] for s in sorted(replies)],
         "errors": errors,
+        "sendErrors": send_errors,
     }
+
+
+def exchange(sock, nbytes: int, timeout: float) -> str:
+    """After connect: send nbytes, FIN, read until the server's FIN; the outcome of the attempt."""
+    deadline = time.monotonic() + timeout
+    sock.settimeout(timeout)
+    try:
+        # More than the send buffer holds blocks here while nothing is acknowledged.
+        sock.sendall(b"pathwatch-lab.".ljust(64, b".") * (nbytes // 64) + b"." * (nbytes % 64))
+    except socket.timeout:
+        return "stalled"
+    sock.shutdown(socket.SHUT_WR)
+    eof = False
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return "stalled"
+        if eof:
+            # The server closes after at most 2 s whether our bytes came or not (the listener's
+            # bound), so its FIN proves nothing alone: what we sent (and our FIN) must be
+            # acknowledged too. SIOCOUTQ (= TIOCOUTQ) is what is still unacknowledged.
+            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                return errno.errorcode.get(err, str(err))
+            unacked = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+            if unacked == 0:
+                return "connected"
+            time.sleep(min(0.05, remaining))
+            continue
+        sock.settimeout(remaining)
+        try:
+            if not sock.recv(65536):
+                eof = True
+        except socket.timeout:
+            return "stalled"
 
 
 def tcp(args) -> dict:
@@ -113,7 +171,7 @@ def tcp(args) -> dict:
                 sock.bind((args.src, 0))
             sock.settimeout(args.timeout)
             sock.connect((args.dst, args.port))
-            outcomes.append("connected")
+            outcomes.append(exchange(sock, args.send, args.timeout) if args.send else "connected")
         except ConnectionRefusedError:
             outcomes.append("refused")
         except socket.timeout:
@@ -152,7 +210,26 @@ def listen(args) -> int:
             return 0
         if readable:
             conn, _ = srv.accept()
-            conn.close()
+            threading.Thread(target=drain, args=(conn,), daemon=True).start()
+
+
+def drain(conn) -> None:
+    """Reads until the client's FIN (or DRAIN_SECONDS), then closes: the server's FIN comes after
+    the client's, so a client that sent data and waits for EOF does not get it before its data
+    had the time to arrive."""
+    deadline = time.monotonic() + DRAIN_SECONDS
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            conn.settimeout(remaining)
+            if not conn.recv(65536):
+                break
+    except OSError:
+        pass  # timeout, reset: the connection is over either way
+    finally:
+        conn.close()
 
 
 def main() -> int:
@@ -171,6 +248,7 @@ def main() -> int:
     t.add_argument("--count", type=int, default=2)
     t.add_argument("--interval", type=float, default=0.1)
     t.add_argument("--timeout", type=float, default=0.9)
+    t.add_argument("--send", type=int, default=0)
     l = sub.add_parser("listen")
     l.add_argument("--addr", default="0.0.0.0")
     l.add_argument("--port", type=int, default=80)
@@ -182,6 +260,8 @@ def main() -> int:
     args.count = max(1, min(args.count, 100))
     args.interval = max(0.01, min(args.interval, 5.0))
     args.timeout = max(0.05, min(args.timeout, 10.0))
+    if args.cmd == "tcp":
+        args.send = max(0, min(args.send, MAX_SEND_BYTES))
     result = ping(args) if args.cmd == "ping" else tcp(args)
     print(json.dumps(result), flush=True)
     return 0

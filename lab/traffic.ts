@@ -22,8 +22,18 @@ export interface ProbeOptions {
   src?: string;
   count?: number;
   intervalMs?: number;
-  /** ICMP: wait after the last request; TCP: per connection attempt (< 1 s means one SYN). */
+  /**
+   * ICMP: wait after the last request; TCP: per connection attempt (< 1 s means one SYN), and with
+   * tcpSendBytes as long again for the data's exchange.
+   */
   timeoutMs?: number;
+  /**
+   * TCP only: after connecting, send this many bytes (at most 65536), close our side and wait for
+   * the server's close, everything acknowledged: "connected" then, "stalled" when the time runs out.
+   * Default 0: connect and close, nothing more (what the tests that count packets expect). For the
+   * faults connect() cannot see: a handshake that completes while the packets after it vanish.
+   */
+  tcpSendBytes?: number;
 }
 
 interface ProbeBase {
@@ -41,12 +51,18 @@ export interface IcmpResult extends ProbeBase {
   readonly rttMs: readonly number[];
   /** ICMP errors quoting our echo requests (unreachable, time exceeded). */
   readonly errors: ReadonlyArray<{ from: string; type: number; code: number; seq: number }>;
+  /** Requests the namespace refused to send (a pod without a route: ENETUNREACH); counted in `sent`. */
+  readonly sendErrors: ReadonlyArray<{ seq: number; errno: string }>;
 }
 
 export interface TcpResult extends ProbeBase {
   readonly kind: 'tcp';
   readonly port: number;
-  /** One per attempt: connected, refused (an RST is an answer), timeout, or an errno name. */
+  /**
+   * One per attempt: connected, refused (an RST is an answer), timeout (no SYN-ACK), stalled (with
+   * tcpSendBytes: connected, but the data or the server's close never came back), or an errno name.
+   * `answered` counts connected and refused.
+   */
   readonly outcomes: readonly string[];
 }
 
@@ -82,6 +98,9 @@ function hardDeadline(count: number, intervalMs: number, timeoutMs: number): num
   return count * (intervalMs + timeoutMs) + 5_000;
 }
 
+/** The helper's cap on tcp --send: a few segments are all a probe needs. */
+const MAX_TCP_SEND_BYTES = 65_536;
+
 /** ICMP echo from a lab namespace. */
 export async function icmpEcho(
   topology: StoryTopology,
@@ -102,6 +121,9 @@ export async function icmpEcho(
       from: String(e['from']), type: Number(e['type']), code: Number(e['code']), seq: Number(e['seq']),
     }))
     : [];
+  const sendErrors = Array.isArray(r['sendErrors'])
+    ? r['sendErrors'].filter(isRecord).map((e) => ({ seq: Number(e['seq']), errno: String(e['errno']) }))
+    : [];
   return {
     kind: 'icmp',
     from,
@@ -112,10 +134,11 @@ export async function icmpEcho(
     answeredSeqs: numbers(r['answeredSeqs']),
     rttMs: numbers(r['rttMs']),
     errors,
+    sendErrors,
   };
 }
 
-/** TCP connection attempts (SYNs) from a lab namespace. */
+/** TCP connection attempts (SYNs) from a lab namespace, with data when tcpSendBytes says so. */
 export async function tcpConnect(
   topology: StoryTopology,
   from: LabNsRole,
@@ -126,10 +149,17 @@ export async function tcpConnect(
   const intervalMs = options.intervalMs ?? DEFAULTS.intervalMs;
   const timeoutMs = options.timeoutMs ?? DEFAULTS.tcpTimeoutMs;
   const port = options.port ?? STORY.servicePort;
+  const sendBytes = options.tcpSendBytes ?? 0;
+  if (!Number.isInteger(sendBytes) || sendBytes < 0 || sendBytes > MAX_TCP_SEND_BYTES) {
+    throw new Error(`tcpSendBytes takes 0 to ${MAX_TCP_SEND_BYTES}, not ${sendBytes}`);
+  }
   const argv = [pythonExecutable(), labScript('lab-traffic.py'), 'tcp', '--dst', dst, '--port', String(port),
     '--count', String(count), '--interval', String(intervalMs / 1000), '--timeout', String(timeoutMs / 1000)];
   if (options.src !== undefined) argv.push('--src', options.src);
-  const out = await run(inNetns(labNamespace(topology, from), argv), { timeoutMs: hardDeadline(count, intervalMs, timeoutMs) });
+  if (sendBytes > 0) argv.push('--send', String(sendBytes));
+  // With data, an attempt may take its timeout twice: the connect, then the exchange.
+  const perAttemptMs = sendBytes > 0 ? 2 * timeoutMs : timeoutMs;
+  const out = await run(inNetns(labNamespace(topology, from), argv), { timeoutMs: hardDeadline(count, intervalMs, perAttemptMs) });
   const r = parseHelperOutput(out, 'tcp');
   return {
     kind: 'tcp',
@@ -152,11 +182,11 @@ export interface ProbePair {
 export interface StoryTraffic {
   /** gw (100.64.0.1) -> ph: answered. */
   readonly clientToHealthy: ProbePair;
-  /** gw (100.64.0.1) -> pa: vanishes on n2's tunnel (rp_filter). */
+  /** gw (100.64.0.1) -> pa: vanishes on n2's tunnel (rp_filter; other faults: lab/scenarios/). */
   readonly clientToAsymmetric: ProbePair;
   /** ph -> 100.64.0.1: answered. */
   readonly healthyToClient: ProbePair;
-  /** pa -> 100.64.0.1: leaves n2 by eth0 (the asymmetry evidence); the answers vanish on n2. */
+  /** pa -> 100.64.0.1: leaves n2 by eth0 (the asymmetry evidence); the answers vanish on the long way back. */
   readonly asymmetricToClient: ProbePair;
   /** Three-node labs: the same two for pb behind n3, across n1's other tunnel type. */
   readonly clientToAsymmetricN3?: ProbePair;

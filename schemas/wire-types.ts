@@ -173,6 +173,26 @@ export interface WireKernelEvidence {
   route_dev: string;
   route_via: string;
   netfilter_rules: WireNetfilterRuleGrowth[];
+  /** -1 when unknown. */
+  conntrack_invalid_delta: number;
+  /** '' when not read. */
+  mtu_exit_iface: string;
+  mtu_exit: number;
+  /** '' when the exit is the uplink or it is unknown. */
+  mtu_underlay_iface: string;
+  mtu_underlay: number;
+  /** 0 when unknown. */
+  mtu_packet_length: number;
+  /** 0 unknown, 1 clear, 2 set. */
+  mtu_dont_fragment: number;
+  /** -1 when unknown. */
+  mtu_frag_fails_delta: number;
+  /** '' when not read. */
+  neighbour_address: string;
+  neighbour_dev: string;
+  neighbour_state: string;
+  /** 0 unknown, 1 no carrier, 2 carrier. */
+  neighbour_carrier: number;
 }
 
 export interface WireNetfilterRuleGrowth {

@@ -43,6 +43,8 @@ export class DropMonitorUnavailable extends Error {
 export interface DropMonitor {
   /** The kernel's numbers for drop reasons, to their names (from the tracepoint's format). */
   readonly reasonNames: ReadonlyMap<number, string>;
+  /** The size of one event in drain's batches (struct pw_drop_event). */
+  readonly eventBytes: number;
   /**
    * Reads every waiting event, a batch at a time: `onBatch` sees each batch in the native monitor's
    * buffer (valid during the call). Returns how many were read.
@@ -82,6 +84,7 @@ export function startDropMonitor(): DropMonitor {
   let stopped = false;
   return {
     reasonNames,
+    eventBytes: native.eventBytes,
     drain(onBatch) {
       let total = 0;
       if (stopped) return 0;

@@ -132,6 +132,10 @@ export class LiveNode {
       this.monitor = monitor;
       this.kernelNaming = { reasonName: (code) => monitor.reasonNames.get(code) ?? `REASON_${code}`, isGeneric: isGenericKernelReason };
       this.kernel.monitoring = true;
+      // No events yet, but the engine must know at once: the packets that arrive from now on keep
+      // their headers' fingerprint, for drops whose payload the program could not copy.
+      const matcher = this.pipeline.matcher(this.registry.node(this.options.node).index);
+      matcher.addKernelDrops(new Uint8Array(0), 0, monitor.eventBytes, Date.now());
     } catch (e) {
       if (!(e instanceof DropMonitorUnavailable)) throw e;
       this.ebpfUnavailable = e.message;

@@ -130,11 +130,12 @@ export class NativeNodeMatcher {
   /**
    * The node's kernel drop events as the drop monitor read them (agent/kernel/drop-monitor.ts): its
    * vanish candidates evaluated from now on count those whose fingerprint is theirs. Returns how
-   * many carried a packet with a fingerprint.
+   * many carried a packet with a fingerprint. Call it once with no events when the monitor starts:
+   * the node's packets then keep their headers' fingerprint for drops seen without their payload.
    */
   addKernelDrops(events: Uint8Array, count: number, eventBytes: number, nowMs: number): number {
     const p = this.pipeline;
-    return count === 0 ? 0 : p.addon.pipelineKernelDrops(p.handle, this.node.index, events, count, eventBytes, nowMs);
+    return p.addon.pipelineKernelDrops(p.handle, this.node.index, events, count, eventBytes, nowMs);
   }
 
   /** `kernel` names the reasons of kernel drops matched to candidates (live agents; none in replay). */

@@ -227,7 +227,10 @@ export function nativeKnowledgeFor(candidates: readonly VanishCandidate[], regis
 }
 
 /** NodeKnowledge.factsFor over the engine's answers. */
-function nativeFacts(questions: readonly NativeQuestion[], ask: AskKnowledge, ifaceName: (id: number) => string): NodeKnowledgeFacts {
+function nativeFacts(asked: readonly NativeQuestion[], ask: AskKnowledge, ifaceName: (id: number) => string): NodeKnowledgeFacts {
+  // The engine answers the exits from dst back to src; each question asked the other way round too
+  // gives the exits from src to dst (which packets of the pair did leave: causes/ reads both).
+  const questions = [...asked, ...asked.map((x) => ({ ...x, srcKey: x.dstKey, dstKey: x.srcKey, src: x.dst, dst: x.src }))];
   const q = new Float64Array(questions.length * 3);
   questions.forEach((x, i) => {
     q[3 * i] = x.srcKey;

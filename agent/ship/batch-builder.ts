@@ -98,6 +98,18 @@ export function wireEvidence(k: KernelEvidence): WireKernelEvidence {
     route_dev: k.route?.dev ?? '',
     route_via: k.route?.via ?? '',
     netfilter_rules: (k.netfilterRules ?? []).map((r) => ({ table: r.table, chain: r.chain, rule: r.rule, packets: r.packets })),
+    conntrack_invalid_delta: k.conntrackInvalidDelta ?? -1,
+    mtu_exit_iface: k.mtu?.exitIface ?? '',
+    mtu_exit: k.mtu?.exitMtu ?? 0,
+    mtu_underlay_iface: k.mtu?.underlayIface ?? '',
+    mtu_underlay: k.mtu?.underlayMtu ?? 0,
+    mtu_packet_length: k.mtu?.packetLength ?? 0,
+    mtu_dont_fragment: k.mtu?.dontFragment === undefined || k.mtu.dontFragment === null ? 0 : k.mtu.dontFragment ? 2 : 1,
+    mtu_frag_fails_delta: k.mtu?.fragFailsDelta ?? -1,
+    neighbour_address: k.neighbour?.address ?? '',
+    neighbour_dev: k.neighbour?.dev ?? '',
+    neighbour_state: k.neighbour?.state ?? '',
+    neighbour_carrier: k.neighbour?.carrier === undefined || k.neighbour.carrier === null ? 0 : k.neighbour.carrier ? 2 : 1,
   };
 }
 

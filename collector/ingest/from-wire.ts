@@ -11,7 +11,8 @@ import type { Hop, PacketIdentity } from '../../core/findings/hop.js';
 import { emptyCounters, type CaptureLossSpan, type NodeCounters, type NodeFindings, type NodeKnowledgeFacts, type TunnelArrival, type TunnelDeparture, type VanishCandidate } from '../../core/findings/node-findings.js';
 import type { DirectionName } from '../../core/findings/flow-record.js';
 import type { InterfaceRole } from '../../core/findings/interface-roles.js';
-import { netfilterRuleProblem, type KernelEvidence } from '../../core/findings/kernel-evidence.js';
+import { netfilterRuleProblem, type KernelEvidence, type MtuEvidence, type NeighbourEvidence } from '../../core/findings/kernel-evidence.js';
+import { isIP } from 'node:net';
 import {
   WireDirection,
   type WireBatch,
@@ -152,6 +153,52 @@ function checkedLine(what: string, text: string, max: number): string {
   return text;
 }
 
+/**
+ * An interface name that goes into a remedy's command line: what Linux allows (at most 15
+ * characters) narrowed to characters no shell reads as anything but a word.
+ */
+function checkedRemedyIfname(what: string, value: string): string {
+  if (!/^[A-Za-z0-9_.@+-]{1,15}$/.test(value)) throw new WireContentError(`${what} must be an interface name (1-15 of A-Z a-z 0-9 _ . @ + -)`);
+  return value;
+}
+
+/** An MTU as Linux allows one (68 to 65535 for IPv4; 0 is never sent for a read value). */
+function checkedMtu(what: string, n: number): number {
+  if (!Number.isInteger(n) || n < 68 || n > 65535) throw new WireContentError(`${what} must be an MTU (68-65535)`);
+  return n;
+}
+
+function mtuFromWire(k: WireKernelEvidence): MtuEvidence | undefined {
+  if (k.mtu_exit_iface === '') return undefined;
+  const underlay = k.mtu_underlay_iface === '' ? null : checkedRemedyIfname('mtu_underlay_iface', k.mtu_underlay_iface);
+  if (k.mtu_packet_length > 65535) throw new WireContentError('mtu_packet_length must be an IPv4 total length (0-65535)');
+  if (k.mtu_dont_fragment > 2) throw new WireContentError('mtu_dont_fragment must be 0, 1 or 2');
+  return {
+    exitIface: checkedRemedyIfname('mtu_exit_iface', k.mtu_exit_iface),
+    exitMtu: checkedMtu('mtu_exit', k.mtu_exit),
+    underlayIface: underlay,
+    underlayMtu: underlay === null ? null : checkedMtu('mtu_underlay', k.mtu_underlay),
+    packetLength: k.mtu_packet_length === 0 ? null : k.mtu_packet_length,
+    dontFragment: k.mtu_dont_fragment === 0 ? null : k.mtu_dont_fragment === 2,
+    fragFailsDelta: k.mtu_frag_fails_delta >= 0 ? checkedCount('mtu_frag_fails_delta', k.mtu_frag_fails_delta) : null,
+  };
+}
+
+const NEIGHBOUR_STATE = /^(?:none|[A-Z_]{1,16})$/;
+
+function neighbourFromWire(k: WireKernelEvidence): NeighbourEvidence | undefined {
+  if (k.neighbour_state === '') return undefined;
+  if (!NEIGHBOUR_STATE.test(k.neighbour_state)) throw new WireContentError('neighbour_state must be an iproute2 state name (A-Z, _) or none');
+  if (isIP(k.neighbour_address) === 0) throw new WireContentError('neighbour_address must be an IP address');
+  if (k.neighbour_carrier > 2) throw new WireContentError('neighbour_carrier must be 0, 1 or 2');
+  return {
+    address: k.neighbour_address,
+    dev: checkedRemedyIfname('neighbour_dev', k.neighbour_dev),
+    state: k.neighbour_state,
+    carrier: k.neighbour_carrier === 0 ? null : k.neighbour_carrier === 2,
+  };
+}
+
 export function kernelEvidenceFromWire(k: WireKernelEvidence | undefined): KernelEvidence | undefined {
   if (!k) return undefined;
   const dropReasons: Record<string, number> = {};
@@ -187,8 +234,14 @@ export function kernelEvidenceFromWire(k: WireKernelEvidence | undefined): Kerne
           dev: k.route_dev === '' ? null : checkedName('route dev', k.route_dev),
           via: k.route_via === '' ? null : checkedLine('route via', k.route_via, 64),
         };
+  const conntrackInvalidDelta = k.conntrack_invalid_delta >= 0 ? checkedCount('conntrack_invalid_delta', k.conntrack_invalid_delta) : undefined;
+  const mtu = mtuFromWire(k);
+  const neighbour = neighbourFromWire(k);
   return {
     dropReasons,
+    ...(conntrackInvalidDelta !== undefined ? { conntrackInvalidDelta } : {}),
+    ...(mtu ? { mtu } : {}),
+    ...(neighbour ? { neighbour } : {}),
     ...(k.has_forwarding ? { forwarding: { all: k.forwarding_all === 0 ? 0 : 1, iface: k.forwarding_iface === 0 ? 0 : 1 } } : {}),
     ...(route ? { route } : {}),
     ...(netfilterRules.length > 0 ? { netfilterRules } : {}),

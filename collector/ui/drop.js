@@ -20,6 +20,15 @@ const EVIDENCE_KINDS = /** @type {Record<string, string>} */ ({
   'route-check': 'Route check',
   'asymmetric-path': 'Asymmetric replies',
   'missing-hop': 'Missing hop',
+  forwarding: 'Forwarding',
+  route: 'Route',
+  'netfilter-rule': 'Netfilter rule',
+  'one-sided-flow': 'One-sided flow',
+  'conntrack-counter': 'Conntrack counter',
+  mtu: 'MTU',
+  'packet-size': 'Packet size',
+  neighbour: 'Neighbour entry',
+  link: 'Link',
 });
 
 const CONFIDENCE_TEXT = /** @type {Record<string, string>} */ ({

@@ -55,7 +55,7 @@ function decideCause(input: CauseInput): DecidedCause | undefined {
     const e = cause.explain(input);
     return { verdict: e.verdict ?? cause.verdict, confidence, evidence: e.evidence, remedy: e.remedy };
   };
-  const claimed = reason !== null ? causeForKernelReason(reason) : undefined;
+  const claimed = reason !== null ? causeForKernelReason(reason, input) : undefined;
   if (claimed) return explained(claimed, 'confirmed');
   const byNode = CAUSES.find((c) => c.supportedByNode(input));
   if (reason !== null) return byNode ? explained(byNode, 'confirmed') : undefined;
@@ -119,7 +119,7 @@ export function explainVanished(input: JudgedCandidate, upstreamPath: readonly H
     evidence.push({ kind: 'asymmetric-path', detail: `traffic from ${id.dst} to ${id.src} leaves ${node} by ${asymmetricExits.join(', ')}, not by ${g.iface} where these packets arrive` });
   }
 
-  const decided = decideCause({ group: g, node, kernel, asymmetricExits, kernelReason: top?.[0] ?? null });
+  const decided = decideCause({ group: g, node, kernel, asymmetricExits, reverseExits: input.reverseExits, forwardExits: input.forwardExits, kernelReason: top?.[0] ?? null });
   if (decided) {
     verdict = decided.verdict;
     confidence = decided.confidence;

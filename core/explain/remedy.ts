@@ -3,7 +3,7 @@
  * shell as it is.
  */
 
-import type { NetfilterRuleGrowth, RouteEvidence } from '../findings/kernel-evidence.js';
+import type { NeighbourEvidence, NetfilterRuleGrowth, RouteEvidence } from '../findings/kernel-evidence.js';
 
 /** sysctl names with a dot in the interface use the slash form: net.ipv4.conf.vxlan/calico.rp_filter. */
 export function sysctlFor(iface: string, name: string): string {
@@ -67,6 +67,74 @@ export function netfilterRemedy(dst: string, rule: NetfilterRuleGrowth | null, i
     `iptables-save -c -t ${rule.table} | grep -F -- '${rule.rule.replace(/'/g, "'\\''")}'`,
     `# this rule dropped the packets to ${dst} (its counter grew with them): if they should pass, narrow it or remove it (a network policy: change the policy, not the rule)`,
     `${deleteRuleCommand(rule)}`,
+  ].join('\n');
+}
+
+export interface ConntrackInvalidRemedyInput {
+  readonly src: string;
+  readonly dst: string;
+  /** The interface the packets arrive by on `node`. */
+  readonly iface: string;
+  readonly node: string;
+  /** The rule that dropped the INVALID packets, when known (live). */
+  readonly rule: NetfilterRuleGrowth | null;
+}
+
+/**
+ * Exempting the pair from conntrack on this node ends the drops at once and keeps every other flow
+ * tracked; deleting the INVALID rule would not be kept (Felix puts it back) and lets real garbage
+ * through. The lasting fix is symmetric routing, which the note says.
+ */
+export function conntrackInvalidRemedy(r: ConntrackInvalidRemedyInput): string {
+  const by = r.rule ? `${r.rule.table} ${r.rule.chain}'s INVALID rule drops them` : 'a rule dropping conntrack INVALID drops them';
+  return [
+    `iptables -t raw -I PREROUTING -i ${r.iface} -s ${r.src}/32 -d ${r.dst}/32 -j NOTRACK`,
+    `# ${r.node} sees only ${r.src} -> ${r.dst} of these flows (the replies take another way), so its conntrack marks their packets after the SYN INVALID and ${by}; NOTRACK exempts this pair from conntrack on ${r.node} (Calico: a GlobalNetworkPolicy with doNotTrack: true and applyOnForward: true for it)`,
+    `# check with  conntrack -S  (invalid=) and  iptables-save -c | grep INVALID`,
+    `# the real fix is the routing: make traffic to ${r.dst} arrive at the node that hosts it, so both directions pass the same conntrack`,
+  ].join('\n');
+}
+
+export interface MtuRemedyInput {
+  readonly src: string;
+  readonly dst: string;
+  readonly node: string;
+  /** The interface the packets could not leave by, and its MTU, when known. */
+  readonly exitIface: string | null;
+  readonly exitMtu: number | null;
+  readonly packetLength: number | null;
+}
+
+/** The sender must learn the smaller MTU (ICMP) or never exceed it (the pods' MTU). */
+export function mtuRemedy(r: MtuRemedyInput): string {
+  const exit = r.exitIface ?? 'the tunnel';
+  const mtu = r.exitMtu !== null ? String(r.exitMtu) : 'M';
+  const size = r.packetLength !== null ? `${r.packetLength}-byte packets` : 'packets this big';
+  return [
+    `ip link show ${r.exitIface ?? ''}`.trimEnd(),
+    `# ${size} with DF set cannot leave ${r.node} by ${exit} (MTU ${mtu}); ${r.node} answers each with ICMP fragmentation needed, and ${r.src} keeps sending them: that ICMP does not reach it, or it ignores it`,
+    `# either let ICMP type 3 code 4 from ${r.node} reach ${r.src} (a firewall that drops it makes this a black hole), so ${r.src} learns the path MTU,`,
+    `# or give the pods the tunnel's MTU, so they advertise a TCP MSS that fits (Calico: the veth MTU, FelixConfiguration vxlanMTU / ipipMTU): on the node that hosts ${r.dst},  ip link set dev <its cali veth> mtu ${mtu}  and the same MTU on the pod's eth0 (a restarted pod gets it from Calico)`,
+  ].join('\n');
+}
+
+export interface NeighbourRemedyInput {
+  readonly dst: string;
+  readonly node: string;
+  readonly neighbour: NeighbourEvidence | null;
+}
+
+export function neighbourRemedy(r: NeighbourRemedyInput): string {
+  const n = r.neighbour;
+  if (!n) return [`ip route get ${r.dst}`, `ip neigh show ${r.dst}`, `# ${r.node}'s next hop toward ${r.dst} does not answer ARP: find which, and why it is silent`].join('\n');
+  const podLink = n.address === r.dst && n.dev.startsWith('cali');
+  return [
+    `ip neigh show ${n.address} dev ${n.dev}`,
+    `ip link show ${n.dev}`,
+    `# ${r.node} sends ${r.dst}'s packets to ${n.address} on ${n.dev}, and nothing answers its ARP requests${n.carrier === false ? ` (${n.dev} has no carrier: the other end is down)` : ''}`,
+    podLink
+      ? `# the pod behind ${n.dev} is down or gone: find it (kubectl get pods -A -o wide | grep -w ${r.dst}) and restart it; if no pod on ${r.node} owns ${r.dst} any more, the route is stale:  ip route del ${r.dst}/32 dev ${n.dev}  (Calico's Felix removes it with the endpoint)`
+      : `# check that ${n.address} is up and on ${n.dev}'s link; if it moved, fix the route that points at it (ip route get ${r.dst})`,
   ].join('\n');
 }
 

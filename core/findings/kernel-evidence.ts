@@ -4,8 +4,9 @@
  * fingerprint, where the kernel freed them when the reason is generic, the reverse-path filter in effect on their arrival interface, how much
  * TcpExtIPReversePathFilter grew while they vanished, the interface the route back to their source
  * leaves by, whether the kernel would route them at all (`ip route get ... iif`), forwarding on the
- * arrival interface, the route the destination matches, and the netfilter rules that dropped
- * packets meanwhile.
+ * arrival interface, the route the destination matches, the netfilter rules that dropped
+ * packets meanwhile, conntrack's INVALID count, the sizes against the way out's MTU, and the next
+ * hop's neighbour entry.
  */
 export interface KernelEvidence {
   /** Packets of the group whose own kernel drop event was matched by fingerprint, per reason, e.g. { IP_RPFILTER: 5 }. */
@@ -28,6 +29,41 @@ export interface KernelEvidence {
   readonly route?: RouteEvidence;
   /** Netfilter rules that drop or reject, whose packet counters grew while the packets vanished. */
   readonly netfilterRules?: readonly NetfilterRuleGrowth[];
+  /** Growth of conntrack's `invalid` count (/proc/net/stat/nf_conntrack, all CPUs) while the packets vanished. */
+  readonly conntrackInvalidDelta?: number;
+  /** A vanished packet's size against the MTU of the interface it would leave by. */
+  readonly mtu?: MtuEvidence;
+  /** The next hop's neighbour (ARP) entry on the interface the packets would leave by. */
+  readonly neighbour?: NeighbourEvidence;
+}
+
+export interface MtuEvidence {
+  /** The interface the route to the destination leaves by, and its MTU. */
+  readonly exitIface: string;
+  readonly exitMtu: number;
+  /** The node's uplink (the default route's interface) and its MTU, when the exit is another interface. */
+  readonly underlayIface: string | null;
+  readonly underlayMtu: number | null;
+  /** One vanished packet's IP total length and DF bit, from its bytes (live); null when not known. */
+  readonly packetLength: number | null;
+  readonly dontFragment: boolean | null;
+  /** Growth of Ip FragFails (a packet too big for the next hop with DF set, or unfragmentable) meanwhile. */
+  readonly fragFailsDelta: number | null;
+}
+
+export interface NeighbourEvidence {
+  /** The next hop: the route's gateway, or the destination itself on a link route. */
+  readonly address: string;
+  readonly dev: string;
+  /** The neighbour entry's state as iproute2 names it (REACHABLE, STALE, INCOMPLETE, FAILED, ...), or `none`. */
+  readonly state: string;
+  /** Whether `dev` has a carrier (false: the other end of a veth, or the cable, is down); null when unknown. */
+  readonly carrier: boolean | null;
+}
+
+/** Neighbour states in which the next hop is not answering. */
+export function isUnansweredNeighbour(n: NeighbourEvidence): boolean {
+  return n.state === 'FAILED' || n.state === 'INCOMPLETE' || n.carrier === false;
 }
 
 export interface RouteEvidence {

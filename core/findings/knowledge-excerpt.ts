@@ -1,6 +1,6 @@
 /**
  * The part of a node's knowledge that judging some candidates needs: whether their addresses are
- * the node's own, where they live, the way back from destination to source, and the own MAC of
+ * the node's own, where they live, the ways out from source to destination and back, and the own MAC of
  * their arrival interfaces. A live agent sends each candidate with its excerpt; the judge asks
  * nothing else, so the excerpt judges exactly as the whole.
  */
@@ -12,7 +12,7 @@ export function knowledgeExcerpt(facts: NodeKnowledgeFacts, candidates: readonly
   const ifaces = new Set<string>();
   for (const c of candidates) {
     addresses.add(c.identity.src).add(c.identity.dst);
-    pairs.add(`${c.identity.dst} ${c.identity.src}`);
+    pairs.add(`${c.identity.dst} ${c.identity.src}`).add(`${c.identity.src} ${c.identity.dst}`);
     ifaces.add(c.iface);
   }
   return {

@@ -15,6 +15,8 @@ export type CandidateOutcome =
       readonly expectedExit: string | null;
       /** Interfaces by which traffic from the destination back to the source left the node. */
       readonly reverseExits: readonly string[];
+      /** Interfaces by which other packets from the source to the destination left the node. */
+      readonly forwardExits: readonly string[];
     }
   | { readonly outcome: 'local' | 'unobserved' | 'left'; readonly reason: string };
 
@@ -29,7 +31,7 @@ export function judgeCandidate(c: VanishCandidate, facts: NodeFacts): CandidateO
     const arrival = arrivalByInference(c, facts, dstAt);
     if (arrival !== 'arriving') return arrival;
   }
-  const vanished = (expectedExit: string | null): CandidateOutcome => ({ outcome: 'vanished', expectedExit, reverseExits: facts.exitsFor(dst, src) });
+  const vanished = (expectedExit: string | null): CandidateOutcome => ({ outcome: 'vanished', expectedExit, reverseExits: facts.exitsFor(dst, src), forwardExits: facts.exitsFor(src, dst) });
   if (facts.coversAllInterfaces) return vanished(dstAt);
   // The destination lives behind another captured interface: the packet should have shown there.
   // (Behind the interface it came in by, it would have to hairpin: not something one capture shows.)

@@ -14,6 +14,8 @@ export interface JudgedCandidate {
   readonly expectedExit: string | null;
   /** Interfaces by which traffic from the destination back to the source left the node. */
   readonly reverseExits: readonly string[];
+  /** Interfaces by which other packets from the source to the destination left the node. */
+  readonly forwardExits: readonly string[];
 }
 
 export interface JudgingStats {
@@ -41,7 +43,7 @@ export function judgeFindings(findings: NodeFindings, stats: JudgingStats = empt
     const j = judgeCandidate(candidate, facts);
     if (j.outcome === 'vanished') {
       stats.vanishedPackets += candidate.packets;
-      vanished.push({ node: findings.node, candidate, expectedExit: j.expectedExit, reverseExits: j.reverseExits });
+      vanished.push({ node: findings.node, candidate, expectedExit: j.expectedExit, reverseExits: j.reverseExits, forwardExits: j.forwardExits });
     } else if (j.outcome === 'local') {
       stats.localPackets += candidate.packets;
     } else if (j.outcome === 'left') {

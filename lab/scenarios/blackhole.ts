@@ -15,7 +15,7 @@
  * link`); the blackhole stays, as on a Calico node: the /32 is more specific.
  */
 import { rpFilterOffForPodOnN2 } from './quiet-rp-filter.js';
-import { shellLine, type LabScenario } from './scenario.js';
+import { onN2Tunnel, shellLine, type LabScenario } from './scenario.js';
 import type { StoryTopology } from '../topology.js';
 
 function podRoute(t: StoryTopology): string[] {
@@ -26,6 +26,7 @@ export const blackholeScenario: LabScenario = {
   name: 'blackhole',
   expectedVerdict: 'no-route',
   tools: [],
+  dropsAt: onN2Tunnel,
   describe: (t) => `rp_filter off but on the tunnel (loose); no route to ${t.pods.asymmetric.address} on n2 but blackhole ${t.nodes.n2.podBlock} proto bird`,
   inject: async (t) => {
     await rpFilterOffForPodOnN2(t);

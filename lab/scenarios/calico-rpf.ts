@@ -22,7 +22,7 @@
  */
 import { calicoRule, iptables } from './iptables.js';
 import { looseRpFilterOnN2 } from './quiet-rp-filter.js';
-import { shellLine, type LabScenario } from './scenario.js';
+import { onN2Tunnel, shellLine, type LabScenario } from './scenario.js';
 
 export const RAW_CHAIN = 'cali-PREROUTING';
 export const RPF_SKIP_CHAIN = 'cali-rpf-skip';
@@ -31,6 +31,7 @@ export const calicoRpfScenario: LabScenario = {
   name: 'calico-rpf',
   expectedVerdict: 'netfilter',
   tools: ['iptables'],
+  dropsAt: onN2Tunnel,
   describe: (t) => `loose rp_filter; Calico's reverse-path check in n2's raw table (${RAW_CHAIN}: -i ${t.nodes.n2.tunnel} -m rpfilter --validmark --invert -j DROP)`,
   inject: async (t) => {
     const tunnel = t.nodes.n2.tunnel;

@@ -10,7 +10,7 @@
  */
 import { readSysctl, sysctlKeyForInterface, type StoryTopology } from '../topology.js';
 import { looseRpFilterOnN2 } from './quiet-rp-filter.js';
-import type { LabScenario } from './scenario.js';
+import { onN2Tunnel, type LabScenario } from './scenario.js';
 
 function forwardingKey(t: StoryTopology): string {
   return sysctlKeyForInterface(t.nodes.n2.tunnel, 'forwarding');
@@ -20,6 +20,7 @@ export const forwardingOffScenario: LabScenario = {
   name: 'forwarding-off',
   expectedVerdict: 'forwarding-disabled',
   tools: [],
+  dropsAt: onN2Tunnel,
   describe: (t) => `loose rp_filter; forwarding off on n2's ${t.nodes.n2.tunnel} (${forwardingKey(t)}=0)`,
   inject: async (t) => {
     await looseRpFilterOnN2(t);

@@ -1,12 +1,12 @@
 /**
- * iptables for the netfilter scenarios: rules written in n2's own network namespace (every
- * namespace has its own tables), in the form Calico's Felix writes them (`-m comment --comment
- * cali:<id>` on every rule), through whatever backend `iptables` is here (Debian 12: iptables-nft,
- * so the rules are nftables rules that `nft list ruleset` shows too).
+ * iptables for the netfilter scenarios: rules written in the namespace of the node they belong to
+ * (n2, n1, or the gateway; every namespace has its own tables), in the form Calico's Felix writes
+ * them (`-m comment --comment cali:<id>` on every rule), through whatever backend `iptables` is here
+ * (Debian 12: iptables-nft, so the rules are nftables rules that `nft list ruleset` shows too).
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import type { NodeRole, StoryTopology } from '../topology.js';
+import type { LabNsRole, StoryTopology } from '../topology.js';
 
 /** Why iptables cannot be used here, or null. Synchronous: the CLI and the tests ask before building anything. */
 export function iptablesUnavailableReason(): string | null {
@@ -26,10 +26,10 @@ export function calicoComment(ruleText: string): string {
   return `cali:${createHash('sha256').update(ruleText).digest('base64url').slice(0, 16)}`;
 }
 
-/** `iptables ARGS` in a node's namespace; returns the argv as run (for the report). */
-export async function iptables(topology: StoryTopology, node: NodeRole, args: readonly string[]): Promise<string[]> {
+/** `iptables ARGS` in one of the lab's namespaces; returns the argv as run (for the report). */
+export async function iptables(topology: StoryTopology, where: LabNsRole, args: readonly string[]): Promise<string[]> {
   const argv = ['iptables', ...args];
-  await topology.exec(node, argv);
+  await topology.exec(where, argv);
   return argv;
 }
 

@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { calicoRule, iptables } from './iptables.js';
 import { looseRpFilterOnN2 } from './quiet-rp-filter.js';
-import { shellLine, type LabScenario } from './scenario.js';
+import { onN2Tunnel, shellLine, type LabScenario } from './scenario.js';
 import type { StoryTopology } from '../topology.js';
 
 export const FORWARD_CHAIN = 'cali-FORWARD';
@@ -40,6 +40,7 @@ export const policyScenario: LabScenario = {
   name: 'policy',
   expectedVerdict: 'netfilter',
   tools: ['iptables'],
+  dropsAt: onN2Tunnel,
   describe: (t) => `loose rp_filter; a policy denying ${t.gateway.clientAddress} in n2's filter FORWARD (${FORWARD_CHAIN} -> ${toWorkloadChain(t)} -> ${POLICY_CHAIN}: -j DROP)`,
   inject: async (t) => {
     const tw = toWorkloadChain(t);

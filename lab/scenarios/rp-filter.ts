@@ -5,12 +5,13 @@
  * all=1).
  */
 import { applyRemedy } from '../topology.js';
-import type { LabScenario } from './scenario.js';
+import { onN2Tunnel, type LabScenario } from './scenario.js';
 
 export const rpFilterScenario: LabScenario = {
   name: 'rp-filter',
   expectedVerdict: 'reverse-path',
   tools: [],
+  dropsAt: onN2Tunnel,
   describe: () => 'strict rp_filter',
   // buildStoryTopology makes the fault: nothing to add.
   inject: async () => undefined,

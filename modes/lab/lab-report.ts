@@ -9,6 +9,9 @@ import { renderPath } from '../replay/replay-report.js';
 import type { StoredHop } from '../../collector/store/storage.js';
 import type { LabDrop, LabResult } from './lab-run.js';
 import type { ProbePair, StoryTraffic } from '../../lab/traffic.js';
+import type { LabNsRole } from '../../lab/topology.js';
+
+const POD_ROLES: ReadonlySet<LabNsRole> = new Set(['ph', 'pa', 'pb']);
 
 function hop(h: StoredHop): Hop {
   return {
@@ -29,7 +32,8 @@ function hop(h: StoredHop): Hop {
 }
 
 function probeLine(label: string, p: ProbePair): string {
-  const icmp = `ICMP ${p.icmp.answered}/${p.icmp.sent} answered`;
+  const refused = [...new Set(p.icmp.sendErrors.map((e) => e.errno))].join(', ');
+  const icmp = `ICMP ${p.icmp.answered}/${p.icmp.sent} answered${refused === '' ? '' : ` (${p.icmp.sendErrors.length} not sent: ${refused})`}`;
   const tcp = `TCP :${p.tcp.port} ${p.tcp.outcomes.join(', ')}`;
   return `  ${label.padEnd(40)} ${icmp}; ${tcp}`;
 }
@@ -62,7 +66,8 @@ function dropLines(drops: readonly LabDrop[]): string[] {
 
 export function renderLabReport(r: LabResult): string {
   const out: string[] = [];
-  if (r.scenario.name !== 'rp-filter') out.push(`Scenario ${r.scenario.name}: the story's cluster with another fault at n2.`);
+  const at = r.scenario.dropsAt;
+  if (r.scenario.name !== 'rp-filter') out.push(`Scenario ${r.scenario.name}: the story's cluster with another fault, which drops at ${at.node} on ${at.iface}.`);
   out.push(`The story, built here: client ${r.topology.client} behind a gateway that routes the pod block via the wrong node (n1);`);
   out.push(`pods on n2 behind cali veths; ${r.topology.overlay} overlay on ${r.topology.tunnel} (${r.topology.tunnelImpl}); ${r.scenario.fault}.`);
   out.push('');
@@ -75,7 +80,9 @@ export function renderLabReport(r: LabResult): string {
   if (r.afterFix) {
     const f = r.afterFix;
     const was = f.remedy.was === undefined ? '' : `, was ${f.remedy.was}`;
-    out.push(`After the remedy (${f.remedy.commands.join('; ')} on ${f.remedy.node}${was}), the same traffic:`);
+    // A remedy runs on a node (or the gateway), or in a pod's namespace (neighbour: the pod's interface).
+    const where = POD_ROLES.has(f.remedy.node) ? `in ${f.remedy.node}'s namespace` : `on ${f.remedy.node}`;
+    out.push(`After the remedy (${f.remedy.commands.join('; ')} ${where}${was}), the same traffic:`);
     out.push(...trafficLines(r.topology, f.traffic));
     out.push('');
     out.push(f.drops.length === 0 ? 'No packet vanished after the remedy: the drops have stopped.' : `Still vanishing after the remedy: ${f.drops.length} drop event(s):`);

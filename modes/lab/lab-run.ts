@@ -1,10 +1,11 @@
 /**
  * `pathwatch lab`: the story on this machine. Builds the topology in network namespaces, puts the
- * scenario's fault on n2 (lab/scenarios/; rp-filter, the story itself, adds nothing), runs a
- * collector (embedded store in a temporary directory) and one agent inside each node's namespace,
- * sends the story's traffic, and reads back what the collector found. With `fix`, applies the
- * scenario's remedy, sends the traffic again and reports what vanished after it. Everything it made
- * is removed at the end, on error, and when the signal it is given aborts.
+ * scenario's fault in it (lab/scenarios/: on n2 for most, on n1 for some; rp-filter, the story
+ * itself, adds nothing), runs a collector (embedded store in a temporary directory) and one agent
+ * inside each node's namespace, sends the story's traffic (with the scenario's probe options), and
+ * reads back what the collector found. With `fix`, applies the scenario's remedy, sends the traffic
+ * again and reports what vanished after it. Everything it made is removed at the end, on error, and
+ * when the signal it is given aborts.
  *
  * With `ui`, the collector also serves its API and web UI on 127.0.0.1 from the start, and outlives
  * the story: once the result is known (handed to `ui.onResult`), the agents are stopped and the
@@ -20,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { startCollector, type RunningCollector } from '../../collector/collector-runner.js';
 import type { DropEvent } from '../../core/explain/drop-event.js';
 import type { StoredHop } from '../../collector/store/storage.js';
-import type { LabScenario, ScenarioName, ScenarioRemedy } from '../../lab/scenarios/index.js';
+import type { DropSite, LabScenario, ScenarioName, ScenarioRemedy } from '../../lab/scenarios/index.js';
 import { buildStoryTopology, cleanupStaleLabNamespaces, type Overlay, type StoryTopology } from '../../lab/topology.js';
 import { runStoryTraffic, type StoryTraffic } from '../../lab/traffic.js';
 
@@ -49,8 +50,11 @@ export interface LabDrop {
 
 export interface LabResult {
   readonly topology: { readonly overlay: Overlay; readonly tunnel: string; readonly tunnelImpl: string; readonly healthyPod: string; readonly asymmetricPod: string; readonly client: string };
-  /** The scenario, and its fault at n2 in a few words (`strict rp_filter`). */
-  readonly scenario: { readonly name: ScenarioName; readonly fault: string };
+  /**
+   * The scenario, its fault in a few words (`strict rp_filter`), and where the fault drops the
+   * story's packets (n2 on its tunnel, or n1 on its uplink).
+   */
+  readonly scenario: { readonly name: ScenarioName; readonly fault: string; readonly dropsAt: DropSite };
   readonly traffic: StoryTraffic;
   readonly drops: LabDrop[];
   readonly afterFix?: { readonly remedy: ScenarioRemedy; readonly traffic: StoryTraffic; readonly drops: LabDrop[] };
@@ -94,7 +98,7 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
     topology = await buildStoryTopology({ overlay: o.overlay, prefix: PREFIX });
     checkAborted();
     const t = topology;
-    // The fault goes in before anything watches n2: the agents see the node as it is.
+    // The fault goes in before anything watches the nodes: the agents see them as they are.
     const fault = o.scenario.describe(t);
     await o.scenario.inject(t);
     if (o.scenario.name !== 'rp-filter') o.log(`scenario ${o.scenario.name}: ${fault}`);
@@ -120,13 +124,13 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
     }
     await waitFor(() => agents.every((a) => a.stderr.includes('watching')), 20_000, o.signal, () => `the agents did not start: ${agents.map((a) => a.stderr.trim()).join(' | ')}`);
     o.log(`agents watching n1 and n2; sending the story's traffic (ICMP and TCP, both pods, both ways)`);
-    const traffic = await runStoryTraffic(t);
+    const traffic = await runStoryTraffic(t, o.scenario.traffic);
     checkAborted();
     const running = collector;
     const drops = await settledDrops(running, o.signal);
     const result: LabResult = {
       topology: { overlay: o.overlay, tunnel: t.nodes.n2.tunnel, tunnelImpl: t.tunnelImpl, healthyPod: t.pods.healthy.address, asymmetricPod: t.pods.asymmetric.address, client: t.gateway.clientAddress },
-      scenario: { name: o.scenario.name, fault },
+      scenario: { name: o.scenario.name, fault, dropsAt: o.scenario.dropsAt(t) },
       traffic,
       drops,
     };
@@ -135,12 +139,20 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
     const fixedAt = Date.now();
     o.log(`applied the remedy: ${remedy.commands.join('; ')} in ${remedy.ns}${remedy.was === undefined ? '' : ` (was ${remedy.was})`}; sending the traffic again`);
     const before = new Map(drops.map((d) => [d.event.id, d.event.packets]));
-    const trafficAfter = await runStoryTraffic(t);
+    const trafficAfter = await runStoryTraffic(t, o.scenario.traffic);
     checkAborted();
-    // Drops of the traffic after the remedy: grown since, and seen vanishing after it (a packet
-    // dropped before the fix can reach the collector late: TCP retransmits for seconds).
+    // Drops of the traffic after the remedy. A drop event with ports is one connection: the
+    // traffic after opens new ones (new source ports), so only those first seen after the remedy
+    // count; a connection of the traffic before can go on vanishing after it, retransmitting for
+    // seconds, and a remedy need not reach connections already open (mtu: they keep the MSS they
+    // agreed on). One without ports (ICMP) groups every echo between the pair, before and after,
+    // and echoes are never resent: grown since, and seen vanishing after the remedy (a packet
+    // dropped before it can reach the collector late).
+    const afterRemedy = (e: DropEvent): boolean => e.sport !== null
+      ? Date.parse(e.firstSeen) >= fixedAt
+      : e.packets > (before.get(e.id) ?? 0) && Date.parse(e.lastSeen) >= fixedAt;
     const after = (await settledDrops(running, o.signal))
-      .filter((d) => d.event.packets > (before.get(d.event.id) ?? 0) && Date.parse(d.event.lastSeen) >= fixedAt)
+      .filter((d) => afterRemedy(d.event))
       .map((d) => ({ ...d, event: { ...d.event, packets: d.event.packets - (before.get(d.event.id) ?? 0) } }));
     return await finish({ ...result, afterFix: { remedy, traffic: trafficAfter, drops: after } });
   } finally {

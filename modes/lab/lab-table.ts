@@ -1,11 +1,12 @@
 /**
  * What `pathwatch lab --scenario all` prints: one row per scenario and overlay (the verdict found
- * at n2 on the tunnel, its confidence, the kernel's reason, the drops, and whether the remedy
- * stopped them), or with --json the same rows as one document.
+ * where the scenario's fault drops, n2 on the tunnel or n1 on its uplink, its confidence, the
+ * kernel's reason, the drops there, and whether the remedy stopped them), or with --json the same
+ * rows as one document.
  */
 import type { ScenarioOutcome } from './scenario-outcome.js';
 
-const HEADER = ['scenario', 'overlay', 'verdict', 'confidence', 'kernel reason', 'drops at n2 (tunnel)', 'fixed'] as const;
+const HEADER = ['scenario', 'overlay', 'verdict', 'confidence', 'kernel reason', 'drops where the fault is', 'fixed'] as const;
 
 function verdictCell(r: ScenarioOutcome): string {
   if (r.error !== undefined) return `error: ${r.error.split('\n')[0] ?? ''}`;
@@ -14,7 +15,8 @@ function verdictCell(r: ScenarioOutcome): string {
 }
 
 function dropsCell(r: ScenarioOutcome): string {
-  const parts = [`${r.dropEvents} event(s), ${r.packets} packet(s)`];
+  const where = r.dropsAt === undefined ? '' : `${r.dropsAt.node} ${r.dropsAt.iface}: `;
+  const parts = [`${where}${r.dropEvents} event(s), ${r.packets} packet(s)`];
   if (r.elsewhere > 0) parts.push(`+${r.elsewhere} elsewhere`);
   if (r.healthyPodReported) parts.push('healthy pod reported!');
   return parts.join('; ');

@@ -1,11 +1,12 @@
 /**
  * One lab run reduced to a row of `pathwatch lab --scenario all`: what pathwatch said about the
- * scenario's drops (at n2, on the tunnel the packets arrive by), how sure it was, what the kernel
- * said, and whether the scenario's remedy stopped them. Drops anywhere else are counted apart, so a
- * scenario that is not the only cause at n2 shows it.
+ * scenario's drops (where the scenario says its fault drops them: n2 on the tunnel the packets
+ * arrive by, or n1 on its uplink), how sure it was, what the kernel said, and whether the
+ * scenario's remedy stopped them. Drops anywhere else are counted apart, so a scenario whose fault
+ * is not the only cause shows it.
  */
 import type { DropEvent } from '../../core/explain/drop-event.js';
-import type { ScenarioName } from '../../lab/scenarios/index.js';
+import type { DropSite, ScenarioName } from '../../lab/scenarios/index.js';
 import type { Overlay } from '../../lab/topology.js';
 import type { ProbePair } from '../../lab/traffic.js';
 import type { LabResult } from './lab-run.js';
@@ -15,13 +16,15 @@ export interface ScenarioOutcome {
   readonly overlay: Overlay;
   /** The verdict the scenario's fault should get (CONTRACT.md). */
   readonly expected: string;
-  /** The verdict of the drops at n2 on the tunnel; several, by packets, joined with ` / ` when they differ; null: none found. */
+  /** Where the fault drops (the scenario's dropsAt); absent when the run failed before the lab was built. */
+  readonly dropsAt?: DropSite;
+  /** The verdict of the drops at dropsAt; several, by packets, joined with ` / ` when they differ; null: none found. */
   readonly verdict: string | null;
   /** Their confidence, in the same way. */
   readonly confidence: string | null;
   /** The kernel's drop reasons matched to them (DropEvent.kernel), by packets; empty when none. */
   readonly kernel: readonly string[];
-  /** Drop events and packets at n2 on the tunnel, and drop events anywhere else. */
+  /** Drop events and packets at dropsAt, and drop events anywhere else. */
   readonly dropEvents: number;
   readonly packets: number;
   readonly elsewhere: number;
@@ -55,9 +58,9 @@ function answered(p: ProbePair): boolean {
 }
 
 export function scenarioOutcome(result: LabResult, expected: string): ScenarioOutcome {
-  const tunnel = result.topology.tunnel;
+  const at = result.scenario.dropsAt;
   const events = result.drops.map((d) => d.event);
-  const mine = events.filter((e) => e.node === 'n2' && e.iface === tunnel);
+  const mine = events.filter((e) => e.node === at.node && e.iface === at.iface);
   const verdicts = byPackets(mine, (e) => e.verdict);
   const confidences = byPackets(mine, (e) => e.confidence);
   const healthy = result.topology.healthyPod;
@@ -76,6 +79,7 @@ export function scenarioOutcome(result: LabResult, expected: string): ScenarioOu
     scenario: result.scenario.name,
     overlay: result.topology.overlay,
     expected,
+    dropsAt: at,
     verdict: verdicts.length === 0 ? null : verdicts.join(' / '),
     confidence: confidences.length === 0 ? null : confidences.join(' / '),
     kernel: byPackets(mine, (e) => e.kernel?.reason ?? null),

@@ -19,7 +19,9 @@ struct pw_drop_event {
   unsigned int ifindex;
   unsigned int netns;
   unsigned int iif;
-  /* skb->len, skb->protocol (network byte order, as the kernel keeps it), and the bytes copied. */
+  /* skb->len, skb->protocol (network byte order, as the kernel keeps it), and how many of the bytes
+     copied are the packet's linear part from its network header (at most PW_DROP_HEADER_BYTES; 0:
+     nothing could be read). */
   unsigned int len;
   unsigned short protocol;
   unsigned short copied;

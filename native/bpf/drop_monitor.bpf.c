@@ -40,6 +40,8 @@ struct sk_buff {
   unsigned int len;
   __u16 protocol;
   __u16 network_header;
+  /* sk_buff_data_t: an offset from head on 64-bit kernels (NET_SKBUFF_DATA_USES_OFFSET). */
+  unsigned int tail;
   unsigned char *head;
 } __attribute__((preserve_access_index));
 
@@ -125,9 +127,15 @@ int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, int reason) {
   e->protocol = BPF_CORE_READ(skb, protocol);
   unsigned char *head = BPF_CORE_READ(skb, head);
   __u16 network = BPF_CORE_READ(skb, network_header);
-  // A packet shorter than the copy still has its buffer behind it: the bytes past its end are
-  // whatever the buffer holds, and `len` says where the packet ends.
-  e->copied = bpf_probe_read_kernel(e->bytes, PW_DROP_HEADER_BYTES, head + network) == 0 ? PW_DROP_HEADER_BYTES : 0;
+  // Offsets from head on 64-bit kernels (sk_buff_data_t): the linear part ends at tail. A packet
+  // shorter than the copy still has its buffer behind it: the bytes past its end are whatever the
+  // buffer holds, and `len` says where the packet ends. A packet whose payload is in pages (GRO
+  // aggregates, TCP data) has only its headers before tail: `copied` stops there, so the engine
+  // fingerprints the headers alone rather than the buffer's leftovers as payload.
+  __u32 tail = BPF_CORE_READ(skb, tail);
+  __u32 linear = tail > network ? tail - network : 0;
+  int read = bpf_probe_read_kernel(e->bytes, PW_DROP_HEADER_BYTES, head + network);
+  e->copied = read != 0 ? 0 : linear < PW_DROP_HEADER_BYTES ? (__u16)linear : PW_DROP_HEADER_BYTES;
   bpf_ringbuf_submit(e, 0);
   return 0;
 }

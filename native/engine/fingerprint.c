@@ -52,7 +52,8 @@ static inline void feed(hash_pair *h, uint32_t word_a, uint32_t word_b) {
   h->b = mix(h->b, word_b);
 }
 
-uint64_t pw_fingerprint(const pw_view *v, const uint8_t *data) {
+/* Both fingerprints: with the payload prefix (pw_fingerprint) or without it (pw_fingerprint_headers). */
+static inline uint64_t fingerprint_of(const pw_view *v, const uint8_t *data, bool with_payload) {
   if (v->ip_version == 0) return 0;
   /*
    * The TypeScript gathers the words into two arrays first (so V8 boxes nothing) and then mixes
@@ -87,7 +88,7 @@ uint64_t pw_fingerprint(const pw_view *v, const uint8_t *data) {
     feed(&h, icmp, icmp ^ 0xbb67ae85u);
     feed(&h, v->quoted_ip_id, v->quoted_ip_id + 0x3c6ef372u);
   }
-  int64_t start = v->payload_offset;
+  int64_t start = with_payload ? v->payload_offset : -1;
   if (start >= 0) {
     int64_t end = v->payload_end < start + PW_FINGERPRINT_PAYLOAD_BYTES ? v->payload_end : start + PW_FINGERPRINT_PAYLOAD_BYTES;
     int64_t i = start;
@@ -103,7 +104,18 @@ uint64_t pw_fingerprint(const pw_view *v, const uint8_t *data) {
   }
 
   uint64_t fp = ((uint64_t)(fmix(h.a) & 0x1fffffu) << 32) | fmix(h.b);
+  // The headers-only value lives in the other half of the 53-bit space's top bit, so it never
+  // stands for a whole packet's fingerprint by construction of the pair of hashes alone.
+  if (!with_payload) fp ^= (uint64_t)1 << 52;
   return fp == 0 ? 1 : fp;
+}
+
+uint64_t pw_fingerprint(const pw_view *v, const uint8_t *data) {
+  return fingerprint_of(v, data, true);
+}
+
+uint64_t pw_fingerprint_headers(const pw_view *v) {
+  return fingerprint_of(v, NULL, false);
 }
 
 bool pw_fingerprint_is_weak(const pw_view *v) {

@@ -24,6 +24,14 @@
 uint64_t pw_fingerprint(const pw_view *view, const uint8_t *data);
 
 /*
+ * The same packet's fingerprint without the payload prefix: for a kernel drop event whose copied
+ * bytes end before the payload (the socket buffer's linear part holds only the headers; the rest is
+ * in pages the BPF program does not read), matched against the same value of the captured packet.
+ * Never equal to a pw_fingerprint() of the same headers (bit 52 differs). 0 when there is no IP packet.
+ */
+uint64_t pw_fingerprint_headers(const pw_view *view);
+
+/*
  * True when the snap length cut into what the fingerprint reads (the transport header or the
  * payload prefix), so another hop capturing more or fewer bytes computes a different value.
  */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine/direction_inference.h"
+#include "engine/fingerprint.h"
 
 /* Bounds on what waits between takes (doubles): paths, departures, arrivals. */
 #define HOP_LIST_MAX ((size_t)1 << 24)
@@ -140,6 +141,9 @@ void pw_matcher_observe(pw_matcher *m, const pw_sighting_in *s) {
       m->overflow.open_packets++;
       return;
     }
+    // Once per packet, and only on a node whose kernel drops are matched (live, with the monitor):
+    // a drop whose payload the BPF program could not read is kept by this value instead.
+    if (m->kernel_drops.matching) open->e[e].header_fingerprint = pw_fingerprint_headers(v);
   } else if (open->e[e].resolved) {
     return; // already seen leaving: nothing more to learn from it
   }
@@ -341,9 +345,13 @@ static void report_tunnel_hops(pw_matcher *m, int32_t e, uint32_t n) {
   }
 }
 
-/* The packet's own kernel drop event, if the agent handed one over: counted by its reason. */
-static void count_kernel_drop(pw_matcher *m, pw_group *g, uint64_t fingerprint, double count) {
-  const pw_kernel_drop *d = pw_kernel_drops_match(&m->kernel_drops, fingerprint);
+/*
+ * The packet's own kernel drop event, if the agent handed one over: counted by its reason. By the
+ * whole fingerprint, else by the headers' (a drop whose payload lay outside the bytes copied).
+ */
+static void count_kernel_drop(pw_matcher *m, pw_group *g, const pw_open_entry *x, double count) {
+  const pw_kernel_drop *d = pw_kernel_drops_match(&m->kernel_drops, x->fingerprint);
+  if (d == NULL && x->header_fingerprint != 0) d = pw_kernel_drops_match(&m->kernel_drops, x->header_fingerprint);
   if (d == NULL) return;
   for (uint32_t i = 0; i < g->kernel_reasons; i++) {
     if (g->kernel_reason[i] == d->reason) {
@@ -385,7 +393,7 @@ static void add_candidate(pw_matcher *m, int32_t e, uint32_t n, int32_t arrival,
     if (ts < g->first_seen) g->first_seen = ts;
     if (ts > g->last_seen) g->last_seen = ts;
     if (g->fingerprint_count < PW_SAMPLE_FINGERPRINTS) g->fingerprints[g->fingerprint_count++] = (double)x->fingerprint;
-    count_kernel_drop(m, g, x->fingerprint, count);
+    count_kernel_drop(m, g, x, count);
     // The first packet's bytes may have been overwritten on a busy node; a later one's will do.
     if (!g->has_sample && m->env.packet_bytes != NULL && pw_packet_bytes_get(m->env.packet_bytes, r->bytes_seq, &sample)) {
       uint32_t slot = (uint32_t)(g - groups->groups);
@@ -412,7 +420,7 @@ static void add_candidate(pw_matcher *m, int32_t e, uint32_t n, int32_t arrival,
     groups->overflow += count;
     return;
   }
-  count_kernel_drop(m, g, x->fingerprint, count);
+  count_kernel_drop(m, g, x, count);
   size_t at = groups->hops.len;
   if (write_path(m, n, &groups->hops)) {
     g->path_at = (uint32_t)(at / PW_HOP_WORDS);

@@ -49,6 +49,9 @@ typedef struct pw_kernel_drops {
   double added;
   double repeated;
   double refused;
+  /* Drop events are handed over for this node (a live agent with the monitor, even before the first
+     one): its packets then carry their headers' fingerprint too. */
+  bool matching;
 } pw_kernel_drops;
 
 /* capacity: drops per table (rounded up to a power of two, at least 16); keep_ms: see above. */

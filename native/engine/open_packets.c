@@ -52,6 +52,7 @@ int32_t pw_open_create(pw_open_packets *t, uint64_t fingerprint, double ts, uint
   x->newer = -1;
   if (newest >= 0) t->e[newest].newer = e;
   x->fingerprint = fingerprint;
+  x->header_fingerprint = 0;
   x->first_ts = ts;
   x->head = -1;
   x->tail = -1;

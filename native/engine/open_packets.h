@@ -19,6 +19,8 @@
 
 typedef struct pw_open_entry {
   uint64_t fingerprint;
+  /* pw_fingerprint_headers() of the packet, when kernel drops are being matched (else 0). */
+  uint64_t header_fingerprint;
   double first_ts;
   int32_t head;
   int32_t tail;

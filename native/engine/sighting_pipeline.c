@@ -90,6 +90,7 @@ pw_matcher *pw_pipeline_matcher(pw_pipeline *p, uint32_t node) {
 
 size_t pw_pipeline_kernel_drops(pw_pipeline *p, pw_matcher *m, const uint8_t *events, size_t count, size_t event_bytes, double now_ms) {
   if (event_bytes < sizeof(struct pw_drop_event)) return 0;
+  m->kernel_drops.matching = true;
   size_t fingerprinted = 0;
   for (size_t i = 0; i < count; i++) {
     struct pw_drop_event e;
@@ -99,8 +100,13 @@ size_t pw_pipeline_kernel_drops(pw_pipeline *p, pw_matcher *m, const uint8_t *ev
     if ((protocol != 0x0800 && protocol != 0x86dd) || e.copied == 0) continue;
     size_t length = e.copied < PW_DROP_HEADER_BYTES ? e.copied : PW_DROP_HEADER_BYTES;
     pw_decode(&p->decoder, &p->view, e.bytes, 0, length, PW_LINKTYPE_RAW);
-    if (p->view.ip_version == 0 || pw_fingerprint_is_weak(&p->view)) continue;
-    uint64_t fingerprint = pw_fingerprint(&p->view, e.bytes);
+    if (p->view.ip_version == 0) continue;
+    uint64_t fingerprint;
+    if (!pw_fingerprint_is_weak(&p->view)) fingerprint = pw_fingerprint(&p->view, e.bytes);
+    // The copy ended inside the packet, at the end of the socket buffer's linear part, before the
+    // payload prefix (GRO aggregates, TCP data in pages): the headers' fingerprint, if they are whole.
+    else if (p->view.l4_valid && length < e.len) fingerprint = pw_fingerprint_headers(&p->view);
+    else continue;
     if (fingerprint == 0) continue;
     pw_kernel_drops_add(&m->kernel_drops, fingerprint, e.reason, e.location, now_ms);
     fingerprinted++;

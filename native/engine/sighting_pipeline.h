@@ -121,7 +121,9 @@ pw_matcher *pw_pipeline_matcher(pw_pipeline *p, uint32_t node);
  * pw_drop_event, as the drop monitor read them at now_ms): each dropped IP packet is decoded from
  * the bytes the BPF program copied (from its network header) and kept by its fingerprint for the
  * vanish candidates to match (kernel_drops.h). Returns how many had a fingerprint (events without
- * an IP packet, or cut too short to fingerprint as a capture would, are skipped).
+ * an IP packet, or cut too short to fingerprint as a capture would, are skipped). Any call, even
+ * with no events, marks the node as matched: its packets carry their headers' fingerprint from then
+ * on, for the drops whose payload the BPF program could not copy.
  */
 size_t pw_pipeline_kernel_drops(pw_pipeline *p, pw_matcher *m, const uint8_t *events, size_t count, size_t event_bytes, double now_ms);
 

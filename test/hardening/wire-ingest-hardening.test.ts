@@ -185,6 +185,12 @@ function withVarintAt(b: Uint8Array, at: number, value: number): Uint8Array {
 
 const ABSURD_VARINTS = [0, 1, 127, 128, 0x3fff, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff, 2 ** 32 + 1, 2 ** 40, 2 ** 53 - 1, 2 ** 63];
 
+
+/** An agent's way-out evidence: too big for tunl0 (MTU 1480 over eth0's 1500), and the pod's neighbour FAILED with no carrier. */
+const WAY_OUT: Partial<WireKernelEvidence> = {
+  mtu_exit_iface: 'tunl0', mtu_exit: 1480, mtu_underlay_iface: 'eth0', mtu_underlay: 1500, mtu_packet_length: 1500, mtu_dont_fragment: 2, mtu_frag_fails_delta: 2,
+  neighbour_address: '10.91.1.130', neighbour_dev: 'cali0a1b2c3d4e5', neighbour_state: 'FAILED', neighbour_carrier: 1,
+};
 describe('protobuf ingest (decodeBatch, then checkBatch)', () => {
   it('the batch the mutations start from is accepted', () => {
     expect(() => checkBatch(decodeBatch(FULL_BYTES), 'live', T0)).not.toThrow();
@@ -405,6 +411,20 @@ describe('protobuf ingest (decodeBatch, then checkBatch)', () => {
     expect(old).not.toHaveProperty('netfilterRules');
   });
 
+  it('conntrack, MTU and neighbour evidence is read as sent, and unknowns stay unknown', () => {
+    const withKernel = (kernel: WireKernelEvidence): Uint8Array => encodeBatch(batch({ sequence: 1, vanished: [rpfVanished({ kernel })] }));
+    const k = checkBatch(decodeBatch(withKernel(netfilterKernel({ ...WAY_OUT, conntrack_invalid_delta: 6 }))), 'live', T0).findings.candidates[0]?.kernel;
+    expect(k).toMatchObject({
+      conntrackInvalidDelta: 6,
+      mtu: { exitIface: 'tunl0', exitMtu: 1480, underlayIface: 'eth0', underlayMtu: 1500, packetLength: 1500, dontFragment: true, fragFailsDelta: 2 },
+      neighbour: { address: '10.91.1.130', dev: 'cali0a1b2c3d4e5', state: 'FAILED', carrier: false },
+    });
+    const unknown = checkBatch(decodeBatch(withKernel(netfilterKernel({ ...WAY_OUT, mtu_underlay_iface: '', mtu_packet_length: 0, mtu_dont_fragment: 0, mtu_frag_fails_delta: -1, neighbour_carrier: 0 }))), 'live', T0).findings.candidates[0]?.kernel;
+    expect(unknown?.mtu).toEqual({ exitIface: 'tunl0', exitMtu: 1480, underlayIface: null, underlayMtu: null, packetLength: null, dontFragment: null, fragFailsDelta: null });
+    expect(unknown?.neighbour?.carrier).toBeNull();
+    expect(unknown).not.toHaveProperty('conntrackInvalidDelta');
+  });
+
   it('hostile rules, routes and rule counts are refused with a one-line WireContentError', () => {
     const rule = (o: Partial<WireNetfilterRuleGrowth>): WireNetfilterRuleGrowth => ({ ...netfilterKernel().netfilter_rules[0]!, ...o });
     const bad: [Partial<WireKernelEvidence>, RegExp][] = [
@@ -434,6 +454,19 @@ describe('protobuf ingest (decodeBatch, then checkBatch)', () => {
       [{ route_type: 'b'.repeat(17) }, /^route type must be 1-16 printable characters$/],
       [{ route_dst: '10.0.0.0/8'.padEnd(65, '0') }, /^route dst must be 1-64 printable characters$/],
       [{ route_via: '192.168.77.1\n' }, /^route via must be 1-64 printable characters$/],
+      // Interface names that go into a remedy's command line: shell-inert words only.
+      [{ ...WAY_OUT, mtu_exit_iface: 'tunl0;reboot' }, /^mtu_exit_iface must be an interface name/],
+      [{ ...WAY_OUT, mtu_exit_iface: 'x'.repeat(16) }, /^mtu_exit_iface must be an interface name/],
+      [{ ...WAY_OUT, mtu_underlay_iface: '$(reboot)' }, /^mtu_underlay_iface must be an interface name/],
+      [{ ...WAY_OUT, neighbour_dev: 'cali1 `id`' }, /^neighbour_dev must be an interface name/],
+      [{ ...WAY_OUT, mtu_exit: 0 }, /^mtu_exit must be an MTU \(68-65535\)$/],
+      [{ ...WAY_OUT, mtu_underlay: 65536 }, /^mtu_underlay must be an MTU \(68-65535\)$/],
+      [{ ...WAY_OUT, mtu_packet_length: 70000 }, /^mtu_packet_length must be an IPv4 total length/],
+      [{ ...WAY_OUT, mtu_dont_fragment: 3 }, /^mtu_dont_fragment must be 0, 1 or 2$/],
+      [{ ...WAY_OUT, neighbour_state: 'FAILED; reboot' }, /^neighbour_state must be an iproute2 state name/],
+      [{ ...WAY_OUT, neighbour_address: 'not-an-address' }, /^neighbour_address must be an IP address$/],
+      [{ ...WAY_OUT, neighbour_carrier: 3 }, /^neighbour_carrier must be 0, 1 or 2$/],
+      [{ ...WAY_OUT, conntrack_invalid_delta: 2 ** 53 }, /^conntrack_invalid_delta must be a non-negative integer$/],
     ];
     for (const [change, message] of bad) {
       const { thrown } = ingest(encodeBatch(batch({ sequence: 1, vanished: [rpfVanished({ kernel: netfilterKernel(change) })] })));

@@ -36,6 +36,11 @@ interface Drop {
   readonly location?: bigint;
   /** ETH_P_IP unless given. */
   readonly protocol?: number;
+  /**
+   * The socket buffer's linear bytes from the network header, when fewer than the packet's (GRO
+   * aggregates, TCP data in pages): the program copies those, then whatever the buffer holds.
+   */
+  readonly linear?: number;
 }
 
 /** Events as the BPF program writes them: location, reason, ifindex, netns, iif, len, protocol (network order), copied, bytes. */
@@ -51,7 +56,7 @@ function dropEvents(drops: readonly Drop[]): Uint8Array {
     view.setUint32(b + 20, 7, true);
     view.setUint32(b + 24, d.packet.length, true);
     view.setUint16(b + 28, d.protocol ?? 0x0800, false);
-    const copied = Math.min(128, d.packet.length);
+    const copied = Math.min(128, d.packet.length, d.linear ?? Infinity);
     view.setUint16(b + 30, copied, true);
     out.set(d.packet.subarray(0, copied), b + 32);
     // Past the packet's end the kernel's buffer holds whatever was there: never part of the match.
@@ -123,6 +128,22 @@ describe('kernel drops matched to vanished packets by fingerprint', () => {
     const c = n.take(8000).candidates[0];
     expect(c?.packets).toBe(3);
     expect(c?.kernel).toEqual({ dropReasons: { IP_RPFILTER: 2 } });
+  });
+
+  it('a drop whose payload was not in the copied bytes matches its packet by the headers alone, never another segment', () => {
+    const n = node();
+    // The monitor started before the traffic (the live agent hands over no events at once).
+    expect(n.kernelDrops([], 0)).toBe(0);
+    const segment = (seq: number) => ipv4({ src: '100.64.0.1', dst: '10.91.1.130', proto: 6, id: 700 + seq }, tcp({ sport: 40000, dport: 80, seq: seq * 1448 }, bytesOf(`data ${seq} `.padEnd(200, '.'))));
+    for (let seq = 1; seq <= 3; seq++) n.arrive('eth0', seq, segment(seq));
+    // Headers only before the buffer's tail (20 + 20 bytes): segments 1 and 2 dropped, and one never captured.
+    const headersOnly = (seq: number) => ({ packet: segment(seq), reason: 16, linear: 40 });
+    expect(n.kernelDrops([headersOnly(1), headersOnly(2), headersOnly(9)], 5)).toBe(3);
+    const c = n.take(5000).candidates[0];
+    expect(c?.packets).toBe(3);
+    expect(c?.kernel).toEqual({ dropReasons: { IP_RPFILTER: 2 } });
+    // Headers cut inside the TCP header: nothing to fingerprint, skipped as before.
+    expect(node().kernelDrops([{ packet: segment(1), reason: 16, linear: 30 }], 5)).toBe(0);
   });
 
   it('keeps where the kernel freed packets of a generic reason, as an address', () => {

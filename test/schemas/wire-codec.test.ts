@@ -124,6 +124,18 @@ function fullBatch(): WireBatch {
             { table: 'raw', chain: 'cali-PREROUTING', rule: '-A cali-PREROUTING -m comment --comment "cali:PWuxTAIaFCtsg5Qa" -m mark --mark 0x40000/0x40000 -m rpfilter --validmark --invert -j DROP', packets: 2 ** 40 + 5 },
             { table: 'filter', chain: 'FORWARD', rule: '-A FORWARD -d 10.244.1.5/32 -j REJECT --reject-with icmp-port-unreachable', packets: 1 },
           ],
+          conntrack_invalid_delta: 2 ** 33 + 1,
+          mtu_exit_iface: 'tunl0',
+          mtu_exit: 1480,
+          mtu_underlay_iface: 'eth0',
+          mtu_underlay: 9001,
+          mtu_packet_length: 1500,
+          mtu_dont_fragment: 2,
+          mtu_frag_fails_delta: 7,
+          neighbour_address: '10.244.1.5',
+          neighbour_dev: 'cali1234',
+          neighbour_state: 'FAILED',
+          neighbour_carrier: 1,
         },
         first_bytes: new Uint8Array([0x45, 0x00, 0x00, 0x54, 0xff, 0x00]),
         link_type: 1,
@@ -463,6 +475,8 @@ describe('interop with protoc (an independent protobuf implementation)', () => {
     expect(batch.vanished[0]?.kernel).toMatchObject({ drop_reasons: { IP_RPFILTER: 2 }, drop_locations: {} });
     // Nor (before issue 16) forwarding, the matched route or netfilter rules: all defaults.
     expect(batch.vanished[0]?.kernel).toMatchObject({ has_forwarding: false, forwarding_all: 0, forwarding_iface: 0, route_type: '', route_dst: '', route_dev: '', route_via: '', netfilter_rules: [] });
+    // Nor conntrack, MTU or neighbour evidence: the defaults read as unknown.
+    expect(batch.vanished[0]?.kernel).toMatchObject({ conntrack_invalid_delta: 0, mtu_exit_iface: '', mtu_dont_fragment: 0, mtu_frag_fails_delta: 0, neighbour_state: '', neighbour_carrier: 0 });
     expect(batch.kernel_drops).toEqual([{ reason: 'IP_RPFILTER', ifindex: 4, src: '100.64.0.1', dst: '10.91.1.130', proto: 1, sport: 0, dport: 0, ts_ms: 1718000000150.5 }]);
     expect(batch.capture?.ebpf_events_lost).toBe(0);
     expect(batch.status?.kernel_drops).toEqual([]);

@@ -15,6 +15,10 @@ export interface CauseInput {
   readonly kernel: KernelEvidence | undefined;
   /** Interfaces other than the arrival one by which traffic from dst to src leaves the node. */
   readonly asymmetricExits: readonly string[];
+  /** Every interface by which traffic from dst to src left the node (empty: the node never saw that direction leave). */
+  readonly reverseExits: readonly string[];
+  /** Interfaces by which other packets from src to dst left the node (the ones that did not vanish). */
+  readonly forwardExits: readonly string[];
   /** The kernel reason matched to the group's packets that decided the verdict, if any. */
   readonly kernelReason: string | null;
 }
@@ -31,6 +35,12 @@ export interface Cause {
   readonly verdict: Verdict;
   /** Kernel drop reasons that, matched to the group's own packets, confirm this cause. */
   readonly kernelReasons: readonly string[];
+  /**
+   * Whether it claims one of its kernel reasons for this group (default: always). For a reason
+   * several causes share: NETFILTER_DROP is conntrack-invalid's when the rule that grew drops
+   * conntrack's INVALID packets, netfilter's otherwise.
+   */
+  claims?(input: CauseInput): boolean;
   /** The node's configuration and counters support it (live only). */
   supportedByNode(input: CauseInput): boolean;
   /** The traffic alone suggests it (replay too). */

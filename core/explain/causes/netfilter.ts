@@ -13,6 +13,14 @@ export function isReversePathRule(rule: NetfilterRuleGrowth): boolean {
   return /-m rpfilter\b/.test(rule.rule) && /--invert\b/.test(rule.rule);
 }
 
+/** One evidence line per rule, most packets first. */
+export function netfilterRuleEvidence(rules: readonly NetfilterRuleGrowth[]): Evidence[] {
+  return [...rules].sort((a, b) => b.packets - a.packets).map((r) => ({
+    kind: 'netfilter-rule',
+    detail: `${r.table} ${r.chain}: ${r.rule} (+${r.packets} packet(s) while these vanished)${isReversePathRule(r) ? `: a reverse-path check in netfilter (Calico's), which rp_filter=0 does not turn off` : ''}`,
+  }));
+}
+
 export const netfilter: Cause = {
   verdict: 'netfilter',
   kernelReasons: ['NETFILTER_DROP'],
@@ -25,10 +33,6 @@ export const netfilter: Cause = {
   },
   explain({ group, kernel }) {
     const rules = [...(kernel?.netfilterRules ?? [])].sort((a, b) => b.packets - a.packets);
-    const evidence: Evidence[] = rules.map((r) => ({
-      kind: 'netfilter-rule',
-      detail: `${r.table} ${r.chain}: ${r.rule} (+${r.packets} packet(s) while these vanished)${isReversePathRule(r) ? `: a reverse-path check in netfilter (Calico's), which rp_filter=0 does not turn off` : ''}`,
-    }));
-    return { evidence, remedy: netfilterRemedy(group.identity.dst, rules[0] ?? null, group.iface, group.identity.src) };
+    return { evidence: netfilterRuleEvidence(rules), remedy: netfilterRemedy(group.identity.dst, rules[0] ?? null, group.iface, group.identity.src) };
   },
 };

@@ -14,7 +14,7 @@ import { candidate, T0 } from '../../support/findings.js';
 /** Parts of one group as three ticks of an agent ship them: traffic only, then the kernel's word. */
 function parts(): ExplainedDrop[] {
   const tick = (i: number, kernel?: KernelEvidence) =>
-    explainVanished({ node: 'n2', candidate: candidate({ packets: i + 1, firstSeen: T0 + i * 1000, lastSeen: T0 + i * 1000 + 500, ...(kernel ? { kernel } : {}) }), expectedExit: 'cali1', reverseExits: ['eth0'] });
+    explainVanished({ node: 'n2', candidate: candidate({ packets: i + 1, firstSeen: T0 + i * 1000, lastSeen: T0 + i * 1000 + 500, ...(kernel ? { kernel } : {}) }), expectedExit: 'cali1', reverseExits: ['eth0'], forwardExits: [] });
   return [tick(0), tick(1, { dropReasons: { IP_RPFILTER: 2 } }), tick(2, { rpFilter: { all: 1, iface: 1, effective: 1 }, routeBackIface: 'eth0', rpFilterCounterDelta: 3 })];
 }
 

@@ -6,12 +6,13 @@ import type { VanishCandidate } from '../../../core/findings/node-findings.js';
 import type { JudgedCandidate } from '../../../core/judge/judge-findings.js';
 import { candidate, departure, hop, T0 } from '../../support/findings.js';
 
-function judged(over: Partial<VanishCandidate> = {}, exits: { expectedExit?: string | null; reverseExits?: string[] } = {}): JudgedCandidate {
+function judged(over: Partial<VanishCandidate> = {}, exits: { expectedExit?: string | null; reverseExits?: string[]; forwardExits?: string[] } = {}): JudgedCandidate {
   return {
     node: 'ubuntu-3',
     candidate: candidate({ identity: { ipVersion: 4, src: '100.64.0.1', dst: '10.91.1.128', proto: 1, sport: null, dport: null }, packets: 5, firstSeen: T0, lastSeen: T0 + 4000, ...over }),
     expectedExit: exits.expectedExit ?? null,
     reverseExits: exits.reverseExits ?? [],
+    forwardExits: exits.forwardExits ?? [],
   };
 }
 
@@ -51,7 +52,9 @@ describe('explaining a vanished candidate', () => {
     const v = (reasons: Record<string, number>) => explainVanished(judged({ iface: 'vxlan.calico', kernel: { dropReasons: reasons } })).event.verdict;
     expect(v({ NETFILTER_DROP: 2 })).toBe('netfilter');
     expect(v({ IP_INNOROUTES: 2 })).toBe('no-route');
-    expect(v({ PKT_TOO_BIG: 2 })).toBe('pkt-too-big');
+    expect(v({ PKT_TOO_BIG: 2 })).toBe('mtu');
+    expect(v({ NEIGH_FAILED: 2 })).toBe('neighbour');
+    expect(v({ IP_INHDR: 2 })).toBe('ip-inhdr');
     expect(explainVanished(judged({ iface: 'vxlan.calico' }, { reverseExits: ['eth0'] })).event.remedy).toContain('net.ipv4.conf.vxlan/calico.rp_filter=2');
   });
 
@@ -214,8 +217,8 @@ describe('the catalog of causes', () => {
   });
 
   it('an unclaimed reason the node supports no cause for is the verdict itself, confirmed, with the vanished remedy', () => {
-    const e = explain({ dropReasons: { PKT_TOO_BIG: 5 }, forwarding: { all: 1, iface: 1 }, route: { type: 'unicast', dst: '10.91.1.128', dev: 'cali90490b35e30', via: null } });
-    expect([e.verdict, e.confidence, e.kernel]).toEqual(['pkt-too-big', 'confirmed', { reason: 'PKT_TOO_BIG', packets: 5 }]);
+    const e = explain({ dropReasons: { IP_INHDR: 5 }, forwarding: { all: 1, iface: 1 }, route: { type: 'unicast', dst: '10.91.1.128', dev: 'cali90490b35e30', via: null } });
+    expect([e.verdict, e.confidence, e.kernel]).toEqual(['ip-inhdr', 'confirmed', { reason: 'IP_INHDR', packets: 5 }]);
     expect(e.remedy).toBe(vanishedRemedy('100.64.0.1', '10.91.1.128', 'tunl0'));
   });
 
@@ -262,6 +265,87 @@ describe('the catalog of causes', () => {
     expect([nothing.verdict, nothing.confidence, nothing.kernel]).toEqual(['vanished', 'possible', null]);
     expect(nothing.evidence.map((x) => x.kind)).toEqual(['missing-hop']);
     expect(nothing.remedy).toBe(vanishedRemedy('100.64.0.1', '10.91.1.128', 'tunl0'));
+  });
+});
+
+/** The story's wrong node (n1 in the lab): the client's TCP flow to the pod arrives by eth0, its SYN left by tunl0. */
+const TCP_FLOW = { identity: { ipVersion: 4, src: '100.64.0.1', dst: '10.91.1.130', proto: 6, sport: 40000, dport: 80 } } as const;
+const explainAt = (kernel: KernelEvidence | undefined, over: Partial<VanishCandidate>, exits: { reverseExits?: string[]; forwardExits?: string[] }) =>
+  explainVanished(judged({ iface: 'eth0', ...(kernel ? { kernel } : {}), ...over }, exits)).event;
+const INVALID_DROP: NetfilterRuleGrowth = { table: 'filter', chain: 'cali-FORWARD', rule: '-A cali-FORWARD -m comment --comment cali:abc -m conntrack --ctstate INVALID -j DROP', packets: 4 };
+
+describe('the catalog of causes, beyond netfilter and routes', () => {
+  describe('conntrack-invalid', () => {
+    it('claims NETFILTER_DROP when the rule that grew most drops INVALID: confirmed, with the counter, the rule and a NOTRACK remedy', () => {
+      const e = explainAt({ dropReasons: { NETFILTER_DROP: 4 }, netfilterRules: [INVALID_DROP, { ...POLICY_DROP, packets: 1 }], conntrackInvalidDelta: 6 }, { ...TCP_FLOW, packets: 4 }, { forwardExits: ['tunl0'] });
+      expect([e.verdict, e.confidence, e.kernel]).toEqual(['conntrack-invalid', 'confirmed', { reason: 'NETFILTER_DROP', packets: 4 }]);
+      expect(e.evidence.map((x) => x.kind)).toEqual(['missing-hop', 'ebpf-drop-reason', 'one-sided-flow', 'conntrack-counter', 'netfilter-rule']);
+      expect(e.evidence.find((x) => x.kind === 'conntrack-counter')?.detail).toBe('nf_conntrack invalid +6 while these vanished');
+      expect(e.evidence.find((x) => x.kind === 'one-sided-flow')?.detail).toContain('left ubuntu-3 by tunl0, but none from 10.91.1.130 to 100.64.0.1 passed ubuntu-3');
+      expect(e.remedy.split('\n')[0]).toBe('iptables -t raw -I PREROUTING -i eth0 -s 100.64.0.1/32 -d 10.91.1.130/32 -j NOTRACK');
+      expect(e.remedy).toContain("filter cali-FORWARD's INVALID rule drops them");
+    });
+
+    it('leaves NETFILTER_DROP to netfilter when a policy rule counted more than the INVALID one', () => {
+      const e = explainAt({ dropReasons: { NETFILTER_DROP: 5 }, netfilterRules: [{ ...INVALID_DROP, packets: 2 }, POLICY_DROP] }, { ...TCP_FLOW, packets: 5 }, {});
+      expect(e.verdict).toBe('netfilter');
+    });
+
+    it('is likely from the INVALID rule and counter without the monitor, and possible from a one-sided TCP flow in replay', () => {
+      const likely = explainAt({ netfilterRules: [INVALID_DROP], conntrackInvalidDelta: 4 }, { ...TCP_FLOW, packets: 4 }, { forwardExits: ['tunl0'] });
+      expect([likely.verdict, likely.confidence]).toEqual(['conntrack-invalid', 'likely']);
+      const replay = explainAt(undefined, { ...TCP_FLOW, packets: 3 }, { forwardExits: ['tunl0'] });
+      expect([replay.verdict, replay.confidence, replay.kernel]).toEqual(['conntrack-invalid', 'possible', null]);
+      // The replies passed this node (the flow is not one-sided), or it is not TCP: not conntrack's doing as far as traffic shows.
+      expect(explainAt(undefined, { ...TCP_FLOW, packets: 3 }, { forwardExits: ['tunl0'], reverseExits: ['eth0'] }).verdict).not.toBe('conntrack-invalid');
+      expect(explainAt(undefined, { packets: 3 }, { forwardExits: ['tunl0'] }).verdict).toBe('vanished');
+    });
+  });
+
+  describe('mtu', () => {
+    const MTU = { exitIface: 'tunl0', exitMtu: 1480, underlayIface: 'eth0', underlayMtu: 1500, packetLength: 1500, dontFragment: true, fragFailsDelta: 3 } as const;
+    it('is confirmed by PKT_TOO_BIG, with the sizes, the MTUs and Ip FragFails', () => {
+      const e = explainAt({ dropReasons: { PKT_TOO_BIG: 3 }, mtu: MTU }, { ...TCP_FLOW, packets: 3 }, { forwardExits: ['tunl0'] });
+      expect([e.verdict, e.confidence]).toEqual(['mtu', 'confirmed']);
+      expect(e.evidence.find((x) => x.kind === 'mtu')?.detail).toBe('a vanished packet was 1500 bytes with DF set; the way out to 10.91.1.130, tunl0, has MTU 1480; the uplink eth0 has 1500: 20 bytes too big');
+      expect(e.evidence.find((x) => x.kind === 'netstat-counter')?.detail).toContain('IpFragFails +3');
+      expect(e.remedy.split('\n')[0]).toBe('ip link show tunl0');
+      expect(e.remedy).toContain('ip link set dev <its cali veth> mtu 1480');
+      expect(e.remedy).toContain('let ICMP type 3 code 4 from ubuntu-3 reach 100.64.0.1');
+    });
+
+    it('is likely from the sizes alone (no monitor), not when DF is clear or the packet fits', () => {
+      expect(explainAt({ mtu: MTU }, TCP_FLOW, {}).confidence).toBe('likely');
+      expect(explainAt({ mtu: { ...MTU, dontFragment: false } }, TCP_FLOW, {}).verdict).toBe('vanished');
+      expect(explainAt({ mtu: { ...MTU, packetLength: 1400 } }, TCP_FLOW, {}).verdict).toBe('vanished');
+    });
+
+    it('is possible in replay when big packets vanished while others of the pair left, and says their size', () => {
+      const big = { ...TCP_FLOW, path: [hop({ iface: 'eth0', role: 'uplink', length: 1514 })] };
+      const e = explainAt(undefined, big, { forwardExits: ['tunl0'] });
+      expect([e.verdict, e.confidence]).toEqual(['mtu', 'possible']);
+      expect(e.evidence.find((x) => x.kind === 'packet-size')?.detail).toContain('the vanished packets were 1514 bytes as they arrived on eth0, while other packets from 100.64.0.1 to 10.91.1.130 left ubuntu-3 by tunl0');
+      // Small ones of a one-sided TCP flow: conntrack-invalid, not mtu.
+      expect(explainAt(undefined, { ...big, path: [hop({ iface: 'eth0', role: 'uplink', length: 66 })] }, { forwardExits: ['tunl0'] }).verdict).toBe('conntrack-invalid');
+    });
+  });
+
+  describe('neighbour', () => {
+    // judged()'s destination: a link route to the pod, whose own address is the next hop.
+    const FAILED = { address: '10.91.1.128', dev: 'cali90490b35e30', state: 'FAILED', carrier: false } as const;
+    it('is confirmed by NEIGH_FAILED, with the entry and the link, and a remedy about the pod and the stale route', () => {
+      const e = explainAt({ dropReasons: { NEIGH_FAILED: 2 }, neighbour: FAILED }, { iface: 'tunl0', packets: 2 }, {});
+      expect([e.verdict, e.confidence]).toEqual(['neighbour', 'confirmed']);
+      expect(e.evidence.find((x) => x.kind === 'neighbour')?.detail).toBe('ubuntu-3 sends these packets to 10.91.1.128 on cali90490b35e30: neighbour entry FAILED (no answer to ARP)');
+      expect(e.evidence.find((x) => x.kind === 'link')?.detail).toContain('cali90490b35e30 has no carrier');
+      expect(e.remedy.split('\n')[0]).toBe('ip neigh show 10.91.1.128 dev cali90490b35e30');
+      expect(e.remedy).toContain('ip route del 10.91.1.128/32 dev cali90490b35e30');
+    });
+
+    it('is likely from an unanswered entry without the monitor; a reachable one supports nothing', () => {
+      expect(explainAt({ neighbour: { ...FAILED, state: 'INCOMPLETE', carrier: true } }, { iface: 'tunl0' }, {}).confidence).toBe('likely');
+      expect(explainAt({ neighbour: { ...FAILED, state: 'REACHABLE', carrier: true } }, { iface: 'tunl0' }, {}).verdict).toBe('vanished');
+    });
   });
 });
 

@@ -34,8 +34,8 @@ describe('judging a candidate', () => {
 
   it('vanished when every interface was captured: expected exit where the destination lives, reverse exits from the way back', () => {
     const f = facts({ knowledge: knowledge({ locations: [{ address: POD, iface: 'cali1' }], exits: [{ src: POD, dst: CLIENT, ifaces: ['eth0'] }] }) });
-    expect(judgeCandidate(candidate(), f)).toEqual({ outcome: 'vanished', expectedExit: 'cali1', reverseExits: ['eth0'] });
-    expect(judgeCandidate(candidate(), facts())).toEqual({ outcome: 'vanished', expectedExit: null, reverseExits: [] });
+    expect(judgeCandidate(candidate(), f)).toEqual({ outcome: 'vanished', expectedExit: 'cali1', reverseExits: ['eth0'], forwardExits: [] });
+    expect(judgeCandidate(candidate(), facts())).toEqual({ outcome: 'vanished', expectedExit: null, reverseExits: [], forwardExits: [] });
   });
 
   it('per-interface captures: vanished only when the destination lives behind another captured interface', () => {
