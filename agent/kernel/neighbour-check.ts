@@ -6,8 +6,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-
-const IFNAME = /^[A-Za-z0-9_.:@-]{1,15}$/;
+import { IFNAME } from './route-check.js';
 
 interface IpNeighJson {
   readonly dst?: string;

@@ -18,7 +18,8 @@ function ipRouteGet(args: string[]): Promise<{ ok: boolean; output: string }> {
   });
 }
 
-const IFNAME = /^[A-Za-z0-9_.:@-]{1,15}$/;
+/** An interface name as Linux allows one, narrowed to what can be passed as an argument or a sysfs path part. */
+export const IFNAME = /^[A-Za-z0-9_.:@-]{1,15}$/;
 
 /** The interface the route to `address` leaves by, or undefined. */
 export async function routeInterface(address: string): Promise<string | undefined> {

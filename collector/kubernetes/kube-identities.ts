@@ -59,6 +59,11 @@ const CALICO_GROUP = 'crd.projectcalico.org';
 const CALICO_VERSION = 'v1';
 const CALICO_BLOCKS = 'ipamblocks';
 
+/** A list request's paging arguments: the page size, and where the previous page ended (none for the first). */
+function pageArgs(limit: number, continueToken: string | null): { limit: number; _continue?: string } {
+  return continueToken !== null ? { limit, _continue: continueToken } : { limit };
+}
+
 const DEFAULTS = {
   maxPods: 100_000,
   forgetDeletedAfterMs: 10 * 60_000,
@@ -147,7 +152,7 @@ export class KubeIdentities {
         resource: 'pods',
         watchPath: '/api/v1/pods',
         listPage: async (continueToken, limit, signal) =>
-          toPage(await core.listPodForAllNamespaces({ limit, ...(continueToken !== null ? { _continue: continueToken } : {}) }, withSignal(signal))),
+          toPage(await core.listPodForAllNamespaces(pageArgs(limit, continueToken), withSignal(signal))),
         decode: decodePod,
         replace: (records) => this.pods.replaceAll(records),
         apply: (change, record) => (change === 'DELETED' ? this.pods.remove(record) : this.pods.upsert(record, change)),
@@ -160,7 +165,7 @@ export class KubeIdentities {
         resource: 'nodes',
         watchPath: '/api/v1/nodes',
         listPage: async (continueToken, limit, signal) =>
-          toPage(await core.listNode({ limit, ...(continueToken !== null ? { _continue: continueToken } : {}) }, withSignal(signal))),
+          toPage(await core.listNode(pageArgs(limit, continueToken), withSignal(signal))),
         decode: decodeNode,
         replace: (records) => {
           this.nodes.clear();
@@ -179,7 +184,7 @@ export class KubeIdentities {
         listPage: async (continueToken, limit, signal) =>
           toPage(
             await custom.listClusterCustomObject(
-              { group: CALICO_GROUP, version: CALICO_VERSION, plural: CALICO_BLOCKS, limit, ...(continueToken !== null ? { _continue: continueToken } : {}) },
+              { group: CALICO_GROUP, version: CALICO_VERSION, plural: CALICO_BLOCKS, ...pageArgs(limit, continueToken) },
               withSignal(signal),
             ),
           ),

@@ -16,7 +16,7 @@
  */
 import type { TransitLoss } from '../correlate/tunnel-stitcher.js';
 import type { Hop } from '../findings/hop.js';
-import type { VanishCandidate } from '../findings/node-findings.js';
+import { arrivalHop, type VanishCandidate } from '../findings/node-findings.js';
 import type { JudgedCandidate } from '../judge/judge-findings.js';
 import { ipProtoName } from '../net/address.js';
 import { dropEventId, type Confidence, type DropEvent, type Evidence, type Verdict } from './drop-event.js';
@@ -171,7 +171,7 @@ export function explainTransitLoss(loss: TransitLoss): ExplainedDrop {
 }
 
 function missingHopDetail(g: VanishCandidate, node: string, expectedExit: string | null): string {
-  const arrival = [...g.path].reverse().find((h) => h.iface === g.iface && h.direction !== 'out') ?? g.path[g.path.length - 1];
+  const arrival = arrivalHop(g);
   const via = arrival && arrival.encap !== 'none' ? ` (${arrival.encap} from ${arrival.outerSrc ?? '?'})` : '';
   const tunnelled = g.path.find((h) => h.encap !== 'none' && h.direction !== 'out');
   const decap = tunnelled && tunnelled.iface !== g.iface ? `, decapsulated from ${tunnelled.encap}${tunnelled.vni !== null ? ` VNI ${tunnelled.vni}` : ''} that arrived on ${tunnelled.iface} from ${tunnelled.outerSrc ?? '?'}` : '';

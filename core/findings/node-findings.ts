@@ -72,6 +72,11 @@ export interface VanishCandidate {
   readonly kernel?: KernelEvidence;
 }
 
+/** The group's first packet as it arrived on the group's interface (its last hop there not going out), else its last hop. */
+export function arrivalHop(c: Pick<VanishCandidate, 'iface' | 'path'>): Hop | undefined {
+  return [...c.path].reverse().find((h) => h.iface === c.iface && h.direction !== 'out') ?? c.path[c.path.length - 1];
+}
+
 export interface PacketSample {
   readonly bytes: Uint8Array;
   /** LINKTYPE_* of `bytes`. */

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeBatch, encodeBatch, loadWireSchema } from '../../schemas/wire-codec.js';
 import { countMessages, nestedMessageFields } from '../../schemas/wire-message-count.js';
 import { WireDirection } from '../../schemas/wire-types.js';
-import { T0, batch, hop, rpfVanished } from '../support/wire-batches.js';
+import { NO_WAY_OUT_EVIDENCE, T0, batch, hop, rpfVanished } from '../support/wire-batches.js';
 
 const schemaParser: string = 'protocol-buffers-schema';
 const { parse } = (await import(schemaParser)) as { parse: (source: Buffer) => { messages: Parameters<typeof nestedMessageFields>[0] } };
@@ -25,7 +25,7 @@ function decodedMessages(value: unknown, key = ''): number {
 
 const SAMPLE = batch({
   sequence: 3,
-  vanished: [rpfVanished(), rpfVanished({ kernel: { drop_reasons: { IP_RPFILTER: 2, NO_SOCKET: 1 }, has_rp_filter: true, rp_filter_all: 1, rp_filter_iface: 1, rp_filter_effective: 1, rp_filter_counter_delta: 3, route_back_iface: 'eth0', route_check_error: '', drop_locations: { NOT_SPECIFIED: 'ip_rcv_finish_core+0x1a', REASON_99: '0xffffffff81b2c3d4' }, has_forwarding: true, forwarding_all: 1, forwarding_iface: 0, route_type: 'blackhole', route_dst: '10.91.1.128/26', route_dev: '', route_via: '', netfilter_rules: [{ table: 'raw', chain: 'cali-PREROUTING', rule: '-A cali-PREROUTING -m rpfilter --invert -j DROP', packets: 3 }, { table: 'filter', chain: 'FORWARD', rule: '-A FORWARD -j DROP', packets: 1 }], conntrack_invalid_delta: -1, mtu_exit_iface: '', mtu_exit: 0, mtu_underlay_iface: '', mtu_underlay: 0, mtu_packet_length: 0, mtu_dont_fragment: 0, mtu_frag_fails_delta: -1, neighbour_address: '', neighbour_dev: '', neighbour_state: '', neighbour_carrier: 0 } })],
+  vanished: [rpfVanished(), rpfVanished({ kernel: { drop_reasons: { IP_RPFILTER: 2, NO_SOCKET: 1 }, has_rp_filter: true, rp_filter_all: 1, rp_filter_iface: 1, rp_filter_effective: 1, rp_filter_counter_delta: 3, route_back_iface: 'eth0', route_check_error: '', drop_locations: { NOT_SPECIFIED: 'ip_rcv_finish_core+0x1a', REASON_99: '0xffffffff81b2c3d4' }, has_forwarding: true, forwarding_all: 1, forwarding_iface: 0, route_type: 'blackhole', route_dst: '10.91.1.128/26', route_dev: '', route_via: '', netfilter_rules: [{ table: 'raw', chain: 'cali-PREROUTING', rule: '-A cali-PREROUTING -m rpfilter --invert -j DROP', packets: 3 }, { table: 'filter', chain: 'FORWARD', rule: '-A FORWARD -j DROP', packets: 1 }], ...NO_WAY_OUT_EVIDENCE } })],
   kernel_drops: [{ reason: 'IP_RPFILTER', ifindex: 3, src: '100.64.0.1', dst: '10.91.1.130', proto: 1, sport: 0, dport: 0, ts_ms: T0 }],
   cross_node: [{ fingerprint: 'abc', departure: true, outer_peer: '192.168.77.12', ts_ms: T0, path: [hop({ iface: 'eth0', direction: WireDirection.DIRECTION_OUT, ts_ms: T0 })], src: '', dst: '', proto: 0, sport: 0, dport: 0 }],
   status: { interfaces: [{ name: 'tunl0', role: 'tunnel', packets: 9, bytes: 900 }, { name: 'eth0', role: 'uplink', packets: 1, bytes: 60 }], addresses: ['192.168.77.12'], agent_version: '0.1.0', kernel_drops: [{ reason: 'IP_RPFILTER', iface: 'tunl0', drops: 5, matched: 3 }, { reason: 'NOT_SPECIFIED', iface: '', drops: 2, matched: 0 }] },

@@ -6,6 +6,22 @@ import { WireDirection, type WireBatch, type WireHop, type WireVanishedGroup } f
 
 export const T0 = Date.parse('2026-11-26T10:00:00.000Z');
 
+/** Kernel evidence with nothing conntrack, the MTU or the neighbour would say (-1: unknown). */
+export const NO_WAY_OUT_EVIDENCE = {
+  conntrack_invalid_delta: -1,
+  mtu_exit_iface: '',
+  mtu_exit: 0,
+  mtu_underlay_iface: '',
+  mtu_underlay: 0,
+  mtu_packet_length: 0,
+  mtu_dont_fragment: 0,
+  mtu_frag_fails_delta: -1,
+  neighbour_address: '',
+  neighbour_dev: '',
+  neighbour_state: '',
+  neighbour_carrier: 0,
+} as const;
+
 export function hop(o: Partial<WireHop> & { iface: string; direction: WireDirection; ts_ms: number }): WireHop {
   return { node: 'n2', role: 'other', direction_source: 'linux-packet-type', encap: 'none', outer_src: '', outer_dst: '', vni: -1, ttl: 63, length: 84, ...o };
 }
@@ -52,19 +68,7 @@ export function rpfVanished(o: Partial<WireVanishedGroup> = {}): WireVanishedGro
       route_dev: 'cali0a1b2c3d4e5',
       route_via: '',
       netfilter_rules: [],
-      // Nothing conntrack, the MTU or the neighbour would say (-1: unknown).
-      conntrack_invalid_delta: -1,
-      mtu_exit_iface: '',
-      mtu_exit: 0,
-      mtu_underlay_iface: '',
-      mtu_underlay: 0,
-      mtu_packet_length: 0,
-      mtu_dont_fragment: 0,
-      mtu_frag_fails_delta: -1,
-      neighbour_address: '',
-      neighbour_dev: '',
-      neighbour_state: '',
-      neighbour_carrier: 0,
+      ...NO_WAY_OUT_EVIDENCE,
     },
     first_bytes: Uint8Array.from({ length: 48 }, (_, i) => i),
     link_type: 276,

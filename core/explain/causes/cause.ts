@@ -6,19 +6,16 @@
  */
 import type { KernelEvidence } from '../../findings/kernel-evidence.js';
 import type { VanishCandidate } from '../../findings/node-findings.js';
+import type { JudgedCandidate } from '../../judge/judge-findings.js';
 import type { Evidence, Verdict } from '../drop-event.js';
 
-export interface CauseInput {
+/** The judged candidate's node and the pair's exits both ways (see JudgedCandidate), with: */
+export interface CauseInput extends Pick<JudgedCandidate, 'node' | 'reverseExits' | 'forwardExits'> {
   readonly group: VanishCandidate;
-  readonly node: string;
   /** The node's kernel on the group (live agents); undefined in replay. */
   readonly kernel: KernelEvidence | undefined;
   /** Interfaces other than the arrival one by which traffic from dst to src leaves the node. */
   readonly asymmetricExits: readonly string[];
-  /** Every interface by which traffic from dst to src left the node (empty: the node never saw that direction leave). */
-  readonly reverseExits: readonly string[];
-  /** Interfaces by which other packets from src to dst left the node (the ones that did not vanish). */
-  readonly forwardExits: readonly string[];
   /** The kernel reason matched to the group's packets that decided the verdict, if any. */
   readonly kernelReason: string | null;
 }

@@ -6,6 +6,7 @@
  * while the small ones of the same flow pass; when that ICMP is filtered on its way back the
  * sender never learns, and the flow hangs: a black hole.
  */
+import { arrivalHop } from '../../findings/node-findings.js';
 import { mtuRemedy } from '../remedy.js';
 import type { Evidence } from '../drop-event.js';
 import type { Cause, CauseInput } from './cause.js';
@@ -20,8 +21,7 @@ export const BIG_PACKET_BYTES = 1400;
 
 /** The length of a vanished packet as it arrived (the first one's arrival on the group's interface). */
 function arrivalLength({ group }: CauseInput): number | null {
-  const arrival = [...group.path].reverse().find((h) => h.iface === group.iface && h.direction !== 'out') ?? group.path[group.path.length - 1];
-  return arrival?.length ?? null;
+  return arrivalHop(group)?.length ?? null;
 }
 
 function tooBigForExit({ kernel }: CauseInput): boolean {
